@@ -1,0 +1,64 @@
+// OutboxWorker: one background thread that delivers due outbox messages
+// through the current relay, at least once, one message per recipient.
+// Thread-safe: start/stop/wake/set_relay may be called from any thread.
+//
+// Per message: queued -> sending (committed) -> deliver -> sent (body erased,
+// sent_at set) | queued again with next_attempt_at = now + backoff (Temporary)
+// | failed (Permanent, or 48 h after created_at). last_answer always holds the
+// relay's answer. A secret-carrying body whose secret_expires_at has passed is
+// never sent: the message becomes expired and its body is erased. A body that
+// cannot be decrypted (key lost after a restore) -> expired.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "resetd/common/clock.h"
+#include "resetd/crypto/crypto.h"
+#include "resetd/notify/relay.h"
+#include "resetd/storage/store.h"
+
+namespace resetd::notify {
+
+// Backoff after the n-th failed attempt (n >= 1): 30 s * 2^(n-1), capped at
+// 3600 s, then jittered by a factor in [0.8, 1.2] from `jitter01` in [0, 1).
+int64_t backoff_delay_s(int attempts, double jitter01);
+
+constexpr int64_t kGiveUpAfterS = 48 * 3600;
+
+class OutboxWorker {
+ public:
+  OutboxWorker(storage::Store& store, const Clock& clock, const crypto::SecretBox& box,
+               std::shared_ptr<Relay> relay, std::string from);
+  ~OutboxWorker();  // stops
+
+  void start();   // requeues 'sending' rows, then starts the thread
+  void stop();    // finishes the message in hand, then joins
+  void wake();    // something new is due: look now
+  void set_relay(std::shared_ptr<Relay> relay, std::string from);
+  // Process every due message once on the calling thread (tests, CLI).
+  int run_once();
+
+ private:
+  void loop();
+  void deliver_one(storage::OutboxRecord m);
+  storage::Store& store_;
+  const Clock& clock_;
+  const crypto::SecretBox& box_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<Relay> relay_;
+  std::string from_;
+  bool stop_ = false;
+  bool woken_ = false;
+  std::thread thread_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace resetd::notify

@@ -1,0 +1,25 @@
+// Notification texts per locale (en, zh-TW, tr-TR; anything else falls back
+// to en). Pure functions, thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace resetd::notify {
+
+struct Rendered {
+  std::string subject;
+  std::string body;  // LF line ends
+};
+
+// kind: "password"  vars: username, display_name, password, expires_at, sign_in_url
+//       "link"      vars: username, display_name, link, expires_at
+//       "notice"    vars: username, display_name, actor, when   (no secret)
+//       "code"      vars: username, code, expires_at            (issue 4)
+//       "reminder"  vars: username, expires_at                  (issue 4)
+//       "test"      vars: (none)
+// Missing vars render as empty strings.
+Rendered render(const std::string& kind, const std::string& locale,
+                const std::map<std::string, std::string>& vars);
+
+}  // namespace resetd::notify

@@ -1,0 +1,295 @@
+// OutboxWorker: see the header for the state machine. Every state change is
+// its own short write transaction; the relay is only ever called with no
+// transaction open, so a slow relay never blocks the API's writes.
+#include "resetd/notify/outbox_worker.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "text_util.h"
+
+namespace resetd::notify {
+namespace {
+
+constexpr int kBatch = 20;
+constexpr int kMaxRoundsPerPass = 50;                      // bounds one run_once()
+constexpr std::chrono::milliseconds kTick{1000};           // wait granularity
+constexpr int64_t kRecheckMs = 5000;  // rows queued without wake() are seen this soon
+constexpr int64_t kExpireSweepMs = 10 * 60 * 1000;
+
+thread_local bool tl_in_worker_thread = false;
+
+void log_line(const std::string& line) {
+  std::string l = "notify: " + line + "\n";
+  std::fwrite(l.data(), 1, l.size(), stderr);
+  std::fflush(stderr);
+}
+
+void wipe(std::string& s) {
+  std::fill(s.begin(), s.end(), '\0');
+  s.clear();
+}
+
+void log_outcome(const storage::OutboxRecord& m, const std::string& via) {
+  // Never the body: it may hold the password or link. The answer is the
+  // relay's, which never echoes the body.
+  log_line("id=" + std::to_string(m.id) + " kind=" + m.kind + " state=" + m.state +
+           " attempts=" + std::to_string(m.attempts) + (via.empty() ? "" : " via " + via) +
+           " answer=\"" + m.last_answer + "\"");
+}
+
+}  // namespace
+
+int64_t backoff_delay_s(int attempts, double jitter01) {
+  int64_t base = 30;
+  for (int i = 1; i < attempts && base < 3600; ++i) base *= 2;
+  base = std::min<int64_t>(base, 3600);
+  if (!(jitter01 >= 0.0)) jitter01 = 0.0;  // also catches NaN
+  jitter01 = std::min(jitter01, 1.0);
+  double factor = 0.8 + 0.4 * jitter01;
+  return static_cast<int64_t>(std::llround(static_cast<double>(base) * factor));
+}
+
+OutboxWorker::OutboxWorker(storage::Store& store, const Clock& clock,
+                           const crypto::SecretBox& box, std::shared_ptr<Relay> relay,
+                           std::string from)
+    : store_(store),
+      clock_(clock),
+      box_(box),
+      relay_(std::move(relay)),
+      from_(std::move(from)),
+      rng_(std::random_device{}()) {}
+
+OutboxWorker::~OutboxWorker() { stop(); }
+
+void OutboxWorker::start() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (thread_.joinable()) return;
+  }
+  try {
+    const int64_t now = clock_.now();
+    int64_t requeued = 0;
+    store_.write([&](storage::Writer& w) { requeued = w.requeue_sending(now); });
+    if (requeued > 0) {
+      log_line("requeued " + std::to_string(requeued) + " message(s) left in sending");
+    }
+  } catch (const std::exception& ex) {
+    log_line(std::string("requeue at start failed: ") + ex.what());
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  woken_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void OutboxWorker::stop() {
+  std::thread t;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+    t = std::move(thread_);
+  }
+  cv_.notify_all();
+  if (t.joinable()) t.join();
+}
+
+void OutboxWorker::wake() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void OutboxWorker::set_relay(std::shared_ptr<Relay> relay, std::string from) {
+  std::lock_guard<std::mutex> lk(mu_);
+  relay_ = std::move(relay);
+  from_ = std::move(from);
+}
+
+int OutboxWorker::run_once() {
+  int handled = 0;
+  for (int round = 0; round < kMaxRoundsPerPass; ++round) {
+    std::vector<storage::OutboxRecord> due;
+    const int64_t now = clock_.now();
+    store_.read([&](storage::Reader& r) { due = r.outbox_due(now, kBatch); });
+    for (auto& m : due) {
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        // stop() finishes the message in hand only; a direct caller runs the pass.
+        if (stop_ && tl_in_worker_thread) return handled;
+      }
+      deliver_one(std::move(m));
+      ++handled;
+    }
+    if (due.size() < static_cast<size_t>(kBatch)) break;
+  }
+  return handled;
+}
+
+void OutboxWorker::loop() {
+  tl_in_worker_thread = true;
+  std::optional<int64_t> last_sweep_ms;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stop_) return;
+      woken_ = false;
+    }
+    bool failed = false;
+    std::optional<int64_t> next;
+    try {
+      const int64_t mono = clock_.mono_ms();
+      if (!last_sweep_ms || mono - *last_sweep_ms >= kExpireSweepMs) {
+        last_sweep_ms = mono;
+        const int64_t now = clock_.now();
+        int64_t n = 0;
+        store_.write([&](storage::Writer& w) { n = w.expire_secret_messages(now); });
+        if (n > 0) log_line("expired " + std::to_string(n) + " message(s) whose secret ran out");
+      }
+      run_once();
+      store_.read([&](storage::Reader& r) { next = r.outbox_next_due(); });
+    } catch (const std::exception& ex) {
+      log_line(std::string("outbox pass failed: ") + ex.what());
+      failed = true;
+    }
+
+    std::unique_lock<std::mutex> lk(mu_);
+    int64_t waited_ms = 0;
+    while (!stop_ && !woken_ && waited_ms < kRecheckMs) {
+      // After a failure, always pause a tick rather than spin on a due row.
+      if (!failed && next && clock_.now() >= *next) break;
+      cv_.wait_for(lk, kTick);
+      waited_ms += kTick.count();
+      failed = false;
+    }
+  }
+}
+
+void OutboxWorker::deliver_one(storage::OutboxRecord m) {
+  enum class Claim { Skip, Ended, Send };
+  Claim claim = Claim::Skip;
+  storage::OutboxRecord cur;
+  std::string plaintext;
+  const int64_t now = clock_.now();
+
+  store_.write([&](storage::Writer& w) {
+    claim = Claim::Skip;
+    auto row = w.outbox_by_id(m.id);
+    // Superseded, retried or taken by another pass since it was listed.
+    if (!row || row->state != "queued") return;
+    cur = std::move(*row);
+    if (cur.carries_secret) {
+      if (cur.secret_expires_at && *cur.secret_expires_at <= now) {
+        cur.state = "expired";
+        cur.body.clear();
+        cur.last_answer = "not sent: the secret expired before delivery";
+        w.update_outbox(cur);
+        claim = Claim::Ended;
+        return;
+      }
+      std::optional<std::string> opened;
+      if (!cur.body.empty()) opened = box_.open(cur.body);
+      if (!opened) {
+        cur.state = "expired";
+        cur.body.clear();
+        cur.last_answer = "not sent: the message cannot be decrypted (secret key changed)";
+        w.update_outbox(cur);
+        claim = Claim::Ended;
+        return;
+      }
+      plaintext = std::move(*opened);
+    } else {
+      plaintext = cur.body;
+    }
+    cur.state = "sending";
+    cur.attempts += 1;
+    w.update_outbox(cur);
+    claim = Claim::Send;
+  });
+  if (claim == Claim::Skip) return;
+  if (claim == Claim::Ended) {
+    log_outcome(cur, "");
+    return;
+  }
+
+  std::shared_ptr<Relay> relay;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    relay = relay_;
+  }
+  Envelope env;
+  env.id = cur.id;
+  env.kind = cur.kind;
+  env.to = cur.recipient;
+  env.subject = cur.subject;
+  env.body = std::move(plaintext);
+  env.message_id = cur.message_id;
+  env.created_at = cur.created_at;
+  env.date = now;
+
+  DeliveryResult res;
+  std::string via;
+  if (!relay) {
+    res = {Outcome::Temporary, "no relay configured"};
+  } else {
+    via = relay->describe();
+    try {
+      res = relay->deliver(env);
+    } catch (const std::exception& ex) {
+      res = {Outcome::Temporary, std::string("relay error: ") + ex.what()};
+    } catch (...) {
+      res = {Outcome::Temporary, "relay error"};
+    }
+  }
+  wipe(env.body);
+  res.answer = detail::one_line(res.answer, 500);
+  if (res.answer.empty()) res.answer = "(no answer)";
+
+  double jitter = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  }
+  const int64_t done_at = clock_.now();
+  bool gave_up = false;
+  bool found = false;
+  store_.write([&](storage::Writer& w) {
+    found = false;
+    gave_up = false;
+    auto row = w.outbox_by_id(cur.id);
+    if (!row) return;  // deleted meanwhile
+    found = true;
+    cur = std::move(*row);
+    cur.last_answer = res.answer;
+    if (res.outcome == Outcome::Sent) {
+      // Even if it was superseded meanwhile: the mail has left, say so.
+      cur.state = "sent";
+      cur.body.clear();
+      cur.sent_at = done_at;
+    } else if (cur.state != "sending") {
+      // Superseded or expired while in flight: that state stands.
+    } else if (res.outcome == Outcome::Permanent) {
+      cur.state = "failed";
+    } else if (done_at - cur.created_at >= kGiveUpAfterS) {
+      cur.state = "failed";
+      gave_up = true;
+    } else {
+      cur.state = "queued";
+      cur.next_attempt_at = done_at + backoff_delay_s(cur.attempts, jitter);
+    }
+    w.update_outbox(cur);
+  });
+  if (!found) return;
+  log_outcome(cur, via + (gave_up ? ", gave up after 48 h" : ""));
+}
+
+}  // namespace resetd::notify

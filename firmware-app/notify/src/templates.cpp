@@ -1,0 +1,226 @@
+// Notification texts per locale. Placeholders are {name}; values are put in
+// one pass, so a value that itself looks like "{x}" is never expanded again.
+#include "resetd/notify/templates.h"
+
+#include <cctype>
+
+namespace resetd::notify {
+namespace {
+
+struct Text {
+  const char* subject;
+  const char* body;
+};
+
+struct KindTexts {
+  const char* kind;
+  Text en;
+  Text zh_tw;
+  Text tr_tr;
+};
+
+// clang-format off
+constexpr KindTexts kTexts[] = {
+  {"password",
+   {"Your new password",
+    "Hello {display_name},\n"
+    "\n"
+    "An administrator has reset the password of your account \"{username}\".\n"
+    "\n"
+    "Temporary password: {password}\n"
+    "\n"
+    "This password is temporary. It expires at {expires_at}, and you must change it\n"
+    "when you first sign in.\n"
+    "\n"
+    "Sign in at: {sign_in_url}\n"
+    "\n"
+    "If you did not expect this message, contact IT.\n"},
+   {"您的新密碼",
+    "{display_name} 您好：\n"
+    "\n"
+    "管理員已重設您的帳戶「{username}」的密碼。\n"
+    "\n"
+    "臨時密碼：{password}\n"
+    "\n"
+    "這是臨時密碼，將於 {expires_at} 到期；您第一次登入時必須變更密碼。\n"
+    "\n"
+    "登入網址：{sign_in_url}\n"
+    "\n"
+    "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
+   {"Yeni parolanız",
+    "Merhaba {display_name},\n"
+    "\n"
+    "Bir yönetici \"{username}\" hesabınızın parolasını sıfırladı.\n"
+    "\n"
+    "Geçici parola: {password}\n"
+    "\n"
+    "Bu parola geçicidir. {expires_at} tarihinde süresi dolar ve ilk oturum açışınızda\n"
+    "parolanızı değiştirmeniz gerekir.\n"
+    "\n"
+    "Oturum açma adresi: {sign_in_url}\n"
+    "\n"
+    "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+  {"link",
+   {"Set your new password",
+    "Hello {display_name},\n"
+    "\n"
+    "An administrator has reset the password of your account \"{username}\".\n"
+    "Your old password no longer works. Choose a new password here:\n"
+    "\n"
+    "{link}\n"
+    "\n"
+    "The link can be used once and expires at {expires_at}.\n"
+    "\n"
+    "If you did not expect this message, contact IT.\n"},
+   {"設定您的新密碼",
+    "{display_name} 您好：\n"
+    "\n"
+    "管理員已重設您的帳戶「{username}」的密碼，舊密碼已無法使用。\n"
+    "請透過以下連結設定新密碼：\n"
+    "\n"
+    "{link}\n"
+    "\n"
+    "此連結只能使用一次，將於 {expires_at} 到期。\n"
+    "\n"
+    "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
+   {"Yeni parolanızı belirleyin",
+    "Merhaba {display_name},\n"
+    "\n"
+    "Bir yönetici \"{username}\" hesabınızın parolasını sıfırladı.\n"
+    "Eski parolanız artık çalışmıyor. Yeni parolanızı buradan belirleyin:\n"
+    "\n"
+    "{link}\n"
+    "\n"
+    "Bağlantı yalnızca bir kez kullanılabilir ve {expires_at} tarihinde süresi dolar.\n"
+    "\n"
+    "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+  {"notice",
+   {"Your password was reset",
+    "Hello {display_name},\n"
+    "\n"
+    "Your password was reset by {actor} at {when}.\n"
+    "\n"
+    "If you did not expect this, contact IT.\n"},
+   {"您的密碼已重設",
+    "{display_name} 您好：\n"
+    "\n"
+    "您的密碼已於 {when} 由 {actor} 重設。\n"
+    "\n"
+    "如果這不在您的預期之中，請聯絡 IT 人員。\n"},
+   {"Parolanız sıfırlandı",
+    "Merhaba {display_name},\n"
+    "\n"
+    "Parolanız {when} tarihinde {actor} tarafından sıfırlandı.\n"
+    "\n"
+    "Bunu beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+  {"code",
+   {"Your password reset code",
+    "Hello {username},\n"
+    "\n"
+    "Your password reset code is: {code}\n"
+    "\n"
+    "It expires at {expires_at}. If you did not ask to reset your password,\n"
+    "ignore this message and contact IT.\n"},
+   {"您的密碼重設驗證碼",
+    "{username} 您好：\n"
+    "\n"
+    "您的密碼重設驗證碼為：{code}\n"
+    "\n"
+    "此驗證碼將於 {expires_at} 到期。如果您沒有要求重設密碼，\n"
+    "請忽略這封郵件並聯絡 IT 人員。\n"},
+   {"Parola sıfırlama kodunuz",
+    "Merhaba {username},\n"
+    "\n"
+    "Parola sıfırlama kodunuz: {code}\n"
+    "\n"
+    "Kodun süresi {expires_at} tarihinde dolar. Parola sıfırlama isteğinde\n"
+    "bulunmadıysanız bu iletiyi yok sayın ve BT ekibiyle iletişime geçin.\n"}},
+  {"reminder",
+   {"Your password expires soon",
+    "Hello {username},\n"
+    "\n"
+    "Your password expires at {expires_at}. Please change it before then.\n"},
+   {"您的密碼即將到期",
+    "{username} 您好：\n"
+    "\n"
+    "您的密碼將於 {expires_at} 到期，請在此之前變更密碼。\n"},
+   {"Parolanızın süresi yakında doluyor",
+    "Merhaba {username},\n"
+    "\n"
+    "Parolanızın süresi {expires_at} tarihinde doluyor. Lütfen bu tarihten önce\n"
+    "parolanızı değiştirin.\n"}},
+  {"test",
+   {"resetd test message",
+    "This is a test message from resetd. The relay settings work.\n"},
+   {"resetd 測試郵件",
+    "這是 resetd 傳送的測試郵件，郵件轉送設定正常運作。\n"},
+   {"resetd deneme iletisi",
+    "Bu, resetd tarafından gönderilen bir deneme iletisidir. Aktarıcı ayarları çalışıyor.\n"}},
+};
+// clang-format on
+
+std::string lower_ascii(const std::string& s) {
+  std::string out = s;
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+enum class Lang { En, ZhTw, TrTr };
+
+Lang pick(const std::string& locale) {
+  std::string l = lower_ascii(locale);
+  for (char& c : l) {
+    if (c == '_') c = '-';
+  }
+  if (l == "zh-tw" || l.rfind("zh-hant", 0) == 0) return Lang::ZhTw;
+  if (l == "tr" || l.rfind("tr-", 0) == 0) return Lang::TrTr;
+  return Lang::En;
+}
+
+std::string fill(const char* tmpl, const std::map<std::string, std::string>& vars) {
+  std::string t = tmpl;
+  std::string out;
+  out.reserve(t.size() + 64);
+  size_t i = 0;
+  while (i < t.size()) {
+    size_t open = t.find('{', i);
+    if (open == std::string::npos) break;
+    size_t close = t.find('}', open + 1);
+    if (close == std::string::npos) break;
+    out.append(t, i, open - i);
+    auto it = vars.find(t.substr(open + 1, close - open - 1));
+    if (it != vars.end()) out += it->second;
+    i = close + 1;
+  }
+  out.append(t, i, std::string::npos);
+  return out;
+}
+
+}  // namespace
+
+Rendered render(const std::string& kind, const std::string& locale,
+                const std::map<std::string, std::string>& vars) {
+  const KindTexts* k = nullptr;
+  for (const auto& entry : kTexts) {
+    if (kind == entry.kind) k = &entry;
+  }
+  if (k == nullptr) {
+    // An unknown kind is a programming error; render something harmless
+    // rather than an empty mail.
+    return Rendered{"resetd", ""};
+  }
+  const Text& t = [&]() -> const Text& {
+    switch (pick(locale)) {
+      case Lang::ZhTw:
+        return k->zh_tw;
+      case Lang::TrTr:
+        return k->tr_tr;
+      case Lang::En:
+        break;
+    }
+    return k->en;
+  }();
+  return Rendered{fill(t.subject, vars), fill(t.body, vars)};
+}
+
+}  // namespace resetd::notify
