@@ -1,0 +1,241 @@
+"""Spec §2/§3: the command line — exit codes 0 / 1 / 2, messages, first boot, bad config."""
+import os
+import re
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import (ADMIN_INITIAL_PW, RESETD_BIN, Client, Resetd, free_port, run_cli,
+                      strong_password, wait_until)
+
+
+@pytest.fixture
+def data_dir(workdir):
+    d = os.path.join(workdir, "data")
+    r = run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin", stdin=ADMIN_INITIAL_PW + "\n")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    return d
+
+
+def test_version_and_help():
+    r = run_cli("version")
+    assert r.returncode == 0, r
+    assert re.search(r"\d+\.\d+", r.stdout), r.stdout
+    assert "resetd" in r.stdout.lower()
+    h = run_cli("--help")
+    assert h.returncode == 0
+    for sub in ("serve", "init", "user", "check", "version"):
+        assert sub in h.stdout, "%s missing from --help" % sub
+    assert run_cli("user", "add", "--help").returncode == 0
+    u = run_cli("frobnicate")
+    assert u.returncode == 2, u
+    assert u.stderr.strip(), "no message for an unknown command"
+
+
+def test_init_creates_private_data_dir(workdir):
+    d = os.path.join(workdir, "fresh")
+    r = run_cli("init", "--data-dir", d, "--admin", "root.admin", "--password-stdin",
+                stdin=ADMIN_INITIAL_PW + "\n")
+    assert r.returncode == 0, r
+    assert ADMIN_INITIAL_PW not in r.stdout + r.stderr
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    key = os.path.join(d, "secret.key")
+    assert os.path.exists(key) and stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    again = run_cli("init", "--data-dir", d, "--admin", "root.admin", "--password-stdin",
+                    stdin=ADMIN_INITIAL_PW + "\n")
+    assert again.returncode == 1, "init over an existing database must fail: %r" % again
+    assert run_cli("init", "--data-dir", os.path.join(workdir, "x")).returncode == 2  # no --admin
+
+
+def test_init_without_password_writes_file(workdir):
+    d = os.path.join(workdir, "gen")
+    r = run_cli("init", "--data-dir", d, "--admin", "admin")
+    assert r.returncode == 0, r
+    f = os.path.join(d, "initial-admin-password")
+    assert os.path.exists(f)
+    assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+    pw = open(f).read().strip()
+    assert len(pw) >= 12
+    assert pw not in r.stdout + r.stderr, "init printed the password"
+    assert "initial-admin-password" in r.stdout + r.stderr, "init did not print the file's path"
+
+
+def test_user_commands_exit_codes(data_dir):
+    pw = strong_password()
+    add = run_cli("user", "add", "--data-dir", data_dir, "--username", "bob", "--email", "bob@example.org",
+                  "--display-name", "Bob Builder", "--role", "helpdesk_admin", "--locale", "tr-TR",
+                  "--password-stdin", stdin=pw + "\n")
+    assert add.returncode == 0, add
+    assert pw not in add.stdout + add.stderr
+    dup = run_cli("user", "add", "--data-dir", data_dir, "--username", "BOB", "--email", "b2@example.org",
+                  "--password-stdin", stdin=strong_password() + "\n")
+    assert dup.returncode == 1, dup
+    assert dup.stderr.strip()
+    missing = run_cli("user", "add", "--data-dir", data_dir, "--username", "carl")
+    assert missing.returncode == 2, missing  # --email is required
+    assert "email" in (missing.stderr + missing.stdout).lower()
+    weak = run_cli("user", "add", "--data-dir", data_dir, "--username", "dave", "--email", "d@example.org",
+                   "--password-stdin", stdin="dave\n")
+    assert weak.returncode in (1, 2) and weak.returncode != 0, weak
+    badrole = run_cli("user", "add", "--data-dir", data_dir, "--username", "erin", "--email", "e@example.org",
+                      "--role", "emperor", "--password-stdin", stdin=strong_password() + "\n")
+    assert badrole.returncode in (1, 2), badrole
+    assert "role" in (badrole.stderr + badrole.stdout).lower()
+
+    ls = run_cli("user", "list", "--data-dir", data_dir)
+    assert ls.returncode == 0, ls
+    assert "bob" in ls.stdout and "admin" in ls.stdout and "helpdesk_admin" in ls.stdout
+    assert "dave" not in ls.stdout and "erin" not in ls.stdout
+
+    sr = run_cli("user", "set-role", "--data-dir", data_dir, "--username", "bob", "--role", "user_admin")
+    assert sr.returncode == 0, sr
+    assert "user_admin" in run_cli("user", "list", "--data-dir", data_dir).stdout
+    nouser = run_cli("user", "set-role", "--data-dir", data_dir, "--username", "nobody.here", "--role", "user")
+    assert nouser.returncode == 1, nouser
+    last = run_cli("user", "set-role", "--data-dir", data_dir, "--username", "admin", "--role", "user")
+    assert last.returncode == 1, "demoting the last global admin must fail: %r" % last
+    lastd = run_cli("user", "disable", "--data-dir", data_dir, "--username", "admin")
+    assert lastd.returncode == 1, "disabling the last global admin must fail: %r" % lastd
+
+    new = strong_password()
+    rp = run_cli("user", "reset-password", "--data-dir", data_dir, "--username", "bob", "--password-stdin",
+                 stdin=new + "\n")
+    assert rp.returncode == 0, rp
+    assert new not in rp.stdout + rp.stderr
+    rpx = run_cli("user", "reset-password", "--data-dir", data_dir, "--username", "ghost", "--password-stdin",
+                  stdin=new + "\n")
+    assert rpx.returncode == 1, rpx
+
+    dis = run_cli("user", "disable", "--data-dir", data_dir, "--username", "bob")
+    assert dis.returncode == 0, dis
+    assert run_cli("user", "disable", "--data-dir", data_dir).returncode == 2  # no --username
+    assert run_cli("user", "list", "--data-dir", os.path.join(data_dir, "missing")).returncode == 1
+
+    chk = run_cli("check", "--data-dir", data_dir)
+    assert chk.returncode == 0, chk
+
+    # the console changes are visible to the service: bob has the new password but is disabled
+    base = os.path.dirname(data_dir)
+    srv = Resetd(base)
+    srv.data_dir = data_dir
+    srv.start()
+    try:
+        c = Client(srv.port)
+        assert c.sign_in("bob", new).status in (401, 403), "disabled user signed in"
+        en = run_cli("user", "list", "--data-dir", data_dir)
+        assert en.returncode == 0
+    finally:
+        srv.stop()
+
+
+def test_console_reset_password_signs_in_and_clears_lockout(data_dir, workdir):
+    pw = strong_password()
+    assert run_cli("user", "add", "--data-dir", data_dir, "--username", "lou", "--email", "lou@example.org",
+                   "--password-stdin", stdin=pw + "\n").returncode == 0
+    srv = Resetd(workdir)
+    srv.data_dir = data_dir
+    srv.start()
+    try:
+        assert Client(srv.port).sign_in("lou", pw).status == 200
+        new = strong_password()
+        rp = run_cli("user", "reset-password", "--data-dir", data_dir, "--username", "lou", "--password-stdin",
+                     stdin=new + "\n")
+        assert rp.returncode == 0, rp
+        assert Client(srv.port).sign_in("lou", pw).status == 401
+        assert Client(srv.port).sign_in("lou", new).status == 200
+    finally:
+        srv.stop()
+
+
+def test_check_detects_damaged_database(data_dir):
+    assert run_cli("check", "--data-dir", data_dir).returncode == 0
+    dbs = [f for f in os.listdir(data_dir) if f.endswith(".db") and os.path.isfile(os.path.join(data_dir, f))]
+    assert dbs, os.listdir(data_dir)
+    p = os.path.join(data_dir, dbs[0])
+    with open(p, "r+b") as f:
+        f.write(b"This is not SQLite")
+    r = run_cli("check", "--data-dir", data_dir)
+    assert r.returncode == 1, r
+    assert r.stderr.strip() or r.stdout.strip()
+    # serve refuses to start and does not overwrite the file
+    with open(p, "rb") as f:
+        damaged = f.read()
+    proc = subprocess.run([RESETD_BIN, "serve", "--data-dir", data_dir, "--listen",
+                           "127.0.0.1:%d" % free_port(), "--no-tls"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    with open(p, "rb") as f:
+        assert f.read() == damaged, "the damaged database was overwritten"
+
+
+def test_serve_first_boot_on_empty_data_dir(workdir):
+    base = os.path.join(workdir, "fb")
+    os.makedirs(base)
+    srv = Resetd(base)
+    srv.start()
+    try:
+        f = os.path.join(srv.data_dir, "initial-admin-password")
+        assert os.path.exists(f), os.listdir(srv.data_dir)
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+        pw = open(f).read().strip()
+        assert len(pw) >= 12
+        out = srv.stderr()
+        assert pw not in out, "the initial password went to stdout/stderr"
+        assert stat.S_IMODE(os.stat(srv.data_dir).st_mode) == 0o700
+        c = Client(srv.port)
+        j = c.must_sign_in("admin", pw)
+        assert j["must_change_password"] is True
+        new = strong_password()
+        ch = c.change_password(pw, new)
+        assert ch.status in (200, 204), ch
+        wait_until(lambda: not os.path.exists(f), timeout=5, what="initial-admin-password deleted")
+        assert Client(srv.port).sign_in("admin", new).status == 200
+    finally:
+        srv.stop()
+    # a restart doesn't recreate the file
+    srv.start()
+    try:
+        assert not os.path.exists(os.path.join(srv.data_dir, "initial-admin-password"))
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("section,key,value,shown", [
+    ("hashing", "opslimit", "99", "99"),
+    ("hashing", "memlimit_mib", "5", "5"),
+    ("relay", "kind", '"carrier-pigeon"', "carrier-pigeon"),
+    ("relay", "security", '"maybe"', "maybe"),
+    ("server", "tls", '"sometimes"', "sometimes"),
+    ("ui", "default_locale", '"xx"', "xx"),
+    ("accounts", "link_ttl_min", '"sixty"', "sixty"),
+])
+def test_bad_config_value_stops_start(workdir, section, key, value, shown):
+    base = os.path.join(workdir, "bc")
+    os.makedirs(base)
+    srv = Resetd(base, relay_port=2525)
+    srv.init()
+    with open(srv.config) as f:
+        text = f.read()
+    lines = [l for l in text.splitlines() if not l.startswith(key + " ")]
+    text = "\n".join(lines) + "\n"
+    if "[%s]" % section in text:
+        text = text.replace("[%s]\n" % section, "[%s]\n%s = %s\n" % (section, key, value))
+    else:
+        text += "\n[%s]\n%s = %s\n" % (section, key, value)
+    with open(srv.config, "w") as f:
+        f.write(text)
+    proc = subprocess.run([RESETD_BIN, "serve", "--config", srv.config, "--data-dir", srv.data_dir,
+                           "--listen", "127.0.0.1:%d" % srv.port, "--no-tls"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0, "started with %s.%s = %s" % (section, key, value)
+    msg = proc.stderr + proc.stdout
+    assert key in msg and shown in msg, "message doesn't name key and value: %r" % msg
+
+
+def test_flag_errors_are_usage_errors(workdir):
+    r = run_cli("serve", "--listen", "not-an-address:xx", "--data-dir", os.path.join(workdir, "d"), "--no-tls",
+                timeout=20)
+    assert r.returncode in (1, 2), r
+    r = run_cli("serve", "--bogus-flag")
+    assert r.returncode == 2, r

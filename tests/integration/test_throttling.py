@@ -1,0 +1,90 @@
+"""Spec §5: sign-in throttling per account and per client, lockout cleared by an
+admin's unlock, X-Forwarded-For ignored unless the peer is a trusted proxy.
+
+Different clients are simulated by connecting from different loopback source
+addresses (127.0.0.x); the server listens on 127.0.0.1 only."""
+import secrets
+import time
+
+from conftest import Client, assert_error_json, strong_password
+
+MAX_ATTEMPTS = 60
+BUDGET_S = 60
+
+
+def hammer(server, username, sources, headers_fn=None, stop_on_429=True):
+    """Failed sign-ins until a 429 (bounded). Returns (attempts, last response)."""
+    deadline = time.monotonic() + BUDGET_S
+    r = None
+    for i in range(MAX_ATTEMPTS):
+        if time.monotonic() > deadline:
+            break
+        src = sources[i % len(sources)]
+        c = Client(server.port, source=src)
+        uname = username(i) if callable(username) else username
+        r = c.post("session", {"username": uname, "password": "wrong-" + secrets.token_hex(6)},
+                   csrf=False, headers=headers_fn(i) if headers_fn else None)
+        assert r.status in (401, 429, 503), r
+        if r.status == 429 and stop_on_429:
+            return i + 1, r
+    return MAX_ATTEMPTS, r
+
+
+def check_429(r):
+    assert r is not None and r.status == 429, "no 429 within %d attempts: %r" % (MAX_ATTEMPTS, r)
+    assert_error_json(r, 429)
+    ra = r.headers.get("retry-after")
+    assert ra and ra.strip().isdigit() and int(ra) >= 1, "Retry-After %r" % ra
+
+
+def test_account_lockout_and_admin_unlock(server, admin):
+    pw = strong_password()
+    uid = admin.create_user("victim", password=pw).json["user"]["id"]
+    # failures from many client addresses: the per-account limit must kick in
+    sources = ["127.0.0.%d" % i for i in range(10, 40)]
+    n, r = hammer(server, "victim", sources)
+    check_429(r)
+    u = admin.get("users/%d" % uid).json
+    u = u.get("user", u)
+    assert u["locked"] is True, "account not marked locked: %r" % u
+    # even the right password from a fresh client is refused while locked
+    fresh = Client(server.port, source="127.0.0.200")
+    rr = fresh.sign_in("victim", pw)
+    assert rr.status in (401, 403, 429), rr
+    assert_error_json(rr, (401, 403, 429))
+
+    ur = admin.post("users/%d/unlock" % uid, {})
+    assert ur.status in (200, 204), ur
+    u = admin.get("users/%d" % uid).json
+    u = u.get("user", u)
+    assert u["locked"] is False, u
+    ok = Client(server.port, source="127.0.0.201").sign_in("victim", pw)
+    assert ok.status == 200, "unlock did not clear the lockout: %r" % ok
+    # unlocking an unknown user
+    assert_error_json(admin.post("users/987654/unlock", {}), 404)
+
+
+def test_per_client_limit_ignores_untrusted_x_forwarded_for(server, admin):
+    # unknown usernames each time, so only the per-client limit can trigger; the
+    # varying X-Forwarded-For must not spread the client over many addresses
+    n, r = hammer(server, lambda i: "ghost%d.%s" % (i, secrets.token_hex(3)), ["127.0.0.50"],
+                  headers_fn=lambda i: {"X-Forwarded-For": "10.9.%d.%d" % (i // 250, i % 250 + 1)})
+    check_429(r)
+    # the throttled peer stays throttled whatever it claims
+    r2 = Client(server.port, source="127.0.0.50").post(
+        "session", {"username": "whoever", "password": "x" * 14}, csrf=False,
+        headers={"X-Forwarded-For": "192.0.2.77"})
+    assert r2.status == 429, r2
+    # another peer is not affected
+    pw = strong_password()
+    admin.create_user("bystander", password=pw)
+    assert Client(server.port, source="127.0.0.51").sign_in("bystander", pw).status == 200
+
+
+def test_unlock_needs_reset_permission(server, admin):
+    pw = strong_password()
+    tid = admin.create_user("locked.pa", role="password_admin", password=strong_password()).json["user"]["id"]
+    admin.create_user("hd.unlocker", role="helpdesk_admin", password=pw)
+    hc = server.client()
+    hc.must_sign_in("hd.unlocker", pw)
+    assert_error_json(hc.post("users/%d/unlock" % tid, {}), 403)
