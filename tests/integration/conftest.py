@@ -501,11 +501,12 @@ def require_binary():
 class Resetd:
     """One resetd instance: data dir, config, process."""
 
-    def __init__(self, base_dir, relay_port=None, relay_extra=None, extra_toml="", port=None):
+    def __init__(self, base_dir, relay_port=None, relay_extra=None, extra_toml="", port=None, tls=False):
         self.base = base_dir
+        self.tls = tls
         self.data_dir = os.path.join(base_dir, "data")
         self.port = port or free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         self.config = os.path.join(base_dir, "resetd.toml")
         self.proc = None
         self.stderr_path = os.path.join(base_dir, "resetd.stderr")
@@ -529,7 +530,7 @@ class Resetd:
                 return "[" + ", ".join(val(x) for x in v) + "]"
             return json.dumps(v)
         lines = ["[server]", 'public_url = "%s"' % self.url, 'listen = "127.0.0.1:%d"' % self.port,
-                 "", "[relay]"]
+                 'tls = "%s"' % ("self-signed" if self.tls else "off"), "", "[relay]"]
         lines += ["%s = %s" % (k, val(v)) for k, v in relay.items()]
         lines += ["", "[hashing]", "opslimit = 1", "memlimit_mib = 8", "max_concurrent = 4", ""]
         with open(self.config, "w") as f:
@@ -545,7 +546,7 @@ class Resetd:
         require_binary()
         assert self.proc is None
         cmd = [RESETD_BIN, "serve", "--config", self.config, "--data-dir", self.data_dir,
-               "--listen", "127.0.0.1:%d" % self.port, "--no-tls"] + list(extra_args)
+               "--listen", "127.0.0.1:%d" % self.port] + ([] if self.tls else ["--no-tls"]) + list(extra_args)
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "ab"),
                                      stderr=open(self.stderr_path, "ab"), stdin=subprocess.DEVNULL)
         if wait:
@@ -554,13 +555,19 @@ class Resetd:
 
     def healthz(self):
         try:
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            if self.tls:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                c = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=2, context=ctx)
+            else:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             c.request("GET", "/api/v1/healthz")
             r = c.getresponse()
             body = r.read()
             c.close()
             return r.status, body
-        except OSError:
+        except (OSError, http.client.HTTPException):
             return None, None
 
     def wait_healthy(self, timeout=15):
@@ -602,6 +609,7 @@ class Resetd:
         return out
 
     def client(self, **kw):
+        kw.setdefault("tls", self.tls)
         return Client(self.port, **kw)
 
     def admin(self):
@@ -651,10 +659,10 @@ def make_resetd(workdir):
     """Factory: make_resetd(relay_port=..., relay_extra=..., init=True, start=True)."""
     made = []
 
-    def make(relay_port=None, relay_extra=None, extra_toml="", init=True, start=True, sub="r"):
+    def make(relay_port=None, relay_extra=None, extra_toml="", init=True, start=True, sub="r", tls=False):
         base = os.path.join(workdir, sub + str(len(made)))
         os.makedirs(base)
-        inst = Resetd(base, relay_port=relay_port, relay_extra=relay_extra, extra_toml=extra_toml)
+        inst = Resetd(base, relay_port=relay_port, relay_extra=relay_extra, extra_toml=extra_toml, tls=tls)
         made.append(inst)
         _instances.append(inst)
         if init:
