@@ -289,7 +289,7 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
     w.update_outbox(cur);
   });
   if (!found) return;
-  log_outcome(cur, via + (gave_up ? ", gave up after 48 h" : ""));
+  log_outcome(cur, via + (gave_up ? " (gave up after 48 h)" : ""));
 }
 
 }  // namespace resetd::notify

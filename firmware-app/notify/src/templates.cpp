@@ -98,9 +98,7 @@ constexpr KindTexts kTexts[] = {
    {"Your password was reset",
     "Hello {display_name},\n"
     "\n"
-    "Your password was reset by {actor} at {when}.\n"
-    "\n"
-    "If you did not expect this, contact IT.\n"},
+    "Your password was reset by {actor} at {when}. If you did not expect this, contact IT.\n"},
    {"您的密碼已重設",
     "{display_name} 您好：\n"
     "\n"
