@@ -1,0 +1,142 @@
+// resetd web UI: shell, session and hash router (every page is served at "/").
+import { h } from './js/dom.js';
+import { t, setLocale, pickLocale, locale } from './js/i18n.js';
+import { api, setCsrf, onUnauthorized } from './js/api.js';
+import { signIn, forgot, setPassword, changePassword } from './js/auth.js';
+import { users, userForm } from './js/users.js';
+import { reset } from './js/reset.js';
+import { notifications, settings, audit } from './js/admin.js';
+
+const ADMIN = ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'];
+const app = { session: null, health: null, flash: null };
+
+const ROUTES = [
+  [/^\/signin$/, signIn, 'public'],
+  [/^\/forgot$/, forgot, 'public'],
+  [/^\/set-password$/, setPassword, 'public'],
+  [/^\/password$/, changePassword, 'any'],
+  [/^\/users$/, users, 'admin'],
+  [/^\/users\/new$/, userForm, 'admin'],
+  [/^\/users\/(\d+)$/, userForm, 'admin'],
+  [/^\/reset\/(\d+)$/, reset, 'admin'],
+  [/^\/reset$/, reset, 'admin'],
+  [/^\/notifications$/, notifications, 'admin'],
+  [/^\/settings$/, settings, 'global_admin'],
+  [/^\/audit$/, audit, 'global_admin'],
+];
+
+const isAdmin = () => ADMIN.includes(app.session?.user?.role);
+const home = () => (!app.session ? '/signin' : app.session.must_change_password || !isAdmin() ? '/password' : '/users');
+
+export function go(path) {
+  if (location.hash === `#${path}`) render();
+  else location.hash = `#${path}`;
+}
+
+export function setSession(s) {
+  app.session = s;
+  setCsrf(s?.csrf_token);
+  const role = s?.user?.role;
+  document.getElementById('nav').hidden = !s || s.must_change_password;
+  for (const a of document.querySelectorAll('#nav a')) {
+    const need = a.dataset.role;
+    a.hidden = !(need === 'any' || (need === 'admin' && isAdmin()) || need === role);
+  }
+  const who = document.getElementById('who');
+  who.textContent = s ? t('app.signedInAs', { name: s.user.display_name || s.user.username }) : '';
+  document.getElementById('signout').hidden = !s;
+  showHealth();
+}
+
+function showHealth() {
+  const hl = app.health || {};
+  const banner = document.getElementById('banner');
+  banner.textContent = hl.clock === 'unset' ? t('app.clockUnset') : '';
+  banner.hidden = hl.clock !== 'unset';
+  const fp = app.session?.tls_fingerprint || hl.tls_fingerprint || hl.fingerprint;
+  document.getElementById('footinfo').textContent = [
+    fp && t('app.fingerprint', { fp }), hl.version && t('app.version', { v: hl.version })].filter(Boolean).join(' · ');
+}
+
+let token = 0;
+let leaving = [];
+
+async function render(opts = {}) {
+  const raw = location.hash.replace(/^#/, '') || home();
+  const [path, query] = raw.split('?');
+  const route = ROUTES.find(([re]) => re.test(path));
+  if (!route) return go(home());
+  const [re, page, need] = route;
+  if (need !== 'public') {
+    if (!app.session) { app.after = raw; return go('/signin'); }
+    if (app.session.must_change_password && path !== '/password') return go('/password');
+    if (need === 'admin' && !isAdmin()) return go(home());
+    if (need === 'global_admin' && app.session.user.role !== 'global_admin') return go(home());
+  } else if (app.session && path === '/signin') return go(home());
+  const my = ++token;
+  for (const f of leaving) f();
+  leaving = [];
+  const view = h('div', { class: 'view' });
+  const ctx = {
+    app, go, setSession, params: path.match(re).slice(1), query: new URLSearchParams(query || ''),
+    keep: !!opts.keep, onLeave: (f) => leaving.push(f), focus: null,
+    flash: app.flash, after: () => { const a = app.after; app.after = null; return a; },
+  };
+  app.flash = null;
+  try {
+    await page(view, ctx);
+  } catch (e) {
+    if (e.status === 401) return;
+    view.replaceChildren(h('h1', { tabindex: '-1' }, t('err.title')), h('p', { class: 'alert error', role: 'alert' }, e.message));
+  }
+  if (my !== token) return;
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.getAttribute('href') === `#${path}` || (path.startsWith('/reset') && a.getAttribute('href') === '#/users')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const main = document.getElementById('main');
+  main.replaceChildren(view);
+  const h1 = view.querySelector('h1');
+  document.title = `${h1 ? h1.textContent : ''} – ${t('app.name')}`;
+  if (!opts.keep) {
+    window.scrollTo(0, 0);
+    (ctx.focus || h1 || main).focus({ preventScroll: true });
+  }
+}
+
+onUnauthorized(() => {
+  if (!app.session) return;
+  setSession(null);
+  app.flash = t('app.sessionEnded');
+  app.after = location.hash.replace(/^#/, '');
+  go('/signin');
+});
+
+async function start() {
+  await setLocale(pickLocale(), false);
+  const lang = document.getElementById('lang');
+  lang.value = locale;
+  lang.addEventListener('change', async () => {
+    await setLocale(lang.value, true);
+    setSession(app.session);
+    render({ keep: true });
+  });
+  document.getElementById('signout').addEventListener('click', async () => {
+    try { await api('DELETE', '/session'); } catch { /* gone already */ }
+    setSession(null);
+    go('/signin');
+  });
+  // An emailed link may come as /?token=… as well as /#/set-password?token=…
+  const tok = new URLSearchParams(location.search).get('token');
+  if (tok) history.replaceState(null, '', `/#/set-password?token=${encodeURIComponent(tok)}`);
+  const [health, session] = await Promise.allSettled([
+    api('GET', '/healthz', undefined, { background: true, noAuthRedirect: true }),
+    api('GET', '/session', undefined, { noAuthRedirect: true }),
+  ]);
+  app.health = health.status === 'fulfilled' ? health.value : null;
+  setSession(session.status === 'fulfilled' ? session.value : null);
+  window.addEventListener('hashchange', () => render());
+  render();
+}
+
+start();

@@ -1,0 +1,155 @@
+// Pages without an admin session: sign in, forgot password (self-service),
+// set password (emailed link), and the (forced) change of one's own password.
+import { h } from './dom.js';
+import { t } from './i18n.js';
+import { api } from './api.js';
+import { field, newPassword, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, button } from './ui.js';
+
+const page = (view, titleKey, ...kids) => view.append(h('div', { class: 'narrow' }, h('h1', { tabindex: '-1' }, t(titleKey)), ...kids));
+
+function confirmMatches(form, pw, again) {
+  if (pw.input.value !== again.input.value) {
+    fieldError(again.input, t('pw.mismatch'));
+    again.input.focus();
+    return false;
+  }
+  return true;
+}
+
+export async function signIn(view, ctx) {
+  const err = errorBox();
+  const user = field({ label: t('signin.username'), name: 'username', autocomplete: 'username', required: true, attrs: { autocapitalize: 'none' } });
+  const pw = field({ label: t('signin.password'), name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, t('signin.submit'));
+  const form = h('form', { novalidate: true }, err, user, pw, h('div', { class: 'actions' }, submit,
+    h('a', { href: '#/forgot', class: 'btn link' }, t('signin.forgot'))));
+  if (ctx.flash) say(err, ctx.flash);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    busy(submit, async () => {
+      try {
+        const s = await api('POST', '/session', { username: user.input.value.trim(), password: pw.input.value }, { noAuthRedirect: true });
+        ctx.setSession(s);
+        const after = ctx.after();
+        ctx.go(s.must_change_password ? '/password' : after && after !== '/signin' ? after : '/users');
+      } catch (e) {
+        pw.input.value = '';
+        showError(form, err, e);
+      }
+    });
+  });
+  page(view, 'signin.title', h('p', {}, t('signin.intro')), form);
+  ctx.focus = user.input;
+}
+
+export async function forgot(view, ctx) {
+  const err = errorBox();
+  const user = field({ label: t('signin.username'), name: 'username', autocomplete: 'username', required: true });
+  const send = h('button', { type: 'submit', class: 'btn primary' }, t('forgot.send'));
+  const step1 = h('form', { novalidate: true }, err, user, h('div', { class: 'actions' }, send,
+    h('a', { href: '#/signin', class: 'btn link' }, t('common.backToSignIn'))));
+  page(view, 'forgot.title', h('p', {}, t('forgot.intro')), step1);
+  ctx.focus = user.input;
+  step1.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!user.input.value.trim()) return fieldError(user.input, t('err.required'));
+    busy(send, async () => {
+      try {
+        await api('POST', '/self-service/requests', { username: user.input.value.trim() });
+        showStep2(user.input.value.trim());
+      } catch (e) { showError(step1, err, e); }
+    });
+  });
+  function showStep2(username) {
+    const err2 = errorBox();
+    const done = statusBox();
+    const code = field({ label: t('forgot.code'), name: 'code', hint: t('forgot.codeHint'), autocomplete: 'one-time-code', attrs: { inputmode: 'numeric', maxlength: '8' } });
+    const pw = newPassword({ label: t('pw.new') });
+    const again = field({ label: t('pw.again'), name: 'again', type: 'password', autocomplete: 'new-password' });
+    const submit = h('button', { type: 'submit', class: 'btn primary' }, t('forgot.reset'));
+    const form = h('form', { novalidate: true }, err2, code, pw, again, h('div', { class: 'actions' }, submit));
+    const sent = h('p', { class: 'alert ok', role: 'status', tabindex: '-1' }, t('forgot.sent'));
+    step1.replaceWith(h('div', {}, sent, form, done));
+    sent.focus();
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      if (!confirmMatches(form, pw, again)) return;
+      busy(submit, async () => {
+        try {
+          await api('POST', '/self-service/reset', { username, code: code.input.value.trim(), new_password: pw.input.value });
+          form.replaceWith(finished());
+        } catch (e) { showError(form, err2, e); }
+      });
+    });
+  }
+}
+
+function finished() {
+  const box = h('div', { class: 'alert ok', role: 'status', tabindex: '-1' }, h('p', {}, t('pw.doneSignIn')),
+    h('a', { href: '#/signin', class: 'btn primary' }, t('signin.submit')));
+  setTimeout(() => box.focus(), 0);
+  return box;
+}
+
+export async function setPassword(view, ctx) {
+  const token = ctx.query.get('token') || '';
+  const err = errorBox();
+  const pw = newPassword({ label: t('pw.new') });
+  const again = field({ label: t('pw.again'), name: 'again', type: 'password', autocomplete: 'new-password' });
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, t('setpw.submit'));
+  const form = h('form', { novalidate: true }, err, pw, again, h('div', { class: 'actions' }, submit));
+  if (!token) say(err, t('err.invalid_token'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    if (!confirmMatches(form, pw, again)) return;
+    busy(submit, async () => {
+      try {
+        await api('POST', '/set-password', { token, new_password: pw.input.value });
+        form.replaceWith(finished());
+      } catch (e) { showError(form, err, e); }
+    });
+  });
+  page(view, 'setpw.title', h('p', {}, t('setpw.intro')), form);
+}
+
+export async function changePassword(view, ctx) {
+  const s = ctx.app.session;
+  const forced = s.must_change_password;
+  const err = errorBox();
+  const cur = field({ label: t('pw.current'), name: 'current_password', type: 'password', autocomplete: 'current-password' });
+  const pw = newPassword({ label: t('pw.new'), userId: s.user.id });
+  const again = field({ label: t('pw.again'), name: 'again', type: 'password', autocomplete: 'new-password' });
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, t('pw.change'));
+  const form = h('form', { novalidate: true }, err, cur, pw, again, h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    if (!confirmMatches(form, pw, again)) return;
+    busy(submit, async () => {
+      try {
+        await api('POST', '/session/password', { current_password: cur.input.value, new_password: pw.input.value });
+      } catch (e) { return showError(form, err, e); }
+      // The server may end every session on a password change; then sign in anew.
+      try {
+        const fresh = await api('GET', '/session', undefined, { noAuthRedirect: true });
+        ctx.setSession(fresh);
+        if (!fresh.must_change_password && ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'].includes(fresh.user.role)) {
+          ctx.app.flash = t('pw.changed');
+          return ctx.go('/users');
+        }
+        form.replaceWith(h('p', { class: 'alert ok', role: 'status' }, t('pw.changed')));
+      } catch {
+        ctx.setSession(null);
+        ctx.app.flash = t('pw.doneSignIn');
+        ctx.go('/signin');
+      }
+    });
+  });
+  page(view, forced ? 'pw.forcedTitle' : 'pw.title',
+    h('p', {}, forced ? t('pw.forcedIntro') : t('pw.intro', { name: s.user.username })), form,
+    forced && button(t('nav.signout'), () => document.getElementById('signout').click(), 'link'));
+  ctx.focus = cur.input;
+}

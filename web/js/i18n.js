@@ -1,0 +1,68 @@
+// Messages from i18n/<locale>.json; locale from localStorage, else
+// navigator.languages (the browser's Accept-Language), else English.
+// Dates and numbers go through Intl; case changes and search folding use the
+// locale's rules (Turkish i/İ, ı/I).
+export const LOCALES = ['en', 'zh-TW', 'tr-TR'];
+const KEY = 'resetd.locale';
+let dict = {};
+let base = {};
+export let locale = 'en';
+
+export function pickLocale() {
+  let saved = null;
+  try { saved = localStorage.getItem(KEY); } catch { /* storage off */ }
+  if (LOCALES.includes(saved)) return saved;
+  for (const l of navigator.languages || [navigator.language || 'en']) {
+    const lower = l.toLowerCase();
+    const hit = LOCALES.find((x) => x.toLowerCase() === lower) ||
+      LOCALES.find((x) => x.slice(0, 2) === lower.slice(0, 2));
+    if (hit) return hit;
+  }
+  return 'en';
+}
+
+async function load(l) {
+  const r = await fetch(`i18n/${l}.json`, { credentials: 'same-origin' });
+  if (!r.ok) throw new Error(`i18n ${l}: ${r.status}`);
+  return r.json();
+}
+
+export async function setLocale(l, remember) {
+  if (!LOCALES.includes(l)) l = 'en';
+  if (!Object.keys(base).length) base = await load('en');
+  dict = l === 'en' ? base : await load(l);
+  locale = l;
+  document.documentElement.lang = l;
+  if (remember) try { localStorage.setItem(KEY, l); } catch { /* storage off */ }
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+}
+
+export const has = (k) => k in dict || k in base;
+
+export function t(key, vars) {
+  let s = dict[key] ?? base[key] ?? key;
+  if (vars) s = s.replace(/\{(\w+)\}/g, (m, n) => (n in vars ? String(vars[n]) : m));
+  return s;
+}
+
+export function date(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}
+
+export const num = (n) => new Intl.NumberFormat(locale).format(n);
+export const upper = (s) => String(s).toLocaleUpperCase(locale);
+
+// One letter per letter: lower-cased by the locale's rules, with Turkish
+// dotted/dotless i in either case folded together, so "istanbul",
+// "İSTANBUL" and "ISTANBUL" all match under every locale.
+export function foldChars(s) {
+  return Array.from(String(s).normalize('NFC'), (c) => {
+    const f = c.toLocaleLowerCase(locale);
+    return f === 'ı' || f.startsWith('i') ? 'i' : f.length > 1 ? c.toLowerCase() : f;
+  });
+}
+export const fold = (s) => foldChars(s).join('');

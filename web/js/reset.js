@@ -1,0 +1,172 @@
+// The Reset password panel (spec §1, the seed's steps): auto-generate or
+// create the password, "require change" ticked by default, delivery of the
+// password or a set-password link to recipients the admin enters (pre-filled
+// with the user's address), notify-user toggle, Reset; then the result: the
+// password once (copy, print slip) or the link (copy), and the notifications
+// with their live state. Several selected users: bulk reset (mode auto).
+import { h } from './dom.js';
+import { t, num, date } from './i18n.js';
+import { api } from './api.js';
+import { field, checkbox, radios, newPassword, errorBox, showError, clearErrors, fieldError, busy, button, copy, printSlips, liveNotifications, errText, announce } from './ui.js';
+import { canReset } from './users.js';
+
+const EMAIL = /^[^\s@,;<>]+@[^\s@,;<>]+$/;
+let saved = null;
+
+// The reset options part of a form; values() returns the API's reset options
+// or null after marking what is wrong.
+export function resetOptions({ user, emailInput, create, bulk }) {
+  const mode = !bulk && radios({ legend: t('reset.passwordLegend'), name: 'mode', value: 'auto', options: [
+    { value: 'auto', label: t('reset.auto') }, { value: 'manual', label: t('reset.manual') }] });
+  const pw = !bulk && newPassword({ label: t('reset.password'), name: 'password', userId: user?.id });
+  if (pw) pw.hidden = true;
+  const require = checkbox({ label: t('reset.requireChange'), name: 'require_change', checked: true });
+  const delivery = radios({ legend: t('reset.deliveryLegend'), name: 'delivery', value: 'password', options: [
+    { value: 'password', label: t('reset.deliverPassword') }, { value: 'link', label: t('reset.deliverLink') }] });
+  const linkHint = h('p', { class: 'hint', hidden: true }, t('reset.linkNeedsAuto'));
+  delivery.append(linkHint);
+  const to = field({ label: t('reset.recipients'), name: 'notify', type: 'text', value: user?.email || '',
+    hint: bulk ? t('reset.recipientsHintBulk') : t('reset.recipientsHint'), autocomplete: 'off', attrs: { inputmode: 'email' } });
+  const notifyUser = checkbox({ name: 'notify_user', checked: true,
+    label: user ? t('reset.notifyUserAt', { email: user.email || '—' }) : t('reset.notifyUser'), hint: t('reset.notifyUserHint') });
+  let toEdited = false;
+  to.input.addEventListener('input', () => { toEdited = true; });
+  if (emailInput) emailInput.addEventListener('input', () => { if (!toEdited) to.input.value = emailInput.value.trim(); });
+
+  const sync = () => {
+    const manual = mode && mode.value() === 'manual';
+    if (pw) pw.hidden = !manual;
+    delivery.inputs.link.disabled = manual;
+    linkHint.hidden = !manual;
+    if (manual && delivery.value() === 'link') delivery.inputs.password.checked = true;
+    to.querySelector('label').textContent = delivery.value() === 'link' ? t('reset.recipientsLink') : t('reset.recipients');
+  };
+  if (mode) mode.addEventListener('change', sync);
+  delivery.addEventListener('change', sync);
+
+  const el = h('div', { class: 'reset-options' }, mode, pw, require, delivery, to, notifyUser);
+  const values = () => {
+    const list = to.input.value.split(/[,;\s]+/).map((s) => s.trim()).filter(Boolean);
+    const bad = list.find((a) => !EMAIL.test(a));
+    if (bad) { fieldError(to.input, t('err.invalid_email_named', { email: bad })); to.input.focus(); return null; }
+    if (list.length > 5) { fieldError(to.input, t('err.too_many_recipients')); to.input.focus(); return null; }
+    const o = { mode: mode ? mode.value() : 'auto', require_change: require.input.checked, delivery: delivery.value(), notify: list, notify_user: notifyUser.input.checked };
+    if (o.mode === 'manual') {
+      if (!pw.input.value) { fieldError(pw.input, t('err.required')); pw.input.focus(); return null; }
+      o.password = pw.input.value;
+    }
+    return o;
+  };
+  return { el, values };
+}
+
+function secretBlock(item, label, value, typeKey) {
+  const id = `secret-${item.user.id || 'new'}-${typeKey}`;
+  const b = h('button', { type: 'button', class: 'btn' }, t(typeKey === 'link' ? 'result.copyLink' : 'result.copyPassword'));
+  b.addEventListener('click', () => copy(value, b));
+  return h('div', { class: 'secret-box' },
+    h('label', { for: id }, label),
+    h('input', { id, class: typeKey === 'link' ? 'secret link' : 'secret', readOnly: true, value, spellcheck: 'false', autocomplete: 'off' }),
+    b);
+}
+
+// results: [{user, password?, link?, notifications?, error?}]
+export function showResult(ctx, results, opts, headline) {
+  const ok = results.filter((r) => !r.error);
+  const slips = ok.filter((r) => r.password || r.link || opts.password).map((r) => ({
+    username: r.user.username, password: r.password || opts.password, link: r.link,
+    expires: r.expires_at || r.link_expires_at || r.password_expires_at || r.user.password_expires_at }));
+  const h2 = h('h2', { tabindex: '-1' }, headline);
+  const out = h('section', { class: 'result', 'aria-labelledby': 'res-h' }, h2);
+  h2.id = 'res-h';
+  const print = slips.length && h('button', { type: 'button', class: 'btn' }, t('result.print'));
+  if (print) print.addEventListener('click', () => printSlips(slips));
+  if (results.length === 1 && !results[0].error) {
+    const r = results[0];
+    const exp = h('p', { class: 'hint' });
+    if (r.password) out.append(secretBlock(r, t('result.passwordFor', { name: r.user.username }), r.password, 'password'), h('p', { class: 'once' }, t('result.once')));
+    else if (r.link) out.append(secretBlock(r, t('result.linkFor', { name: r.user.username }), r.link, 'link'), h('p', { class: 'once' }, t('result.linkOnce')));
+    else out.append(h('p', {}, t('result.manualSet')));
+    out.append(exp);
+    if (print) out.append(h('div', { class: 'actions' }, print));
+    // The expiry for the slip comes from the user record after the reset.
+    if (r.user.id && !slips[0]?.expires) {
+      api('GET', `/users/${r.user.id}`, undefined, { background: true }).then((x) => {
+        const e = (x.user || x).password_expires_at;
+        if (e && slips[0]) { slips[0].expires = e; exp.textContent = t('result.expires', { when: date(e) }); }
+      }).catch(() => {});
+    } else if (slips[0]?.expires) exp.textContent = t('result.expires', { when: date(slips[0].expires) });
+  } else {
+    const tb = h('tbody', {}, results.map((r) => h('tr', {},
+      h('td', {}, r.user.username || `#${r.id}`),
+      h('td', {}, r.error ? h('span', { class: 'error' }, errText({ code: r.error.code || r.error, message: r.error.message || r.error })) : t('result.done')),
+      h('td', { class: 'wrap mono' }, r.password || r.link || ''),
+      h('td', {}, (r.password || r.link) && button(t('result.copy'), (ev) => copy(r.password || r.link, ev.target))))));
+    out.append(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, headline),
+      h('thead', {}, h('tr', {}, ['users.username', 'result.status', 'result.secret', 'notif.action'].map((k) => h('th', { scope: 'col' }, t(k))))), tb)),
+    h('p', { class: 'once' }, t('result.once')));
+    if (print) out.append(h('div', { class: 'actions' }, print));
+  }
+  const notes = ok.flatMap((r) => r.notifications || []);
+  const ids = [...new Set(ok.map((r) => r.user.id).filter(Boolean))];
+  const live = liveNotifications(notes, ids.length <= 3 ? ids : null);
+  ctx.onLeave(live.stop);
+  out.append(h('h2', {}, t('notif.title')), live.el,
+    h('div', { class: 'actions' }, h('a', { href: '#/users', class: 'btn primary' }, t('result.back'))));
+  return out;
+}
+
+export async function reset(view, ctx) {
+  const me = ctx.app.session.user;
+  const single = ctx.params[0];
+  const ids = single ? [Number(single)] : (ctx.query.get('ids') || '').split(',').map(Number).filter((n) => n > 0).slice(0, 40);
+  const users = await Promise.all(ids.map((id) => api('GET', `/users/${id}`).then((r) => r.user || r)));
+  const title = h('h1', { tabindex: '-1' }, t('reset.title'));
+  if (ctx.keep && saved && saved.hash === location.hash) {
+    view.append(title, showResult(ctx, saved.results, saved.opts, t(saved.head, saved.vars)));
+    return;
+  }
+  saved = null;
+  const bulk = users.length > 1;
+  const err = errorBox();
+  const who = bulk
+    ? h('div', {}, h('p', {}, t('reset.bulkIntro', { n: num(users.length) })), h('ul', { class: 'names' }, users.map((u) => h('li', {}, `${u.display_name || u.username} (${u.username})`))))
+    : h('p', { class: 'who-line' }, t('reset.for', { name: users[0].display_name || users[0].username, username: users[0].username }));
+  const blocked = users.filter((u) => !canReset(me, u));
+  const opts = resetOptions({ user: bulk ? null : users[0], bulk });
+  const submit = h('button', { type: 'submit', class: 'btn primary', disabled: blocked.length > 0 }, t('reset.submit'));
+  const form = h('form', { novalidate: true }, err, who,
+    blocked.length > 0 && h('p', { class: 'alert error' }, t('reset.notAllowed', { names: blocked.map((u) => u.username).join(', ') })),
+    h('p', { class: 'hint' }, t('reset.steps')), opts.el,
+    h('div', { class: 'actions' }, submit, h('a', { href: '#/users', class: 'btn link' }, t('common.cancel'))));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    const o = opts.values();
+    if (!o) return;
+    busy(submit, async () => {
+      try {
+        let results;
+        if (bulk) {
+          const r = await api('POST', '/users/password-reset', { ids, ...o });
+          results = (r.results || []).map((x) => ({ ...x, user: users.find((u) => u.id === x.id) || { id: x.id, username: `#${x.id}` } }));
+        } else {
+          const r = await api('POST', `/users/${users[0].id}/password-reset`, o);
+          results = [{ ...r, user: users[0] }];
+        }
+        const failed = results.filter((r) => r.error).length;
+        const head = bulk ? (failed ? 'result.bulkPartial' : 'result.bulkDone') : 'result.done1';
+        const vars = { n: num(results.length - failed), failed: num(failed), name: users[0].username };
+        saved = { hash: location.hash, results, opts: o, head, vars };
+        const res = showResult(ctx, results, o, t(head, vars));
+        view.replaceChildren(title, res);
+        announce(t(head, vars));
+        res.querySelector('h2').focus();
+      } catch (e) {
+        if (e.status === 422 && e.field === 'password') fieldError(form.querySelector('[name=password]'), errText(e));
+        showError(form, err, e);
+      }
+    });
+  });
+  view.append(title, form);
+}

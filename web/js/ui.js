@@ -1,0 +1,248 @@
+// Shared widgets: labelled fields, error display, the live password check,
+// the notification table with live state, copy and the print slip.
+import { h, uid, debounce } from './dom.js';
+import { t, has, date, num, upper } from './i18n.js';
+import { api } from './api.js';
+
+export const announce = (msg) => {
+  const live = document.getElementById('live');
+  live.textContent = '';
+  setTimeout(() => { live.textContent = msg; }, 50);
+};
+
+export function errText(err) {
+  if (err && err.code && has(`err.${err.code}`)) {
+    return t(`err.${err.code}`, { seconds: err.retryAfter || '' });
+  }
+  if (err && err.status === 0) return t('err.network');
+  return (err && err.message) || t('err.generic');
+}
+
+function described(input, ...ids) {
+  input.setAttribute('aria-describedby', ids.filter(Boolean).join(' '));
+}
+
+// A labelled input with optional hint and its own error line.
+export function field({ label, name, type = 'text', value = '', hint, required, autocomplete, attrs = {}, multiline }) {
+  const id = uid(name);
+  const hintId = hint ? `${id}-hint` : null;
+  const errId = `${id}-err`;
+  const input = multiline
+    ? h('textarea', { id, name, rows: 4, required, ...attrs }, value)
+    : h('input', { id, name, type, value: value ?? '', required, autocomplete: autocomplete || 'off', ...attrs });
+  if (type === 'email' || type === 'password' || name === 'username') input.setAttribute('spellcheck', 'false');
+  described(input, hintId, errId);
+  const wrap = h('div', { class: 'field' },
+    h('label', { for: id }, label),
+    hint && h('p', { class: 'hint', id: hintId }, hint),
+    input,
+    h('p', { class: 'field-error', id: errId, hidden: true }));
+  wrap.input = input;
+  return wrap;
+}
+
+export function checkbox({ label, name, checked, hint }) {
+  const id = uid(name);
+  const input = h('input', { type: 'checkbox', id, name, checked: !!checked });
+  const wrap = h('div', { class: 'check' }, input, h('label', { for: id }, label),
+    hint && h('p', { class: 'hint', id: `${id}-hint` }, hint));
+  if (hint) described(input, `${id}-hint`);
+  wrap.input = input;
+  return wrap;
+}
+
+export function radios({ legend, name, options, value }) {
+  const inputs = {};
+  const fs = h('fieldset', { class: 'radios' }, h('legend', {}, legend),
+    options.map((o) => {
+      const id = uid(name);
+      inputs[o.value] = h('input', { type: 'radio', id, name, value: o.value, checked: o.value === value });
+      return h('div', { class: 'check' }, inputs[o.value], h('label', { for: id, id: `${id}-l` }, o.label));
+    }));
+  fs.inputs = inputs;
+  fs.value = () => Object.values(inputs).find((i) => i.checked)?.value;
+  return fs;
+}
+
+export function select({ label, name, options, value, hint }) {
+  const id = uid(name);
+  const s = h('select', { id, name }, options.map((o) => h('option', { value: o.value, selected: o.value === value }, o.label)));
+  if (hint) described(s, `${id}-hint`);
+  const wrap = h('div', { class: 'field' }, h('label', { for: id }, label),
+    hint && h('p', { class: 'hint', id: `${id}-hint` }, hint), s);
+  wrap.input = s;
+  return wrap;
+}
+
+export const button = (label, onclick, kind = 'secondary', type = 'button') =>
+  h('button', { type, class: `btn ${kind}`, onclick }, label);
+
+export const errorBox = () => h('div', { class: 'alert error', role: 'alert', hidden: true });
+export const statusBox = () => h('div', { class: 'alert ok', role: 'status', hidden: true });
+
+export function say(box, text) {
+  box.textContent = text || '';
+  box.hidden = !text;
+}
+
+export function clearErrors(form) {
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  for (const el of form.querySelectorAll('.field-error')) { el.textContent = ''; el.hidden = true; }
+}
+
+export function fieldError(input, text) {
+  input.setAttribute('aria-invalid', 'true');
+  const e = document.getElementById(`${input.id}-err`);
+  if (e) { e.textContent = text; e.hidden = false; }
+}
+
+// Shows an API error on a form: the localized message in its alert box and,
+// when the API names a field, on that field too (focusing it).
+export function showError(form, box, err) {
+  clearErrors(form);
+  const msg = errText(err);
+  say(box, msg);
+  if (err && err.field) {
+    const input = form.querySelector(`[name="${CSS.escape(err.field)}"]`);
+    if (input) { fieldError(input, msg); input.focus(); return; }
+  }
+  box.setAttribute('tabindex', '-1');
+  box.focus();
+}
+
+export async function busy(btn, fn) {
+  btn.disabled = true;
+  btn.setAttribute('aria-busy', 'true');
+  try { return await fn(); } finally { btn.disabled = false; btn.removeAttribute('aria-busy'); }
+}
+
+// A new-password input with the live policy check and strength meter
+// (POST /password-check, debounced).
+export function newPassword({ label, name = 'new_password', userId, autocomplete = 'new-password' }) {
+  const f = field({ label, name, type: 'password', autocomplete, hint: t('pw.hint') });
+  const id = f.input.id;
+  const show = checkbox({ label: t('pw.show'), name: `${name}-show` });
+  show.input.addEventListener('change', () => { f.input.type = show.input.checked ? 'text' : 'password'; });
+  const meter = h('meter', { id: `${id}-m`, min: 0, max: 80, low: 30, high: 50, optimum: 80, value: 0 });
+  const level = h('span', { class: 'level' });
+  const reasons = h('ul', { class: 'reasons' });
+  const out = h('div', { class: 'strength', 'aria-live': 'polite' },
+    h('label', { for: meter.id }, t('pw.strength')), meter, level, reasons);
+  f.input.setAttribute('aria-describedby', `${f.input.getAttribute('aria-describedby')} ${id}-m`);
+  let seqNo = 0;
+  f.check = { ok: null };
+  const run = debounce(async () => {
+    const pw = f.input.value;
+    const my = ++seqNo;
+    if (!pw) { meter.value = 0; level.textContent = ''; reasons.replaceChildren(); return; }
+    try {
+      const body = { password: pw };
+      if (userId) body.user_id = userId;
+      const r = await api('POST', '/password-check', body, { background: true });
+      if (my !== seqNo) return;
+      f.check = r;
+      const bits = Math.round(r.strength_bits || 0);
+      meter.value = Math.min(bits, 80);
+      const word = bits < 30 ? 'pw.weak' : bits < 50 ? 'pw.fair' : 'pw.strong';
+      level.textContent = t('pw.level', { level: t(word), bits: num(bits) });
+      reasons.replaceChildren(...(r.ok ? [h('li', { class: 'good' }, t('pw.ok'))]
+        : (r.reasons || []).map((c) => h('li', {}, has(`reason.${c}`) ? t(`reason.${c}`) : c))));
+    } catch (e) {
+      if (my === seqNo) reasons.replaceChildren(h('li', {}, errText(e)));
+    }
+  }, 300);
+  f.input.addEventListener('input', run);
+  f.append(show, out);
+  return f;
+}
+
+const FINAL = new Set(['sent', 'failed', 'superseded', 'expired']);
+
+export const stateBadge = (s) => h('span', { class: `badge st-${s}` }, upper(has(`state.${s}`) ? t(`state.${s}`) : s));
+
+// The notifications of a reset or user creation, polled every 2 s (as a
+// background request) until each is sent or failed; failed ones show the
+// relay's answer and a Retry button. Returns {el, stop}.
+export function liveNotifications(list, userIds) {
+  const byId = new Map(list.map((n) => [n.id, n]));
+  const tbody = h('tbody');
+  const table = h('table', { class: 'grid' },
+    h('caption', { class: 'sr-only' }, t('notif.title')),
+    h('thead', {}, h('tr', {}, ['notif.recipient', 'notif.kind', 'notif.state', 'notif.attempts', 'notif.answer', 'notif.action']
+      .map((k) => h('th', { scope: 'col' }, t(k))))), tbody);
+  let timer = null;
+  let stopped = false;
+  let started = Date.now();
+  const draw = () => tbody.replaceChildren(...[...byId.values()].map((n) => h('tr', {},
+    h('td', { class: 'wrap' }, n.recipient),
+    h('td', {}, has(`kind.${n.kind}`) ? t(`kind.${n.kind}`) : n.kind),
+    h('td', {}, stateBadge(n.state)),
+    h('td', {}, num(n.attempts || 0)),
+    h('td', { class: 'wrap' }, n.last_answer || ''),
+    h('td', {}, (n.state === 'failed' || n.state === 'queued') &&
+      button(t('notif.retry'), async (ev) => {
+        try {
+          const r = await api('POST', `/notifications/${n.id}/retry`, {});
+          Object.assign(n, (r && (r.notification || r)) || {}, { state: r?.state || r?.notification?.state || 'queued' });
+          announce(t('notif.retrying', { to: n.recipient }));
+          draw(); started = Date.now(); poll();
+        } catch (e) { ev.target.replaceWith(h('span', { class: 'error' }, errText(e))); }
+      })))));
+  const poll = async () => {
+    clearTimeout(timer);
+    if (stopped || [...byId.values()].every((n) => FINAL.has(n.state))) return;
+    timer = setTimeout(async () => {
+      try {
+        const res = [];
+        for (const uidv of userIds || [null]) {
+          const r = await api('GET', `/notifications${uidv ? `?user_id=${uidv}` : ''}`, undefined, { background: true });
+          res.push(...(Array.isArray(r) ? r : r.notifications || []));
+        }
+        for (const n of res) {
+          const old = byId.get(n.id);
+          if (!old) continue;
+          if (old.state !== n.state) announce(t('notif.changed', { to: n.recipient, state: t(`state.${n.state}`) }));
+          byId.set(n.id, n);
+        }
+        draw();
+      } catch { /* keep polling; a 401 already went to sign-in */ }
+      if (!stopped) poll();
+    }, Date.now() - started > 120000 ? 10000 : 2000);
+  };
+  draw();
+  poll();
+  const el = list.length ? table : h('p', {}, t('notif.none'));
+  return { el, stop: () => { stopped = true; clearTimeout(timer); } };
+}
+
+export async function copy(text, btn) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const ta = h('textarea', { class: 'sr-only', readOnly: true }, text);
+    document.body.append(ta);
+    ta.select();
+    document.execCommand('copy');
+    ta.remove();
+  }
+  announce(t('common.copied'));
+  if (btn) {
+    const old = btn.textContent;
+    btn.textContent = t('common.copied');
+    setTimeout(() => { btn.textContent = old; }, 2000);
+  }
+}
+
+// Fills the print-only slip (username, secret, sign-in address, expiry) and
+// prints; @media print hides everything else.
+export function printSlips(items) {
+  const slip = document.getElementById('slip');
+  slip.replaceChildren(...items.map((it) => h('div', { class: 'slip-page' },
+    h('dl', {},
+      h('dt', {}, t('slip.username')), h('dd', {}, it.username),
+      h('dt', {}, it.link ? t('slip.link') : t('slip.password')), h('dd', { class: 'secret' }, it.link || it.password),
+      h('dt', {}, t('slip.signin')), h('dd', {}, `${location.origin}/`),
+      it.expires && h('dt', {}, t('slip.expires')), it.expires && h('dd', {}, date(it.expires))))));
+  window.addEventListener('afterprint', () => slip.replaceChildren(), { once: true });
+  window.print();
+}
