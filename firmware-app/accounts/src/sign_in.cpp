@@ -1,0 +1,219 @@
+// AccountService: sign-in, throttling, sessions, changing one's own password.
+#include <filesystem>
+
+#include "resetd/accounts/service.h"
+#include "resetd/accounts/text.h"
+
+namespace resetd::accounts {
+
+using storage::SessionRecord;
+using storage::UserRecord;
+
+namespace {
+Error throttled(int64_t wait_s) {
+  Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
+  e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
+  return e;
+}
+Error bad_credentials() {
+  return make_error("invalid_credentials", "The username or password is incorrect.");
+}
+// Growing delay after consecutive failures: none for the first 3, then
+// 1, 2, 4 ... 60 s between attempts.
+int64_t delay_after(int failures) {
+  if (failures < 3) return 0;
+  int64_t d = int64_t{1} << std::min(failures - 3, 6);
+  return std::min<int64_t>(d, 60);
+}
+}  // namespace
+
+Result<SignIn> AccountService::sign_in(const std::string& username_in, const std::string& password,
+                                       const std::string& client, const std::string& user_agent) {
+  const std::string username = ascii_lower(username_in);
+  if (int64_t wait = client_failures_.retry_after(client); wait > 0) return throttled(wait);
+
+  std::optional<UserRecord> u;
+  store_.read([&](storage::Reader& r) { u = r.user_by_username(username); });
+  const int64_t now = clock_.now();
+
+  if (!u || u->disabled || u->password_hash.empty()) {
+    const std::string key = "u:" + username;
+    if (int64_t wait = unknown_failures_.retry_after(key); wait > 0) return throttled(wait);
+    auto v = hasher_.verify(dummy_hash_, nfc(password));  // same cost as a real check
+    if (!v) return make_error("busy", "The appliance is busy; try again in a few seconds.");
+    client_failures_.hit(client);
+    unknown_failures_.hit(key);
+    if (u) {
+      store_.write([&](storage::Writer& w) {
+        audit(w, username, client, "sign_in", username, "failed",
+              u->disabled ? "account disabled" : "no password set");
+      });
+    }
+    return bad_credentials();
+  }
+
+  if (u->locked_until && *u->locked_until > now) return throttled(*u->locked_until - now);
+  if (u->last_failed_at) {
+    int64_t next = *u->last_failed_at + delay_after(u->failed_logins);
+    if (next > now) return throttled(next - now);
+  }
+
+  auto ok = hasher_.verify(u->password_hash, nfc(password));
+  if (!ok) {
+    Error e = make_error("busy", "The appliance is busy; try again in a few seconds.");
+    e.retry_after_s = 5;
+    return e;
+  }
+  if (!*ok) {
+    client_failures_.hit(client);
+    store_.write([&](storage::Writer& w) {
+      auto cur = w.user_by_id(u->id);
+      if (!cur) return;
+      cur->failed_logins += 1;
+      cur->last_failed_at = now;
+      if (cur->failed_logins % kLockoutFailures == 0) cur->locked_until = now + kLockoutS;
+      w.update_user(*cur);
+      audit(w, username, client, "sign_in", username, "failed",
+            cur->locked_until && *cur->locked_until > now ? "locked out" : "");
+    });
+    return bad_credentials();
+  }
+
+  if (u->temp_expires_at && *u->temp_expires_at <= now) {
+    store_.write([&](storage::Writer& w) {
+      audit(w, username, client, "sign_in", username, "failed", "temporary password expired");
+    });
+    return make_error("temporary_password_expired",
+                      "This temporary password has expired. Ask IT to reset it again.");
+  }
+
+  std::optional<std::string> rehash;
+  if (hasher_.needs_rehash(u->password_hash)) {
+    if (auto h = hasher_.hash(nfc(password))) rehash = *h;
+  }
+
+  SignIn out;
+  out.token = crypto::random_token(32);
+  SessionRecord s;
+  s.token_hash = crypto::sha256_hex(out.token);
+  s.created_at = now;
+  s.expires_at = now + kSessionAbsoluteS;
+  s.client_addr = client;
+  s.user_agent = user_agent.substr(0, 200);
+  store_.write([&](storage::Writer& w) {
+    auto cur = w.user_by_id(u->id);
+    if (!cur) return;
+    cur->failed_logins = 0;
+    cur->last_failed_at.reset();
+    cur->locked_until.reset();
+    if (rehash) cur->password_hash = *rehash;
+    w.update_user(*cur);
+    s.user_id = cur->id;
+    s.must_change = cur->must_change;
+    s.id = w.insert_session(s);
+    audit(w, username, client, "sign_in", username, "ok", rehash ? "rehashed" : "");
+    out.user = *cur;
+  });
+  out.session = s;
+  out.must_change = s.must_change;
+  touch(s.id);
+  return out;
+}
+
+void AccountService::touch(int64_t session_id) {
+  std::lock_guard<std::mutex> lock(idle_mu_);
+  last_activity_ms_[session_id] = clock_.mono_ms();
+}
+
+std::optional<Actor> AccountService::authenticate(const std::string& token,
+                                                  const std::string& client, bool activity) {
+  if (token.empty() || token.size() > 128) return std::nullopt;
+  std::optional<SessionRecord> s;
+  std::optional<UserRecord> u;
+  const std::string h = crypto::sha256_hex(token);
+  store_.read([&](storage::Reader& r) {
+    s = r.session_by_token_hash(h);
+    if (s) u = r.user_by_id(s->user_id);
+  });
+  if (!s || !u || u->disabled) return std::nullopt;
+  if (s->expires_at <= clock_.now()) return std::nullopt;
+  {
+    std::lock_guard<std::mutex> lock(idle_mu_);
+    auto it = last_activity_ms_.find(s->id);
+    // Idle time lives in memory only: after a restart every session is idle.
+    if (it == last_activity_ms_.end()) return std::nullopt;
+    const int64_t mono = clock_.mono_ms();
+    if (mono - it->second > kSessionIdleMs) {
+      last_activity_ms_.erase(it);
+      return std::nullopt;
+    }
+    if (activity) it->second = mono;
+  }
+  Actor a;
+  a.user_id = u->id;
+  a.username = u->username;
+  a.role = parse_role(u->role).value_or(Role::User);
+  a.session_id = s->id;
+  a.must_change = u->must_change;
+  a.client = client;
+  return a;
+}
+
+std::string AccountService::csrf_token_for(const std::string& token) const {
+  return box_.mac_hex("csrf\n" + crypto::sha256_hex(token)).substr(0, 43);
+}
+
+Status AccountService::sign_out(const Actor& a) {
+  store_.write([&](storage::Writer& w) {
+    w.delete_session(a.session_id);
+    audit(w, a.username, a.client, "sign_out", a.username, "ok");
+  });
+  std::lock_guard<std::mutex> lock(idle_mu_);
+  last_activity_ms_.erase(a.session_id);
+  return ok_status();
+}
+
+Status AccountService::change_own_password(const Actor& a, const std::string& current,
+                                           const std::string& next) {
+  std::optional<UserRecord> u;
+  store_.read([&](storage::Reader& r) { u = r.user_by_id(a.user_id); });
+  if (!u) return make_error("not_signed_in", "Sign in first.");
+  if (int64_t wait = client_failures_.retry_after(a.client); wait > 0) return throttled(wait);
+  auto ok = hasher_.verify(u->password_hash, nfc(current));
+  if (!ok) return make_error("busy", "The appliance is busy; try again in a few seconds.");
+  if (!*ok) {
+    client_failures_.hit(a.client);
+    return make_error("wrong_current_password", "The current password is incorrect.",
+                      "current_password");
+  }
+  PolicyResult pr = check_password(next, {u->username, u->email, u->display_name}, policy());
+  if (!pr.ok) return make_error(pr.reasons.front(), "The new password does not meet the policy.", "new_password");
+  if (nfc(next) == nfc(current))
+    return make_error("password_same_as_current", "Choose a password different from the current one.",
+                      "new_password");
+  auto h = hash_password(next);
+  if (!h) return h.error();
+  bool initial_admin = false;
+  store_.write([&](storage::Writer& w) {
+    auto cur = w.user_by_id(u->id);
+    if (!cur) return;
+    initial_admin = cur->must_change && !cur->temp_expires_at && cur->role == "global_admin";
+    cur->password_hash = h.value();
+    cur->must_change = false;
+    cur->temp_expires_at.reset();
+    cur->password_changed_at = clock_.now();
+    cur->updated_at = clock_.now();
+    w.update_user(*cur);
+    // other sessions end; this one continues, no longer restricted
+    // (a session's restriction is derived from the user row)
+    w.delete_sessions_for_user(cur->id, a.session_id);
+    audit(w, a.username, a.client, "password_change", a.username, "ok");
+  });
+  if (initial_admin && !settings_.data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(std::filesystem::path(settings_.data_dir) / "initial-admin-password", ec);
+  }
+  return ok_status();
+}
+
+}  // namespace resetd::accounts

@@ -1,0 +1,318 @@
+// AccountService: listing, reading, creating, editing, deleting, unlocking users,
+// and the console (CLI) operations.
+#include "resetd/accounts/service.h"
+#include "resetd/accounts/text.h"
+
+namespace resetd::accounts {
+
+using storage::UserRecord;
+
+namespace {
+Error forbidden() { return make_error("forbidden", "You are not allowed to do this."); }
+Error not_found() { return make_error("not_found", "No such user."); }
+
+bool valid_email(const std::string& addr) {
+  if (addr.empty() || addr.size() > 254) return false;
+  if (addr.find_first_of(" \t\r\n<>,;\"()[]\\") != std::string::npos) return false;
+  auto at = addr.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < addr.size() &&
+         addr.find('@', at + 1) == std::string::npos;
+}
+
+bool valid_locale(const std::string& l) { return l == "en" || l == "zh-TW" || l == "tr-TR"; }
+
+Status check_display_name(const std::string& n) {
+  if (!valid_utf8(n) || codepoints(n) > 128 || n.find_first_of("\r\n\t") != std::string::npos)
+    return make_error("invalid_display_name", "Display name: up to 128 characters, one line.",
+                      "display_name");
+  return ok_status();
+}
+}  // namespace
+
+Result<storage::UserPage> AccountService::list_users(const Actor& a, const std::string& q,
+                                                     int64_t offset, int64_t limit,
+                                                     const std::string& sort,
+                                                     std::optional<bool> disabled) {
+  if (!is_admin(a.role)) return forbidden();
+  storage::UserQuery uq;
+  uq.q_folded = fold(q);
+  uq.offset = offset;
+  uq.limit = limit;
+  uq.descending = !sort.empty() && sort[0] == '-';
+  uq.sort = uq.descending ? sort.substr(1) : sort;
+  if (uq.sort.empty()) uq.sort = "username";
+  if (uq.sort != "username" && uq.sort != "display_name" && uq.sort != "created_at")
+    return make_error("invalid_sort", "sort must be username, display_name or created_at, optionally with a leading -.", "sort");
+  uq.disabled = disabled;
+  storage::UserPage page;
+  store_.read([&](storage::Reader& r) { page = r.list_users(uq); });
+  return page;
+}
+
+Result<UserRecord> AccountService::get_user(const Actor& a, int64_t id) {
+  if (!is_admin(a.role) && a.user_id != id) return forbidden();
+  std::optional<UserRecord> u;
+  store_.read([&](storage::Reader& r) { u = r.user_by_id(id); });
+  if (!u) return not_found();
+  return *u;
+}
+
+Result<ResetOutcome> AccountService::create_user(const Actor& a, const NewUser& nu,
+                                                 const ResetOptions& o) {
+  auto role = parse_role(nu.role.empty() ? "user" : nu.role);
+  if (!role) return make_error("invalid_role", "Unknown role.", "role");
+  if (!may_manage(a.role, *role) || !may_assign(a.role, *role)) return forbidden();
+  UserRecord u;
+  u.username = ascii_lower(nu.username);
+  if (!valid_username(u.username))
+    return make_error("invalid_username", "Usernames are 1–64 characters of a-z 0-9 . _ -",
+                      "username");
+  if (!valid_email(nu.email)) return make_error("invalid_email", "Not a valid email address.", "email");
+  if (!nu.alternate_email.empty() && !valid_email(nu.alternate_email))
+    return make_error("invalid_email", "Not a valid email address.", "alternate_email");
+  if (auto s = check_display_name(nu.display_name); !s) return s.error();
+  u.locale = nu.locale.empty() ? settings_.default_locale : nu.locale;
+  if (!valid_locale(u.locale)) return make_error("invalid_locale", "Locale must be en, zh-TW or tr-TR.", "locale");
+  if (auto s = validate_options(o, false); !s) return s.error();
+  u.display_name = nu.display_name;
+  u.email = nu.email;
+  u.alternate_email = nu.alternate_email;
+  u.role = role_name(*role);
+  u.created_at = u.updated_at = clock_.now();
+  u.search_text = search_text(u);
+
+  auto prep = prepare(u, o);
+  if (!prep) return prep.error();
+  std::optional<Error> err;
+  ResetOutcome out;
+  store_.write([&](storage::Writer& w) {
+    if (w.user_by_username(u.username)) {
+      err = make_error("username_taken", "That username is already in use.", "username");
+      return;
+    }
+    u.id = w.insert_user(u);
+    audit(w, a.username, a.client, "user_create", u.username, "ok", "role " + u.role);
+    out = apply_reset(w, u, prep.value(), o, a.username, a.client, "user_create_password");
+  });
+  if (err) return *err;
+  notify_outbox();
+  return out;
+}
+
+Result<UserRecord> AccountService::patch_user(const Actor& a, int64_t id, const UserPatch& p) {
+  if (p.role && !parse_role(*p.role)) return make_error("invalid_role", "Unknown role.", "role");
+  if (p.email && !valid_email(*p.email)) return make_error("invalid_email", "Not a valid email address.", "email");
+  if (p.alternate_email && !p.alternate_email->empty() && !valid_email(*p.alternate_email))
+    return make_error("invalid_email", "Not a valid email address.", "alternate_email");
+  if (p.display_name)
+    if (auto s = check_display_name(*p.display_name); !s) return s.error();
+  if (p.locale && !valid_locale(*p.locale))
+    return make_error("invalid_locale", "Locale must be en, zh-TW or tr-TR.", "locale");
+  std::optional<Error> err;
+  UserRecord out;
+  store_.write([&](storage::Writer& w) {
+    auto u = w.user_by_id(id);
+    if (!u) {
+      err = not_found();
+      return;
+    }
+    Role target = parse_role(u->role).value_or(Role::User);
+    const bool self_profile_only = a.user_id == id && !p.role && !p.disabled;
+    if (!self_profile_only && !may_manage(a.role, target)) {
+      err = forbidden();
+      return;
+    }
+    if (p.role && !may_assign(a.role, *parse_role(*p.role))) {
+      err = forbidden();
+      return;
+    }
+    const bool loses_ga = u->role == "global_admin" && !u->disabled &&
+                          ((p.role && *p.role != "global_admin") || (p.disabled && *p.disabled));
+    if (loses_ga && w.count_enabled_global_admins() <= 1) {
+      err = make_error("last_global_admin", "The last enabled global admin can't be demoted or disabled.");
+      return;
+    }
+    std::string changes;
+    auto note = [&](const char* f) { changes += std::string(changes.empty() ? "" : ",") + f; };
+    if (p.display_name) u->display_name = *p.display_name, note("display_name");
+    if (p.email) u->email = *p.email, note("email");
+    if (p.alternate_email) u->alternate_email = *p.alternate_email, note("alternate_email");
+    if (p.role) u->role = *p.role, note("role");
+    if (p.locale) u->locale = *p.locale, note("locale");
+    if (p.disabled) u->disabled = *p.disabled, note(*p.disabled ? "disabled" : "enabled");
+    u->search_text = search_text(*u);
+    u->updated_at = clock_.now();
+    w.update_user(*u);
+    if (p.disabled && *p.disabled) w.delete_sessions_for_user(u->id, 0);
+    audit(w, a.username, a.client, "user_update", u->username, "ok", changes);
+    out = *u;
+  });
+  if (err) return *err;
+  return out;
+}
+
+Status AccountService::delete_user(const Actor& a, int64_t id) {
+  std::optional<Error> err;
+  store_.write([&](storage::Writer& w) {
+    auto u = w.user_by_id(id);
+    if (!u) {
+      err = not_found();
+      return;
+    }
+    if (!may_manage(a.role, parse_role(u->role).value_or(Role::User))) {
+      err = forbidden();
+      return;
+    }
+    if (a.user_id == id) {
+      err = make_error("cannot_delete_self", "You can't delete your own account.");
+      return;
+    }
+    if (u->role == "global_admin" && !u->disabled && w.count_enabled_global_admins() <= 1) {
+      err = make_error("last_global_admin", "The last enabled global admin can't be deleted.");
+      return;
+    }
+    w.supersede_secret_messages(u->id);
+    w.delete_user(id);
+    audit(w, a.username, a.client, "user_delete", u->username, "ok");
+  });
+  if (err) return *err;
+  return ok_status();
+}
+
+Status AccountService::unlock_user(const Actor& a, int64_t id) {
+  std::optional<Error> err;
+  std::string username;
+  store_.write([&](storage::Writer& w) {
+    auto u = w.user_by_id(id);
+    if (!u) {
+      err = not_found();
+      return;
+    }
+    if (!may_reset(a.role, parse_role(u->role).value_or(Role::User)) || a.user_id == id) {
+      err = forbidden();
+      return;
+    }
+    u->failed_logins = 0;
+    u->last_failed_at.reset();
+    u->locked_until.reset();
+    u->updated_at = clock_.now();
+    w.update_user(*u);
+    audit(w, a.username, a.client, "user_unlock", u->username, "ok");
+    username = u->username;
+  });
+  if (err) return *err;
+  unknown_failures_.clear("u:" + username);
+  return ok_status();
+}
+
+Result<UserRecord> AccountService::console_add_user(const NewUser& nu, const std::string& password) {
+  auto role = parse_role(nu.role.empty() ? "user" : nu.role);
+  if (!role) return make_error("invalid_role", "Unknown role: " + nu.role, "role");
+  UserRecord u;
+  u.username = ascii_lower(nu.username);
+  if (!valid_username(u.username))
+    return make_error("invalid_username", "Usernames are 1–64 characters of a-z 0-9 . _ -", "username");
+  if (!nu.email.empty() && !valid_email(nu.email))
+    return make_error("invalid_email", "Not a valid email address: " + nu.email, "email");
+  u.locale = nu.locale.empty() ? settings_.default_locale : nu.locale;
+  if (!valid_locale(u.locale)) return make_error("invalid_locale", "Locale must be en, zh-TW or tr-TR.", "locale");
+  PolicyResult pr = check_password(password, {u.username, nu.email, nu.display_name}, policy());
+  if (!pr.ok) return make_error(pr.reasons.front(), "The password does not meet the policy.", "password");
+  auto h = hash_password(password);
+  if (!h) return h.error();
+  u.display_name = nu.display_name;
+  u.email = nu.email;
+  u.alternate_email = nu.alternate_email;
+  u.role = role_name(*role);
+  u.password_hash = h.value();
+  u.must_change = true;
+  u.password_changed_at = u.created_at = u.updated_at = clock_.now();
+  u.search_text = search_text(u);
+  std::optional<Error> err;
+  store_.write([&](storage::Writer& w) {
+    if (w.user_by_username(u.username)) {
+      err = make_error("username_taken", "That username is already in use: " + u.username, "username");
+      return;
+    }
+    u.id = w.insert_user(u);
+    audit(w, "console", "console", "user_create", u.username, "ok", "role " + u.role);
+  });
+  if (err) return *err;
+  return u;
+}
+
+Status AccountService::console_set_password(const std::string& username, const std::string& password,
+                                            bool must_change) {
+  std::optional<UserRecord> u;
+  store_.read([&](storage::Reader& r) { u = r.user_by_username(ascii_lower(username)); });
+  if (!u) return make_error("not_found", "No such user: " + username);
+  PolicyResult pr = check_password(password, {u->username, u->email, u->display_name}, policy());
+  if (!pr.ok) return make_error(pr.reasons.front(), "The password does not meet the policy.", "password");
+  auto h = hash_password(password);
+  if (!h) return h.error();
+  store_.write([&](storage::Writer& w) {
+    auto cur = w.user_by_id(u->id);
+    if (!cur) return;
+    cur->password_hash = h.value();
+    cur->must_change = must_change;
+    cur->temp_expires_at.reset();
+    cur->password_changed_at = cur->updated_at = clock_.now();
+    cur->failed_logins = 0;
+    cur->last_failed_at.reset();
+    cur->locked_until.reset();
+    w.update_user(*cur);
+    w.delete_sessions_for_user(cur->id, 0);
+    w.supersede_secret_messages(cur->id);
+    w.invalidate_link_tokens(cur->id, clock_.now());
+    audit(w, "console", "console", "password_reset", cur->username, "ok", "break-glass console reset");
+  });
+  unknown_failures_.clear("u:" + u->username);
+  return ok_status();
+}
+
+Status AccountService::console_set_role(const std::string& username, const std::string& role) {
+  if (!parse_role(role)) return make_error("invalid_role", "Unknown role: " + role, "role");
+  std::optional<Error> err;
+  store_.write([&](storage::Writer& w) {
+    auto u = w.user_by_username(ascii_lower(username));
+    if (!u) {
+      err = make_error("not_found", "No such user: " + username);
+      return;
+    }
+    if (u->role == "global_admin" && role != "global_admin" && !u->disabled &&
+        w.count_enabled_global_admins() <= 1) {
+      err = make_error("last_global_admin", "The last enabled global admin can't be demoted.");
+      return;
+    }
+    u->role = role;
+    u->updated_at = clock_.now();
+    w.update_user(*u);
+    audit(w, "console", "console", "user_update", u->username, "ok", "role " + role);
+  });
+  if (err) return *err;
+  return ok_status();
+}
+
+Status AccountService::console_disable(const std::string& username) {
+  std::optional<Error> err;
+  store_.write([&](storage::Writer& w) {
+    auto u = w.user_by_username(ascii_lower(username));
+    if (!u) {
+      err = make_error("not_found", "No such user: " + username);
+      return;
+    }
+    if (u->role == "global_admin" && !u->disabled && w.count_enabled_global_admins() <= 1) {
+      err = make_error("last_global_admin", "The last enabled global admin can't be disabled.");
+      return;
+    }
+    u->disabled = true;
+    u->updated_at = clock_.now();
+    w.update_user(*u);
+    w.delete_sessions_for_user(u->id, 0);
+    audit(w, "console", "console", "user_update", u->username, "ok", "disabled");
+  });
+  if (err) return *err;
+  return ok_status();
+}
+
+}  // namespace resetd::accounts

@@ -1,0 +1,79 @@
+// Clock: the one source of time for every module (STYLE rule 3: passed in,
+// never global). Wall time is for what is stored and shown (RFC 3339 in the
+// API); monotonic time is for timers: backoff, throttling, idle timeouts.
+// Thread-safe: implementations must be callable from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <string>
+
+namespace resetd {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Unix seconds, wall clock.
+  virtual int64_t now() const = 0;
+  // Monotonic milliseconds since an arbitrary origin.
+  virtual int64_t mono_ms() const = 0;
+};
+
+// The real clocks, plus a test-only offset (seconds) added to the wall clock
+// and the monotonic clock alike, so integration tests can move time forward.
+class SystemClock final : public Clock {
+ public:
+  int64_t now() const override {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count() +
+           offset_s_.load();
+  }
+  int64_t mono_ms() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+               .count() +
+           offset_s_.load() * 1000;
+  }
+  void set_offset_seconds(int64_t s) { offset_s_.store(s); }
+  int64_t offset_seconds() const { return offset_s_.load(); }
+
+ private:
+  std::atomic<int64_t> offset_s_{0};
+};
+
+// A clock the test moves by hand.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(int64_t start = 1'800'000'000) : now_(start) {}
+  int64_t now() const override { return now_.load(); }
+  int64_t mono_ms() const override { return mono_.load(); }
+  void advance(int64_t seconds) {
+    now_ += seconds;
+    mono_ += seconds * 1000;
+  }
+  void advance_ms(int64_t ms) { mono_ += ms; }
+
+ private:
+  std::atomic<int64_t> now_;
+  std::atomic<int64_t> mono_{0};
+};
+
+// When the binary was built; a wall clock before this is "unset" (spec §9).
+constexpr int64_t kBuildEpoch = RESETD_BUILD_EPOCH;
+
+inline bool wall_clock_plausible(int64_t now) { return now >= kBuildEpoch; }
+
+// RFC 3339 UTC, e.g. 2026-11-22T01:54:04Z.
+inline std::string rfc3339(int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace resetd

@@ -1,0 +1,72 @@
+// Config: the TOML file of spec §3 with its defaults, plus the flags that
+// override it. Loading validates every value; a bad one is an Error whose
+// message names the key, the value and what is allowed. Plain data.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "resetd/common/result.h"
+
+namespace resetd::config {
+
+struct Config {
+  // [server]
+  std::string listen = "127.0.0.1:8443";
+  std::string tls = "self-signed";  // self-signed | files | off
+  std::string cert_file;
+  std::string key_file;
+  std::string public_url;
+  std::vector<std::string> trusted_proxies;
+  // [storage]
+  std::string data_dir = "/var/lib/resetd";
+  // [relay]
+  std::string relay_kind = "file";
+  std::string relay_host = "127.0.0.1";
+  int relay_port = 25;
+  std::string relay_security = "none";
+  std::string relay_username;
+  std::string relay_password_file;
+  std::string relay_from = "IT Helpdesk <it-helpdesk@appliance.local>";
+  std::string relay_ca_file;
+  int relay_timeout_s = 20;
+  std::string relay_url;
+  std::string relay_secret_file;
+  // [hashing]
+  int opslimit = 2;
+  int memlimit_mib = 64;
+  int max_concurrent = 2;
+  // [accounts]
+  int temp_password_ttl_h = 72;
+  int link_ttl_min = 60;
+  // [ui]
+  std::string default_locale = "en";
+
+  // host and port of `listen`
+  std::string listen_host() const;
+  int listen_port() const;
+};
+
+struct Overrides {
+  std::optional<std::string> data_dir;
+  std::optional<std::string> listen;
+  bool no_tls = false;
+};
+
+constexpr const char* kDefaultConfigPath = "/etc/resetd/resetd.toml";
+
+// Reads `path` (when empty: kDefaultConfigPath if it exists, else defaults
+// only), applies the overrides, validates.
+Result<Config> load(const std::string& path, const Overrides& o);
+
+// Parses TOML text (for tests); `origin` names it in errors.
+Result<Config> parse(const std::string& toml_text, const std::string& origin);
+
+// Validates a finished Config.
+Status validate(const Config& c);
+
+// Splits "host:port" / "[v6]:port"; false when malformed.
+bool split_host_port(const std::string& s, std::string* host, int* port);
+
+}  // namespace resetd::config

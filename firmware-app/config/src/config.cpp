@@ -1,0 +1,223 @@
+#include "resetd/config/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace resetd::config {
+namespace {
+
+Error bad(const std::string& key, const std::string& value, const std::string& allowed) {
+  return make_error("invalid_config",
+                    "config: " + key + " = " + value + " is not allowed; expected " + allowed, key);
+}
+
+template <typename T>
+std::string show(const T& v) {
+  std::ostringstream s;
+  if constexpr (std::is_base_of_v<toml::node, T>)
+    v.visit([&](auto&& x) { s << x; });
+  else
+    s << v;
+  return s.str();
+}
+
+// Reads one key of a table into `out` when present; a wrong type is an error.
+template <typename T>
+std::optional<Error> get(const toml::table& t, const std::string& section, const char* key,
+                         T& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return std::nullopt;
+  const std::string full = section + "." + key;
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (auto v = n->value<std::string>()) {
+      out = *v;
+      return std::nullopt;
+    }
+    return bad(full, show(*n), "a string");
+  } else if constexpr (std::is_same_v<T, int>) {
+    if (auto v = n->value<int64_t>()) {
+      if (*v < -1000000000 || *v > 1000000000) return bad(full, show(*v), "a smaller integer");
+      out = static_cast<int>(*v);
+      return std::nullopt;
+    }
+    return bad(full, show(*n), "an integer");
+  } else {
+    if (const toml::array* a = n->as_array()) {
+      out.clear();
+      for (const auto& e : *a) {
+        auto v = e.value<std::string>();
+        if (!v) return bad(full, show(*n), "an array of strings");
+        out.push_back(*v);
+      }
+      return std::nullopt;
+    }
+    return bad(full, show(*n), "an array of strings");
+  }
+}
+
+Status range(const std::string& key, int v, int lo, int hi) {
+  if (v < lo || v > hi) return bad(key, std::to_string(v), std::to_string(lo) + "–" + std::to_string(hi));
+  return ok_status();
+}
+
+Status one_of(const std::string& key, const std::string& v, std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (v == a) return ok_status();
+    list += std::string(list.empty() ? "" : " | ") + "\"" + a + "\"";
+  }
+  return bad(key, "\"" + v + "\"", "one of " + list);
+}
+
+}  // namespace
+
+bool split_host_port(const std::string& s, std::string* host, int* port) {
+  std::string h, p;
+  if (!s.empty() && s[0] == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+    h = s.substr(1, close - 1);
+    p = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    h = s.substr(0, colon);
+    p = s.substr(colon + 1);
+    if (h.find(':') != std::string::npos) return false;
+  }
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  int n = std::stoi(p);
+  if (n < 1 || n > 65535) return false;
+  *host = h;
+  *port = n;
+  return true;
+}
+
+std::string Config::listen_host() const {
+  std::string h;
+  int p = 0;
+  split_host_port(listen, &h, &p);
+  return h;
+}
+int Config::listen_port() const {
+  std::string h;
+  int p = 0;
+  split_host_port(listen, &h, &p);
+  return p;
+}
+
+Status validate(const Config& c) {
+  std::string h;
+  int p = 0;
+  if (!split_host_port(c.listen, &h, &p))
+    return bad("server.listen", "\"" + c.listen + "\"", "HOST:PORT with a port 1–65535");
+  if (auto s = one_of("server.tls", c.tls, {"self-signed", "files", "off"}); !s) return s;
+  if (c.tls == "files" && (c.cert_file.empty() || c.key_file.empty()))
+    return bad("server.cert_file", "\"" + c.cert_file + "\"",
+               "cert_file and key_file both set when tls = \"files\"");
+  if (!c.public_url.empty() && c.public_url.rfind("https://", 0) != 0 &&
+      c.public_url.rfind("http://", 0) != 0)
+    return bad("server.public_url", "\"" + c.public_url + "\"", "an http:// or https:// URL");
+  for (const auto& tp : c.trusted_proxies)
+    if (tp.empty() || tp.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
+      return bad("server.trusted_proxies", "\"" + tp + "\"", "IP addresses");
+  if (c.data_dir.empty()) return bad("storage.data_dir", "\"\"", "a directory path");
+  if (auto s = one_of("relay.kind", c.relay_kind, {"smtp", "webhook", "file"}); !s) return s;
+  if (auto s = one_of("relay.security", c.relay_security, {"none", "starttls", "tls"}); !s) return s;
+  if (auto s = range("relay.port", c.relay_port, 1, 65535); !s) return s;
+  if (auto s = range("relay.timeout_s", c.relay_timeout_s, 1, 300); !s) return s;
+  if (c.relay_kind == "webhook" && c.relay_url.rfind("http://", 0) != 0 &&
+      c.relay_url.rfind("https://", 0) != 0)
+    return bad("relay.url", "\"" + c.relay_url + "\"", "an http:// or https:// URL when kind = \"webhook\"");
+  if (c.relay_kind == "smtp" && c.relay_host.empty())
+    return bad("relay.host", "\"\"", "a host name or address");
+  if (auto s = range("hashing.opslimit", c.opslimit, 1, 10); !s) return s;
+  if (auto s = range("hashing.memlimit_mib", c.memlimit_mib, 8, 1024); !s) return s;
+  if (auto s = range("hashing.max_concurrent", c.max_concurrent, 1, 16); !s) return s;
+  if (auto s = range("accounts.temp_password_ttl_h", c.temp_password_ttl_h, 1, 24 * 90); !s) return s;
+  if (auto s = range("accounts.link_ttl_min", c.link_ttl_min, 5, 24 * 60 * 7); !s) return s;
+  if (auto s = one_of("ui.default_locale", c.default_locale, {"en", "zh-TW", "tr-TR"}); !s) return s;
+  return ok_status();
+}
+
+Result<Config> parse(const std::string& text, const std::string& origin) {
+  Config c;
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream m;
+    m << "config: " << origin << ":" << e.source().begin.line << ": " << e.description();
+    return make_error("invalid_config", m.str());
+  }
+  static const std::set<std::string> kSections = {"server", "storage", "relay", "hashing",
+                                                  "accounts", "ui"};
+  for (const auto& [k, v] : root)
+    if (!kSections.count(std::string(k.str())))
+      return bad(std::string(k.str()), "…", "one of the sections server, storage, relay, hashing, accounts, ui");
+  auto section = [&](const char* name) -> const toml::table* {
+    return root.get_as<toml::table>(name);
+  };
+  std::optional<Error> e;
+  auto take = [&](const char* sec, auto&&... pairs) {
+    const toml::table* t = section(sec);
+    if (!t) return;
+    ((e = e ? e : get(*t, sec, pairs.first, pairs.second)), ...);
+  };
+  using std::pair;
+  take("server", pair<const char*, std::string&>{"listen", c.listen},
+       pair<const char*, std::string&>{"tls", c.tls},
+       pair<const char*, std::string&>{"cert_file", c.cert_file},
+       pair<const char*, std::string&>{"key_file", c.key_file},
+       pair<const char*, std::string&>{"public_url", c.public_url},
+       pair<const char*, std::vector<std::string>&>{"trusted_proxies", c.trusted_proxies});
+  take("storage", pair<const char*, std::string&>{"data_dir", c.data_dir});
+  take("relay", pair<const char*, std::string&>{"kind", c.relay_kind},
+       pair<const char*, std::string&>{"host", c.relay_host},
+       pair<const char*, int&>{"port", c.relay_port},
+       pair<const char*, std::string&>{"security", c.relay_security},
+       pair<const char*, std::string&>{"username", c.relay_username},
+       pair<const char*, std::string&>{"password_file", c.relay_password_file},
+       pair<const char*, std::string&>{"from", c.relay_from},
+       pair<const char*, std::string&>{"ca_file", c.relay_ca_file},
+       pair<const char*, int&>{"timeout_s", c.relay_timeout_s},
+       pair<const char*, std::string&>{"url", c.relay_url},
+       pair<const char*, std::string&>{"secret_file", c.relay_secret_file});
+  take("hashing", pair<const char*, int&>{"opslimit", c.opslimit},
+       pair<const char*, int&>{"memlimit_mib", c.memlimit_mib},
+       pair<const char*, int&>{"max_concurrent", c.max_concurrent});
+  take("accounts", pair<const char*, int&>{"temp_password_ttl_h", c.temp_password_ttl_h},
+       pair<const char*, int&>{"link_ttl_min", c.link_ttl_min});
+  take("ui", pair<const char*, std::string&>{"default_locale", c.default_locale});
+  if (e) return *e;
+  return c;
+}
+
+Result<Config> load(const std::string& path, const Overrides& o) {
+  Result<Config> r = Config{};
+  std::string p = path;
+  if (p.empty() && std::filesystem::exists(kDefaultConfigPath)) p = kDefaultConfigPath;
+  if (!p.empty()) {
+    std::ifstream in(p);
+    if (!in) return make_error("invalid_config", "config: cannot read " + p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    r = parse(ss.str(), p);
+    if (!r) return r;
+  }
+  Config c = r.value();
+  if (o.data_dir) c.data_dir = *o.data_dir;
+  if (o.listen) c.listen = *o.listen;
+  if (o.no_tls) c.tls = "off";
+  if (auto s = validate(c); !s) {
+    Error err = s.error();
+    if (o.listen && err.field == "server.listen") err.message = "--listen " + *o.listen + ": expected HOST:PORT with a port 1–65535";
+    return err;
+  }
+  return c;
+}
+
+}  // namespace resetd::config

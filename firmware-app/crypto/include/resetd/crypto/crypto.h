@@ -1,0 +1,81 @@
+// The libsodium wrapper: the only place that includes sodium.h.
+// Every function here is thread-safe once init() has returned true.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace resetd::crypto {
+
+// sodium_init(); call once before anything else. False = unusable library.
+bool init();
+
+// Cryptographically random bytes, base64url (no padding) of `bytes` random bytes.
+std::string random_token(size_t bytes = 32);
+// Uniform integer in [0, upper).
+uint32_t random_uniform(uint32_t upper);
+// `digits` random decimal digits (self-service codes).
+std::string random_digits(int digits);
+// A generated password: `length` characters from an alphabet without
+// look-alikes (no 0/O/o, 1/l/I/i, 5/S, 2/Z ...), at least one of each class
+// present in the alphabet.
+std::string generate_password(size_t length = 16);
+
+std::string sha256_hex(const std::string& data);
+// HMAC-SHA256 of `message` keyed with `key` (any length), lowercase hex.
+std::string hmac_sha256_hex(const std::string& key, const std::string& message);
+// Constant-time equality of two strings of the same length (false otherwise).
+bool equal_ct(const std::string& a, const std::string& b);
+
+// Argon2id hashing with fixed parameters and a bound on hashes running at once
+// (each takes memlimit of RAM). Thread-safe.
+class PasswordHasher {
+ public:
+  PasswordHasher(unsigned opslimit, unsigned memlimit_mib, unsigned max_concurrent,
+                 std::chrono::milliseconds max_wait = std::chrono::seconds(5));
+  // crypto_pwhash_str of `password` (already NFC-normalized UTF-8).
+  // nullopt when no slot freed up within max_wait (caller answers 503).
+  std::optional<std::string> hash(const std::string& password);
+  // true/false; nullopt when busy, as above.
+  std::optional<bool> verify(const std::string& hash, const std::string& password);
+  bool needs_rehash(const std::string& hash) const;
+  unsigned opslimit() const { return ops_; }
+  size_t memlimit_bytes() const { return mem_; }
+
+ private:
+  bool acquire();
+  void release();
+  unsigned ops_;
+  size_t mem_;
+  unsigned max_;
+  std::chrono::milliseconds max_wait_;
+  unsigned running_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+// Authenticated encryption (XSalsa20-Poly1305) with the data dir's key.
+// Thread-safe (immutable after construction).
+class SecretBox {
+ public:
+  // Loads `path` (32 raw bytes) or, if missing, creates it with mode 0600.
+  // nullopt + `error` filled when the file exists but is unreadable or bad.
+  static std::optional<SecretBox> load_or_create(const std::string& path, std::string* error);
+  // Loads only; nullopt when missing or bad.
+  static std::optional<SecretBox> load(const std::string& path);
+  explicit SecretBox(const std::string& key32);
+  // nonce || ciphertext
+  std::string seal(const std::string& plaintext) const;
+  std::optional<std::string> open(const std::string& sealed) const;
+  // Keyed MAC for deriving values bound to this key (e.g. CSRF tokens).
+  std::string mac_hex(const std::string& message) const;
+
+ private:
+  std::string key_;
+};
+
+}  // namespace resetd::crypto

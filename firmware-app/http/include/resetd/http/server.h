@@ -1,0 +1,59 @@
+// ApiServer: the HTTPS (or plain HTTP) edge: JSON API of spec §7 and the
+// embedded web UI. The only module that includes httplib. Owns its listening
+// thread; start() returns once the socket is bound. Thread-safe for stop().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "resetd/accounts/service.h"
+#include "resetd/common/clock.h"
+#include "resetd/storage/store.h"
+
+namespace resetd::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8443;
+  bool tls = false;
+  std::string cert_file;  // PEM
+  std::string key_file;   // PEM
+  std::vector<std::string> trusted_proxies;
+  std::string web_dir;  // non-empty: serve the UI from disk (development)
+  std::string version;
+  std::string tls_fingerprint;  // shown by /healthz for staff to compare
+  int threads = 8;
+};
+
+// Extra hooks the server needs from the rest of the program.
+struct ServerHooks {
+  std::function<int64_t()> outbox_pending;  // for /healthz
+  // "Send test message": sends to `to` through the current relay now.
+  std::function<std::pair<bool, std::string>(const std::string& to)> relay_test;
+};
+
+class ApiServer {
+ public:
+  ApiServer(accounts::AccountService& accounts, storage::Store& store, const Clock& clock,
+            ServerOptions opts, ServerHooks hooks);
+  ~ApiServer();
+  // Binds and starts serving on a background thread; false + error on failure.
+  bool start(std::string* error);
+  void stop();
+  int bound_port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Self-signed ECDSA P-256 certificate, valid 10 years, SANs: host name,
+// localhost, and every local IP address. Writes cert/key PEM (key 0600).
+bool make_self_signed(const std::string& cert_path, const std::string& key_path,
+                      std::string* error);
+// "AB:CD:..." SHA-256 fingerprint of a PEM certificate file; empty on error.
+std::string cert_fingerprint(const std::string& cert_path);
+
+}  // namespace resetd::http

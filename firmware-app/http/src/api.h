@@ -1,0 +1,98 @@
+// Internal to http/: the request context, route table and JSON helpers shared
+// by the routes_*.cpp files.
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "resetd/accounts/service.h"
+#include "resetd/common/clock.h"
+#include "resetd/http/server.h"
+#include "resetd/storage/store.h"
+
+namespace resetd::http {
+
+using json = nlohmann::json;
+
+// Thrown by body/param helpers; the dispatcher turns it into the error JSON.
+struct ApiError {
+  int status;
+  Error error;
+};
+
+struct Ctx {
+  const httplib::Request& req;
+  httplib::Response& res;
+  std::smatch m;
+  std::optional<accounts::Actor> actor;
+  std::string token;  // session cookie value, when signed in
+  std::string client;
+  json body;  // parsed JSON object (empty object when no body)
+};
+
+enum class Auth {
+  None,          // anyone
+  Session,       // signed in, and not restricted to a password change
+  AnySession,    // signed in, also restricted (must-change) sessions
+};
+
+struct Route {
+  std::string method;
+  std::regex pattern;
+  Auth auth;
+  std::function<void(Ctx&)> handler;
+};
+
+struct Services {
+  accounts::AccountService& accounts;
+  storage::Store& store;
+  const Clock& clock;
+  const ServerOptions& opts;
+  const ServerHooks& hooks;
+  bool tls;
+};
+
+void add_session_routes(std::vector<Route>& r, Services& s);
+void add_user_routes(std::vector<Route>& r, Services& s);
+void add_misc_routes(std::vector<Route>& r, Services& s);
+
+int status_for(const std::string& code);
+void send_error(httplib::Response& res, int status, const Error& e);
+void send_error(httplib::Response& res, const Error& e);  // status from status_for
+void send_json(httplib::Response& res, int status, const json& j);
+
+json user_json(const storage::UserRecord& u, const Clock& clock);
+json notification_json(const storage::OutboxRecord& m);
+
+// Body field readers: absent -> nullopt; wrong type -> ApiError 400.
+std::optional<std::string> opt_string(const json& b, const char* key);
+std::optional<bool> opt_bool(const json& b, const char* key);
+std::optional<int64_t> opt_int(const json& b, const char* key);
+std::string req_string(const json& b, const char* key);
+accounts::ResetOptions reset_options(const json& b);
+
+// Query parameter as integer within [lo, hi]; ApiError 422 otherwise.
+int64_t query_int(const httplib::Request& req, const char* key, int64_t def, int64_t lo, int64_t hi);
+int64_t path_id(const Ctx& c, int group = 1);
+
+[[noreturn]] inline void fail(int status, std::string code, std::string message,
+                              std::string field = {}) {
+  throw ApiError{status, make_error(std::move(code), std::move(message), std::move(field))};
+}
+// Unwraps a Result or throws its error.
+template <typename T>
+T take(Result<T> r) {
+  if (!r) throw ApiError{status_for(r.error().code), r.error()};
+  return std::move(r.value());
+}
+inline void take(Status s) {
+  if (!s) throw ApiError{status_for(s.error().code), s.error()};
+}
+
+}  // namespace resetd::http

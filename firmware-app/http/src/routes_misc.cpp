@@ -1,0 +1,68 @@
+// /password-check, /set-password, /notifications, /healthz.
+#include "api.h"
+
+namespace resetd::http {
+
+void add_misc_routes(std::vector<Route>& r, Services& s) {
+  static accounts::RateLimiter check_limit(s.clock, 120, 60);
+  r.push_back({"POST", std::regex("/password-check"), Auth::None, [&s](Ctx& c) {
+                 if (int64_t wait = check_limit.take(c.client); wait > 0)
+                   throw ApiError{429, Error{"rate_limited", "Too many checks; slow down.", "",
+                                             static_cast<int>(wait)}};
+                 const std::string pw = req_string(c.body, "password");
+                 if (pw.size() > 4096) fail(422, "password_too_long", "The password is too long.", "password");
+                 auto uid = opt_int(c.body, "user_id");
+                 const accounts::Actor* a = c.actor ? &*c.actor : nullptr;
+                 auto pr = s.accounts.check_policy(pw, uid, a);
+                 send_json(c.res, 200,
+                           {{"ok", pr.ok}, {"reasons", pr.reasons}, {"strength_bits", pr.strength_bits}});
+               }});
+  r.push_back({"POST", std::regex("/set-password"), Auth::None, [&s](Ctx& c) {
+                 const std::string token = req_string(c.body, "token");
+                 const std::string pw = req_string(c.body, "new_password");
+                 take(s.accounts.set_password_with_link(token, pw, c.client));
+                 send_json(c.res, 200, {{"ok", true}});
+               }});
+  r.push_back({"GET", std::regex("/notifications"), Auth::Session, [&s](Ctx& c) {
+                 storage::OutboxQuery q;
+                 if (c.req.has_param("state")) {
+                   q.state = c.req.get_param_value("state");
+                   static const char* kStates[] = {"queued", "sending", "sent", "failed", "superseded", "expired"};
+                   bool ok = false;
+                   for (const char* st : kStates) ok = ok || q.state == st;
+                   if (!ok) fail(422, "invalid_query", "Unknown state.", "state");
+                 }
+                 if (c.req.has_param("user_id"))
+                   q.user_id = query_int(c.req, "user_id", 0, 1, 1'000'000'000'000);
+                 q.offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
+                 q.limit = query_int(c.req, "limit", 100, 1, 500);
+                 auto list = take(s.accounts.list_notifications(*c.actor, q));
+                 json out = json::array();
+                 for (const auto& m : list) out.push_back(notification_json(m));
+                 send_json(c.res, 200, {{"notifications", out}});
+               }});
+  r.push_back({"POST", std::regex("/notifications/(\\d+)/retry"), Auth::Session, [&s](Ctx& c) {
+                 auto m = take(s.accounts.retry_notification(*c.actor, path_id(c)));
+                 send_json(c.res, 200, notification_json(m));
+               }});
+  r.push_back({"GET", std::regex("/healthz"), Auth::None, [&s](Ctx& c) {
+                 std::string db = "ok";
+                 int64_t pending = 0;
+                 try {
+                   s.store.read([&](storage::Reader& rd) { pending = rd.outbox_pending_count(); });
+                 } catch (const std::exception&) {
+                   db = "error";
+                 }
+                 const bool clock_ok = wall_clock_plausible(s.clock.now());
+                 json j = {{"status", db == "ok" ? "ok" : "degraded"},
+                           {"db", db},
+                           {"outbox_pending", pending},
+                           {"clock", clock_ok ? "ok" : "unset"},
+                           {"version", s.opts.version},
+                           {"time", rfc3339(s.clock.now())}};
+                 if (!s.opts.tls_fingerprint.empty()) j["tls_fingerprint"] = s.opts.tls_fingerprint;
+                 send_json(c.res, db == "ok" ? 200 : 503, j);
+               }});
+}
+
+}  // namespace resetd::http

@@ -1,0 +1,55 @@
+// /session: sign in, who am I, sign out, change my password.
+#include "api.h"
+
+namespace resetd::http {
+
+namespace {
+std::string session_cookie(const std::string& token, bool tls, int64_t max_age) {
+  std::string c = "resetd_session=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                  std::to_string(max_age);
+  if (tls) c += "; Secure";
+  return c;
+}
+}  // namespace
+
+void add_session_routes(std::vector<Route>& r, Services& s) {
+  r.push_back({"POST", std::regex("/session"), Auth::None, [&s](Ctx& c) {
+                 const std::string username = req_string(c.body, "username");
+                 const std::string password = req_string(c.body, "password");
+                 if (username.size() > 256 || password.size() > 4096)
+                   fail(401, "invalid_credentials", "The username or password is incorrect.");
+                 auto in = take(s.accounts.sign_in(username, password, c.client,
+                                                   c.req.get_header_value("User-Agent")));
+                 c.res.set_header("Set-Cookie",
+                                  session_cookie(in.token, s.tls,
+                                                 accounts::AccountService::kSessionAbsoluteS));
+                 send_json(c.res, 200,
+                           {{"user", user_json(in.user, s.clock)},
+                            {"must_change_password", in.must_change},
+                            {"csrf_token", s.accounts.csrf_token_for(in.token)}});
+               }});
+  r.push_back({"GET", std::regex("/session"), Auth::AnySession, [&s](Ctx& c) {
+                 auto u = take(s.accounts.get_user(*c.actor, c.actor->user_id));
+                 send_json(c.res, 200,
+                           {{"user", user_json(u, s.clock)},
+                            {"must_change_password", c.actor->must_change},
+                            {"csrf_token", s.accounts.csrf_token_for(c.token)}});
+               }});
+  r.push_back({"DELETE", std::regex("/session"), Auth::AnySession, [&s](Ctx& c) {
+                 take(s.accounts.sign_out(*c.actor));
+                 c.res.set_header("Set-Cookie", session_cookie("", s.tls, 0));
+                 c.res.status = 204;
+               }});
+  r.push_back({"POST", std::regex("/session/password"), Auth::AnySession, [&s](Ctx& c) {
+                 const std::string cur = req_string(c.body, "current_password");
+                 const std::string next = req_string(c.body, "new_password");
+                 take(s.accounts.change_own_password(*c.actor, cur, next));
+                 auto u = take(s.accounts.get_user(*c.actor, c.actor->user_id));
+                 send_json(c.res, 200,
+                           {{"user", user_json(u, s.clock)},
+                            {"must_change_password", u.must_change},
+                            {"csrf_token", s.accounts.csrf_token_for(c.token)}});
+               }});
+}
+
+}  // namespace resetd::http

@@ -1,0 +1,110 @@
+// /users: list, create, read, edit, delete, reset, unlock, bulk reset.
+#include "api.h"
+
+namespace resetd::http {
+
+namespace {
+json outcome_json(const accounts::ResetOutcome& o, const Clock& clock) {
+  json j = {{"user", user_json(o.user, clock)}, {"notifications", json::array()}};
+  if (o.password) j["password"] = *o.password;
+  if (o.link) j["link"] = *o.link;
+  for (const auto& m : o.notifications) j["notifications"].push_back(notification_json(m));
+  return j;
+}
+}  // namespace
+
+void add_user_routes(std::vector<Route>& r, Services& s) {
+  r.push_back({"GET", std::regex("/users"), Auth::Session, [&s](Ctx& c) {
+                 const std::string q = c.req.has_param("q") ? c.req.get_param_value("q") : "";
+                 if (q.size() > 256) fail(422, "invalid_query", "q is too long.", "q");
+                 const int64_t offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
+                 const int64_t limit = query_int(c.req, "limit", 50, 1, 200);
+                 const std::string sort = c.req.has_param("sort") ? c.req.get_param_value("sort") : "username";
+                 std::optional<bool> disabled;
+                 if (c.req.has_param("disabled")) {
+                   const std::string d = c.req.get_param_value("disabled");
+                   if (d == "true" || d == "1") disabled = true;
+                   else if (d == "false" || d == "0") disabled = false;
+                   else fail(422, "invalid_query", "disabled must be true or false.", "disabled");
+                 }
+                 auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled));
+                 json users = json::array();
+                 for (const auto& u : page.users) users.push_back(user_json(u, s.clock));
+                 send_json(c.res, 200, {{"users", users}, {"total", page.total}});
+               }});
+  r.push_back({"POST", std::regex("/users"), Auth::Session, [&s](Ctx& c) {
+                 accounts::NewUser nu;
+                 nu.username = req_string(c.body, "username");
+                 nu.display_name = opt_string(c.body, "display_name").value_or("");
+                 nu.email = req_string(c.body, "email");
+                 nu.alternate_email = opt_string(c.body, "alternate_email").value_or("");
+                 nu.role = opt_string(c.body, "role").value_or("user");
+                 nu.locale = opt_string(c.body, "locale").value_or("");
+                 auto o = reset_options(c.body);
+                 auto out = take(s.accounts.create_user(*c.actor, nu, o));
+                 send_json(c.res, 201, outcome_json(out, s.clock));
+               }});
+  r.push_back({"POST", std::regex("/users/password-reset"), Auth::Session, [&s](Ctx& c) {
+                 auto it = c.body.find("ids");
+                 if (it == c.body.end() || !it->is_array())
+                   fail(400, "invalid_type", "ids must be an array of user ids.", "ids");
+                 if (it->empty()) fail(422, "invalid_ids", "ids must not be empty.", "ids");
+                 if (it->size() > 40) fail(422, "too_many_ids", "At most 40 users at once.", "ids");
+                 std::vector<int64_t> ids;
+                 for (const auto& e : *it) {
+                   if (!e.is_number_integer()) fail(400, "invalid_type", "ids must be integers.", "ids");
+                   ids.push_back(e.get<int64_t>());
+                 }
+                 auto o = reset_options(c.body);
+                 if (o.mode != "auto") fail(422, "invalid_mode", "A bulk reset must use mode \"auto\".", "mode");
+                 take(accounts::AccountService::validate_options(o, true));
+                 json results = json::array();
+                 for (int64_t id : ids) {
+                   json item = {{"id", id}};
+                   auto out = s.accounts.reset_password(*c.actor, id, o);
+                   if (out) {
+                     item["status"] = 200;
+                     if (out->password) item["password"] = *out->password;
+                     if (out->link) item["link"] = *out->link;
+                     item["notifications"] = json::array();
+                     for (const auto& m : out->notifications)
+                       item["notifications"].push_back(notification_json(m));
+                   } else {
+                     item["status"] = status_for(out.error().code);
+                     item["error"] = {{"code", out.error().code}, {"message", out.error().message}};
+                   }
+                   results.push_back(item);
+                 }
+                 send_json(c.res, 200, {{"results", results}});
+               }});
+  r.push_back({"GET", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
+                 send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, path_id(c))), s.clock));
+               }});
+  r.push_back({"PATCH", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
+                 accounts::UserPatch p;
+                 p.display_name = opt_string(c.body, "display_name");
+                 p.email = opt_string(c.body, "email");
+                 p.alternate_email = opt_string(c.body, "alternate_email");
+                 p.role = opt_string(c.body, "role");
+                 p.disabled = opt_bool(c.body, "disabled");
+                 p.locale = opt_string(c.body, "locale");
+                 auto u = take(s.accounts.patch_user(*c.actor, path_id(c), p));
+                 send_json(c.res, 200, user_json(u, s.clock));
+               }});
+  r.push_back({"DELETE", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
+                 take(s.accounts.delete_user(*c.actor, path_id(c)));
+                 c.res.status = 204;
+               }});
+  r.push_back({"POST", std::regex("/users/(\\d+)/password-reset"), Auth::Session, [&s](Ctx& c) {
+                 auto o = reset_options(c.body);
+                 auto out = take(s.accounts.reset_password(*c.actor, path_id(c), o));
+                 send_json(c.res, 200, outcome_json(out, s.clock));
+               }});
+  r.push_back({"POST", std::regex("/users/(\\d+)/unlock"), Auth::Session, [&s](Ctx& c) {
+                 const int64_t id = path_id(c);
+                 take(s.accounts.unlock_user(*c.actor, id));
+                 send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, id)), s.clock));
+               }});
+}
+
+}  // namespace resetd::http

@@ -1,0 +1,400 @@
+// ApiServer: httplib setup, the pre-body guards that 0.11.4 lacks, routing,
+// CSRF/Origin checks, security headers and the embedded UI.
+#include <zlib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "api.h"
+#include "resetd/web/assets.h"
+
+namespace resetd::http {
+namespace {
+
+constexpr size_t kMaxBody = 64 * 1024;
+const char* kCsp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+// A worker pool with a bounded queue. When the queue is full the accept
+// thread runs the connection itself, which stops it from accepting more
+// (backpressure into the kernel's listen backlog) instead of growing memory.
+class BoundedPool final : public httplib::TaskQueue {
+ public:
+  BoundedPool(size_t threads, size_t max_queue) : max_queue_(max_queue) {
+    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+  }
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (jobs_.size() < max_queue_) {
+        jobs_.push_back(std::move(fn));
+        cv_.notify_one();
+        return;
+      }
+    }
+    fn();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+        if (stop_ && jobs_.empty()) return;
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      fn();
+    }
+  }
+  size_t max_queue_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> workers_;
+  bool stop_ = false;
+};
+
+std::string cookie_value(const httplib::Request& req, const std::string& name) {
+  for (size_t i = 0; i < req.get_header_value_count("Cookie"); ++i) {
+    std::string all = req.get_header_value("Cookie", i);
+    std::stringstream ss(all);
+    std::string part;
+    while (std::getline(ss, part, ';')) {
+      size_t b = part.find_first_not_of(' ');
+      if (b == std::string::npos) continue;
+      part = part.substr(b);
+      if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+bool is_json(const httplib::Request& req) {
+  std::string ct = req.get_header_value("Content-Type");
+  for (auto& ch : ct) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ct.rfind("application/json", 0) == 0;
+}
+
+bool changes_state(const std::string& m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+}
+
+std::string gunzip(std::string_view gz) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return {};
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  zs.avail_in = static_cast<uInt>(gz.size());
+  std::string out;
+  char buf[16384];
+  int rc;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+  } while (rc == Z_OK);
+  inflateEnd(&zs);
+  return out;
+}
+
+}  // namespace
+
+struct ApiServer::Impl {
+  Impl(accounts::AccountService& a, storage::Store& st, const Clock& c, ServerOptions o,
+       ServerHooks h)
+      : opts(std::move(o)), hooks(std::move(h)), svc{a, st, c, opts, hooks, opts.tls} {}
+
+  ServerOptions opts;
+  ServerHooks hooks;
+  Services svc;
+  std::unique_ptr<httplib::Server> server;
+  std::vector<Route> routes;
+  std::thread thread;
+  int port = 0;
+
+  std::string client_of(const httplib::Request& req) const {
+    std::string peer = req.remote_addr;  // the socket's peer, never a header
+    for (const auto& tp : opts.trusted_proxies) {
+      if (tp == peer) {
+        // last hop of X-Forwarded-For, the one our trusted proxy appended
+        std::string xff;
+        for (size_t i = 0; i < req.get_header_value_count("X-Forwarded-For"); ++i)
+          xff = req.get_header_value("X-Forwarded-For", i);
+        auto comma = xff.rfind(',');
+        std::string last = comma == std::string::npos ? xff : xff.substr(comma + 1);
+        size_t b = last.find_first_not_of(' '), e = last.find_last_not_of(' ');
+        if (b != std::string::npos) return last.substr(b, e - b + 1).substr(0, 64);
+      }
+    }
+    return peer;
+  }
+
+  void security_headers(const httplib::Request& req, httplib::Response& res) const {
+    res.set_header("Content-Security-Policy", kCsp);
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_header("Cross-Origin-Opener-Policy", "same-origin");
+    if (opts.tls) res.set_header("Strict-Transport-Security", "max-age=31536000");
+    if (req.path.rfind("/api/", 0) == 0) res.set_header("Cache-Control", "no-store");
+  }
+
+  // Runs before httplib reads the body: refuse what we can without reading it.
+  httplib::Server::HandlerResponse pre_routing(const httplib::Request& req, httplib::Response& res) {
+    security_headers(req, res);
+    auto refuse = [&](int status, const char* code, const char* msg) {
+      res.set_header("Connection", "close");
+      send_error(res, status, make_error(code, msg));
+      return httplib::Server::HandlerResponse::Handled;
+    };
+    if (req.has_header("Transfer-Encoding"))
+      return refuse(411, "length_required", "Chunked request bodies are not accepted; send Content-Length.");
+    if (req.has_header("Content-Encoding"))
+      return refuse(415, "unsupported_encoding", "Compressed request bodies are not accepted.");
+    if (req.get_header_value_count("Content-Length") > 1)
+      return refuse(400, "bad_request", "More than one Content-Length.");
+    const bool has_len = req.has_header("Content-Length");
+    size_t len = 0;
+    if (has_len) {
+      const std::string v = req.get_header_value("Content-Length");
+      if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+        return refuse(400, "bad_request", "Invalid Content-Length.");
+      len = std::stoull(v);
+    }
+    if (len > kMaxBody) return refuse(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !has_len)
+      return refuse(411, "length_required", "Content-Length is required.");
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+
+  void dispatch(const httplib::Request& req, httplib::Response& res) {
+    if (req.path.rfind("/api/v1/", 0) != 0) {
+      if (req.path.rfind("/api/", 0) == 0)
+        return send_error(res, 404, make_error("not_found", "No such endpoint."));
+      return serve_static(req, res);
+    }
+    const std::string path = req.path.substr(7);  // keep leading '/'
+    bool path_known = false;
+    std::string allow;
+    for (const Route& r : routes) {
+      std::smatch m;
+      if (!std::regex_match(path, m, r.pattern)) continue;
+      path_known = true;
+      allow += (allow.empty() ? "" : ", ") + r.method;
+      if (r.method != req.method) continue;
+      Ctx c{req, res, m, std::nullopt, {}, client_of(req), json::object()};
+      try {
+        run(r, c);
+      } catch (const ApiError& e) {
+        send_error(res, e.status, e.error);
+      }
+      return;
+    }
+    if (path_known) {
+      res.set_header("Allow", allow);
+      return send_error(res, 405, make_error("method_not_allowed", "Method not allowed here."));
+    }
+    send_error(res, 404, make_error("not_found", "No such endpoint."));
+  }
+
+  void run(const Route& r, Ctx& c) {
+    const httplib::Request& req = c.req;
+    c.token = cookie_value(req, "resetd_session");
+    const bool background = req.get_header_value("X-Background") == "1";
+    if (!c.token.empty()) c.actor = svc.accounts.authenticate(c.token, c.client, !background);
+    if (r.auth != Auth::None) {
+      if (!c.actor) fail(401, "not_signed_in", "Sign in first.");
+      if (r.auth == Auth::Session && c.actor->must_change)
+        fail(403, "password_change_required", "Change your password first.");
+    }
+    const bool state_change = changes_state(req.method);
+    if (state_change && r.auth != Auth::None) {
+      const std::string sent = req.get_header_value("X-CSRF-Token");
+      if (!crypto::equal_ct(sent, svc.accounts.csrf_token_for(c.token)))
+        fail(403, "csrf_failed", "Missing or wrong X-CSRF-Token header.");
+    }
+    if (state_change && r.auth == Auth::None) {
+      // unauthenticated POSTs: JSON only, and same-origin when Origin is sent
+      if (!is_json(req)) fail(415, "unsupported_media_type", "Send Content-Type: application/json.");
+      if (req.has_header("Origin")) {
+        const std::string want = std::string(opts.tls ? "https://" : "http://") + req.get_header_value("Host");
+        if (req.get_header_value("Origin") != want)
+          fail(403, "origin_mismatch", "Cross-origin requests are not accepted.");
+      }
+    }
+    if (!req.body.empty()) {
+      if (!is_json(req)) fail(415, "unsupported_media_type", "Send Content-Type: application/json.");
+      c.body = json::parse(req.body, nullptr, false);
+      if (c.body.is_discarded()) fail(400, "malformed_json", "The request body is not valid JSON.");
+      if (!c.body.is_object()) fail(400, "malformed_json", "The request body must be a JSON object.");
+    } else if (state_change && req.method != "DELETE" && r.auth == Auth::None) {
+      fail(400, "malformed_json", "A JSON body is required.");
+    }
+    r.handler(c);
+  }
+
+  void serve_static(const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "GET" && req.method != "HEAD")
+      return send_error(res, 405, make_error("method_not_allowed", "Method not allowed here."));
+    std::string path = req.path == "/" ? "/index.html" : req.path;
+    if (!opts.web_dir.empty()) {
+      if (path.find("..") != std::string::npos)
+        return send_error(res, 404, make_error("not_found", "No such page."));
+      std::ifstream in(opts.web_dir + path, std::ios::binary);
+      if (!in) return send_error(res, 404, make_error("not_found", "No such page."));
+      std::stringstream ss;
+      ss << in.rdbuf();
+      res.set_header("Cache-Control", "no-cache");
+      std::string ct = "application/octet-stream";
+      auto ends = [&](const char* e) { return path.ends_with(e); };
+      if (ends(".html")) ct = "text/html; charset=utf-8";
+      else if (ends(".js")) ct = "text/javascript; charset=utf-8";
+      else if (ends(".css")) ct = "text/css; charset=utf-8";
+      else if (ends(".json")) ct = "application/json; charset=utf-8";
+      else if (ends(".svg")) ct = "image/svg+xml";
+      res.set_content(ss.str(), ct.c_str());
+      return;
+    }
+    const web::Asset* a = web::find_asset(path);
+    if (!a) return send_error(res, 404, make_error("not_found", "No such page."));
+    res.set_header("ETag", std::string(a->etag));
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("Vary", "Accept-Encoding");
+    if (req.get_header_value("If-None-Match") == a->etag) {
+      res.status = 304;
+      return;
+    }
+    const bool gz = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+    const std::string ct(a->content_type);
+    if (gz) {
+      // A content provider keeps httplib from compressing the bytes again.
+      res.set_header("Content-Encoding", "gzip");
+      std::string_view data = a->gzip;
+      res.set_content_provider(
+          data.size(), ct.c_str(),
+          [data](size_t offset, size_t length, httplib::DataSink& sink) {
+            sink.write(data.data() + offset, std::min(length, data.size() - offset));
+            return true;
+          });
+    } else {
+      res.set_content(gunzip(a->gzip), ct.c_str());
+    }
+  }
+};
+
+ApiServer::ApiServer(accounts::AccountService& accounts, storage::Store& store, const Clock& clock,
+                     ServerOptions opts, ServerHooks hooks)
+    : impl_(std::make_unique<Impl>(accounts, store, clock, std::move(opts), std::move(hooks))) {}
+
+ApiServer::~ApiServer() { stop(); }
+
+int ApiServer::bound_port() const { return impl_->port; }
+
+bool ApiServer::start(std::string* error) {
+  Impl& im = *impl_;
+  if (im.opts.tls) {
+    const std::string cert = im.opts.cert_file, key = im.opts.key_file;
+    auto s = std::make_unique<httplib::SSLServer>([cert, key](SSL_CTX& ctx) {
+      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+      SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+      return SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1 &&
+             SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 &&
+             SSL_CTX_check_private_key(&ctx) == 1;
+    });
+    if (!s->is_valid()) {
+      *error = "tls: cannot load certificate " + cert + " / key " + key;
+      return false;
+    }
+    im.server = std::move(s);
+  } else {
+    im.server = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& srv = *im.server;
+  const size_t threads = static_cast<size_t>(std::max(2, im.opts.threads));
+  srv.new_task_queue = [threads] { return new BoundedPool(threads, 64); };
+  srv.set_read_timeout(5, 0);
+  srv.set_write_timeout(5, 0);
+  srv.set_keep_alive_timeout(5);
+  srv.set_keep_alive_max_count(100);
+  srv.set_payload_max_length(kMaxBody);
+  srv.set_pre_routing_handler(
+      [&im](const httplib::Request& req, httplib::Response& res) { return im.pre_routing(req, res); });
+  auto handler = [&im](const httplib::Request& req, httplib::Response& res) { im.dispatch(req, res); };
+  srv.Get(".*", handler);
+  srv.Post(".*", handler);
+  srv.Put(".*", handler);
+  srv.Patch(".*", handler);
+  srv.Delete(".*", handler);
+  srv.Options(".*", handler);
+  srv.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const storage::StorageError& e) {
+      using K = storage::StorageError::Kind;
+      std::cerr << "http: storage: " << e.what() << "\n";
+      if (e.kind() == K::Full)
+        send_error(res, 507, make_error("storage_full", "The appliance's storage is full; nothing was changed."));
+      else if (e.kind() == K::Busy)
+        send_error(res, 503, Error{"busy", "The appliance is busy; try again in a few seconds.", "", 2});
+      else
+        send_error(res, 500, make_error("internal_error", "Something went wrong; nothing was changed."));
+    } catch (const std::exception& e) {
+      std::cerr << "http: exception: " << e.what() << "\n";
+      send_error(res, 500, make_error("internal_error", "Something went wrong; nothing was changed."));
+    } catch (...) {
+      send_error(res, 500, make_error("internal_error", "Something went wrong; nothing was changed."));
+    }
+  });
+  // Errors httplib produces on its own (400 parse, 413 ...) get the error JSON too.
+  srv.set_error_handler([&im](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    im.security_headers(req, res);
+    const int st = res.status;
+    const char* code = st == 413 ? "payload_too_large" : st == 404 ? "not_found"
+                     : st == 405 ? "method_not_allowed" : st == 411 ? "length_required"
+                     : st == 415 ? "unsupported_media_type" : st >= 500 ? "internal_error" : "bad_request";
+    send_error(res, st, make_error(code, "The request could not be handled."));
+  });
+  add_session_routes(im.routes, im.svc);
+  add_user_routes(im.routes, im.svc);
+  add_misc_routes(im.routes, im.svc);
+
+  if (im.opts.port == 0) {
+    im.port = srv.bind_to_any_port(im.opts.host);
+  } else {
+    im.port = srv.bind_to_port(im.opts.host, im.opts.port) ? im.opts.port : -1;
+  }
+  if (im.port <= 0) {
+    *error = "cannot listen on " + im.opts.host + ":" + std::to_string(im.opts.port);
+    return false;
+  }
+  im.thread = std::thread([&srv] { srv.listen_after_bind(); });
+  return true;
+}
+
+void ApiServer::stop() {
+  if (impl_ && impl_->server) {
+    impl_->server->stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+  }
+}
+
+}  // namespace resetd::http

@@ -1,0 +1,115 @@
+// Plain records, one per table, as storage reads and writes them. Times are
+// Unix seconds (UTC). No SQLite type appears here or in any public header.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace resetd::storage {
+
+struct UserRecord {
+  int64_t id = 0;
+  std::string username;  // lowercase
+  std::string display_name;
+  std::string email;
+  std::string alternate_email;
+  std::string role;    // user | helpdesk_admin | password_admin | user_admin | global_admin
+  std::string locale;  // en | zh-TW | tr-TR
+  std::string search_text;  // folded username/display name/emails, made by accounts
+  std::string password_hash;  // crypto_pwhash_str output, empty = no password
+  bool must_change = false;
+  std::optional<int64_t> temp_expires_at;  // set for a temporary password
+  std::optional<int64_t> password_changed_at;
+  bool disabled = false;
+  int failed_logins = 0;  // consecutive, reset on success or unlock
+  std::optional<int64_t> last_failed_at;
+  std::optional<int64_t> locked_until;
+  std::optional<int64_t> reminder_sent_for;  // password_changed_at the expiry reminder was sent for
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+struct UserQuery {
+  std::string q_folded;  // substring of search_text; empty = all
+  int64_t offset = 0;
+  int64_t limit = 50;
+  std::string sort = "username";  // username | display_name | created_at
+  bool descending = false;
+  std::optional<bool> disabled;
+};
+
+struct UserPage {
+  std::vector<UserRecord> users;
+  int64_t total = 0;
+};
+
+struct SessionRecord {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string token_hash;  // hex SHA-256 of the cookie token; the token itself is never stored
+  bool must_change = false;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;  // absolute expiry
+  std::string client_addr;
+  std::string user_agent;
+};
+
+// A notification in the outbox. `body` holds ciphertext when carries_secret
+// (crypto::SecretBox), plain text otherwise; empty once erased.
+struct OutboxRecord {
+  int64_t id = 0;
+  std::optional<int64_t> user_id;
+  std::string kind;  // password | link | notice | code | reminder | test
+  std::string recipient;
+  std::string locale;
+  std::string subject;
+  std::string body;
+  bool carries_secret = false;
+  std::optional<int64_t> secret_expires_at;
+  std::string state = "queued";  // queued | sending | sent | failed | superseded | expired
+  int attempts = 0;
+  int64_t next_attempt_at = 0;
+  std::string last_answer;
+  std::string message_id;  // stable across retries, without angle brackets
+  int64_t created_at = 0;
+  std::optional<int64_t> sent_at;
+};
+
+struct OutboxQuery {
+  std::string state;               // empty = any
+  std::optional<int64_t> user_id;  // none = any
+  int64_t offset = 0;
+  int64_t limit = 100;
+};
+
+struct LinkTokenRecord {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string token_hash;
+  int64_t expires_at = 0;
+  std::optional<int64_t> used_at;
+  int64_t created_at = 0;
+};
+
+struct AuditRecord {
+  int64_t id = 0;
+  int64_t at = 0;
+  std::string actor;   // username, or "-" / "console" / "system"
+  std::string client;  // client address
+  std::string action;  // e.g. sign_in, password_reset, user_create
+  std::string target;  // e.g. username
+  std::string outcome; // ok | failed | denied
+  std::string detail;  // never a secret
+};
+
+struct AuditQuery {
+  int64_t offset = 0;
+  int64_t limit = 100;
+  std::string actor;
+  std::string action;
+  std::optional<int64_t> since;
+};
+
+}  // namespace resetd::storage

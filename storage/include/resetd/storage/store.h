@@ -1,0 +1,127 @@
+// Store: the one SQLite database of a data dir. Owns a single connection in
+// WAL mode with synchronous=FULL. Thread-safe: every read() and write() holds
+// an internal mutex for its duration, so keep the callbacks short (never hash
+// a password or talk to a relay inside one).
+//
+// read() runs its callback in a read transaction and writes nothing.
+// write() runs its callback in BEGIN IMMEDIATE ... COMMIT: everything the
+// callback did commits together or, if it throws, not at all.
+//
+// Failures of the database itself throw StorageError (declared below) — the
+// HTTP edge maps Kind::Full to 507, Kind::Busy to 503, the rest to 500.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "resetd/storage/records.h"
+
+namespace resetd::storage {
+
+class StorageError : public std::runtime_error {
+ public:
+  enum class Kind { Busy, Full, Corrupt, TooNew, ReadOnly, Constraint, Other };
+  StorageError(Kind k, const std::string& what) : std::runtime_error(what), kind_(k) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+// Read access. Valid only inside Store::read / Store::write callbacks.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  virtual std::optional<UserRecord> user_by_id(int64_t id) = 0;
+  virtual std::optional<UserRecord> user_by_username(const std::string& username) = 0;
+  virtual UserPage list_users(const UserQuery& q) = 0;
+  virtual int64_t count_users() = 0;
+  virtual int64_t count_enabled_global_admins() = 0;
+
+  virtual std::optional<SessionRecord> session_by_token_hash(const std::string& h) = 0;
+  virtual std::optional<SessionRecord> session_by_id(int64_t id) = 0;
+  virtual std::vector<SessionRecord> sessions_for_user(int64_t user_id) = 0;
+
+  virtual std::optional<OutboxRecord> outbox_by_id(int64_t id) = 0;
+  virtual std::vector<OutboxRecord> outbox_list(const OutboxQuery& q) = 0;
+  // queued messages whose next_attempt_at <= now, oldest first
+  virtual std::vector<OutboxRecord> outbox_due(int64_t now, int limit) = 0;
+  virtual int64_t outbox_pending_count() = 0;  // queued + sending
+  // earliest next_attempt_at among queued messages, if any
+  virtual std::optional<int64_t> outbox_next_due() = 0;
+
+  virtual std::optional<LinkTokenRecord> link_token_by_hash(const std::string& h) = 0;
+
+  virtual std::vector<AuditRecord> audit_list(const AuditQuery& q) = 0;
+  virtual int64_t audit_count(const AuditQuery& q) = 0;
+
+  virtual std::optional<std::string> setting(const std::string& key) = 0;
+};
+
+// Write access: everything Reader has, plus changes. Valid only inside
+// Store::write callbacks; all changes of one callback are one transaction.
+class Writer : public Reader {
+ public:
+  virtual int64_t insert_user(const UserRecord& u) = 0;  // returns the new id
+  virtual void update_user(const UserRecord& u) = 0;
+  virtual void delete_user(int64_t id) = 0;
+
+  virtual int64_t insert_session(const SessionRecord& s) = 0;
+  virtual void delete_session(int64_t id) = 0;
+  // every session of the user except `keep_id` (0 = none kept); returns how many
+  virtual int64_t delete_sessions_for_user(int64_t user_id, int64_t keep_id = 0) = 0;
+  virtual int64_t purge_expired_sessions(int64_t now) = 0;
+
+  virtual int64_t insert_outbox(const OutboxRecord& m) = 0;
+  virtual void update_outbox(const OutboxRecord& m) = 0;
+  // unsent (queued/sending/failed) secret-carrying messages of the user become
+  // superseded with their body erased; returns how many
+  virtual int64_t supersede_secret_messages(int64_t user_id) = 0;
+  // after a restart: sending -> queued (due now)
+  virtual int64_t requeue_sending(int64_t now) = 0;
+  // unsent secret-carrying messages whose secret expired -> expired, body erased
+  virtual int64_t expire_secret_messages(int64_t now) = 0;
+  // delivered/ended rows older than `before` are deleted
+  virtual int64_t purge_outbox(int64_t before) = 0;
+
+  virtual int64_t insert_link_token(const LinkTokenRecord& t) = 0;
+  virtual void mark_link_token_used(int64_t id, int64_t now) = 0;
+  virtual int64_t invalidate_link_tokens(int64_t user_id, int64_t now) = 0;
+
+  virtual void append_audit(const AuditRecord& a) = 0;
+  virtual int64_t purge_audit(int64_t before) = 0;
+
+  virtual void put_setting(const std::string& key, const std::string& value) = 0;
+};
+
+struct OpenOptions {
+  int busy_timeout_ms = 5000;
+  bool create = true;       // create the file if missing
+  bool migrate = true;      // apply pending migrations (with pre-vN snapshots)
+  bool quick_check = true;  // run PRAGMA quick_check at open
+};
+
+class Store {
+ public:
+  // Opens (and creates) data_dir/resetd.db. Throws StorageError: Corrupt when
+  // quick_check fails (the file is left untouched), TooNew when the database's
+  // schema is newer than this binary (message names both versions).
+  static std::unique_ptr<Store> open(const std::string& data_dir, const OpenOptions& o = {});
+  virtual ~Store() = default;
+
+  virtual void read(const std::function<void(Reader&)>& fn) = 0;
+  virtual void write(const std::function<void(Writer&)>& fn) = 0;
+
+  // Consistent online snapshot into `path` (VACUUM INTO); the file must not exist.
+  virtual void backup_to(const std::string& path) = 0;
+  // "ok" or the first problem PRAGMA integrity_check reports.
+  virtual std::string integrity_check() = 0;
+  virtual int schema_version() = 0;
+
+  // The schema version this binary knows (number of embedded migrations).
+  static int binary_schema_version();
+};
+
+}  // namespace resetd::storage
