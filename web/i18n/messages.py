@@ -253,10 +253,7 @@ k('err.invalid_email', 'That is not an email address.', '這不是電子郵件�
 k('err.too_many_recipients', 'At most 5 recipients.', '最多 5 位收件者。', 'En fazla 5 alıcı.')
 k('err.invalid_username', 'Use 1–64 characters: a–z, 0–9, . _ -', '請使用 1–64 個字元：a–z、0–9、. _ -', '1–64 karakter kullanın: a–z, 0–9, . _ -')
 k('err.invalid_credentials', 'The username or password is not right.', '使用者名稱或密碼不正確。', 'Kullanıcı adı veya parola doğru değil.')
-k('err.account_locked', 'This account is locked after too many failed sign-ins. Ask an admin to unlock it.', '此帳戶因登入失敗次數過多而鎖定。請要求管理員解除鎖定。', 'Bu hesap çok fazla başarısız oturum açma nedeniyle kilitlendi. Kilidi açması için bir yöneticiye başvurun.')
-k('err.account_disabled', 'This account is blocked from signing in.', '此帳戶已被封鎖登入。', 'Bu hesabın oturum açması engellendi.')
 k('err.temporary_password_expired', 'This temporary password has expired. Ask an admin for a new one.', '此暫時密碼已過期。請向管理員索取新密碼。', 'Bu geçici parolanın süresi doldu. Bir yöneticiden yenisini isteyin.')
-k('err.password_expired', 'This temporary password has expired. Ask an admin for a new one.', '此暫時密碼已過期。請向管理員索取新密碼。', 'Bu geçici parolanın süresi doldu. Bir yöneticiden yenisini isteyin.')
 k('err.not_signed_in', 'Sign in first.', '請先登入。', 'Önce oturum açın.')
 k('err.http_401', 'Sign in first.', '請先登入。', 'Önce oturum açın.')
 k('err.forbidden', 'You are not allowed to do this.', '您無權執行此操作。', 'Bunu yapma izniniz yok.')
@@ -266,8 +263,6 @@ k('err.http_404', 'It no longer exists.', '該項目已不存在。', 'Artık me
 k('err.conflict', 'That conflicts with the current state. Refresh and try again.', '這與目前狀態衝突。請重新整理後再試一次。', 'Bu, mevcut durumla çakışıyor. Yenileyip yeniden deneyin.')
 k('err.username_taken', 'That username is already in use.', '該使用者名稱已被使用。', 'Bu kullanıcı adı zaten kullanılıyor.')
 k('err.last_global_admin', 'The last global admin can\'t be deleted, blocked or demoted.', '無法刪除、封鎖或降級最後一位全域管理員。', 'Son genel yönetici silinemez, engellenemez veya rolü düşürülemez.')
-k('err.self_reset', 'Use "Change my password" for your own password.', '請使用 [變更我的密碼] 變更您自己的密碼。', 'Kendi parolanız için "Parolamı değiştir"i kullanın.')
-k('err.csrf', 'The page was out of date. Reload it and try again.', '頁面已過期。請重新載入後再試一次。', 'Sayfa güncel değildi. Yeniden yükleyip tekrar deneyin.')
 k('err.rate_limited', 'Too many attempts. Wait {seconds} seconds and try again.', '嘗試次數過多。請等候 {seconds} 秒後再試一次。', 'Çok fazla deneme. {seconds} saniye bekleyip yeniden deneyin.')
 k('err.http_429', 'Too many attempts. Wait {seconds} seconds and try again.', '嘗試次數過多。請等候 {seconds} 秒後再試一次。', 'Çok fazla deneme. {seconds} saniye bekleyip yeniden deneyin.')
 k('err.busy', 'The appliance is busy. Try again in a few seconds.', '設備忙碌中。請稍候幾秒再試一次。', 'Cihaz meşgul. Birkaç saniye sonra yeniden deneyin.')
@@ -276,18 +271,35 @@ k('err.storage_full', 'The appliance storage is full. Nothing was changed.', '�
 k('err.http_507', 'The appliance storage is full. Nothing was changed.', '設備儲存空間已滿。未做任何變更。', 'Cihazın depolama alanı dolu. Hiçbir şey değiştirilmedi.')
 k('err.invalid_code', 'The code is wrong or has expired.', '驗證碼錯誤或已過期。', 'Kod yanlış veya süresi dolmuş.')
 k('err.invalid_token', 'This link is not valid or has expired. Ask an admin for a new one.', '此連結無效或已過期。請向管理員索取新連結。', 'Bu bağlantı geçersiz veya süresi dolmuş. Bir yöneticiden yenisini isteyin.')
-k('err.link_requires_auto', 'A link can only be sent when the password is created automatically.', '只有在自動建立密碼時才能傳送連結。', 'Bağlantı yalnızca parola otomatik oluşturulduğunda gönderilebilir.')
-k('err.public_url_missing', 'Links need the appliance\'s public address (server.public_url) to be set.', '連結需要先設定設備的公開位址（server.public_url）。', 'Bağlantılar için cihazın genel adresinin (server.public_url) ayarlanması gerekir.')
-k('err.wrong_password', 'The current password is not right.', '目前的密碼不正確。', 'Geçerli parola doğru değil.')
+
+k('err.csrf_failed', 'The page was out of date. Reload it and try again.', '頁面已過期。請重新載入後再試一次。', 'Sayfa güncel değildi. Yeniden yükleyip tekrar deneyin.')
+k('err.origin_mismatch', 'The request did not come from this appliance\'s page.', '此要求並非來自此設備的頁面。', 'İstek bu cihazın sayfasından gelmedi.')
+k('err.cannot_reset_self', 'Use "Change my password" for your own password.', '請使用 [變更我的密碼] 變更您自己的密碼。', 'Kendi parolanız için "Parolamı değiştir"i kullanın.')
+k('err.cannot_delete_self', 'You can\'t delete your own account.', '您無法刪除自己的帳戶。', 'Kendi hesabınızı silemezsiniz.')
+k('err.password_change_required', 'Change your password first.', '請先變更您的密碼。', 'Önce parolanızı değiştirin.')
+k('err.not_retryable', 'Only a failed or queued message can be sent again.', '只有失敗或佇列中的郵件可以重新傳送。', 'Yalnızca başarısız veya kuyruktaki bir ileti yeniden gönderilebilir.')
+k('err.too_many_attempts', 'Too many attempts. Wait {seconds} seconds and try again.', '嘗試次數過多。請等候 {seconds} 秒後再試一次。', 'Çok fazla deneme. {seconds} saniye bekleyip yeniden deneyin.')
+k('err.manual_link_conflict', 'A link can only be sent when the password is created automatically.', '只有在自動建立密碼時才能傳送連結。', 'Bağlantı yalnızca parola otomatik oluşturulduğunda gönderilebilir.')
+k('err.public_url_required', 'Links need the appliance\'s public address (server.public_url) to be set. Email the password instead.', '連結需要先設定設備的公開位址（server.public_url）。請改為以電子郵件傳送密碼。', 'Bağlantılar için cihazın genel adresinin (server.public_url) ayarlanması gerekir. Bunun yerine parolayı e-postayla gönderin.')
+k('err.token_expired', 'This link has expired. Ask an admin for a new one.', '此連結已過期。請向管理員索取新連結。', 'Bu bağlantının süresi doldu. Bir yöneticiden yenisini isteyin.')
+k('err.token_used', 'This link was already used. Ask an admin for a new one.', '此連結已使用過。請向管理員索取新連結。', 'Bu bağlantı zaten kullanıldı. Bir yöneticiden yenisini isteyin.')
+k('err.wrong_current_password', 'The current password is not right.', '目前的密碼不正確。', 'Geçerli parola doğru değil.')
+k('err.invalid_role', 'Choose a role you are allowed to give.', '請選擇您有權指派的角色。', 'Vermeye yetkili olduğunuz bir rol seçin.')
+k('err.invalid_locale', 'Choose one of the listed languages.', '請選擇列出的語言之一。', 'Listelenen dillerden birini seçin.')
+k('err.invalid_display_name', 'That display name can\'t be used.', '無法使用該顯示名稱。', 'Bu görünen ad kullanılamaz.')
+k('err.missing_field', 'Fill in this field.', '請填寫此欄位。', 'Bu alanı doldurun.')
+k('err.password_required', 'Type the password.', '請輸入密碼。', 'Parolayı yazın.')
+k('err.too_many_ids', 'At most 40 users at once.', '一次最多 40 位使用者。', 'Bir kerede en fazla 40 kullanıcı.')
+k('err.payload_too_large', 'That is too much data.', '資料過多。', 'Veri çok büyük.')
+k('err.internal_error', 'The appliance hit an internal error. Try again; if it persists, check its log.', '設備發生內部錯誤。請再試一次；若持續發生，請檢查其記錄。', 'Cihazda bir iç hata oluştu. Yeniden deneyin; sürerse günlüğüne bakın.')
 reasons = [
- ('too_short','Too short','太短','Çok kısa'),
- ('too_long','Too long (at most 256 characters)','太長（最多 256 個字元）','Çok uzun (en fazla 256 karakter)'),
- ('too_weak','Too easy to guess','太容易被猜到','Tahmin edilmesi çok kolay'),
- ('contains_username','Contains the username','包含使用者名稱','Kullanıcı adını içeriyor'),
- ('contains_email','Contains the email name','包含電子郵件名稱','E-posta adını içeriyor'),
- ('contains_display_name','Contains part of the name','包含姓名的一部分','Adın bir bölümünü içeriyor'),
- ('banned','On the list of banned passwords','在禁止使用的密碼清單中','Yasaklı parolalar listesinde'),
- ('same_as_current','Same as the current password','與目前的密碼相同','Geçerli parolayla aynı'),
+ ('password_too_short','Too short','太短','Çok kısa'),
+ ('password_too_long','Too long (at most 256 characters)','太長（最多 256 個字元）','Çok uzun (en fazla 256 karakter)'),
+ ('password_too_weak','Too easy to guess','太容易被猜到','Tahmin edilmesi çok kolay'),
+ ('password_contains_user_info','Contains the username, email name or part of the name','包含使用者名稱、電子郵件名稱或姓名的一部分','Kullanıcı adını, e-posta adını veya adın bir bölümünü içeriyor'),
+ ('password_banned','On the list of banned passwords','在禁止使用的密碼清單中','Yasaklı parolalar listesinde'),
+ ('password_same_as_current','Same as the current password','與目前的密碼相同','Geçerli parolayla aynı'),
+ ('password_invalid','Not a valid password','不是有效的密碼','Geçerli bir parola değil'),
 ]
 for c, en, zh, tr in reasons:
     k(f'reason.{c}', en, zh, tr)

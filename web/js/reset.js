@@ -88,7 +88,9 @@ export function showResult(ctx, results, opts, headline) {
     else if (r.link) out.append(secretBlock(r, t('result.linkFor', { name: r.user.username }), r.link, 'link'), h('p', { class: 'once' }, t('result.linkOnce')));
     else out.append(h('p', {}, t('result.manualSet')));
     out.append(exp);
-    if (print) out.append(h('div', { class: 'actions' }, print));
+    const row = out.querySelector('.secret-box');
+    if (print && row) row.append(print);
+    else if (print) out.append(h('div', { class: 'actions' }, print));
     // The expiry for the slip comes from the user record after the reset.
     if (r.user.id && !slips[0]?.expires) {
       api('GET', `/users/${r.user.id}`, undefined, { background: true }).then((x) => {
@@ -149,10 +151,10 @@ export async function reset(view, ctx) {
         let results;
         if (bulk) {
           const r = await api('POST', '/users/password-reset', { ids, ...o });
-          results = (r.results || []).map((x) => ({ ...x, user: users.find((u) => u.id === x.id) || { id: x.id, username: `#${x.id}` } }));
+          results = (r.results || []).map((x) => ({ ...x, user: x.user || users.find((u) => u.id === x.id) || { id: x.id, username: `#${x.id}` } }));
         } else {
           const r = await api('POST', `/users/${users[0].id}/password-reset`, o);
-          results = [{ ...r, user: users[0] }];
+          results = [{ ...r, user: r.user || users[0] }];
         }
         const failed = results.filter((r) => r.error).length;
         const head = bulk ? (failed ? 'result.bulkPartial' : 'result.bulkDone') : 'result.done1';

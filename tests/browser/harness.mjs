@@ -1,0 +1,190 @@
+// Test harness: runs the real resetd binary on a free loopback port with a
+// fresh data dir, an optional smtp-sink relay, and Debian's chromium through
+// playwright-core. Nothing here mocks the API.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const OUT = path.join(HERE, 'output');
+export const BIN = process.env.RESETD_BIN || '/work/main/build/firmware-app/resetd';
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const ADMIN_INITIAL = 'Plum-Orbit-Canyon-7315';
+export const ADMIN_PASSWORD = 'Quartz-Meadow-Falcon-4821';
+export const LOCALES = ['en', 'zh-TW', 'tr-TR'];
+
+export const tmpDir = (p) => fs.mkdtempSync(path.join(os.tmpdir(), p));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+function run(args, input) {
+  const r = spawnSync(BIN, args, { input: input ?? '', encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`resetd ${args.join(' ')} -> ${r.status}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+async function waitHttp(url, ms = 20000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { const r = await fetch(url); if (r.ok) return; } catch { /* not yet */ }
+    if (Date.now() > end) throw new Error(`no answer from ${url}`);
+    await sleep(100);
+  }
+}
+
+// smtp-sink writes each received message to its own file in dir.
+export async function startSmtpSink() {
+  const dir = tmpDir('resetd-sink-');
+  const port = await freePort();
+  const args = ['-4'];
+  if (process.getuid && process.getuid() === 0) {
+    fs.chownSync(dir, 65534, 65534);
+    args.push('-u', 'nobody');
+  }
+  args.push('-d', `${dir}/%Y%m%d%H%M%S.`, `127.0.0.1:${port}`, '10');
+  const bin = fs.existsSync('/usr/sbin/smtp-sink') ? '/usr/sbin/smtp-sink' : 'smtp-sink';
+  const proc = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const end = Date.now() + 10000;
+  for (;;) {
+    const ok = await new Promise((res) => { const c = net.connect(port, '127.0.0.1', () => { c.destroy(); res(true); }); c.on('error', () => res(false)); });
+    if (ok) break;
+    if (Date.now() > end) throw new Error('smtp-sink did not start');
+    await sleep(100);
+  }
+  return {
+    port, dir,
+    messages() {
+      return fs.readdirSync(dir).filter((f) => !f.startsWith('.')).map((f) => decodeMail(fs.readFileSync(path.join(dir, f), 'latin1')));
+    },
+    stop() { proc.kill('SIGTERM'); },
+  };
+}
+
+// Headers and decoded text body of one RFC 5322 message (single part,
+// base64 / quoted-printable / 8bit).
+export function decodeMail(raw) {
+  const text = raw.replace(/\r\n/g, '\n');
+  const start = text.search(/^(Received|Return-Path|From|Date|Message-ID|To|Subject|MIME-Version|Content-Type):/im);
+  const msg = start > 0 ? text.slice(start) : text;
+  const [head, ...rest] = msg.split('\n\n');
+  let body = rest.join('\n\n');
+  const headers = {};
+  for (const line of head.replace(/\n[ \t]+/g, ' ').split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+  }
+  const cte = (headers['content-transfer-encoding'] || '').toLowerCase();
+  if (cte === 'base64') body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  else if (cte === 'quoted-printable') {
+    body = Buffer.from(body.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/gi, (m, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  } else body = Buffer.from(body, 'latin1').toString('utf8');
+  return { headers, body, raw };
+}
+
+// users: [{username, email, display_name, role}] added with the CLI before
+// the server starts.
+export async function startResetd({ smtpPort, users = [], publicUrl = true } = {}) {
+  const dataDir = tmpDir('resetd-data-');
+  fs.rmSync(dataDir, { recursive: true });
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  run(['init', '--data-dir', dataDir, '--admin', 'admin', '--password-stdin'], ADMIN_INITIAL);
+  for (const u of users) {
+    const args = ['user', 'add', '--data-dir', dataDir, '--username', u.username, '--email', u.email];
+    if (u.display_name) args.push('--display-name', u.display_name);
+    if (u.role) args.push('--role', u.role);
+    if (u.locale) args.push('--locale', u.locale);
+    run(args);
+  }
+  let toml = `[server]\npublic_url = "${publicUrl ? origin : ''}"\n\n[hashing]\nopslimit = 1\nmemlimit_mib = 8\n`;
+  if (smtpPort) toml += `\n[relay]\nkind = "smtp"\nhost = "127.0.0.1"\nport = ${smtpPort}\nsecurity = "none"\ntimeout_s = 10\n`;
+  const config = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.toml`);
+  fs.writeFileSync(config, toml);
+  const log = [];
+  const proc = spawn(BIN, ['serve', '--config', config, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--no-tls'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => log.push(String(d)));
+  proc.stderr.on('data', (d) => log.push(String(d)));
+  let exited = null;
+  proc.on('exit', (c) => { exited = c; });
+  try {
+    await waitHttp(`${origin}/api/v1/healthz`);
+  } catch (e) {
+    throw new Error(`${e.message} (exit ${exited}): ${log.join('')}`);
+  }
+  return {
+    origin, dataDir, log,
+    stop() { proc.kill('SIGTERM'); },
+  };
+}
+
+// A tiny JSON client with a cookie jar and the CSRF token, for setup steps
+// that the UI test does not cover.
+export class ApiClient {
+  constructor(origin) { this.origin = origin; this.cookie = ''; this.csrf = ''; }
+  async call(method, p, body) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.cookie) headers.Cookie = this.cookie;
+    if (this.csrf && method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
+    const r = await fetch(`${this.origin}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [];
+    if (set.length) this.cookie = set.map((c) => c.split(';')[0]).join('; ');
+    const text = await r.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!r.ok) throw new Error(`${method} ${p} -> ${r.status} ${text}`);
+    if (data && data.csrf_token) this.csrf = data.csrf_token;
+    return data;
+  }
+  async signIn(username, password) { return this.call('POST', '/session', { username, password }); }
+}
+
+// Signs the initial admin in and sets the admin's lasting password.
+export async function adminApi(origin) {
+  const c = new ApiClient(origin);
+  const s = await c.signIn('admin', ADMIN_INITIAL);
+  if (s.must_change_password) {
+    await c.call('POST', '/session/password', { current_password: ADMIN_INITIAL, new_password: ADMIN_PASSWORD });
+  }
+  return c;
+}
+
+export async function launch(locale = 'en', viewport = { width: 1024, height: 600 }) {
+  const ctx = await chromium.launchPersistentContext(tmpDir('resetd-chromium-'), {
+    executablePath: CHROMIUM, headless: true, locale, viewport,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const problems = [];
+  const requests = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    const txt = m.text();
+    if (/Content Security Policy|Refused to/i.test(txt)) problems.push(`csp: ${txt}`);
+    else if (m.type() === 'error' && !/status of (401|404|422|409)/.test(txt)) problems.push(`console: ${txt}`);
+  });
+  ctx.on('request', (r) => requests.push(r.url()));
+  return { ctx, page, problems, requests };
+}
+
+export async function signInUi(page, username, password) {
+  await page.locator('input[name=username]').waitFor();
+  await page.locator('input[name=username]').fill(username);
+  await page.locator('input[name=password]').fill(password);
+  await page.locator('form button[type=submit]').click();
+}
+
+export function readI18n() {
+  const dir = path.join(HERE, '..', '..', 'web', 'i18n');
+  return Object.fromEntries(LOCALES.map((l) => [l, JSON.parse(fs.readFileSync(path.join(dir, `${l}.json`), 'utf8'))]));
+}
