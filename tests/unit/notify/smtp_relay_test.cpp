@@ -42,13 +42,14 @@ class SmtpSink {
 
   int port() const { return port_; }
 
-  // Contents of every dumped message (waits up to 3 s for at least `want`).
+  // Contents of every non-empty dump (waits up to 3 s for at least `want`).
   std::vector<std::string> dumps(size_t want = 0) const {
     std::vector<std::string> out;
     for (int i = 0; i < 150; ++i) {
       out.clear();
       for (const auto& e : fs::recursive_directory_iterator(dir_.path())) {
-        if (e.is_regular_file()) out.push_back(read_file(e.path().string()));
+        // smtp-sink may leave an empty file behind for a refused transaction.
+        if (e.is_regular_file() && e.file_size() > 0) out.push_back(read_file(e.path().string()));
       }
       if (out.size() >= want) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -117,7 +118,8 @@ BOOST_AUTO_TEST_CASE(deliver_hard_rejected_recipient_is_permanent_with_the_relay
   BOOST_TEST(r.answer.rfind("5", 0) == 0u, r.answer);
   BOOST_TEST(r.answer.find("Error") != std::string::npos, r.answer);
   BOOST_TEST(r.answer.find("RCPT failed") == std::string::npos, r.answer);
-  BOOST_TEST(sink.dumps().empty());
+  std::vector<std::string> dumped = sink.dumps();
+  BOOST_TEST(dumped.empty(), (dumped.empty() ? std::string() : dumped[0]));
 }
 
 BOOST_AUTO_TEST_CASE(deliver_soft_rejected_recipient_is_temporary_with_the_relay_text) {
