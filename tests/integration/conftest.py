@@ -308,10 +308,7 @@ def raw_http(port, data, timeout=15, source=None, send_in_parts=None):
                 s.sendall(p)
             except (BrokenPipeError, ConnectionResetError):
                 break
-        try:
-            s.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
+        # no half-close (SHUT_WR): browsers don't, and httplib drops such requests
         r = http.client.HTTPResponse(s)
         try:
             r.begin()
