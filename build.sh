@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# resetd's two commands (see README "Quick start"), for a fresh Debian 12 as root:
+#   bash build.sh run    install what is missing, build, run the service on its defaults
+#   bash build.sh test   install what is missing, build, run the whole test suite
+# Options via environment: BUILD_DIR (default ./build), JOBS (default: nproc),
+# DATA_DIR for run (default ./data), LISTEN for run (default 127.0.0.1:8443).
+set -euo pipefail
+cd "$(dirname "$0")"
+here=$(pwd)
+cmd=${1:-}
+BUILD_DIR=${BUILD_DIR:-$here/build}
+JOBS=${JOBS:-$(nproc)}
+
+build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
+  libsodium-dev libboost-test-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
+  libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates)
+test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium curl)
+
+# Installs the Debian packages that are not installed yet (one apt-get update).
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # postfix: we only use its smtp-sink test relay, never the daemon
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  echo "== building in $BUILD_DIR"
+  cmake -S "$here" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+case "$cmd" in
+  run)
+    install_missing "${build_pkgs[@]}"
+    build
+    DATA_DIR=${DATA_DIR:-$here/data}
+    echo "== starting resetd (data dir $DATA_DIR); stop with Ctrl-C"
+    exec "$BUILD_DIR/firmware-app/resetd" serve --data-dir "$DATA_DIR" --listen "${LISTEN:-127.0.0.1:8443}"
+    ;;
+  test)
+    install_missing "${build_pkgs[@]}" "${test_pkgs[@]}"
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+      install_missing nodejs npm
+    fi
+    (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
+    build
+    echo "== running the tests"
+    cd "$BUILD_DIR"
+    ctest --output-on-failure -j "$JOBS" --timeout 900
+    ;;
+  *)
+    echo "usage: bash build.sh run|test" >&2
+    exit 2
+    ;;
+esac

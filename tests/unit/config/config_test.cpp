@@ -1,0 +1,83 @@
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+
+#include "resetd/config/config.h"
+
+using namespace resetd::config;
+
+BOOST_AUTO_TEST_SUITE(ConfigTests)
+
+BOOST_AUTO_TEST_CASE(parse_empty_givesSpecDefaults) {
+  auto c = parse("", "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->listen == "127.0.0.1:8443");
+  BOOST_TEST(c->tls == "self-signed");
+  BOOST_TEST(c->relay_kind == "file");
+  BOOST_TEST(c->opslimit == 2);
+  BOOST_TEST(c->memlimit_mib == 64);
+  BOOST_TEST(c->temp_password_ttl_h == 72);
+  BOOST_TEST(c->link_ttl_min == 60);
+}
+
+BOOST_AUTO_TEST_CASE(parse_outOfRangeValue_parsesThenValidateRefuses) {
+  auto c = parse("[hashing]\nmemlimit_mib = 4096\n", "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(!validate(c.value()).ok());
+}
+
+BOOST_AUTO_TEST_CASE(validate_outOfRange_messageNamesKeyAndValue) {
+  auto c = parse("[hashing]\nmemlimit_mib = 4096\n", "test");
+  BOOST_REQUIRE(c.ok());
+  auto s = validate(c.value());
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message.find("hashing.memlimit_mib") != std::string::npos);
+  BOOST_TEST(s.error().message.find("4096") != std::string::npos);
+  BOOST_TEST(s.error().message.find("8–1024") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(parse_wrongType_namesKey) {
+  auto c = parse("[relay]\nport = \"twenty-five\"\n", "test");
+  BOOST_REQUIRE(!c.ok());
+  BOOST_TEST(c.error().message.find("relay.port") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(validate_unknownRelayKind_listsChoices) {
+  auto c = parse("[relay]\nkind = \"carrier-pigeon\"\n", "test");
+  BOOST_REQUIRE(c.ok());
+  auto s = validate(c.value());
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message.find("\"smtp\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(parse_syntaxError_reportsLine) {
+  auto c = parse("[server]\nlisten = \n", "my.toml");
+  BOOST_REQUIRE(!c.ok());
+  BOOST_TEST(c.error().message.find("my.toml:2") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(split_host_port_cases) {
+  std::string h;
+  int p = 0;
+  BOOST_TEST(split_host_port("0.0.0.0:443", &h, &p));
+  BOOST_TEST(h == "0.0.0.0");
+  BOOST_TEST(p == 443);
+  BOOST_TEST(split_host_port("[::1]:8443", &h, &p));
+  BOOST_TEST(h == "::1");
+  BOOST_TEST(!split_host_port("localhost", &h, &p));
+  BOOST_TEST(!split_host_port("host:0", &h, &p));
+  BOOST_TEST(!split_host_port("host:70000", &h, &p));
+}
+
+BOOST_AUTO_TEST_CASE(load_overrides_beatFile) {
+  Overrides o;
+  o.data_dir = "/tmp/x";
+  o.listen = "127.0.0.1:9999";
+  o.no_tls = true;
+  auto c = load("", o);
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->data_dir == "/tmp/x");
+  BOOST_TEST(c->listen_port() == 9999);
+  BOOST_TEST(c->tls == "off");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

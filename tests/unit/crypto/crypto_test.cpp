@@ -1,0 +1,99 @@
+#define BOOST_TEST_MODULE crypto
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <future>
+#include <set>
+#include <sys/stat.h>
+
+#include "resetd/crypto/crypto.h"
+
+using namespace resetd::crypto;
+namespace fs = std::filesystem;
+
+struct Init {
+  Init() {
+    if (!init()) throw std::runtime_error("sodium_init failed");
+  }
+};
+BOOST_TEST_GLOBAL_FIXTURE(Init);
+
+BOOST_AUTO_TEST_SUITE(CryptoTests)
+
+BOOST_AUTO_TEST_CASE(generate_password_noLookAlikesAndAllClasses) {
+  // pairs the generator avoids: 0/O/o, 1/l/I/i/|, 5/S/s, 2/Z/z, 8/B, 6/G, g/q (so 9 may stay)
+  const std::string lookalikes = "0Oo1lIi|5Ss2Zz8B6Ggq";
+  std::set<std::string> seen;
+  for (int i = 0; i < 500; ++i) {
+    std::string p = generate_password(16);
+    BOOST_TEST(p.size() == 16u);
+    BOOST_TEST(p.find_first_of(lookalikes) == std::string::npos);
+    BOOST_TEST(p.find_first_of("abcdefhjkmnprtwxy") != std::string::npos);
+    BOOST_TEST(p.find_first_of("ACDEFHJKLMNPRTUVWXY") != std::string::npos);
+    BOOST_TEST(p.find_first_of("3479") != std::string::npos);
+    seen.insert(p);
+  }
+  BOOST_TEST(seen.size() == 500u);
+}
+
+BOOST_AUTO_TEST_CASE(random_digits_lengthAndDigitsOnly) {
+  std::string d = random_digits(8);
+  BOOST_TEST(d.size() == 8u);
+  BOOST_TEST(d.find_first_not_of("0123456789") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(hasher_hashVerifyAndRehash) {
+  PasswordHasher h(1, 8, 1);
+  auto hash = h.hash("correct horse");
+  BOOST_REQUIRE(hash.has_value());
+  BOOST_TEST(hash->rfind("$argon2id$", 0) == 0u);
+  BOOST_TEST(*h.verify(*hash, "correct horse"));
+  BOOST_TEST(!*h.verify(*hash, "wrong horse"));
+  BOOST_TEST(!h.needs_rehash(*hash));
+  PasswordHasher stronger(2, 8, 1);
+  BOOST_TEST(stronger.needs_rehash(*hash));
+}
+
+BOOST_AUTO_TEST_CASE(hasher_allSlotsBusy_givesUpAfterMaxWait) {
+  // One slot, 64 MiB, opslimit 3: the first hash holds the slot long enough.
+  PasswordHasher h(3, 64, 1, std::chrono::milliseconds(1));
+  auto first = std::async(std::launch::async, [&] { return h.hash("a"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto second = h.hash("b");
+  BOOST_TEST(first.get().has_value());
+  BOOST_TEST(!second.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(secretbox_sealOpenAndTamper) {
+  SecretBox b(std::string(32, 'x'));
+  std::string sealed = b.seal("temporary password: abc");
+  BOOST_TEST(sealed.find("abc") == std::string::npos);
+  BOOST_TEST(*b.open(sealed) == "temporary password: abc");
+  sealed[sealed.size() - 1] ^= 1;
+  BOOST_TEST(!b.open(sealed).has_value());
+  SecretBox other(std::string(32, 'y'));
+  BOOST_TEST(!other.open(b.seal("x")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(secretbox_loadOrCreate_makes0600KeyAndReloadsIt) {
+  fs::path dir = fs::temp_directory_path() / ("resetd-key-" + random_token(6));
+  fs::create_directories(dir);
+  std::string err;
+  auto a = SecretBox::load_or_create((dir / "secret.key").string(), &err);
+  BOOST_REQUIRE(a.has_value());
+  struct stat st {};
+  ::stat((dir / "secret.key").c_str(), &st);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  auto b = SecretBox::load((dir / "secret.key").string());
+  BOOST_REQUIRE(b.has_value());
+  BOOST_TEST(*b->open(a->seal("same key")) == "same key");
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(hmac_sha256_knownVector) {
+  // RFC 4231 test case 2
+  BOOST_TEST(hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
