@@ -640,6 +640,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def workdir():
     d = tempfile.mkdtemp(prefix="resetd-it-")
+    os.chmod(d, 0o755)  # smtp-sink runs as nobody and writes below it
     yield d
     shutil.rmtree(d, ignore_errors=True)
 

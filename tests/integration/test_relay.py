@@ -94,7 +94,7 @@ def test_starttls_required_relay_without_starttls_never_sends_in_clear(sink, mak
     assert "tls" in (n["last_answer"] or "").lower(), "answer doesn't mention STARTTLS: %r" % n
     admin.retry(nid)
     time.sleep(2)
-    assert sink.files() == [], "a message went out in clear"
+    assert sink.messages() == [], "a message went out in clear"
     assert admin.notification(nid, uid)["state"] != "sent"
 
 

@@ -1,0 +1,122 @@
+"""Spec §4/§5/§7: the users API — search, sort, paging, edits, the last global
+admin, session revocation, case-insensitive usernames, the 5-address limit."""
+import urllib.parse
+
+from conftest import ADMIN_PW, ADMIN_USER, assert_error_json, strong_password
+
+
+def usernames(j):
+    return [u["username"] for u in j["users"]]
+
+
+def test_list_search_sort_page(server, admin):
+    for name, disp in [("anna", "Anna Zed"), ("bert", "Bert Young"), ("carla", "Carla Xu"),
+                       ("dmitri", "Dmitri Wolf"), ("emre", "Emre Işık")]:
+        admin.create_user(name, display_name=disp, password=strong_password())
+    all_ = admin.list_users(sort="username")
+    assert all_["total"] == 6, all_
+    assert usernames(all_) == sorted(usernames(all_))
+    desc = admin.list_users(sort="-username")
+    assert usernames(desc) == sorted(usernames(all_), reverse=True)
+    byname = admin.list_users(sort="display_name")
+    assert usernames(byname)[:2] == ["admin", "anna"] or usernames(byname)[0] == "anna", usernames(byname)
+    p1 = admin.list_users(sort="username", limit=2, offset=0)
+    p2 = admin.list_users(sort="username", limit=2, offset=2)
+    assert len(p1["users"]) == 2 and len(p2["users"]) == 2
+    assert p1["total"] == p2["total"] == 6
+    assert usernames(p1) + usernames(p2) == usernames(all_)[:4]
+    q = admin.list_users(q="carl")
+    assert usernames(q) == ["carla"] and q["total"] == 1, q
+    q2 = admin.list_users(q="wolf")  # display name
+    assert usernames(q2) == ["dmitri"], q2
+    q3 = admin.list_users(q=urllib.parse.quote("Işık"))  # UTF-8 in the query
+    assert usernames(q3) == ["emre"], q3
+    # limit bounds
+    r = admin.get("users?limit=201")
+    assert r.status == 422 or (r.status == 200 and len(r.json["users"]) <= 200), r
+    assert_error_json(admin.get("users?sort=password_hash"), (400, 422))
+    assert_error_json(admin.get("users?limit=abc"), (400, 422))
+    # disabled filter
+    carla = [u for u in all_["users"] if u["username"] == "carla"][0]
+    r = admin.patch("users/%d" % carla["id"], {"disabled": True})
+    assert r.status == 200, r
+    d = admin.list_users(disabled="true")
+    assert usernames(d) == ["carla"], d
+    nd = admin.list_users(disabled="false")
+    assert "carla" not in usernames(nd) and nd["total"] == 5
+
+
+def test_edit_disable_delete_and_last_global_admin(server, admin):
+    pw = strong_password()
+    uid = admin.create_user("frank", password=pw).json["user"]["id"]
+    fc = server.client()
+    fc.must_sign_in("frank", pw)
+    r = admin.patch("users/%d" % uid, {"display_name": "Frank Ötzi", "email": "frank2@example.org",
+                                        "locale": "tr-TR", "role": "helpdesk_admin"})
+    assert r.status == 200, r
+    u = admin.get("users/%d" % uid).json
+    u = u.get("user", u)
+    assert (u["display_name"], u["email"], u["locale"], u["role"]) == \
+        ("Frank Ötzi", "frank2@example.org", "tr-TR", "helpdesk_admin"), u
+    assert u["updated_at"] >= u["created_at"]
+    r = admin.patch("users/%d" % uid, {"disabled": True})
+    assert r.status == 200, r
+    assert fc.get("session").status == 401, "a disabled user's session survived"
+    assert server.client().sign_in("frank", pw).status in (401, 403)
+    r = admin.delete("users/%d" % uid)
+    assert r.status in (200, 204), r
+    assert_error_json(admin.get("users/%d" % uid), 404)
+
+    me = admin.get("session").json
+    my_id = me.get("user", me)["id"]
+    assert_error_json(admin.delete("users/%d" % my_id), (409, 403))
+    assert_error_json(admin.patch("users/%d" % my_id, {"role": "user_admin"}), (409, 403))
+    assert_error_json(admin.patch("users/%d" % my_id, {"disabled": True}), (409, 403))
+    assert server.client().sign_in(ADMIN_USER, ADMIN_PW).status == 200
+    # with a second global admin, the first may be demoted by the second
+    gpw = strong_password()
+    gid = admin.create_user("grace", role="global_admin", password=gpw).json["user"]["id"]
+    gc = server.client()
+    gc.must_sign_in("grace", gpw)
+    assert gc.patch("users/%d" % my_id, {"role": "user_admin"}).status == 200
+    assert_error_json(gc.patch("users/%d" % gid, {"role": "user"}), (409, 403))
+
+
+def test_sessions_revoked_on_reset_and_on_password_change(server, admin):
+    pw = strong_password()
+    uid = admin.create_user("hank", password=pw).json["user"]["id"]
+    s1, s2 = server.client(), server.client()
+    s1.must_sign_in("hank", pw)
+    s2.must_sign_in("HANK", pw)  # usernames are case-insensitive
+    new = strong_password()
+    r = s1.change_password(pw, new)
+    assert r.status in (200, 204), r
+    assert s2.get("session").status == 401, "other session survived a password change"
+    s3 = server.client()
+    s3.must_sign_in("hank", new)
+    r = admin.reset(uid, notify=[], notify_user=False)
+    assert r.status == 200, r
+    assert s3.get("session").status == 401, "session survived an admin reset"
+    # same new password as the current one is refused
+    s4 = server.client()
+    s4.must_sign_in("hank", r.json["password"])
+    assert_error_json(s4.change_password(r.json["password"], r.json["password"]), 422)
+
+
+def test_notify_at_most_five_addresses(server, sink, admin):
+    uid = admin.create_user("ivy", password=strong_password()).json["user"]["id"]
+    addrs = ["ivy%d@example.net" % i for i in range(5)]
+    r = admin.reset(uid, notify=addrs, notify_user=False)
+    assert r.status == 200, r
+    ns = r.json["notifications"]
+    assert sorted(n["recipient"] for n in ns) == sorted(addrs)
+    for n in ns:
+        admin.wait_notification(n["id"], "sent", user_id=uid)
+    for a in addrs:
+        msgs = sink.wait_message_to(a, contains=r.json["password"])
+        assert len(msgs) == 1
+        ids = {str(m["Message-ID"]) for _, _, m in sink.messages()}
+    assert len(ids) == len(sink.messages()), "Message-IDs not unique per message"
+    # retrying a delivered message is refused (its body is erased at delivery)
+    rr = admin.retry(ns[0]["id"])
+    assert_error_json(rr, (409, 422))
