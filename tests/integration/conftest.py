@@ -498,12 +498,14 @@ def require_binary():
 class Resetd:
     """One resetd instance: data dir, config, process."""
 
-    def __init__(self, base_dir, relay_port=None, relay_extra=None, extra_toml="", port=None, tls=False):
+    def __init__(self, base_dir, relay_port=None, relay_extra=None, extra_toml="", port=None, tls=False,
+                 public_url=None):
         self.base = base_dir
         self.tls = tls
         self.data_dir = os.path.join(base_dir, "data")
         self.port = port or free_port()
         self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+        self.public_url = self.url if public_url is None else public_url
         self.config = os.path.join(base_dir, "resetd.toml")
         self.proc = None
         self.stderr_path = os.path.join(base_dir, "resetd.stderr")
@@ -526,7 +528,7 @@ class Resetd:
             if isinstance(v, list):
                 return "[" + ", ".join(val(x) for x in v) + "]"
             return json.dumps(v)
-        lines = ["[server]", 'public_url = "%s"' % self.url, 'listen = "127.0.0.1:%d"' % self.port,
+        lines = ["[server]", 'public_url = "%s"' % self.public_url, 'listen = "127.0.0.1:%d"' % self.port,
                  'tls = "%s"' % ("self-signed" if self.tls else "off"), "", "[relay]"]
         lines += ["%s = %s" % (k, val(v)) for k, v in relay.items()]
         lines += ["", "[hashing]", "opslimit = 1", "memlimit_mib = 8", "max_concurrent = 4", ""]
@@ -657,10 +659,10 @@ def make_resetd(workdir):
     """Factory: make_resetd(relay_port=..., relay_extra=..., init=True, start=True)."""
     made = []
 
-    def make(relay_port=None, relay_extra=None, extra_toml="", init=True, start=True, sub="r", tls=False):
+    def make(relay_port=None, relay_extra=None, extra_toml="", init=True, start=True, sub="r", **kw):
         base = os.path.join(workdir, sub + str(len(made)))
         os.makedirs(base)
-        inst = Resetd(base, relay_port=relay_port, relay_extra=relay_extra, extra_toml=extra_toml, tls=tls)
+        inst = Resetd(base, relay_port=relay_port, relay_extra=relay_extra, extra_toml=extra_toml, **kw)
         made.append(inst)
         _instances.append(inst)
         if init:

@@ -157,3 +157,36 @@ def test_implicit_tls_delivery(workdir, make_resetd):
         assert pw in mail_text(msgs[0][2])
     finally:
         relay.stop()
+
+
+def test_relay_421_disconnect_is_retried(server, sink, admin):
+    sink.restart("-Q", "MAIL")
+    addr = "q421@example.net"
+    uid, pw, nid = reset_one(admin, "quentin", addr)
+    n = admin.wait_notification(nid, ("queued", "failed", "sent"), user_id=uid,
+                                pred=lambda n: n["attempts"] >= 1)
+    assert n["state"] == "queued", "421 must be retried: %r" % n
+    assert "421" in n["last_answer"] and "Server closing connection" in n["last_answer"], n
+    sink.restart()
+    assert admin.retry(nid).status in (200, 202, 204)
+    admin.wait_notification(nid, "sent", user_id=uid)
+    assert len(sink.wait_message_to(addr, contains=pw)) == 1
+
+
+def test_relay_timeout_is_retried_with_the_same_message_id(sink, make_resetd):
+    """The relay accepts the data but answers "." too late: the message is retried
+    (at-least-once) and every copy carries the same Message-ID."""
+    srv = make_resetd(relay_port=sink.port, relay_extra={"timeout_s": 2})
+    admin = srv.admin()
+    sink.restart("-W", ".:6")
+    addr = "slow@example.net"
+    uid, pw, nid = reset_one(admin, "sloane", addr)
+    n = admin.wait_notification(nid, ("queued", "failed", "sent"), user_id=uid, timeout=20,
+                                pred=lambda n: n["attempts"] >= 1)
+    assert n["state"] == "queued", "a timeout must be retried: %r" % n
+    time.sleep(5)  # let the slow sink finish its dump
+    sink.restart()
+    assert admin.retry(nid).status in (200, 202, 204)
+    admin.wait_notification(nid, "sent", user_id=uid)
+    msgs = sink.wait_message_to(addr, contains=pw)
+    assert len({str(m["Message-ID"]) for _, _, m in msgs}) == 1, "Message-ID changed on retry"

@@ -327,3 +327,87 @@ def test_superseded_by_newer_reset(make_resetd, workdir):
     assert n2["state"] in ("queued", "sending"), n2
     assert srv.client().sign_in("sam", r1.json["password"]).status == 401
     assert srv.client().sign_in("sam", r2.json["password"]).status == 200
+
+
+def test_create_user_options(server, sink, admin):
+    # delivery link at creation: no password, a link that sets the first password
+    r = admin.post("users", {"username": "newton", "display_name": "Isaac Newton",
+                             "email": "newton@corp.example.org", "delivery": "link",
+                             "notify": ["newton.home@example.net"], "notify_user": False})
+    assert r.status == 201, r
+    assert not r.json.get("password") and r.json["link"].startswith(server.url + "/"), r.json
+    n = r.json["notifications"][0]
+    admin.wait_notification(n["id"], "sent", user_id=r.json["user"]["id"])
+    _, _, msg = sink.wait_message_to("newton.home@example.net")[0]
+    assert r.json["link"] in mail_text(msg)
+    new = strong_password()
+    ok = server.client().post("set-password", {"token": extract_token(r.json["link"]), "new_password": new},
+                              csrf=False)
+    assert ok.status in (200, 204), ok
+    assert server.client().must_sign_in("newton", new)["must_change_password"] is False
+
+    # manual + require_change true: a temporary password that expires (default 72 h)
+    pw = strong_password()
+    r = admin.post("users", {"username": "tempo", "display_name": "Tempo", "email": "tempo@example.org",
+                             "mode": "manual", "password": pw, "notify_user": False})
+    assert r.status == 201, r
+    assert "password" not in r.json or not r.json["password"], "manual password echoed back"
+    u = r.json["user"]
+    assert u["must_change_password"] is True
+    exp = datetime.datetime.fromisoformat(u["password_expires_at"].replace("Z", "+00:00"))
+    created = datetime.datetime.fromisoformat(u["created_at"].replace("Z", "+00:00"))
+    assert abs((exp - created).total_seconds() - 72 * 3600) < 120, (u["created_at"], u["password_expires_at"])
+    assert server.client().must_sign_in("tempo", pw)["must_change_password"] is True
+    # manual + require_change false: an ordinary password
+    r = admin.post("users", {"username": "ordo", "display_name": "Ordo", "email": "ordo@example.org",
+                             "mode": "manual", "password": pw, "require_change": False, "notify_user": False})
+    assert r.status == 201, r
+    assert r.json["user"]["must_change_password"] is False and r.json["user"]["password_expires_at"] is None
+    assert server.client().must_sign_in("ordo", pw)["must_change_password"] is False
+    # usernames are stored lowercase and unique case-insensitively
+    r = admin.post("users", {"username": "MiXeD.Case", "display_name": "M", "email": "m@example.org",
+                             "notify_user": False})
+    assert r.status == 201 and r.json["user"]["username"] == "mixed.case", r
+    r = admin.post("users", {"username": "mixed.CASE", "display_name": "M", "email": "m@example.org",
+                             "notify_user": False})
+    assert_error_json(r, 409)
+
+
+def test_delivery_link_needs_public_url(sink, make_resetd):
+    srv = make_resetd(relay_port=sink.port, public_url="")
+    admin = srv.admin()
+    pw = strong_password()
+    uid = admin.create_user("lars", password=pw).json["user"]["id"]
+    r = admin.reset(uid, delivery="link", notify=["lars@example.net"], notify_user=False)
+    assert_error_json(r, (409, 422, 503))
+    assert srv.client().sign_in("lars", pw).status == 200, "refused link reset changed the password"
+
+
+def test_concurrent_resets_of_one_user(make_resetd):
+    """Resets racing on one user: all answered, exactly the last committed password
+    works, all older unsent secret messages are superseded."""
+    import concurrent.futures
+    from conftest import free_port
+    srv = make_resetd(relay_port=free_port())
+    admin = srv.admin()
+    uid = admin.create_user("racer", password=strong_password()).json["user"]["id"]
+
+    def one(i):
+        return admin.reset(uid, notify=["racer%d@example.net" % i], notify_user=False)
+    with concurrent.futures.ThreadPoolExecutor(6) as ex:
+        results = list(ex.map(one, range(6)))
+    assert all(r.status == 200 for r in results), [r.status for r in results]
+
+    def settled():
+        ns = admin.notifications(user_id=uid)
+        return ns if len(ns) == 6 and all(n["state"] != "sending" for n in ns) else None
+    ns = wait_until(settled, timeout=15, what="no notification sending")
+    live = [n for n in ns if n["state"] != "superseded"]
+    assert len(live) == 1 and live[0]["state"] == "queued", ns
+    winner = [r for r in results if r.json["notifications"][0]["id"] == live[0]["id"]][0]
+    # the surviving message belongs to the password that works (sign in with it
+    # first: failed attempts would throttle the account)
+    assert srv.client().sign_in("racer", winner.json["password"]).status == 200
+    for r in results:
+        if r is not winner:
+            assert srv.client().sign_in("racer", r.json["password"]).status in (401, 429)

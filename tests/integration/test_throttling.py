@@ -98,3 +98,24 @@ def test_unlock_needs_reset_permission(server, admin):
     hc = server.client()
     hc.must_sign_in("hd.unlocker", pw)
     assert_error_json(hc.post("users/%d/unlock" % tid, {}), 403)
+
+
+def test_trusted_proxy_last_x_forwarded_for_hop_is_used(sink, make_resetd):
+    srv = make_resetd(relay_port=sink.port, extra_toml="")
+    # rewrite [server] with trusted_proxies = ["127.0.0.60"], then restart
+    srv.stop()
+    with open(srv.config) as f:
+        text = f.read()
+    text = text.replace("[server]\n", '[server]\ntrusted_proxies = ["127.0.0.60"]\n', 1)
+    with open(srv.config, "w") as f:
+        f.write(text)
+    srv.start()
+    # through the trusted proxy, the client is the last XFF hop: 10.1.1.1
+    n, r = hammer(srv, lambda i: "nobody%d.%s" % (i, secrets.token_hex(3)), ["127.0.0.60"],
+                  headers_fn=lambda i: {"X-Forwarded-For": "198.51.100.9, 10.1.1.1"})
+    check_429(r)
+    # another client behind the same proxy is not throttled
+    r2 = Client(srv.port, source="127.0.0.60").post(
+        "session", {"username": "nobody.else", "password": "x" * 14}, csrf=False,
+        headers={"X-Forwarded-For": "10.1.1.1, 10.1.1.2"})
+    assert r2.status == 401, r2
