@@ -112,7 +112,11 @@ export async function startResetd({ smtpPort, users = [], publicUrl = true } = {
   const config = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.toml`);
   fs.writeFileSync(config, toml);
   const log = [];
-  const proc = spawn(BIN, ['serve', '--config', config, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--no-tls'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['serve', '--config', config, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--no-tls'];
+  // RESETD_WEB_DIR serves web/ from disk (development); by default the test
+  // uses the UI embedded in the binary, as shipped.
+  if (process.env.RESETD_WEB_DIR) args.push('--web-dir', process.env.RESETD_WEB_DIR);
+  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.on('data', (d) => log.push(String(d)));
   proc.stderr.on('data', (d) => log.push(String(d)));
   let exited = null;

@@ -48,6 +48,7 @@ function statusOf(u) {
 
 export async function users(view, ctx) {
   const me = ctx.app.session.user;
+  if (!ctx.keep) list.selected.clear();
   const msg = statusBox();
   const err = errorBox();
   const search = field({ label: t('users.search'), name: 'q', type: 'search', value: list.q, attrs: { enterkeyhint: 'search' } });
