@@ -46,7 +46,7 @@ class FileRelay final : public Relay {
     if (::mkdir(c_.mail_dir.c_str(), 0700) != 0 && errno != EEXIST) {
       return {Outcome::Temporary, errno_text("mkdir " + c_.mail_dir, errno)};
     }
-    struct stat st{};
+    struct stat st {};
     if (::stat(c_.mail_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       return {Outcome::Temporary, "file relay: " + c_.mail_dir + " is not a directory"};
     }
@@ -54,9 +54,8 @@ class FileRelay final : public Relay {
     const std::string name = file_name(e);
     const std::string final_path = c_.mail_dir + "/" + name;
     static std::atomic<unsigned> counter{0};
-    const std::string tmp_path = c_.mail_dir + "/." + name + ".tmp" +
-                                 std::to_string(::getpid()) + "-" +
-                                 std::to_string(counter.fetch_add(1));
+    const std::string tmp_path = c_.mail_dir + "/." + name + ".tmp" + std::to_string(::getpid()) +
+                                 "-" + std::to_string(counter.fetch_add(1));
     const std::string data = build_message(e, c_.from);
 
     int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

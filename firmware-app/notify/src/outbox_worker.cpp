@@ -18,9 +18,9 @@ namespace resetd::notify {
 namespace {
 
 constexpr int kBatch = 20;
-constexpr int kMaxRoundsPerPass = 50;                      // bounds one run_once()
-constexpr std::chrono::milliseconds kTick{1000};           // wait granularity
-constexpr int64_t kRecheckMs = 5000;  // rows queued without wake() are seen this soon
+constexpr int kMaxRoundsPerPass = 50;             // bounds one run_once()
+constexpr std::chrono::milliseconds kTick{1000};  // wait granularity
+constexpr int64_t kRecheckMs = 5000;              // rows queued without wake() are seen this soon
 constexpr int64_t kExpireSweepMs = 10 * 60 * 1000;
 
 thread_local bool tl_in_worker_thread = false;
@@ -56,9 +56,8 @@ int64_t backoff_delay_s(int attempts, double jitter01) {
   return static_cast<int64_t>(std::llround(static_cast<double>(base) * factor));
 }
 
-OutboxWorker::OutboxWorker(storage::Store& store, const Clock& clock,
-                           const crypto::SecretBox& box, std::shared_ptr<Relay> relay,
-                           std::string from)
+OutboxWorker::OutboxWorker(storage::Store& store, const Clock& clock, const crypto::SecretBox& box,
+                           std::shared_ptr<Relay> relay, std::string from)
     : store_(store),
       clock_(clock),
       box_(box),

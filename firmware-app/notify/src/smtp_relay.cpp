@@ -156,8 +156,8 @@ class SmtpRelay final : public Relay {
                                       err + "); check ca_file and the relay's host name"};
     }
     if (rc == CURLE_USE_SSL_FAILED) {
-      return {Outcome::Temporary, "smtp: the relay does not offer STARTTLS, which is required (" +
-                                      err + ")"};
+      return {Outcome::Temporary,
+              "smtp: the relay does not offer STARTTLS, which is required (" + err + ")"};
     }
     if (code >= 500 && code <= 599) return {Outcome::Permanent, last.empty() ? err : last};
     if (code >= 400 && code <= 499) return {Outcome::Temporary, last.empty() ? err : last};

@@ -39,13 +39,11 @@ class WebhookRelay final : public Relay {
     }
     if (!curl_ready()) return {Outcome::Temporary, "webhook: libcurl initialisation failed"};
 
-    const std::string body = nlohmann::json{{"id", e.id},
-                                            {"kind", e.kind},
-                                            {"recipient", e.to},
-                                            {"subject", e.subject},
-                                            {"body", e.body},
-                                            {"created_at", rfc3339(e.created_at)}}
-                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string body =
+        nlohmann::json{{"id", e.id},        {"kind", e.kind},
+                       {"recipient", e.to}, {"subject", e.subject},
+                       {"body", e.body},    {"created_at", rfc3339(e.created_at)}}
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     const std::string ts = std::to_string(static_cast<long long>(std::time(nullptr)));
     const std::string sig = crypto::hmac_sha256_hex(c_.secret, ts + "." + body);
 

@@ -1,7 +1,7 @@
 #include <sys/stat.h>
 
-#include <boost/test/unit_test.hpp>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <thread>
 
@@ -61,14 +61,15 @@ BOOST_AUTO_TEST_CASE(deliver_missing_mail_dir_creates_it_0700_and_writes_0600_em
   BOOST_TEST(name.rfind("00000042-42.Zx9_q_w@appliance.local", 0) == 0u, name);
   BOOST_TEST(r.answer == "written " + name);
 
-  struct stat st{};
+  struct stat st {};
   BOOST_TEST_REQUIRE(::stat((mail + "/" + name).c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 0777) == 0600u);
   BOOST_TEST_REQUIRE(::stat(mail.c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 0777) == 0700u);
 
   Envelope e = envelope();
-  BOOST_TEST(read_file(mail + "/" + name) == build_message(e, "IT Helpdesk <it-helpdesk@appliance.local>"));
+  BOOST_TEST(read_file(mail + "/" + name) ==
+             build_message(e, "IT Helpdesk <it-helpdesk@appliance.local>"));
 }
 
 BOOST_AUTO_TEST_CASE(deliver_same_message_twice_replaces_one_file) {

@@ -1,6 +1,7 @@
+#include "resetd/notify/message.h"
+
 #include <boost/test/unit_test.hpp>
 
-#include "resetd/notify/message.h"
 #include "test_support.h"
 
 using namespace resetd::notify;
@@ -165,16 +166,30 @@ BOOST_AUTO_TEST_CASE(valid_address_ordinary_addresses_are_accepted) {
 BOOST_AUTO_TEST_CASE(valid_address_malformed_addresses_are_refused) {
   std::string label(60, 'b');
   // Every part valid on its own; only the total (312) is over 254.
-  std::string too_long = std::string(64, 'a') + "@" + label + "." + label + "." + label + "." +
-                         label + ".org";
-  for (const std::string& a :
-       {std::string(""), std::string("plain"), std::string("@example.org"), std::string("a@"),
-        std::string("a@@b.org"), std::string("a@b@c.org"), std::string("a b@c.org"),
-        std::string("a@b.org\r\nBcc: c@d.org"), std::string("a@b.org\n"), std::string("a,b@c.org"),
-        std::string("a@b.org,c@d.org"), std::string("<a@b.org>"), std::string("A <a@b.org>"),
-        std::string(".a@b.org"), std::string("a.@b.org"), std::string("a..b@c.org"),
-        std::string("a@-b.org"), std::string("a@b..org"), std::string("a@b.org."),
-        std::string("a\"b@c.org"), std::string("ü@b.org"), too_long}) {
+  std::string too_long =
+      std::string(64, 'a') + "@" + label + "." + label + "." + label + "." + label + ".org";
+  for (const std::string& a : {std::string(""),
+                               std::string("plain"),
+                               std::string("@example.org"),
+                               std::string("a@"),
+                               std::string("a@@b.org"),
+                               std::string("a@b@c.org"),
+                               std::string("a b@c.org"),
+                               std::string("a@b.org\r\nBcc: c@d.org"),
+                               std::string("a@b.org\n"),
+                               std::string("a,b@c.org"),
+                               std::string("a@b.org,c@d.org"),
+                               std::string("<a@b.org>"),
+                               std::string("A <a@b.org>"),
+                               std::string(".a@b.org"),
+                               std::string("a.@b.org"),
+                               std::string("a..b@c.org"),
+                               std::string("a@-b.org"),
+                               std::string("a@b..org"),
+                               std::string("a@b.org."),
+                               std::string("a\"b@c.org"),
+                               std::string("ü@b.org"),
+                               too_long}) {
     BOOST_TEST(!valid_address(a), "accepted: " << a);
   }
 }

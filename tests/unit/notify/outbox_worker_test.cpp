@@ -1,14 +1,15 @@
 // OutboxWorker with a scripted fake relay, a real Store in a temp dir and a
 // ManualClock.
+#include "resetd/notify/outbox_worker.h"
+
 #include <fcntl.h>
 
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <deque>
 
 #include "resetd/common/clock.h"
 #include "resetd/crypto/crypto.h"
-#include "resetd/notify/outbox_worker.h"
 #include "resetd/storage/store.h"
 #include "test_support.h"
 

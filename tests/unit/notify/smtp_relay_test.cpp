@@ -77,7 +77,7 @@ Envelope envelope() {
 }
 
 std::unique_ptr<Relay> smtp_relay_to(int port, const std::string& security = "none",
-                                  int timeout_s = 5) {
+                                     int timeout_s = 5) {
   RelayConfig c;
   c.kind = "smtp";
   c.host = "127.0.0.1";

@@ -1,13 +1,15 @@
-#include <boost/test/unit_test.hpp>
-
 #include "resetd/notify/templates.h"
+
+#include <boost/test/unit_test.hpp>
 
 using resetd::notify::render;
 
 namespace {
 const std::map<std::string, std::string> kPasswordVars = {
-    {"username", "ayse"},           {"display_name", "Ayşe Yılmaz"},
-    {"password", "Xq7-secret-Pw9"}, {"expires_at", "2027-01-18T08:00:00Z"},
+    {"username", "ayse"},
+    {"display_name", "Ayşe Yılmaz"},
+    {"password", "Xq7-secret-Pw9"},
+    {"expires_at", "2027-01-18T08:00:00Z"},
     {"sign_in_url", "https://appliance.local/"}};
 
 bool contains(const std::string& s, const std::string& part) {

@@ -4,10 +4,9 @@
 #include <poll.h>
 #include <sodium.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <ctime>
-
-#include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
 #include "resetd/notify/relay.h"
@@ -74,8 +73,9 @@ class OneShotHttpServer {
       if (want != std::string::npos && req.size() >= want) break;
     }
     request_ = req;
-    std::string resp = "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Length: " +
-                       std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
+    std::string resp = "HTTP/1.1 " + std::to_string(status_) +
+                       " X\r\nContent-Length: " + std::to_string(body_.size()) +
+                       "\r\nConnection: close\r\n\r\n" + body_;
     ssize_t ignored = ::write(c, resp.data(), resp.size());
     (void)ignored;
     ::close(c);
@@ -158,8 +158,10 @@ BOOST_AUTO_TEST_CASE(deliver_2xx_is_sent_with_a_verifiable_signature) {
   BOOST_TEST_REQUIRE(!ts.empty());
   long long sent_at = std::stoll(ts);
   BOOST_TEST(std::llabs(sent_at - static_cast<long long>(std::time(nullptr))) < 60);
-  BOOST_TEST(header_value(req, "X-Resetd-Signature") == "sha256=" + hmac_hex(kSecret, ts + "." + body));
-  BOOST_TEST(header_value(req, "X-Resetd-Signature") != "sha256=" + hmac_hex("other", ts + "." + body));
+  BOOST_TEST(header_value(req, "X-Resetd-Signature") ==
+             "sha256=" + hmac_hex(kSecret, ts + "." + body));
+  BOOST_TEST(header_value(req, "X-Resetd-Signature") !=
+             "sha256=" + hmac_hex("other", ts + "." + body));
 
   auto j = nlohmann::json::parse(body);
   BOOST_TEST(j.at("id").get<int64_t>() == 77);
@@ -175,11 +177,11 @@ BOOST_AUTO_TEST_CASE(deliver_status_codes_are_classified) {
     int status;
     Outcome want;
   };
-  for (Case c : {Case{201, Outcome::Sent}, Case{204, Outcome::Sent},
-                 Case{408, Outcome::Temporary}, Case{429, Outcome::Temporary},
-                 Case{500, Outcome::Temporary}, Case{503, Outcome::Temporary},
-                 Case{400, Outcome::Permanent}, Case{401, Outcome::Permanent},
-                 Case{404, Outcome::Permanent}, Case{422, Outcome::Permanent}}) {
+  for (Case c :
+       {Case{201, Outcome::Sent}, Case{204, Outcome::Sent}, Case{408, Outcome::Temporary},
+        Case{429, Outcome::Temporary}, Case{500, Outcome::Temporary}, Case{503, Outcome::Temporary},
+        Case{400, Outcome::Permanent}, Case{401, Outcome::Permanent}, Case{404, Outcome::Permanent},
+        Case{422, Outcome::Permanent}}) {
     OneShotHttpServer server(c.status, c.status == 204 ? "" : "why " + std::to_string(c.status));
     DeliveryResult r = webhook(server.port())->deliver(envelope());
     BOOST_TEST((r.outcome == c.want), "status " << c.status << ": " << r.answer);
