@@ -76,6 +76,7 @@ async function render(opts = {}) {
   const my = ++token;
   for (const f of leaving) f();
   leaving = [];
+  document.getElementById('slip').replaceChildren();
   const view = h('div', { class: 'view' });
   const ctx = {
     app, go, setSession, params: path.match(re).slice(1), query: new URLSearchParams(query || ''),

@@ -74,6 +74,20 @@ test('seed flow: admin resets a password, the mail arrives, the user must change
   await row.getByText('SENT', { exact: true }).waitFor({ timeout: 30000 });
   await shot('result-sent');
 
+  // The print slip: only username, password, sign-in address and expiry.
+  await page.evaluate(() => { window.print = () => {}; });
+  await page.getByRole('button', { name: 'Print slip' }).click();
+  await page.emulateMedia({ media: 'print' });
+  const printed = await page.evaluate(() => document.body.innerText.trim());
+  await page.screenshot({ path: path.join(OUT, 'flow-print-slip.png') });
+  await page.emulateMedia({ media: 'screen' });
+  const lines = printed.split('\n').map((l) => l.trim()).filter(Boolean);
+  assert.deepEqual(lines.filter((_, i) => i % 2 === 0), ['Username', 'Temporary password', 'Sign in at', 'Expires'], printed);
+  assert.equal(lines[1], 'alice');
+  assert.equal(lines[3], password);
+  assert.equal(lines[5], `${server.origin}/`);
+  assert.match(lines[7], /\d/);
+
   // The mail arrived at the relay and carries the same password.
   let mail;
   for (let i = 0; i < 100 && !mail; i++) {
