@@ -424,7 +424,9 @@ class SmtpSink:
 class AioRelay:
     """smtp_relay.py (python3-aiosmtpd) as a subprocess."""
 
-    def __init__(self, base_dir, mode="plain", cert=None, key=None, port=None, reject_rcpt=None):
+    def __init__(self, base_dir, mode="plain", cert=None, key=None, port=None, reject_rcpt=None,
+                 auth=None):
+        self.auth = auth  # (user, password) required via AUTH
         self.dir = os.path.join(base_dir, "aio-%s" % mode)
         self.port = port or free_port()
         self.mode, self.cert, self.key, self.reject_rcpt = mode, cert, key, reject_rcpt
@@ -438,6 +440,8 @@ class AioRelay:
             cmd += ["--cert", self.cert, "--key", self.key]
         if self.reject_rcpt:
             cmd += ["--reject-rcpt", self.reject_rcpt]
+        if self.auth:
+            cmd += ["--auth-user", self.auth[0], "--auth-pass", self.auth[1]]
         self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         wait_until(lambda: (os.path.exists(self.log) and b"READY" in open(self.log, "rb").read())
                    or self.proc.poll() is not None, timeout=15, what="aiosmtpd relay ready")

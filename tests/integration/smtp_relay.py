@@ -23,6 +23,7 @@ import sys
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class RecordingHandler:
@@ -56,6 +57,9 @@ class RecordingHandler:
                    or server.transport.get_extra_info("ssl_object") is not None,
             "peer": list(session.peer) if session.peer else None,
             "host_name": session.host_name,
+            "authenticated": bool(session.authenticated),
+            "login": (session.login_data.decode() if isinstance(session.login_data, bytes)
+                      else session.login_data),
         }
         with open(base + ".json.tmp", "w") as f:
             json.dump(meta, f)
@@ -71,6 +75,8 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--reject-rcpt")
+    ap.add_argument("--auth-user", help="require AUTH with this user name")
+    ap.add_argument("--auth-pass")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
 
@@ -85,6 +91,15 @@ def main():
         else:
             kwargs["ssl_context"] = ctx
 
+    if a.auth_user:
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (isinstance(auth_data, LoginPassword)
+                  and auth_data.login == a.auth_user.encode()
+                  and auth_data.password == a.auth_pass.encode())
+            return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+        kwargs["authenticator"] = authenticator
+        kwargs["auth_required"] = True
+
     if a.mode == "tls":
         # Controller's readiness probe speaks plain TCP; with implicit TLS it
         # cannot complete, so skip the probe by starting the server ourselves.
@@ -93,7 +108,8 @@ def main():
         loop = asyncio.new_event_loop()
 
         def factory():
-            return SMTP(handler, hostname="relay.test")
+            extra = {k: v for k, v in kwargs.items() if k in ("authenticator", "auth_required")}
+            return SMTP(handler, hostname="relay.test", **extra)
 
         server = loop.run_until_complete(
             loop.create_server(factory, host="127.0.0.1", port=a.port, ssl=kwargs["ssl_context"]))

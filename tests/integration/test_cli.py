@@ -240,3 +240,26 @@ def test_flag_errors_are_usage_errors(workdir):
     assert r.returncode in (1, 2), r
     r = run_cli("serve", "--bogus-flag")
     assert r.returncode == 2, r
+
+
+def test_database_newer_than_binary_is_refused(data_dir):
+    import sqlite3
+    v = run_cli("version").stdout
+    m = re.search(r"schema (\d+)", v)
+    known = m.group(1) if m else None
+    dbs = [f for f in os.listdir(data_dir) if f.endswith(".db")]
+    assert dbs
+    con = sqlite3.connect(os.path.join(data_dir, dbs[0]))
+    con.execute("PRAGMA user_version = 97")
+    con.commit()
+    con.close()
+    proc = subprocess.run([RESETD_BIN, "serve", "--data-dir", data_dir, "--listen",
+                           "127.0.0.1:%d" % free_port(), "--no-tls"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0, "started on a database newer than the binary"
+    msg = proc.stderr + proc.stdout
+    assert "97" in msg, msg
+    if known:
+        assert known in msg.replace("97", ""), "message doesn't name the binary's version: %r" % msg
+    con = sqlite3.connect(os.path.join(data_dir, dbs[0]))
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 97, "the newer database was modified"
+    con.close()

@@ -3,7 +3,7 @@ text, relay down at reset time, manual retry; STARTTLS required, never in clear.
 import os
 import time
 
-from conftest import (AioRelay, SmtpSink, free_port, mail_text, make_cert, raw_header_block,
+from conftest import (AioRelay, SmtpSink, assert_error_json, free_port, mail_text, make_cert, raw_header_block,
                       strong_password, wait_until)
 from test_reset_flow import check_headers
 
@@ -190,3 +190,52 @@ def test_relay_timeout_is_retried_with_the_same_message_id(sink, make_resetd):
     admin.wait_notification(nid, "sent", user_id=uid)
     msgs = sink.wait_message_to(addr, contains=pw)
     assert len({str(m["Message-ID"]) for _, _, m in msgs}) == 1, "Message-ID changed on retry"
+
+
+def test_smtp_auth_over_starttls(workdir, make_resetd):
+    cert, key = make_cert(workdir)
+    relay_pw = "relay-Secret-" + strong_password()
+    relay = AioRelay(workdir, mode="starttls", cert=cert, key=key, auth=("resetd-relay", relay_pw)).start()
+    try:
+        pwfile = os.path.join(workdir, "relay.pass")
+        with open(pwfile, "w") as f:
+            f.write(relay_pw + "\n")
+        os.chmod(pwfile, 0o600)
+        srv = make_resetd(relay_port=relay.port, relay_extra={
+            "security": "starttls", "ca_file": cert, "username": "resetd-relay", "password_file": pwfile})
+        admin = srv.admin()
+        uid, pw, nid = reset_one(admin, "august", "auth@example.net")
+        admin.wait_notification(nid, "sent", user_id=uid)
+        meta, raw, msg = relay.wait_message_to("auth@example.net")[0]
+        assert meta["tls"] is True and meta["authenticated"] is True and meta["login"] == "resetd-relay", meta
+        assert pw in mail_text(msg)
+
+        # wrong relay password: 535 is permanent, the answer is kept, the secret is not
+        with open(pwfile, "w") as f:
+            f.write("not-the-password\n")
+        srv.restart()
+        admin = srv.admin()
+        uid2, pw2, nid2 = reset_one(admin, "augusta", "auth2@example.net")
+        n = admin.wait_notification(nid2, "failed", user_id=uid2)
+        assert "535" in n["last_answer"], n
+        assert "not-the-password" not in n["last_answer"] and relay_pw not in srv.stderr()
+        assert "not-the-password" not in srv.stderr(), "relay password in the log"
+    finally:
+        relay.stop()
+
+
+def test_backoff_no_immediate_retry_and_state_filter(server, sink, admin):
+    sink.restart("-r", "RCPT")
+    uid, pw, nid = reset_one(admin, "bianca", "backoff@example.net")
+    admin.wait_notification(nid, "queued", user_id=uid, pred=lambda n: n["attempts"] >= 1)
+    time.sleep(3)
+    n = admin.notification(nid, uid)
+    assert n["attempts"] == 1, "retried before the 30 s backoff: %r" % n
+    sink.restart("-f", "RCPT")
+    uid2, pw2, nid2 = reset_one(admin, "bruno", "failed@example.net")
+    admin.wait_notification(nid2, "failed", user_id=uid2)
+    failed = admin.notifications(state="failed")
+    assert [x["id"] for x in failed] == [nid2], failed
+    queued = admin.notifications(state="queued")
+    assert [x["id"] for x in queued] == [nid], queued
+    assert_error_json(admin.get("notifications?state=bogus"), (400, 422))

@@ -34,8 +34,11 @@ def test_outbox_secrets_encrypted_at_rest_and_not_logged(make_resetd):
     r3 = admin.reset(uid, mode="manual", password=manual + "2", require_change=True,
                      notify=["sara.home@example.net"])
     assert r3.status == 200, r3
+    cookie_values = list(admin.cookies.values()) + [admin.csrf]
     time.sleep(1.0)  # let the worker try (and fail) at least once
     srv.stop()       # checkpoint the WAL into the database file
+    for v in cookie_values:
+        assert not files_containing(srv.data_dir, v.encode()), "session token/CSRF stored in clear"
 
     for secret in (pw, manual, manual + "2", token, ADMIN_INITIAL_PW, ADMIN_PW):
         assert not files_containing(srv.data_dir, secret.encode()), \
