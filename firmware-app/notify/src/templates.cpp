@@ -32,8 +32,8 @@ constexpr KindTexts kTexts[] = {
     "This password is temporary. It expires at {expires_at}, and you must change it\n"
     "when you first sign in.\n"
     "\n"
-    "Sign in at: {sign_in_url}\n"
-    "\n"
+    "?Sign in at: {sign_in_url}\n"
+    "?\n"
     "If you did not expect this message, contact IT.\n"},
    {"您的新密碼",
     "{display_name} 您好：\n"
@@ -44,8 +44,8 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "這是臨時密碼，將於 {expires_at} 到期；您第一次登入時必須變更密碼。\n"
     "\n"
-    "登入網址：{sign_in_url}\n"
-    "\n"
+    "?登入網址：{sign_in_url}\n"
+    "?\n"
     "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
    {"Yeni parolanız",
     "Merhaba {display_name},\n"
@@ -57,8 +57,8 @@ constexpr KindTexts kTexts[] = {
     "Bu parola geçicidir. {expires_at} tarihinde süresi dolar ve ilk oturum açışınızda\n"
     "parolanızı değiştirmeniz gerekir.\n"
     "\n"
-    "Oturum açma adresi: {sign_in_url}\n"
-    "\n"
+    "?Oturum açma adresi: {sign_in_url}\n"
+    "?\n"
     "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
   {"link",
    {"Set your new password",
@@ -175,8 +175,8 @@ Lang pick(const std::string& locale) {
   return Lang::En;
 }
 
-std::string fill(const char* tmpl, const std::map<std::string, std::string>& vars) {
-  std::string t = tmpl;
+std::string fill_line(const std::string& t, const std::map<std::string, std::string>& vars,
+                      bool* had_empty) {
   std::string out;
   out.reserve(t.size() + 64);
   size_t i = 0;
@@ -187,10 +187,41 @@ std::string fill(const char* tmpl, const std::map<std::string, std::string>& var
     if (close == std::string::npos) break;
     out.append(t, i, open - i);
     auto it = vars.find(t.substr(open + 1, close - open - 1));
-    if (it != vars.end()) out += it->second;
+    if (it != vars.end() && !it->second.empty()) {
+      out += it->second;
+    } else {
+      *had_empty = true;
+    }
     i = close + 1;
   }
   out.append(t, i, std::string::npos);
+  return out;
+}
+
+// A template line starting with '?' is optional: it is left out when a value
+// it shows is missing or empty (e.g. "Sign in at:" on a site without a
+// public_url), as is the blank '?' line after it.
+std::string fill(const char* tmpl, const std::map<std::string, std::string>& vars) {
+  std::string t = tmpl;
+  std::string out;
+  bool dropped_previous = false;
+  size_t start = 0;
+  while (start < t.size()) {
+    size_t nl = t.find('\n', start);
+    size_t end = nl == std::string::npos ? t.size() : nl + 1;
+    std::string line = t.substr(start, end - start);
+    start = end;
+    const bool optional = !line.empty() && line[0] == '?';
+    if (optional) line.erase(0, 1);
+    if (optional && (line == "\n" || line.empty())) {
+      if (!dropped_previous) out += line;
+      continue;
+    }
+    bool had_empty = false;
+    std::string filled = fill_line(line, vars, &had_empty);
+    dropped_previous = optional && had_empty;
+    if (!dropped_previous) out += filled;
+  }
   return out;
 }
 

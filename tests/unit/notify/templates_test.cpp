@@ -69,6 +69,22 @@ BOOST_AUTO_TEST_CASE(render_notice_any_locale_carries_actor_and_time_but_no_secr
                       "not expect this, contact IT."));
 }
 
+BOOST_AUTO_TEST_CASE(render_password_without_sign_in_url_leaves_that_line_out) {
+  auto vars = kPasswordVars;
+  vars.erase("sign_in_url");
+  for (const char* loc : {"en", "zh-TW", "tr-TR"}) {
+    auto with = render("password", loc, kPasswordVars);
+    auto without = render("password", loc, vars);
+    BOOST_TEST(contains(with.body, "https://appliance.local/\n\n"), loc);
+    BOOST_TEST(!contains(without.body, "https://"), loc);
+    BOOST_TEST(!contains(without.body, "\n\n\n"), loc);
+    BOOST_TEST(!contains(with.body, "?"), loc);
+    BOOST_TEST(without.body.size() < with.body.size(), loc);
+    BOOST_TEST(contains(without.body, "Xq7-secret-Pw9"), loc);
+  }
+  BOOST_TEST(!contains(render("password", "en", vars).body, "Sign in at"));
+}
+
 BOOST_AUTO_TEST_CASE(render_unknown_locale_falls_back_to_english) {
   BOOST_TEST(render("password", "de-DE", kPasswordVars).subject == "Your new password");
   BOOST_TEST(render("password", "", kPasswordVars).subject == "Your new password");
