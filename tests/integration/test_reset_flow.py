@@ -411,3 +411,27 @@ def test_concurrent_resets_of_one_user(make_resetd):
     for r in results:
         if r is not winner:
             assert srv.client().sign_in("racer", r.json["password"]).status in (401, 429)
+
+
+def test_link_superseded_and_policy_keeps_token(server, admin):
+    uid = admin.create_user("lena", password=strong_password()).json["user"]["id"]
+    l1 = admin.reset(uid, delivery="link", notify=[], notify_user=False).json["link"]
+    l2 = admin.reset(uid, delivery="link", notify=[], notify_user=False).json["link"]
+    anon = server.client()
+    # the older link was replaced by the newer one
+    assert_error_json(anon.post("set-password", {"token": extract_token(l1), "new_password": strong_password()},
+                                csrf=False), (400, 401, 403, 404, 409, 410, 422))
+    # a password refused by the policy does not use up the link
+    weak = anon.post("set-password", {"token": extract_token(l2), "new_password": "lena"}, csrf=False)
+    assert_error_json(weak, (400, 422))
+    new = strong_password()
+    ok = anon.post("set-password", {"token": extract_token(l2), "new_password": new}, csrf=False)
+    assert ok.status in (200, 204), ok
+    assert server.client().sign_in("lena", new).status == 200
+    # a later password reset also ends an unused link
+    l3 = admin.reset(uid, delivery="link", notify=[], notify_user=False).json["link"]
+    r = admin.reset(uid, notify=[], notify_user=False)
+    assert r.status == 200
+    assert_error_json(anon.post("set-password", {"token": extract_token(l3), "new_password": strong_password()},
+                                csrf=False), (400, 401, 403, 404, 409, 410, 422))
+    assert server.client().sign_in("lena", r.json["password"]).status == 200
