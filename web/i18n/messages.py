@@ -39,6 +39,7 @@ k('signin.forgot', 'Forgot password?', '忘記密碼？', 'Parolanızı mı unut
 
 k('forgot.title', 'Reset your own password', '重設您自己的密碼', 'Kendi parolanızı sıfırlayın')
 k('forgot.intro', 'Enter your username. If self-service reset is on for your account, a code goes to your alternate email address.', '請輸入您的使用者名稱。若您的帳戶已啟用自助重設，驗證碼會傳送到您的備用電子郵件地址。', 'Kullanıcı adınızı girin. Hesabınız için self servis sıfırlama açıksa, alternatif e-posta adresinize bir kod gönderilir.')
+k('forgot.unavailable', 'Self-service password reset is not available on this appliance. Ask an admin to reset your password.', '此設備未提供自助密碼重設。請要求管理員重設您的密碼。', 'Bu cihazda self servis parola sıfırlama kullanılamıyor. Parolanızı sıfırlaması için bir yöneticiye başvurun.')
 k('forgot.send', 'Send code', '傳送驗證碼', 'Kod gönder')
 k('forgot.sent', 'If the account can use self-service reset, a code is on its way. It is valid for 10 minutes.', '若此帳戶可使用自助重設，驗證碼已在傳送中，有效時間為 10 分鐘。', 'Hesap self servis sıfırlamayı kullanabiliyorsa kod yolda. Kod 10 dakika geçerlidir.')
 k('forgot.code', 'Code from the email', '電子郵件中的驗證碼', 'E-postadaki kod')
@@ -231,6 +232,7 @@ k('set.testOk', 'The relay accepted the message.', '轉送伺服器已接受郵�
 k('set.testFailed', 'The relay did not accept the message.', '轉送伺服器未接受郵件。', 'Aktarıcı iletiyi kabul etmedi.')
 k('set.testAnswer', 'Relay answer:', '轉送伺服器回應：', 'Aktarıcı yanıtı:')
 
+k('audit.unavailable', 'The audit log is not available on this appliance yet.', '此設備尚未提供稽核記錄。', 'Denetim günlüğü bu cihazda henüz kullanılamıyor.')
 k('audit.title', 'Audit log', '稽核記錄', 'Denetim günlüğü')
 k('audit.actor', 'Who', '執行者', 'Kim')
 k('audit.action', 'Action', '動作', 'İşlem')

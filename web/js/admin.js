@@ -196,7 +196,7 @@ export async function audit(view) {
         h('button', { type: 'button', class: 'btn', disabled: f.offset === 0, onclick: () => { f.offset = Math.max(0, f.offset - f.limit); load(); } }, t('common.previous')),
         h('span', {}, t('common.page', { page: num(f.offset / f.limit + 1), pages: num(pages) })),
         h('button', { type: 'button', class: 'btn', disabled: f.offset + f.limit >= total, onclick: () => { f.offset += f.limit; load(); } }, t('common.next')));
-    } catch (e) { say(err, errText(e)); }
+    } catch (e) { say(err, e.status === 404 ? t('audit.unavailable') : errText(e)); }
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -58,7 +58,10 @@ export async function forgot(view, ctx) {
       try {
         await api('POST', '/self-service/requests', { username: user.input.value.trim() });
         showStep2(user.input.value.trim());
-      } catch (e) { showError(step1, err, e); }
+      } catch (e) {
+        if (e.status === 404) say(err, t('forgot.unavailable'));
+        else showError(step1, err, e);
+      }
     });
   });
   function showStep2(username) {
