@@ -515,6 +515,7 @@ class Resetd:
         self.stderr_path = os.path.join(base_dir, "resetd.stderr")
         self.stdout_path = os.path.join(base_dir, "resetd.stdout")
         self.relay_port = relay_port
+        self.env = None  # extra environment for serve (e.g. libfaketime)
         self.relay_extra = relay_extra or {}
         self.extra_toml = extra_toml
         self.write_config()
@@ -550,7 +551,11 @@ class Resetd:
         assert self.proc is None
         cmd = [RESETD_BIN, "serve", "--config", self.config, "--data-dir", self.data_dir,
                "--listen", "127.0.0.1:%d" % self.port] + ([] if self.tls else ["--no-tls"]) + list(extra_args)
-        self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "ab"),
+        env = None
+        if self.env:
+            env = dict(os.environ)
+            env.update(self.env)
+        self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "ab"), env=env,
                                      stderr=open(self.stderr_path, "ab"), stdin=subprocess.DEVNULL)
         if wait:
             self.wait_healthy()
