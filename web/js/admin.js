@@ -34,7 +34,7 @@ export async function notifications(view, ctx) {
         h('td', {}, num(n.attempts || 0)),
         h('td', { class: 'wrap' }, n.last_answer || ''),
         h('td', {}, date(n.sent_at)),
-        h('td', {}, (n.state === 'failed' || n.state === 'queued') && button(t('notif.retry'), async () => {
+        h('td', {}, (n.state === 'failed' || (n.state === 'queued' && n.attempts > 0)) && button(t('notif.retry'), async () => {
           try { await api('POST', `/notifications/${n.id}/retry`, {}); announce(t('notif.retrying', { to: n.recipient })); load(); } catch (e) { say(err, errText(e)); }
         })))));
       if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 8 }, t('notif.none'))));

@@ -103,7 +103,8 @@ export function showResult(ctx, results, opts, headline) {
       h('td', {}, r.user.username || `#${r.id}`),
       h('td', {}, r.error ? h('span', { class: 'error' }, errText({ code: r.error.code || r.error, message: r.error.message || r.error })) : t('result.done')),
       h('td', { class: 'wrap mono' }, r.password || r.link || ''),
-      h('td', {}, (r.password || r.link) && button(t('result.copy'), (ev) => copy(r.password || r.link, ev.target))))));
+      h('td', {}, (r.password || r.link) && h('button', { type: 'button', class: 'btn', onclick: (ev) => copy(r.password || r.link, ev.currentTarget) },
+        t('result.copy'), h('span', { class: 'sr-only' }, ` ${r.user.username}`))))));
     out.append(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, headline),
       h('thead', {}, h('tr', {}, ['users.username', 'result.status', 'result.secret', 'notif.action'].map((k) => h('th', { scope: 'col' }, t(k))))), tb)),
     h('p', { class: 'once' }, t('result.once')));

@@ -179,7 +179,7 @@ export function liveNotifications(list, userIds) {
     h('td', {}, stateBadge(n.state)),
     h('td', {}, num(n.attempts || 0)),
     h('td', { class: 'wrap' }, n.last_answer || ''),
-    h('td', {}, (n.state === 'failed' || n.state === 'queued') &&
+    h('td', {}, (n.state === 'failed' || (n.state === 'queued' && n.attempts > 0)) &&
       button(t('notif.retry'), async (ev) => {
         try {
           const r = await api('POST', `/notifications/${n.id}/retry`, {});
