@@ -4,6 +4,7 @@ import hashlib
 import socket
 import ssl
 import subprocess
+import warnings
 
 from conftest import ADMIN_PW, ADMIN_USER
 
@@ -38,8 +39,10 @@ def test_self_signed_tls_first_boot(make_resetd):
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         ctx.set_ciphers("ALL:@SECLEVEL=0")
         old_ok = True
     except (ValueError, ssl.SSLError):
