@@ -45,6 +45,12 @@ set(ENV{PKG_CONFIG_LIBDIR} "${_sr}/usr/lib/arm-linux-gnueabihf/pkgconfig:${_sr}/
 set(ENV{PKG_CONFIG_PATH} "")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "${_sr}")
 
+# Debian keeps architecture-specific headers (openssl/opensslconf.h, ...) in
+# /usr/include/<triplet>, which only a native compiler searches on its own. -idirafter
+# keeps them behind the C/C++ runtime's own headers.
+set(CMAKE_C_FLAGS_INIT "-idirafter ${_sr}/usr/include/arm-linux-gnueabihf")
+set(CMAKE_CXX_FLAGS_INIT "-idirafter ${_sr}/usr/include/arm-linux-gnueabihf")
+
 # The linker must find the libraries' own dependencies (libcurl -> nghttp2, ...),
 # which are not on the cross compiler's default paths.
 set(_rpl "")
