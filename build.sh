@@ -4,6 +4,8 @@
 #   bash build.sh test   install what is missing, build, run the whole test suite
 # Options via environment: BUILD_DIR (default ./build), JOBS (default: nproc),
 # DATA_DIR for run (default ./data), LISTEN for run (default 127.0.0.1:8443).
+# test also builds and checks the Debian package (build-pkg, PKG_BUILD_DIR) and runs the
+# ARM stage (toolchains/ci-arm.sh: build-arm64, build-armhf); SKIP_ARM=1 leaves both out.
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
@@ -14,7 +16,7 @@ JOBS=${JOBS:-$(nproc)}
 build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
   libsodium-dev libboost-test-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates)
-test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium curl)
+test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
 install_missing() {
@@ -53,8 +55,17 @@ case "$cmd" in
     (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
     build
     echo "== running the tests"
-    cd "$BUILD_DIR"
-    ctest --output-on-failure -j "$JOBS" --timeout 900
+    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 900)
+    [ "${SKIP_ARM:-0}" = 1 ] && exit 0
+    t=$(date +%s)
+    PKG_BUILD_DIR=${PKG_BUILD_DIR:-$here/build-pkg}
+    echo "== packaging: amd64 .deb installed into a chroot ($PKG_BUILD_DIR)"
+    cmake -S "$here" -B "$PKG_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=OFF \
+      -DRESETD_PACKAGING=ON >/dev/null
+    cmake --build "$PKG_BUILD_DIR" -j "$JOBS" >/dev/null
+    (cd "$PKG_BUILD_DIR" && ctest -L packaging --output-on-failure --timeout 900)
+    echo "== packaging done in $(( $(date +%s) - t )) s"
+    JOBS=$JOBS bash toolchains/ci-arm.sh
     ;;
   *)
     echo "usage: bash build.sh run|test" >&2

@@ -19,6 +19,7 @@
 #include "resetd/http/server.h"
 #include "resetd/notify/outbox_worker.h"
 #include "resetd/notify/relay.h"
+#include "resetd/notify/relay_settings.h"
 #include "resetd/notify/templates.h"
 #include "resetd/storage/store.h"
 
@@ -206,22 +207,31 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
     std::cout << "resetd: TLS certificate SHA-256 fingerprint " << so.tls_fingerprint << "\n";
   }
 
-  auto relay = notify::make_relay(relay_config(cfg));
-  if (!relay) {
-    std::cerr << "resetd: relay: " << relay.error().message << "\n";
+  // The file's relay is checked at start even when the database overrides it.
+  auto file_relay = notify::make_relay(relay_config(cfg));
+  if (!file_relay) {
+    std::cerr << "resetd: relay: " << file_relay.error().message << "\n";
     return kUsage;
+  }
+  notify::RelaySettings relay_settings(*rt.store, *rt.box, relay_config(cfg));
+  const notify::RelayConfig effective = relay_settings.current();
+  auto relay = notify::make_relay(effective);
+  if (!relay) {
+    std::cerr << "resetd: relay (settings saved in the database): " << relay.error().message << "\n";
+    return kFail;
   }
   std::cout << "resetd: relay " << relay.value()->describe() << "\n";
   std::shared_ptr<notify::Relay> shared_relay(std::move(relay.value()));
-  notify::OutboxWorker worker(*rt.store, rt.clock, *rt.box, shared_relay, cfg.relay_from);
+  notify::OutboxWorker worker(*rt.store, rt.clock, *rt.box, shared_relay, effective.from);
   rt.accounts->on_outbox_change([&worker] { worker.wake(); });
 
   http::ServerHooks hooks;
-  hooks.outbox_pending = [&rt] {
-    int64_t n = 0;
-    rt.store->read([&](storage::Reader& r) { n = r.outbox_pending_count(); });
-    return n;
+  hooks.relay_settings = &relay_settings;
+  hooks.relay_changed = [&worker](std::shared_ptr<notify::Relay> r, const std::string& from) {
+    std::cout << "resetd: relay changed to " << r->describe() << "\n" << std::flush;
+    worker.set_relay(std::move(r), from);
   };
+  hooks.data_dir = cfg.data_dir;
   http::ApiServer server(*rt.accounts, *rt.store, rt.clock, so, hooks);
 
   // Block the stop signals in every thread; the main thread waits for them.
@@ -245,17 +255,33 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
             << std::flush;
 
   std::atomic<bool> stopping{false};
+  // Test-only: RESETD_TEST_CLOCK_OFFSET_FILE names a file holding seconds to
+  // add to both clocks, so integration tests can move time forward.
+  const char* offset_file = std::getenv("RESETD_TEST_CLOCK_OFFSET_FILE");
+  if (offset_file) std::cerr << "resetd: TEST CLOCK ENABLED (" << offset_file << ")\n";
   std::thread sweeper([&] {
-    int64_t last = rt.clock.mono_ms();
+    int64_t last_sweep = rt.clock.mono_ms(), last_reminders = last_sweep;
     while (!stopping.load()) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      if (rt.clock.mono_ms() - last >= 24LL * 3600 * 1000) {
-        last = rt.clock.mono_ms();
-        try {
-          rt.accounts->sweep();
-        } catch (const std::exception& e) {
-          std::cerr << "sweep: " << e.what() << "\n";
+      std::this_thread::sleep_for(std::chrono::milliseconds(offset_file ? 100 : 1000));
+      if (offset_file) {
+        std::ifstream in(offset_file);
+        long long off = 0;
+        if (in >> off && off != rt.clock.offset_seconds()) {
+          rt.clock.set_offset_seconds(off);
+          worker.wake();
         }
+      }
+      try {
+        const int64_t now = rt.clock.mono_ms();
+        if (now - last_sweep >= 24LL * 3600 * 1000) {
+          last_sweep = last_reminders = now;
+          rt.accounts->sweep();  // includes the reminders
+        } else if (now - last_reminders >= 3600LL * 1000) {
+          last_reminders = now;
+          rt.accounts->send_expiry_reminders();
+        }
+      } catch (const std::exception& e) {
+        std::cerr << "sweep: " << e.what() << "\n";
       }
     }
   });

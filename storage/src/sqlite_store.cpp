@@ -315,6 +315,43 @@ class SqliteTx final : public Writer {
     return t;
   }
 
+  std::optional<CodeRecord> latest_code(int64_t user_id) override {
+    SQLite::Statement s(db_,
+                        "SELECT id, user_id, code_mac, expires_at, tries, used_at, created_at "
+                        "FROM self_service_codes WHERE user_id = ? AND used_at IS NULL "
+                        "ORDER BY id DESC LIMIT 1");
+    s.bind(1, static_cast<int64_t>(user_id));
+    if (!s.executeStep()) return std::nullopt;
+    CodeRecord c;
+    c.id = s.getColumn(0).getInt64();
+    c.user_id = s.getColumn(1).getInt64();
+    c.code_mac = s.getColumn(2).getString();
+    c.expires_at = s.getColumn(3).getInt64();
+    c.tries = s.getColumn(4).getInt();
+    c.used_at = opt_i64(s.getColumn(5));
+    c.created_at = s.getColumn(6).getInt64();
+    return c;
+  }
+  int64_t count_codes_since(int64_t user_id, int64_t since) override {
+    SQLite::Statement s(db_,
+                        "SELECT count(*) FROM self_service_codes WHERE user_id = ? AND created_at >= ?");
+    s.bind(1, static_cast<int64_t>(user_id));
+    s.bind(2, static_cast<int64_t>(since));
+    s.executeStep();
+    return s.getColumn(0).getInt64();
+  }
+  std::vector<UserRecord> users_due_reminder(int64_t cutoff) override {
+    SQLite::Statement s(db_, std::string("SELECT ") + kUserCols +
+                                 " FROM users WHERE disabled = 0 AND email != '' AND "
+                                 "password_hash != '' AND password_changed_at IS NOT NULL AND "
+                                 "password_changed_at <= ? AND (reminder_sent_for IS NULL OR "
+                                 "reminder_sent_for != password_changed_at) ORDER BY id");
+    s.bind(1, static_cast<int64_t>(cutoff));
+    std::vector<UserRecord> out;
+    while (s.executeStep()) out.push_back(read_user(s));
+    return out;
+  }
+
   std::vector<AuditRecord> audit_list(const AuditQuery& q) override {
     SQLite::Statement s(db_,
                         "SELECT id, at, actor, client, action, target, outcome, detail FROM audit" +
@@ -461,6 +498,37 @@ class SqliteTx final : public Writer {
     return s.exec();
   }
 
+  int64_t insert_code(const CodeRecord& c) override {
+    SQLite::Statement s(db_,
+                        "INSERT INTO self_service_codes (user_id, code_mac, expires_at, tries, "
+                        "used_at, created_at) VALUES (?,?,?,?,?,?)");
+    s.bind(1, static_cast<int64_t>(c.user_id));
+    s.bind(2, c.code_mac);
+    s.bind(3, static_cast<int64_t>(c.expires_at));
+    s.bind(4, c.tries);
+    bind_opt(s, 5, c.used_at);
+    s.bind(6, static_cast<int64_t>(c.created_at));
+    s.exec();
+    return db_.getLastInsertRowid();
+  }
+  void update_code(const CodeRecord& c) override {
+    SQLite::Statement s(db_, "UPDATE self_service_codes SET tries = ?, used_at = ? WHERE id = ?");
+    s.bind(1, c.tries);
+    bind_opt(s, 2, c.used_at);
+    s.bind(3, static_cast<int64_t>(c.id));
+    s.exec();
+  }
+  int64_t invalidate_codes(int64_t user_id, int64_t now) override {
+    SQLite::Statement s(db_,
+                        "UPDATE self_service_codes SET used_at = ? WHERE user_id = ? AND used_at IS NULL");
+    s.bind(1, static_cast<int64_t>(now));
+    s.bind(2, static_cast<int64_t>(user_id));
+    return s.exec();
+  }
+  int64_t purge_codes(int64_t before) override {
+    return exec_id("DELETE FROM self_service_codes WHERE created_at < ?", before);
+  }
+
   void append_audit(const AuditRecord& a) override {
     SQLite::Statement s(db_,
                         "INSERT INTO audit (at, actor, client, action, target, outcome, detail) "
@@ -543,7 +611,19 @@ class SqliteStore final : public Store {
     }
   }
 
+  // A callback that calls back into the store would wait on its own mutex
+  // forever; make that programming error loud instead.
+  struct ReentryGuard {
+    ReentryGuard() {
+      if (inside_) throw std::logic_error("storage: Store used from inside a read/write callback");
+      inside_ = true;
+    }
+    ~ReentryGuard() { inside_ = false; }
+    static thread_local bool inside_;
+  };
+
   void read(const std::function<void(Reader&)>& fn) override {
+    ReentryGuard guard;
     std::lock_guard<std::mutex> lock(mu_);
     try {
       SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::DEFERRED);
@@ -556,6 +636,7 @@ class SqliteStore final : public Store {
   }
 
   void write(const std::function<void(Writer&)>& fn) override {
+    ReentryGuard guard;
     std::lock_guard<std::mutex> lock(mu_);
     try {
       SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
@@ -637,6 +718,8 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;
 };
+
+thread_local bool SqliteStore::ReentryGuard::inside_ = false;
 
 }  // namespace
 

@@ -171,7 +171,7 @@ Result<ResetOutcome> AccountService::reset_password(const Actor& a, int64_t id,
     std::lock_guard<std::mutex> lock(idle_mu_);
     // sessions of the user were deleted; their idle entries go at the sweep
   }
-  unknown_failures_.clear("u:" + target->username);
+  account_failures_.clear(target->username);
   notify_outbox();
   return out;
 }

@@ -23,10 +23,22 @@ AccountService::AccountService(storage::Store& store, const Clock& clock,
       render_(std::move(render)),
       settings_(std::move(settings)),
       client_failures_(clock, 30, 300),
-      unknown_failures_(clock, kLockoutFailures, static_cast<int>(kLockoutS)) {
+      account_failures_(clock, kLockoutFailures, kLockoutS),
+      ss_request_limit_(clock, 5, 900),
+      ss_reset_limit_(clock, 10, 900) {
   // A real hash with the live parameters, so a sign-in for an unknown user
   // costs the same as one for a known user.
   dummy_hash_ = hasher_.hash(crypto::random_token(16)).value_or("");
+  ss_thread_ = std::thread([this] { self_service_loop(); });
+}
+
+AccountService::~AccountService() {
+  {
+    std::lock_guard<std::mutex> lock(ss_mu_);
+    ss_stop_ = true;
+  }
+  ss_cv_.notify_all();
+  if (ss_thread_.joinable()) ss_thread_.join();
 }
 
 void AccountService::notify_outbox() {
@@ -155,7 +167,9 @@ void AccountService::sweep() {
     w.expire_secret_messages(now);
     w.purge_outbox(now - 30 * 86400);
     w.purge_audit(now - audit_days * 86400);
+    w.purge_codes(now - 86400);
   });
+  send_expiry_reminders();
   const int64_t mono = clock_.mono_ms();
   std::lock_guard<std::mutex> lock(idle_mu_);
   for (auto it = last_activity_ms_.begin(); it != last_activity_ms_.end();)

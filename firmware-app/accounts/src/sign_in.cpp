@@ -18,13 +18,6 @@ Error throttled(int64_t wait_s) {
 Error bad_credentials() {
   return make_error("invalid_credentials", "The username or password is incorrect.");
 }
-// Growing delay after consecutive failures: none for the first 3, then
-// 1, 2, 4 ... 60 s between attempts.
-int64_t delay_after(int failures) {
-  if (failures < 3) return 0;
-  int64_t d = int64_t{1} << std::min(failures - 3, 6);
-  return std::min<int64_t>(d, 60);
-}
 }  // namespace
 
 Result<SignIn> AccountService::sign_in(const std::string& username_in, const std::string& password,
@@ -36,46 +29,39 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   store_.read([&](storage::Reader& r) { u = r.user_by_username(username); });
   const int64_t now = clock_.now();
 
-  if (!u || u->disabled || u->password_hash.empty()) {
-    const std::string key = "u:" + username;
-    if (int64_t wait = unknown_failures_.retry_after(key); wait > 0) return throttled(wait);
-    auto v = hasher_.verify(dummy_hash_, nfc(password));  // same cost as a real check
-    if (!v) return make_error("busy", "The appliance is busy; try again in a few seconds.");
-    client_failures_.hit(client);
-    unknown_failures_.hit(key);
-    if (u) {
-      store_.write([&](storage::Writer& w) {
-        audit(w, username, client, "sign_in", username, "failed",
-              u->disabled ? "account disabled" : "no password set");
-      });
-    }
-    return bad_credentials();
+  if (u) {
+    // After a restart the in-memory throttle is empty: re-arm what the
+    // database remembers (a lockout for at most its own length).
+    const int64_t locked_for = u->locked_until ? *u->locked_until - now : 0;
+    account_failures_.seed(username, u->failed_logins, locked_for);
   }
+  if (int64_t wait = account_failures_.wait_s(username); wait > 0) return throttled(wait);
 
-  if (u->locked_until && *u->locked_until > now) return throttled(*u->locked_until - now);
-  if (u->last_failed_at) {
-    int64_t next = *u->last_failed_at + delay_after(u->failed_logins);
-    if (next > now) return throttled(next - now);
-  }
-
-  auto ok = hasher_.verify(u->password_hash, nfc(password));
+  const bool can_sign_in = u && !u->disabled && !u->password_hash.empty();
+  // Unknown, disabled and password-less accounts cost one verification too.
+  auto ok = hasher_.verify(can_sign_in ? u->password_hash : dummy_hash_, nfc(password));
   if (!ok) {
     Error e = make_error("busy", "The appliance is busy; try again in a few seconds.");
     e.retry_after_s = 5;
     return e;
   }
-  if (!*ok) {
+  if (!can_sign_in || !*ok) {
     client_failures_.hit(client);
-    store_.write([&](storage::Writer& w) {
-      auto cur = w.user_by_id(u->id);
-      if (!cur) return;
-      cur->failed_logins += 1;
-      cur->last_failed_at = now;
-      if (cur->failed_logins % kLockoutFailures == 0) cur->locked_until = now + kLockoutS;
-      w.update_user(*cur);
-      audit(w, username, client, "sign_in", username, "failed",
-            cur->locked_until && *cur->locked_until > now ? "locked out" : "");
-    });
+    auto [failures, locked] = account_failures_.failed(username);
+    if (u) {
+      store_.write([&](storage::Writer& w) {
+        auto cur = w.user_by_id(u->id);
+        if (!cur) return;
+        // Kept for the admin's view ("locked"), the unlock, and restarts.
+        cur->failed_logins = failures;
+        cur->last_failed_at = now;
+        if (locked) cur->locked_until = now + kLockoutS;
+        w.update_user(*cur);
+        std::string detail = !can_sign_in ? (u->disabled ? "account disabled" : "no password set")
+                                          : (locked ? "locked out" : "");
+        audit(w, username, client, "sign_in", username, "failed", detail);
+      });
+    }
     return bad_credentials();
   }
 
@@ -92,6 +78,7 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
     if (auto h = hasher_.hash(nfc(password))) rehash = *h;
   }
 
+  const ExpirationSettings expiry = expiration();  // read before the write below
   SignIn out;
   out.token = crypto::random_token(32);
   SessionRecord s;
@@ -100,6 +87,7 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   s.expires_at = now + kSessionAbsoluteS;
   s.client_addr = client;
   s.user_agent = user_agent.substr(0, 200);
+  account_failures_.clear(username);
   store_.write([&](storage::Writer& w) {
     auto cur = w.user_by_id(u->id);
     if (!cur) return;
@@ -109,7 +97,9 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
     if (rehash) cur->password_hash = *rehash;
     w.update_user(*cur);
     s.user_id = cur->id;
-    s.must_change = cur->must_change;
+    s.must_change = cur->must_change ||
+                    (!expiry.never_expires && !cur->must_change && cur->password_changed_at &&
+                     *cur->password_changed_at + int64_t{expiry.days} * 86400 <= now);
     s.id = w.insert_session(s);
     audit(w, username, client, "sign_in", username, "ok", rehash ? "rehashed" : "");
     out.user = *cur;
@@ -154,7 +144,7 @@ std::optional<Actor> AccountService::authenticate(const std::string& token,
   a.username = u->username;
   a.role = parse_role(u->role).value_or(Role::User);
   a.session_id = s->id;
-  a.must_change = u->must_change;
+  a.must_change = u->must_change || password_expired(*u, clock_.now());
   a.client = client;
   return a;
 }

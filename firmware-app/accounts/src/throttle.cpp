@@ -1,5 +1,7 @@
 #include "resetd/accounts/throttle.h"
 
+#include <algorithm>
+
 namespace resetd::accounts {
 
 int64_t RateLimiter::retry_after(const std::string& key) {
@@ -44,6 +46,61 @@ int64_t RateLimiter::take(const std::string& key) {
 void RateLimiter::clear(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   buckets_.erase(key);
+}
+
+int64_t SignInThrottle::delay_after_s(int failures) {
+  if (failures < 3) return 0;
+  return std::min<int64_t>(int64_t{1} << std::min(failures - 3, 6), 60);
+}
+
+int64_t SignInThrottle::wait_s(const std::string& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = state_.find(user);
+  if (it == state_.end()) return 0;
+  const int64_t now = clock_.mono_ms();
+  const State& st = it->second;
+  int64_t until = std::max(st.locked_until_ms, st.last_fail_ms + delay_after_s(st.failures) * 1000);
+  return until > now ? (until - now + 999) / 1000 : 0;
+}
+
+void SignInThrottle::make_room_locked() {
+  if (state_.size() < max_keys_) return;
+  const int64_t now = clock_.mono_ms();
+  // Forget the quietest: unlocked entries whose last failure is oldest.
+  auto victim = state_.end();
+  for (auto it = state_.begin(); it != state_.end(); ++it) {
+    if (it->second.locked_until_ms > now) continue;
+    if (victim == state_.end() || it->second.last_fail_ms < victim->second.last_fail_ms) victim = it;
+  }
+  state_.erase(victim != state_.end() ? victim : state_.begin());
+}
+
+std::pair<int, bool> SignInThrottle::failed(const std::string& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!state_.count(user)) make_room_locked();
+  State& st = state_[user];
+  const int64_t now = clock_.mono_ms();
+  st.failures += 1;
+  st.last_fail_ms = now;
+  const bool locked = st.failures % every_ == 0;
+  if (locked) st.locked_until_ms = now + lockout_ms_;
+  return {st.failures, locked};
+}
+
+void SignInThrottle::clear(const std::string& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_.erase(user);
+}
+
+void SignInThrottle::seed(const std::string& user, int failures, int64_t locked_for_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failures <= 0 || state_.count(user)) return;
+  make_room_locked();
+  State& st = state_[user];
+  const int64_t now = clock_.mono_ms();
+  st.failures = failures;
+  st.last_fail_ms = now;
+  if (locked_for_s > 0) st.locked_until_ms = now + std::min(locked_for_s * 1000, lockout_ms_);
 }
 
 }  // namespace resetd::accounts

@@ -201,7 +201,7 @@ Status AccountService::unlock_user(const Actor& a, int64_t id) {
     username = u->username;
   });
   if (err) return *err;
-  unknown_failures_.clear("u:" + username);
+  account_failures_.clear(username);
   return ok_status();
 }
 
@@ -266,7 +266,7 @@ Status AccountService::console_set_password(const std::string& username, const s
     w.invalidate_link_tokens(cur->id, clock_.now());
     audit(w, "console", "console", "password_reset", cur->username, "ok", "break-glass console reset");
   });
-  unknown_failures_.clear("u:" + u->username);
+  account_failures_.clear(u->username);
   return ok_status();
 }
 

@@ -61,13 +61,14 @@ struct Services {
 void add_session_routes(std::vector<Route>& r, Services& s);
 void add_user_routes(std::vector<Route>& r, Services& s);
 void add_misc_routes(std::vector<Route>& r, Services& s);
+void add_site_routes(std::vector<Route>& r, Services& s);
 
 int status_for(const std::string& code);
 void send_error(httplib::Response& res, int status, const Error& e);
 void send_error(httplib::Response& res, const Error& e);  // status from status_for
 void send_json(httplib::Response& res, int status, const json& j);
 
-json user_json(const storage::UserRecord& u, const Clock& clock);
+json user_json(const storage::UserRecord& u, const Services& s);
 json notification_json(const storage::OutboxRecord& m);
 
 // Body field readers: absent -> nullopt; wrong type -> ApiError 400.

@@ -47,8 +47,8 @@ json opt_time(const std::optional<int64_t>& t) {
 }
 }  // namespace
 
-json user_json(const storage::UserRecord& u, const Clock& clock) {
-  const int64_t now = clock.now();
+json user_json(const storage::UserRecord& u, const Services& s) {
+  const int64_t now = s.clock.now();
   return {
       {"id", u.id},
       {"username", u.username},
@@ -60,7 +60,7 @@ json user_json(const storage::UserRecord& u, const Clock& clock) {
       {"disabled", u.disabled},
       {"locked", u.locked_until.has_value() && *u.locked_until > now},
       {"must_change_password", u.must_change},
-      {"password_expires_at", opt_time(u.temp_expires_at)},
+      {"password_expires_at", opt_time(s.accounts.password_expires_at(u))},
       {"created_at", rfc3339(u.created_at)},
       {"updated_at", rfc3339(u.updated_at)},
   };

@@ -61,6 +61,7 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                            {"version", s.opts.version},
                            {"time", rfc3339(s.clock.now())}};
                  if (!s.opts.tls_fingerprint.empty()) j["tls_fingerprint"] = s.opts.tls_fingerprint;
+                 if (db == "ok") j["self_service"] = s.accounts.self_service().enabled;
                  send_json(c.res, db == "ok" ? 200 : 503, j);
                }});
 }

@@ -24,14 +24,14 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                                   session_cookie(in.token, s.tls,
                                                  accounts::AccountService::kSessionAbsoluteS));
                  send_json(c.res, 200,
-                           {{"user", user_json(in.user, s.clock)},
+                           {{"user", user_json(in.user, s)},
                             {"must_change_password", in.must_change},
                             {"csrf_token", s.accounts.csrf_token_for(in.token)}});
                }});
   r.push_back({"GET", std::regex("/session"), Auth::AnySession, [&s](Ctx& c) {
                  auto u = take(s.accounts.get_user(*c.actor, c.actor->user_id));
                  send_json(c.res, 200,
-                           {{"user", user_json(u, s.clock)},
+                           {{"user", user_json(u, s)},
                             {"must_change_password", c.actor->must_change},
                             {"csrf_token", s.accounts.csrf_token_for(c.token)}});
                }});
@@ -46,7 +46,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  take(s.accounts.change_own_password(*c.actor, cur, next));
                  auto u = take(s.accounts.get_user(*c.actor, c.actor->user_id));
                  send_json(c.res, 200,
-                           {{"user", user_json(u, s.clock)},
+                           {{"user", user_json(u, s)},
                             {"must_change_password", u.must_change},
                             {"csrf_token", s.accounts.csrf_token_for(c.token)}});
                }});

@@ -4,8 +4,8 @@
 namespace resetd::http {
 
 namespace {
-json outcome_json(const accounts::ResetOutcome& o, const Clock& clock) {
-  json j = {{"user", user_json(o.user, clock)}, {"notifications", json::array()}};
+json outcome_json(const accounts::ResetOutcome& o, const Services& s) {
+  json j = {{"user", user_json(o.user, s)}, {"notifications", json::array()}};
   if (o.password) j["password"] = *o.password;
   if (o.link) j["link"] = *o.link;
   for (const auto& m : o.notifications) j["notifications"].push_back(notification_json(m));
@@ -29,7 +29,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  }
                  auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled));
                  json users = json::array();
-                 for (const auto& u : page.users) users.push_back(user_json(u, s.clock));
+                 for (const auto& u : page.users) users.push_back(user_json(u, s));
                  send_json(c.res, 200, {{"users", users}, {"total", page.total}});
                }});
   r.push_back({"POST", std::regex("/users"), Auth::Session, [&s](Ctx& c) {
@@ -42,7 +42,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  nu.locale = opt_string(c.body, "locale").value_or("");
                  auto o = reset_options(c.body);
                  auto out = take(s.accounts.create_user(*c.actor, nu, o));
-                 send_json(c.res, 201, outcome_json(out, s.clock));
+                 send_json(c.res, 201, outcome_json(out, s));
                }});
   r.push_back({"POST", std::regex("/users/password-reset"), Auth::Session, [&s](Ctx& c) {
                  auto it = c.body.find("ids");
@@ -78,7 +78,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200, {{"results", results}});
                }});
   r.push_back({"GET", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
-                 send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, path_id(c))), s.clock));
+                 send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, path_id(c))), s));
                }});
   r.push_back({"PATCH", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
                  accounts::UserPatch p;
@@ -89,7 +89,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  p.disabled = opt_bool(c.body, "disabled");
                  p.locale = opt_string(c.body, "locale");
                  auto u = take(s.accounts.patch_user(*c.actor, path_id(c), p));
-                 send_json(c.res, 200, user_json(u, s.clock));
+                 send_json(c.res, 200, user_json(u, s));
                }});
   r.push_back({"DELETE", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
                  take(s.accounts.delete_user(*c.actor, path_id(c)));
@@ -98,12 +98,12 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
   r.push_back({"POST", std::regex("/users/(\\d+)/password-reset"), Auth::Session, [&s](Ctx& c) {
                  auto o = reset_options(c.body);
                  auto out = take(s.accounts.reset_password(*c.actor, path_id(c), o));
-                 send_json(c.res, 200, outcome_json(out, s.clock));
+                 send_json(c.res, 200, outcome_json(out, s));
                }});
   r.push_back({"POST", std::regex("/users/(\\d+)/unlock"), Auth::Session, [&s](Ctx& c) {
                  const int64_t id = path_id(c);
                  take(s.accounts.unlock_user(*c.actor, id));
-                 send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, id)), s.clock));
+                 send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, id)), s));
                }});
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -45,6 +46,17 @@ void log_outcome(const storage::OutboxRecord& m, const std::string& via) {
 }
 
 }  // namespace
+
+bool give_up_after(int attempts) {
+  // Sum of the nominal (unjittered) delays scheduled so far: 48 h of trying,
+  // counted in attempts rather than read off a wall clock that may jump.
+  int64_t total = 0;
+  for (int i = 1; i <= attempts; ++i) {
+    total += backoff_delay_s(i, 0.5);
+    if (total >= kGiveUpAfterS) return true;
+  }
+  return false;
+}
 
 int64_t backoff_delay_s(int attempts, double jitter01) {
   int64_t base = 30;
@@ -114,12 +126,35 @@ void OutboxWorker::set_relay(std::shared_ptr<Relay> relay, std::string from) {
   from_ = std::move(from);
 }
 
+bool OutboxWorker::is_due(const storage::OutboxRecord& m, int64_t now, int64_t mono) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = due_mono_.find(m.id);
+  if (it != due_mono_.end() && it->second.first == m.next_attempt_at) return mono >= it->second.second;
+  // First sight of this schedule (new message, manual retry, or a restart):
+  // the stored wall time only seeds a monotonic deadline, at most one
+  // backoff step away, so a wall clock that jumps cannot hold a message back.
+  const int64_t wait_s = std::min<int64_t>(m.next_attempt_at - now, 3600);
+  if (wait_s <= 0) {
+    due_mono_.erase(m.id);
+    return true;
+  }
+  due_mono_[m.id] = {m.next_attempt_at, mono + wait_s * 1000};
+  return false;
+}
+
 int OutboxWorker::run_once() {
   int handled = 0;
   for (int round = 0; round < kMaxRoundsPerPass; ++round) {
-    std::vector<storage::OutboxRecord> due;
+    std::vector<storage::OutboxRecord> queued, due;
     const int64_t now = clock_.now();
-    store_.read([&](storage::Reader& r) { due = r.outbox_due(now, kBatch); });
+    const int64_t mono = clock_.mono_ms();
+    // Every queued row, soonest first; readiness is decided on the monotonic clock.
+    store_.read([&](storage::Reader& r) {
+      queued = r.outbox_due(std::numeric_limits<int64_t>::max(), kBatch * kMaxRoundsPerPass);
+    });
+    for (auto& m : queued)
+      if (is_due(m, now, mono)) due.push_back(std::move(m));
+    if (due.size() > static_cast<size_t>(kBatch)) due.resize(kBatch);
     for (auto& m : due) {
       {
         std::lock_guard<std::mutex> lk(mu_);
@@ -144,7 +179,6 @@ void OutboxWorker::loop() {
       woken_ = false;
     }
     bool failed = false;
-    std::optional<int64_t> next;
     try {
       const int64_t mono = clock_.mono_ms();
       if (!last_sweep_ms || mono - *last_sweep_ms >= kExpireSweepMs) {
@@ -155,7 +189,6 @@ void OutboxWorker::loop() {
         if (n > 0) log_line("expired " + std::to_string(n) + " message(s) whose secret ran out");
       }
       run_once();
-      store_.read([&](storage::Reader& r) { next = r.outbox_next_due(); });
     } catch (const std::exception& ex) {
       log_line(std::string("outbox pass failed: ") + ex.what());
       failed = true;
@@ -165,12 +198,18 @@ void OutboxWorker::loop() {
     int64_t waited_ms = 0;
     while (!stop_ && !woken_ && waited_ms < kRecheckMs) {
       // After a failure, always pause a tick rather than spin on a due row.
-      if (!failed && next && clock_.now() >= *next) break;
+      if (!failed && waited_ms > 0 && any_due_locked(clock_.mono_ms())) break;
       cv_.wait_for(lk, kTick);
       waited_ms += kTick.count();
       failed = false;
     }
   }
+}
+
+bool OutboxWorker::any_due_locked(int64_t mono) const {
+  for (const auto& [id, d] : due_mono_)
+    if (mono >= d.second) return true;
+  return false;
 }
 
 void OutboxWorker::deliver_one(storage::OutboxRecord m) {
@@ -259,6 +298,7 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
     jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   }
   const int64_t done_at = clock_.now();
+  int64_t delay_s = 0;
   bool gave_up = false;
   bool found = false;
   store_.write([&](storage::Writer& w) {
@@ -278,15 +318,23 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
       // Superseded or expired while in flight: that state stands.
     } else if (res.outcome == Outcome::Permanent) {
       cur.state = "failed";
-    } else if (done_at - cur.created_at >= kGiveUpAfterS) {
+    } else if (give_up_after(cur.attempts)) {
       cur.state = "failed";
       gave_up = true;
     } else {
       cur.state = "queued";
-      cur.next_attempt_at = done_at + backoff_delay_s(cur.attempts, jitter);
+      delay_s = backoff_delay_s(cur.attempts, jitter);
+      cur.next_attempt_at = done_at + delay_s;
     }
     w.update_outbox(cur);
   });
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (found && cur.state == "queued")
+      due_mono_[cur.id] = {cur.next_attempt_at, clock_.mono_ms() + delay_s * 1000};
+    else
+      due_mono_.erase(cur.id);
+  }
   if (!found) return;
   log_outcome(cur, via + (gave_up ? " (gave up after 48 h)" : ""));
 }

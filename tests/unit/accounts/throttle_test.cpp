@@ -39,3 +39,55 @@ BOOST_AUTO_TEST_CASE(clear_forgetsKey) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(SignInThrottleTests)
+
+BOOST_AUTO_TEST_CASE(failed_growingDelayThenLockoutAtTenth) {
+  ManualClock clock;
+  SignInThrottle t(clock, 10, 900);
+  for (int i = 1; i <= 3; ++i) t.failed("u");
+  BOOST_TEST(t.wait_s("u") == 1);
+  t.failed("u");
+  BOOST_TEST(t.wait_s("u") == 2);
+  for (int i = 5; i <= 9; ++i) t.failed("u");
+  BOOST_TEST(t.wait_s("u") == 60);
+  auto [n, locked] = t.failed("u");
+  BOOST_TEST(n == 10);
+  BOOST_TEST(locked);
+  BOOST_TEST(t.wait_s("u") == 900);
+  clock.advance(900);
+  BOOST_TEST(t.wait_s("u") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(wait_s_wallClockJumps_doNotChangeTheDelay) {
+  ManualClock clock;
+  SignInThrottle t(clock, 10, 900);
+  for (int i = 0; i < 4; ++i) t.failed("u");
+  BOOST_TEST(t.wait_s("u") == 2);
+  clock.jump_wall(-86400);
+  BOOST_TEST(t.wait_s("u") == 2);
+  clock.jump_wall(+3 * 86400);
+  BOOST_TEST(t.wait_s("u") == 2);
+  clock.advance_ms(2000);
+  BOOST_TEST(t.wait_s("u") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(seed_afterRestart_lockCappedAtLockoutLength) {
+  ManualClock clock;
+  SignInThrottle t(clock, 10, 900);
+  t.seed("u", 10, 10 * 86400);  // a wall time far ahead must not lock for days
+  BOOST_TEST(t.wait_s("u") == 900);
+  t.seed("u", 50, 100);  // already tracked: ignored
+  BOOST_TEST(t.wait_s("u") == 900);
+}
+
+BOOST_AUTO_TEST_CASE(clear_forgetsFailures) {
+  ManualClock clock;
+  SignInThrottle t(clock, 10, 900);
+  for (int i = 0; i < 10; ++i) t.failed("u");
+  t.clear("u");
+  BOOST_TEST(t.wait_s("u") == 0);
+  BOOST_TEST(t.failed("u").first == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -261,21 +261,60 @@ BOOST_AUTO_TEST_CASE(run_once_permanent_fails_with_the_relay_answer) {
   BOOST_TEST(relay->calls() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(run_once_temporary_after_48h_fails_and_before_requeues) {
-  int64_t young = add(secret_message());
-  clock.advance(kGiveUpAfterS - 60);
-  OutboxRecord fresh = secret_message();  // created now, secret still valid
-  int64_t fresh_id = add(fresh);
-  clock.advance(60);  // `young` is now exactly 48 h old
+BOOST_AUTO_TEST_CASE(give_up_after_48hOfNominalBackoff_only) {
+  int last_kept = 0;
+  while (!give_up_after(last_kept + 1)) ++last_kept;
+  int64_t total = 0;
+  for (int i = 1; i <= last_kept; ++i) total += backoff_delay_s(i, 0.5);
+  BOOST_TEST(total < kGiveUpAfterS);
+  BOOST_TEST(total + backoff_delay_s(last_kept + 1, 0.5) >= kGiveUpAfterS);
+  BOOST_TEST(last_kept > 40);  // 30 s doubling to 1 h, then hourly: about two days
+  BOOST_TEST(!give_up_after(0));
+}
+
+BOOST_AUTO_TEST_CASE(run_once_temporary_at_48hOfAttempts_fails_and_before_requeues) {
+  int n = 1;
+  while (!give_up_after(n)) ++n;  // the n-th failed attempt ends it
+  OutboxRecord old_msg = secret_message();
+  old_msg.attempts = n - 1;  // this pass makes attempt n
+  int64_t old_id = add(old_msg);
+  OutboxRecord young = secret_message();
+  young.attempts = n - 2;
+  int64_t young_id = add(young);
   relay->then(Outcome::Temporary, "421 4.4.2 timeout");
   relay->then(Outcome::Temporary, "421 4.4.2 timeout again");
   BOOST_TEST(worker.run_once() == 2);
-  OutboxRecord old_row = get(young);
-  BOOST_TEST(old_row.state == "failed");
-  BOOST_TEST(old_row.last_answer == "421 4.4.2 timeout");
-  OutboxRecord fresh_row = get(fresh_id);
-  BOOST_TEST(fresh_row.state == "queued");
-  BOOST_TEST(fresh_row.last_answer == "421 4.4.2 timeout again");
+  OutboxRecord a = get(old_id), b = get(young_id);
+  BOOST_TEST(a.state == "failed");
+  BOOST_TEST(a.last_answer == "421 4.4.2 timeout");
+  BOOST_TEST(b.state == "queued");
+  BOOST_TEST(b.last_answer == "421 4.4.2 timeout again");
+}
+
+BOOST_AUTO_TEST_CASE(run_once_wallClockJumpsForward_neitherGivesUpNorSendsEarly) {
+  int64_t id = add(secret_message());
+  relay->then(Outcome::Temporary, "451 4.3.0 try later");
+  relay->then(Outcome::Temporary, "451 4.3.0 still later");
+  worker.run_once();
+  BOOST_TEST(get(id).state == "queued");
+  clock.jump_wall(49 * 3600);  // NTP corrects a board that booted in the past
+  worker.run_once();
+  BOOST_TEST(relay->calls() == 1u);  // the backoff runs on the monotonic clock
+  clock.advance_ms(40 * 1000);
+  worker.run_once();
+  BOOST_TEST(relay->calls() == 2u);
+  BOOST_TEST(get(id).state == "queued");  // 49 h of wall time are not 48 h of trying
+}
+
+BOOST_AUTO_TEST_CASE(run_once_wallClockJumpsBack_doesNotHoldMessageBack) {
+  int64_t id = add(secret_message());
+  relay->then(Outcome::Temporary, "451 4.3.0 try later");
+  worker.run_once();
+  clock.jump_wall(-24 * 3600);
+  clock.advance_ms(40 * 1000);
+  worker.run_once();
+  BOOST_TEST(relay->calls() == 2u);
+  BOOST_TEST(get(id).state == "sent");
 }
 
 BOOST_AUTO_TEST_CASE(run_once_expired_secret_is_expired_without_calling_relay) {

@@ -3,7 +3,9 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include "resetd/storage/store.h"
 
@@ -88,6 +90,17 @@ BOOST_AUTO_TEST_CASE(write_throwingCallback_rollsBackEverything) {
   int64_t n = -1;
   s->read([&](Reader& r) { n = r.count_users(); });
   BOOST_TEST(n == 0);
+}
+
+BOOST_AUTO_TEST_CASE(read_insideWrite_throwsInsteadOfDeadlocking) {
+  TempDir d;
+  auto s = Store::open(d.p.string());
+  BOOST_CHECK_THROW(s->write([&](Writer&) { s->read([](Reader&) {}); }), std::logic_error);
+  // the store is usable afterwards
+  s->write([&](Writer& w) { w.insert_user(user("after")); });
+  int64_t n = 0;
+  s->read([&](Reader& r) { n = r.count_users(); });
+  BOOST_TEST(n == 1);
 }
 
 BOOST_AUTO_TEST_CASE(insert_duplicateUsername_constraintError) {
@@ -178,6 +191,62 @@ BOOST_AUTO_TEST_CASE(backup_to_writesConsistentReadableSnapshot) {
   s->backup_to(snap.string());
   SQLite::Database raw(snap.string(), SQLite::OPEN_READONLY);
   BOOST_TEST(raw.execAndGet("SELECT username FROM users").getString() == "kept");
+}
+
+// Builds a database at schema `v` from the migration files themselves, with a
+// user in it, then opens it with the current binary.
+BOOST_AUTO_TEST_CASE(open_everyOlderVersion_upgradesKeepingDataAndSnapshot) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(RESETD_MIGRATIONS_DIR))
+    if (e.path().extension() == ".sql") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  BOOST_REQUIRE(static_cast<int>(files.size()) == Store::binary_schema_version());
+  for (int v = 1; v < Store::binary_schema_version(); ++v) {
+    BOOST_TEST_CONTEXT("from v" << v) {
+      TempDir d;
+      {
+        SQLite::Database raw((d.p / "resetd.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        for (int i = 0; i < v; ++i) {
+          std::ifstream in(files[static_cast<size_t>(i)]);
+          std::stringstream ss;
+          ss << in.rdbuf();
+          raw.exec(ss.str());
+        }
+        raw.exec("PRAGMA user_version = " + std::to_string(v));
+        raw.exec("INSERT INTO users (username, role, created_at, updated_at) VALUES ('old', 'user', 1, 1)");
+      }
+      auto s = Store::open(d.p.string());
+      BOOST_TEST(s->schema_version() == Store::binary_schema_version());
+      std::optional<UserRecord> u;
+      s->read([&](Reader& r) { u = r.user_by_username("old"); });
+      BOOST_TEST(u.has_value());
+      BOOST_TEST(fs::exists(d.p / "backups" / ("pre-v" + std::to_string(Store::binary_schema_version()) + ".db")));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(codes_latestUnusedAndInvalidate) {
+  TempDir d;
+  auto s = Store::open(d.p.string());
+  int64_t uid = 0;
+  s->write([&](Writer& w) {
+    uid = w.insert_user(user("coder"));
+    CodeRecord c;
+    c.user_id = uid;
+    c.code_mac = "m1";
+    c.expires_at = 100;
+    c.created_at = 10;
+    w.insert_code(c);
+    c.code_mac = "m2";
+    c.created_at = 20;
+    w.insert_code(c);
+  });
+  s->read([&](Reader& r) {
+    BOOST_TEST(r.latest_code(uid)->code_mac == "m2");
+    BOOST_TEST(r.count_codes_since(uid, 15) == 1);
+  });
+  s->write([&](Writer& w) { BOOST_TEST(w.invalidate_codes(uid, 30) == 2); });
+  s->read([&](Reader& r) { BOOST_TEST(!r.latest_code(uid).has_value()); });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

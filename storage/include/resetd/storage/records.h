@@ -93,6 +93,16 @@ struct LinkTokenRecord {
   int64_t created_at = 0;
 };
 
+struct CodeRecord {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string code_mac;  // keyed MAC of the code; the code itself is never stored
+  int64_t expires_at = 0;
+  int tries = 0;
+  std::optional<int64_t> used_at;
+  int64_t created_at = 0;
+};
+
 struct AuditRecord {
   int64_t id = 0;
   int64_t at = 0;

@@ -3,6 +3,7 @@
 // an internal mutex for its duration, so keep the callbacks short (never hash
 // a password or talk to a relay inside one).
 //
+// A callback must not call read()/write() again: that throws std::logic_error.
 // read() runs its callback in a read transaction and writes nothing.
 // write() runs its callback in BEGIN IMMEDIATE ... COMMIT: everything the
 // callback did commits together or, if it throws, not at all.
@@ -54,6 +55,14 @@ class Reader {
 
   virtual std::optional<LinkTokenRecord> link_token_by_hash(const std::string& h) = 0;
 
+  // the newest unused code of the user, if any
+  virtual std::optional<CodeRecord> latest_code(int64_t user_id) = 0;
+  virtual int64_t count_codes_since(int64_t user_id, int64_t since) = 0;
+
+  // enabled users with an email whose password was set at or before `cutoff`
+  // and who have not had a reminder for that password yet
+  virtual std::vector<UserRecord> users_due_reminder(int64_t cutoff) = 0;
+
   virtual std::vector<AuditRecord> audit_list(const AuditQuery& q) = 0;
   virtual int64_t audit_count(const AuditQuery& q) = 0;
 
@@ -89,6 +98,12 @@ class Writer : public Reader {
   virtual int64_t insert_link_token(const LinkTokenRecord& t) = 0;
   virtual void mark_link_token_used(int64_t id, int64_t now) = 0;
   virtual int64_t invalidate_link_tokens(int64_t user_id, int64_t now) = 0;
+
+  virtual int64_t insert_code(const CodeRecord& c) = 0;
+  virtual void update_code(const CodeRecord& c) = 0;
+  // every unused code of the user becomes used (superseded); returns how many
+  virtual int64_t invalidate_codes(int64_t user_id, int64_t now) = 0;
+  virtual int64_t purge_codes(int64_t before) = 0;
 
   virtual void append_audit(const AuditRecord& a) = 0;
   virtual int64_t purge_audit(int64_t before) = 0;

@@ -8,6 +8,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <thread>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +35,17 @@ struct AccountSettings {
   std::string public_url;  // base of set-password links; empty = links refused
   std::string default_locale = "en";
   std::string data_dir;    // for data_dir/initial-admin-password
+};
+
+// Password expiration policy (M365): never, or every `days` with a reminder.
+struct ExpirationSettings {
+  bool never_expires = true;
+  int days = 90;           // 14–730
+  int reminder_days = 14;  // 1–30
+};
+
+struct SelfServiceSettings {
+  bool enabled = false;
 };
 
 // Who is calling: resolved from the session cookie by the HTTP layer.
@@ -95,6 +109,7 @@ class AccountService {
  public:
   AccountService(storage::Store& store, const Clock& clock, crypto::PasswordHasher& hasher,
                  const crypto::SecretBox& box, Renderer render, AccountSettings settings);
+  ~AccountService();
 
   // Called after outbox rows were committed (wakes the worker).
   void on_outbox_change(std::function<void()> fn) { outbox_changed_ = std::move(fn); }
@@ -142,6 +157,40 @@ class AccountService {
 
   // Daily sweep: expired sessions, idle map, outbox retention, audit retention.
   void sweep();
+  // Expiry reminders due now (once per password); returns how many were queued.
+  int send_expiry_reminders();
+
+  // ---- site settings (global_admin) ----
+  ExpirationSettings expiration() const;
+  SelfServiceSettings self_service() const;
+  int audit_retention_days() const;
+  Status put_policy(const Actor& a, const PolicySettings& p);
+  Status put_expiration(const Actor& a, const ExpirationSettings& e);
+  Status put_self_service(const Actor& a, const SelfServiceSettings& s);
+  Status put_audit_retention(const Actor& a, int days);
+  // Records a settings change made elsewhere (relay) in the audit trail.
+  void audit_setting(const Actor& a, const std::string& what, const std::string& detail);
+  void audit_event(const std::string& actor, const std::string& client, const std::string& action,
+                   const std::string& target, const std::string& outcome, const std::string& detail);
+
+  // When the user's current password stops working as is (temporary expiry
+  // or the expiration policy); nullopt = never.
+  std::optional<int64_t> password_expires_at(const storage::UserRecord& u) const;
+  bool password_expired(const storage::UserRecord& u, int64_t now) const;
+
+  // ---- self-service (spec §5) ----
+  // Answers at once; the per-user work runs on the service's own thread.
+  // Returns a throttling error only (the same for every username).
+  Status self_service_request(const std::string& username, const std::string& client);
+  Status self_service_reset(const std::string& username, const std::string& code,
+                            const std::string& next, const std::string& client);
+  // Waits until queued self-service requests are processed (tests, shutdown).
+  void drain_self_service();
+
+  // ---- my sessions ----
+  Result<std::vector<storage::SessionRecord>> list_sessions(const Actor& a);
+  Status end_session(const Actor& a, int64_t id);
+  Status end_other_sessions(const Actor& a);
 
   PolicySettings policy() const;
   const AccountSettings& settings() const { return settings_; }
@@ -175,6 +224,9 @@ class AccountService {
   Result<std::string> hash_password(const std::string& pw);
   void touch(int64_t session_id);
   void notify_outbox();
+  void self_service_loop();
+  void process_self_service(const std::string& username, const std::string& client);
+  std::string code_mac(int64_t user_id, const std::string& code) const;
 
   storage::Store& store_;
   const Clock& clock_;
@@ -185,9 +237,22 @@ class AccountService {
   std::function<void()> outbox_changed_;
   std::string dummy_hash_;
   RateLimiter client_failures_;   // failed sign-ins per client
-  RateLimiter unknown_failures_;  // failed sign-ins per unknown username
+  SignInThrottle account_failures_;  // consecutive failed sign-ins per username
   std::mutex idle_mu_;
   std::map<int64_t, int64_t> last_activity_ms_;  // session id -> mono ms
+  RateLimiter ss_request_limit_;  // self-service requests per client
+  RateLimiter ss_reset_limit_;    // self-service code attempts per client
+  std::mutex ss_mu_;
+  std::condition_variable ss_cv_;
+  std::deque<std::pair<std::string, std::string>> ss_queue_;  // username, client
+  int ss_busy_ = 0;
+  bool ss_stop_ = false;
+  std::thread ss_thread_;
+
+ public:
+  static constexpr int kCodeTtlS = 10 * 60;
+  static constexpr int kCodeTries = 5;
+  static constexpr int kCodesPerHour = 3;
 };
 
 // Rendered users for outbox/audit helpers.

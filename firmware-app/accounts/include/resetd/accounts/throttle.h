@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "resetd/common/clock.h"
 
@@ -35,6 +36,38 @@ class RateLimiter {
   size_t max_keys_;
   std::mutex mu_;
   std::map<std::string, Bucket> buckets_;
+};
+
+// Consecutive failed sign-ins per username, timed on the monotonic clock: no
+// delay for the first 3 failures, then 1, 2, 4 ... 60 s between attempts, and
+// a lockout of `lockout_s` at every `lockout_every`-th failure. Unknown and
+// known usernames are treated alike. Thread-safe; at most `max_keys` tracked.
+class SignInThrottle {
+ public:
+  SignInThrottle(const Clock& clock, int lockout_every, int64_t lockout_s, size_t max_keys = 10000)
+      : clock_(clock), every_(lockout_every), lockout_ms_(lockout_s * 1000), max_keys_(max_keys) {}
+  // seconds until the next attempt is allowed (0 = now)
+  int64_t wait_s(const std::string& user);
+  // records a failure; returns the consecutive count and whether it locked
+  std::pair<int, bool> failed(const std::string& user);
+  void clear(const std::string& user);
+  // After a restart: re-arms what the database remembers (no-op when tracked).
+  void seed(const std::string& user, int failures, int64_t locked_for_s);
+  static int64_t delay_after_s(int failures);
+
+ private:
+  struct State {
+    int failures = 0;
+    int64_t last_fail_ms = 0;
+    int64_t locked_until_ms = 0;
+  };
+  void make_room_locked();
+  const Clock& clock_;
+  int every_;
+  int64_t lockout_ms_;
+  size_t max_keys_;
+  std::mutex mu_;
+  std::map<std::string, State> state_;
 };
 
 }  // namespace resetd::accounts

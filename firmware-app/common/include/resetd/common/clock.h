@@ -55,6 +55,8 @@ class ManualClock final : public Clock {
     mono_ += seconds * 1000;
   }
   void advance_ms(int64_t ms) { mono_ += ms; }
+  // The wall clock jumps (NTP, a board without RTC); monotonic time does not.
+  void jump_wall(int64_t seconds) { now_ += seconds; }
 
  private:
   std::atomic<int64_t> now_;

@@ -10,6 +10,7 @@
 
 #include "resetd/accounts/service.h"
 #include "resetd/common/clock.h"
+#include "resetd/notify/relay_settings.h"
 #include "resetd/storage/store.h"
 
 namespace resetd::http {
@@ -27,11 +28,12 @@ struct ServerOptions {
   int threads = 8;
 };
 
-// Extra hooks the server needs from the rest of the program.
+// What the server needs from the rest of the program.
 struct ServerHooks {
-  std::function<int64_t()> outbox_pending;  // for /healthz
-  // "Send test message": sends to `to` through the current relay now.
-  std::function<std::pair<bool, std::string>(const std::string& to)> relay_test;
+  notify::RelaySettings* relay_settings = nullptr;
+  // A relay change was saved: the outbox worker uses it from now on.
+  std::function<void(std::shared_ptr<notify::Relay>, const std::string& from)> relay_changed;
+  std::string data_dir;  // for backup snapshots
 };
 
 class ApiServer {

@@ -5,7 +5,8 @@
 // Per message: queued -> sending (committed) -> deliver -> sent (body erased,
 // sent_at set) | queued again with next_attempt_at = now + backoff (Temporary)
 // | failed (Permanent, or 48 h after created_at). last_answer always holds the
-// relay's answer. A secret-carrying body whose secret_expires_at has passed is
+// relay's answer. Readiness and giving up use the monotonic clock and the
+// attempt count, never a difference of wall times. A secret-carrying body whose secret_expires_at has passed is
 // never sent: the message becomes expired and its body is erased. A body that
 // cannot be decrypted (key lost after a restore) -> expired.
 #pragma once
@@ -14,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -29,6 +31,10 @@ namespace resetd::notify {
 // Backoff after the n-th failed attempt (n >= 1): 30 s * 2^(n-1), capped at
 // 3600 s, then jittered by a factor in [0.8, 1.2] from `jitter01` in [0, 1).
 int64_t backoff_delay_s(int attempts, double jitter01);
+// True once the nominal backoff of `attempts` failed attempts adds up to 48 h:
+// the message is given up (failed). Counted in attempts, not wall time, so a
+// clock that jumps (NTP on a board without RTC) neither ends nor stretches it.
+bool give_up_after(int attempts);
 
 constexpr int64_t kGiveUpAfterS = 48 * 3600;
 
@@ -48,6 +54,9 @@ class OutboxWorker {
  private:
   void loop();
   void deliver_one(storage::OutboxRecord m);
+  // Readiness on the monotonic clock; see outbox_worker.cpp.
+  bool is_due(const storage::OutboxRecord& m, int64_t now, int64_t mono);
+  bool any_due_locked(int64_t mono) const;
   storage::Store& store_;
   const Clock& clock_;
   const crypto::SecretBox& box_;
@@ -59,6 +68,8 @@ class OutboxWorker {
   bool woken_ = false;
   std::thread thread_;
   std::mt19937_64 rng_;
+  // id -> (next_attempt_at it was scheduled with, monotonic ms when due)
+  std::map<int64_t, std::pair<int64_t, int64_t>> due_mono_;
 };
 
 }  // namespace resetd::notify
