@@ -45,6 +45,20 @@ void log_outcome(const storage::OutboxRecord& m, const std::string& via) {
            " answer=\"" + m.last_answer + "\"");
 }
 
+// Final outcomes only (sent, failed, expired), in the same transaction as the
+// state: retries are not audited one by one, to spare the flash.
+void audit_outcome(storage::Writer& w, const storage::OutboxRecord& m, int64_t at) {
+  storage::AuditRecord a;
+  a.at = at;
+  a.actor = "system";
+  a.action = "notification_" + m.state;
+  a.target = m.recipient;
+  a.outcome = m.state == "sent" ? "ok" : "failed";
+  a.detail = "notification " + std::to_string(m.id) + " (" + m.kind + "), attempts " +
+             std::to_string(m.attempts) + ": " + m.last_answer;
+  w.append_audit(a);
+}
+
 }  // namespace
 
 bool give_up_after(int attempts) {
@@ -231,6 +245,7 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
         cur.body.clear();
         cur.last_answer = "not sent: the secret expired before delivery";
         w.update_outbox(cur);
+        audit_outcome(w, cur, now);
         claim = Claim::Ended;
         return;
       }
@@ -241,6 +256,7 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
         cur.body.clear();
         cur.last_answer = "not sent: the message cannot be decrypted (secret key changed)";
         w.update_outbox(cur);
+        audit_outcome(w, cur, now);
         claim = Claim::Ended;
         return;
       }
@@ -327,6 +343,7 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
       cur.next_attempt_at = done_at + delay_s;
     }
     w.update_outbox(cur);
+    if (cur.state != "queued") audit_outcome(w, cur, done_at);
   });
   {
     std::lock_guard<std::mutex> lk(mu_);

@@ -261,6 +261,36 @@ BOOST_AUTO_TEST_CASE(run_once_permanent_fails_with_the_relay_answer) {
   BOOST_TEST(relay->calls() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(run_once_finalOutcomes_areAuditedRetriesAreNot) {
+  int64_t ok_id = add(secret_message());
+  int64_t bad_id = add(secret_message());
+  relay->then(Outcome::Sent, "250 2.0.0 Ok: queued as A1");
+  relay->then(Outcome::Temporary, "451 4.3.0 later");
+  worker.run_once();
+  auto count = [&](const std::string& action) {
+    int64_t n = 0;
+    store->read([&](storage::Reader& r) {
+      storage::AuditQuery q;
+      q.action = action;
+      n = r.audit_count(q);
+    });
+    return n;
+  };
+  BOOST_TEST(get(ok_id).state == "sent");
+  BOOST_TEST(count("notification_sent") == 1);
+  BOOST_TEST(count("notification_queued") == 0);  // a retry is not an outcome
+  relay->then(Outcome::Permanent, "550 5.1.1 no such user");
+  clock.advance(60);
+  worker.run_once();
+  BOOST_TEST(get(bad_id).state == "failed");
+  BOOST_TEST(count("notification_failed") == 1);
+  std::vector<storage::AuditRecord> rows;
+  store->read([&](storage::Reader& r) { rows = r.audit_list({}); });
+  BOOST_REQUIRE(!rows.empty());
+  BOOST_TEST(rows.front().detail.find("550 5.1.1 no such user") != std::string::npos);
+  for (const auto& a : rows) BOOST_TEST(a.detail.find(kSecretBody) == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(give_up_after_48hOfNominalBackoff_only) {
   int last_kept = 0;
   while (!give_up_after(last_kept + 1)) ++last_kept;
