@@ -62,7 +62,8 @@ case "$cmd" in
     echo "== packaging: amd64 .deb installed into a chroot ($PKG_BUILD_DIR)"
     cmake -S "$here" -B "$PKG_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=OFF \
       -DRESETD_PACKAGING=ON >/dev/null
-    cmake --build "$PKG_BUILD_DIR" -j "$JOBS" >/dev/null
+    cmake --build "$PKG_BUILD_DIR" -j "$JOBS" >"$PKG_BUILD_DIR/build.log" 2>&1 \
+      || { tail -50 "$PKG_BUILD_DIR/build.log"; exit 1; }
     (cd "$PKG_BUILD_DIR" && ctest -L packaging --output-on-failure --timeout 900)
     echo "== packaging done in $(( $(date +%s) - t )) s"
     JOBS=$JOBS bash toolchains/ci-arm.sh

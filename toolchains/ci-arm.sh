@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# ARM stage of CI (build.sh test runs it after the host tests), as root on Debian 12:
+#   1. prepares both toolchains (prepare-arm64.sh, prepare-armhf.sh; idempotent)
+#   2. cross-builds arm64 in build-arm64 and armhf in build-armhf (Release, tests on)
+#   3. checks the stripped aarch64 binary against the 2 MiB budget
+#   4. runs the unit tests of both under qemu (CTest's CMAKE_CROSSCOMPILING_EMULATOR)
+#   5. runs the pytest integration suite against the arm64 binary under qemu-aarch64
+#   6. measures idle RSS under qemu, builds the arm64 and armhf .debs
+# Prints counts and times of each step. Environment: JOBS (default 2), ARM64_BUILD_DIR,
+# ARMHF_BUILD_DIR, ARM_SKIP_INTEGRATION=1 to leave out step 5.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+here=$(pwd)
+JOBS=${JOBS:-2}
+A64=${ARM64_BUILD_DIR:-$here/build-arm64}
+AHF=${ARMHF_BUILD_DIR:-$here/build-armhf}
+SIZE_BUDGET=$((2 * 1024 * 1024))
+summary=()
+t_all=$(date +%s)
+t_step=$t_all
+step_done() {  # message
+  local now; now=$(date +%s)
+  summary+=("$(printf '%-44s %4d s' "$1" $((now - t_step)))")
+  echo "== $1 ($((now - t_step)) s)"
+  t_step=$now
+}
+
+# ------------------------------------------------------------------ 1. prepare
+bash toolchains/prepare-arm64.sh
+bash toolchains/prepare-armhf.sh "$AHF/sysroot"
+step_done "prepare toolchains"
+
+# -------------------------------------------------------------------- 2. build
+configure_and_build() {  # build_dir toolchain [extra cmake args]
+  local dir=$1 tc=$2; shift 2
+  cmake -S "$here" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$here/toolchains/$tc" \
+    -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=ON -DRESETD_PACKAGING=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; return 1; }
+  # the compiler's warnings are the 32/64-bit portability report
+  grep -E 'warning:' "$dir/build.log" | grep -v '^/usr/' | sort -u || true
+}
+configure_and_build "$A64" aarch64-linux-gnu.cmake
+step_done "build arm64"
+configure_and_build "$AHF" armhf-linux-gnueabihf.cmake -DRESETD_ARMHF_SYSROOT="$AHF/sysroot"
+step_done "build armhf"
+
+# ------------------------------------------------------------------- 3. size
+stripped_size() {  # strip binary
+  local tmp; tmp=$(mktemp)
+  "$1" -o "$tmp" "$2" && stat -c %s "$tmp"
+  rm -f "$tmp"
+}
+size_a64=$(stripped_size aarch64-linux-gnu-strip "$A64/firmware-app/resetd")
+size_ahf=$(stripped_size arm-linux-gnueabihf-strip "$AHF/firmware-app/resetd")
+summary+=("stripped resetd: arm64 $size_a64 B, armhf $size_ahf B (budget arm64 $SIZE_BUDGET B)")
+if [ "$size_a64" -gt "$SIZE_BUDGET" ]; then
+  echo "FAIL: stripped aarch64 resetd is $size_a64 bytes, over the 2 MiB budget" >&2
+  exit 1
+fi
+
+# --------------------------------------------------------------- 4. unit tests
+unit_tests() {  # build_dir label
+  local dir=$1 label=$2 rc=0
+  (cd "$dir" && ctest -L unit --output-on-failure -j "$JOBS" --timeout 900) >"$dir/unit.log" 2>&1 || rc=$?
+  local cases failed
+  cases=$(grep -c 'Leaving test case' "$dir/Testing/Temporary/LastTest.log" || true)
+  failed=$(grep -cE 'error: in "|fatal error: in "' "$dir/Testing/Temporary/LastTest.log" || true)
+  grep -E 'tests passed|Test #' "$dir/unit.log" | sed "s/^/  [$label] /"
+  step_done "$label unit tests under qemu: $cases cases, $failed failed checks"
+  [ "$rc" = 0 ] || { grep -B2 -A20 -E 'error: in "|Timeout|\*\*\*Failed' "$dir/unit.log" | head -80; return "$rc"; }
+}
+rc_units=0
+unit_tests "$A64" arm64 || rc_units=1
+unit_tests "$AHF" armhf || rc_units=1
+
+# ----------------------------------------------------------- 5. integration
+rc_it=0
+if [ "${ARM_SKIP_INTEGRATION:-0}" != 1 ]; then
+  # The harness runs RESETD_BIN directly; this wrapper makes that the arm64 binary
+  # under qemu (no binfmt_misc here). exec: signals reach qemu, which passes them on.
+  wrapper="$A64/resetd-qemu"
+  printf '#!/bin/sh\nexec qemu-aarch64 %q "$@"\n' "$A64/firmware-app/resetd" >"$wrapper"
+  chmod +x "$wrapper"
+  deselect=()
+  (cd tests/integration && RESETD_BIN="$wrapper" PYTHONDONTWRITEBYTECODE=1 \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE --durations=5 \
+    --junitxml="$A64/integration.xml" "${deselect[@]}" .) >"$A64/integration.log" 2>&1 || rc_it=$?
+  tail -25 "$A64/integration.log"
+  counts=$(/usr/bin/python3 - "$A64/integration.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+s = r if r.tag == "testsuite" else r.find("testsuite")
+t, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped"))
+print("%d tests, %d passed, %d failed, %d errors, %d skipped" % (t, t - f - e - k, f, e, k))
+PY
+)
+  step_done "arm64 integration under qemu: $counts"
+fi
+
+# ---------------------------------------------------------- 6. RSS, packages
+# Idle RSS of the arm64 service under qemu-aarch64: the emulator's own memory and
+# translation cache included, so an upper bound of what the board will see.
+rss_dir=$(mktemp -d)
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf '[relay]\nkind = "file"\n[hashing]\nopslimit = 1\nmemlimit_mib = 8\n' >"$rss_dir/resetd.toml"
+qemu-aarch64 "$A64/firmware-app/resetd" serve --config "$rss_dir/resetd.toml" --data-dir "$rss_dir/data" \
+  --listen "127.0.0.1:$port" --no-tls >"$rss_dir/log" 2>&1 &
+qpid=$!
+for _ in $(seq 1 150); do
+  curl -fsS "http://127.0.0.1:$port/api/v1/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+sleep 3
+rss=$(awk '/VmRSS/ {print $2 " " $3}' "/proc/$qpid/status")
+kill -TERM "$qpid"; wait "$qpid" || true
+rm -rf "$rss_dir"
+summary+=("idle RSS arm64 under qemu-aarch64: $rss")
+
+for d in "$A64" "$AHF"; do
+  (cd "$d" && rm -f resetd_*.deb && cpack -G DEB >cpack.log 2>&1) || { cat "$d/cpack.log"; exit 1; }
+  deb=$(ls "$d"/resetd_*.deb)
+  summary+=("package $(basename "$deb"): $(stat -c %s "$deb") B")
+done
+# The cross packages list Depends by hand: every library the arm64 binary needs must
+# come from a package in that list (asked of dpkg, which has the :arm64 libraries).
+deps=$(dpkg-deb -f "$A64"/resetd_*_arm64.deb Depends | sed -E 's/ \([^)]*\)//g; s/, */\n/g')
+for so in $(aarch64-linux-gnu-objdump -p "$A64/firmware-app/resetd" | awk '/NEEDED/ {print $2}'); do
+  pkg=
+  for f in /lib/aarch64-linux-gnu/"$so" /usr/lib/aarch64-linux-gnu/"$so" /lib/"$so" /usr/lib/"$so"; do
+    pkg=$(dpkg -S "$f" 2>/dev/null | head -1 | cut -d: -f1) && [ -n "$pkg" ] && break
+  done
+  grep -qxF "$pkg" <<<"$deps" || { echo "FAIL: $so ($pkg) missing from the arm64 package's Depends" >&2; exit 1; }
+done
+step_done "packages and idle RSS"
+
+echo
+echo "== ARM summary (total $(( $(date +%s) - t_all )) s)"
+printf '  %s\n' "${summary[@]}"
+[ "$rc_units" = 0 ] && [ "$rc_it" = 0 ]
