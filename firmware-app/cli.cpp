@@ -241,6 +241,8 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (ulimit -f) must surface as a failed write (507), not kill us.
+  signal(SIGXFSZ, SIG_IGN);
 
   rt.accounts->sweep();
   worker.start();
