@@ -192,3 +192,27 @@ def test_policy_change_applies_to_existing_passwords(clocked):
     put_ok(admin, "expiration", {"never_expires": True})
     c, s = sign_in_as(srv, "olaf", pw, source="127.0.0.30")
     assert s.status == 200 and s.json["must_change_password"] is False, s.json
+
+
+def test_daily_sweep_applies_audit_retention(clocked):
+    srv, clock = clocked
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("old-entry", password=pw)
+    assert sign_in_as(srv, "old-entry", pw)[1].status == 200
+    put_ok(admin, "retention", {"audit_days": 30})
+    old = admin.get("audit?limit=1000").json["entries"]
+    assert any(e["target"] == "old-entry" for e in old)
+    clock.set(srv, 29 * D)  # sweep: nothing is 30 days old yet
+    admin = fresh_admin(srv)
+    es = admin.get("audit?limit=1000").json["entries"]
+    assert {e["id"] for e in old} <= {e["id"] for e in es}, "entries younger than 30 days were purged"
+    clock.set(srv, 31 * D)  # the next daily sweep purges entries older than 30 days
+    admin = fresh_admin(srv)
+
+    def purged():
+        es = admin.get("audit?limit=1000").json["entries"]
+        return not ({e["id"] for e in old} & {e["id"] for e in es})
+    wait_until(purged, timeout=10, what="audit entries older than audit_days purged by the daily sweep")
+    es = admin.get("audit?limit=1000").json["entries"]
+    assert es, "the sweep purged the new entries too"
