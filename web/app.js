@@ -5,7 +5,7 @@ import { api, setCsrf, onUnauthorized } from './js/api.js';
 import { signIn, forgot, setPassword, changePassword } from './js/auth.js';
 import { users, userForm } from './js/users.js';
 import { reset } from './js/reset.js';
-import { notifications, settings, audit } from './js/admin.js';
+import { notifications, settings, audit, sessions } from './js/admin.js';
 
 const ADMIN = ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'];
 const app = { session: null, health: null, flash: null };
@@ -15,6 +15,7 @@ const ROUTES = [
   [/^\/forgot$/, forgot, 'public'],
   [/^\/set-password$/, setPassword, 'public'],
   [/^\/password$/, changePassword, 'any'],
+  [/^\/sessions$/, sessions, 'any'],
   [/^\/users$/, users, 'admin'],
   [/^\/users\/new$/, userForm, 'admin'],
   [/^\/users\/(\d+)$/, userForm, 'admin'],
@@ -79,7 +80,7 @@ async function render(opts = {}) {
   document.getElementById('slip').replaceChildren();
   const view = h('div', { class: 'view' });
   const ctx = {
-    app, go, setSession, params: path.match(re).slice(1), query: new URLSearchParams(query || ''),
+    app, go, setSession, health, params: path.match(re).slice(1), query: new URLSearchParams(query || ''),
     keep: !!opts.keep, onLeave: (f) => leaving.push(f), focus: null,
     flash: app.flash, after: () => { const a = app.after; app.after = null; return a; },
   };
@@ -103,6 +104,13 @@ async function render(opts = {}) {
     window.scrollTo(0, 0);
     (ctx.focus || h1 || main).focus({ preventScroll: true });
   }
+}
+
+// /healthz again (the sign-in and forgot pages show self-service only when on).
+async function health() {
+  try { app.health = await api('GET', '/healthz', undefined, { background: true, noAuthRedirect: true }); } catch { /* keep the last */ }
+  showHealth();
+  return app.health || {};
 }
 
 onUnauthorized(() => {

@@ -57,7 +57,7 @@ k('pw.intro', 'Signed in as {name}.', '目前登入的帳戶：{name}。', '{nam
 k('pw.current', 'Current password', '目前的密碼', 'Geçerli parola')
 k('pw.new', 'New password', '新密碼', 'Yeni parola')
 k('pw.again', 'Confirm new password', '確認新密碼', 'Yeni parolayı onaylayın')
-k('pw.hint', 'At least 12 characters. A few unrelated words make a strong password.', '至少 12 個字元。幾個不相關的字詞就能組成強密碼。', 'En az 12 karakter. Birbiriyle ilgisiz birkaç sözcük güçlü bir parola olur.')
+k('pw.hint', 'A few unrelated words make a strong password. The check below shows whether it meets this appliance\'s policy.', '幾個不相關的字詞就能組成強密碼。下方的檢查會顯示它是否符合此設備的密碼原則。', 'Birbiriyle ilgisiz birkaç sözcük güçlü bir parola olur. Aşağıdaki denetim, parolanın bu cihazın ilkesine uyup uymadığını gösterir.')
 k('pw.show', 'Show password', '顯示密碼', 'Parolayı göster')
 k('pw.strength', 'Strength', '強度', 'Güç')
 k('pw.level', '{level} ({bits} bits)', '{level}（{bits} 位元）', '{level} ({bits} bit)')
@@ -185,7 +185,6 @@ for s, en, zh, tr in [('password','New password','新密碼','Yeni parola'),('li
     k(f'kind.{s}', en, zh, tr)
 
 k('settings.title', 'Settings', '設定', 'Ayarlar')
-k('settings.notAvailable', 'This setting is not available on this appliance yet.', '此設備尚未提供此設定。', 'Bu ayar bu cihazda henüz kullanılamıyor.')
 k('settings.saved', 'Saved. The change is in effect now.', '已儲存，變更立即生效。', 'Kaydedildi. Değişiklik şimdi geçerli.')
 k('settings.relay', 'Mail relay', '郵件轉送', 'Posta aktarıcısı')
 k('settings.relayIntro', 'Where notifications go: an SMTP relay on the site network, a webhook, or files on the appliance.', '通知的去處：網站網路上的 SMTP 轉送伺服器、Webhook 或設備上的檔案。', 'Bildirimlerin gideceği yer: site ağındaki bir SMTP aktarıcısı, bir webhook veya cihazdaki dosyalar.')
@@ -232,7 +231,6 @@ k('set.testOk', 'The relay accepted the message.', '轉送伺服器已接受郵�
 k('set.testFailed', 'The relay did not accept the message.', '轉送伺服器未接受郵件。', 'Aktarıcı iletiyi kabul etmedi.')
 k('set.testAnswer', 'Relay answer:', '轉送伺服器回應：', 'Aktarıcı yanıtı:')
 
-k('audit.unavailable', 'The audit log is not available on this appliance yet.', '此設備尚未提供稽核記錄。', 'Denetim günlüğü bu cihazda henüz kullanılamıyor.')
 k('audit.title', 'Audit log', '稽核記錄', 'Denetim günlüğü')
 k('audit.actor', 'Who', '執行者', 'Kim')
 k('audit.action', 'Action', '動作', 'İşlem')
@@ -257,21 +255,15 @@ k('err.invalid_username', 'Use 1–64 characters: a–z, 0–9, . _ -', '請使�
 k('err.invalid_credentials', 'The username or password is not right.', '使用者名稱或密碼不正確。', 'Kullanıcı adı veya parola doğru değil.')
 k('err.temporary_password_expired', 'This temporary password has expired. Ask an admin for a new one.', '此暫時密碼已過期。請向管理員索取新密碼。', 'Bu geçici parolanın süresi doldu. Bir yöneticiden yenisini isteyin.')
 k('err.not_signed_in', 'Sign in first.', '請先登入。', 'Önce oturum açın.')
-k('err.http_401', 'Sign in first.', '請先登入。', 'Önce oturum açın.')
 k('err.forbidden', 'You are not allowed to do this.', '您無權執行此操作。', 'Bunu yapma izniniz yok.')
-k('err.http_403', 'You are not allowed to do this.', '您無權執行此操作。', 'Bunu yapma izniniz yok.')
 k('err.not_found', 'It no longer exists.', '該項目已不存在。', 'Artık mevcut değil.')
-k('err.http_404', 'It no longer exists.', '該項目已不存在。', 'Artık mevcut değil.')
 k('err.conflict', 'That conflicts with the current state. Refresh and try again.', '這與目前狀態衝突。請重新整理後再試一次。', 'Bu, mevcut durumla çakışıyor. Yenileyip yeniden deneyin.')
 k('err.username_taken', 'That username is already in use.', '該使用者名稱已被使用。', 'Bu kullanıcı adı zaten kullanılıyor.')
 k('err.last_global_admin', 'The last global admin can\'t be deleted, blocked or demoted.', '無法刪除、封鎖或降級最後一位全域管理員。', 'Son genel yönetici silinemez, engellenemez veya rolü düşürülemez.')
 k('err.rate_limited', 'Too many attempts. Wait {seconds} seconds and try again.', '嘗試次數過多。請等候 {seconds} 秒後再試一次。', 'Çok fazla deneme. {seconds} saniye bekleyip yeniden deneyin.')
-k('err.http_429', 'Too many attempts. Wait {seconds} seconds and try again.', '嘗試次數過多。請等候 {seconds} 秒後再試一次。', 'Çok fazla deneme. {seconds} saniye bekleyip yeniden deneyin.')
 k('err.busy', 'The appliance is busy. Try again in a few seconds.', '設備忙碌中。請稍候幾秒再試一次。', 'Cihaz meşgul. Birkaç saniye sonra yeniden deneyin.')
-k('err.http_503', 'The appliance is busy. Try again in a few seconds.', '設備忙碌中。請稍候幾秒再試一次。', 'Cihaz meşgul. Birkaç saniye sonra yeniden deneyin.')
 k('err.storage_full', 'The appliance storage is full. Nothing was changed.', '設備儲存空間已滿。未做任何變更。', 'Cihazın depolama alanı dolu. Hiçbir şey değiştirilmedi.')
-k('err.http_507', 'The appliance storage is full. Nothing was changed.', '設備儲存空間已滿。未做任何變更。', 'Cihazın depolama alanı dolu. Hiçbir şey değiştirilmedi.')
-k('err.invalid_code', 'The code is wrong or has expired.', '驗證碼錯誤或已過期。', 'Kod yanlış veya süresi dolmuş.')
+k('err.invalid_code', 'The code is not right. Check it, or ask for a new one.', '驗證碼不正確。請檢查，或索取新的驗證碼。', 'Kod doğru değil. Denetleyin veya yeni bir kod isteyin.')
 k('err.invalid_token', 'This link is not valid or has expired. Ask an admin for a new one.', '此連結無效或已過期。請向管理員索取新連結。', 'Bu bağlantı geçersiz veya süresi dolmuş. Bir yöneticiden yenisini isteyin.')
 
 k('err.csrf_failed', 'The page was out of date. Reload it and try again.', '頁面已過期。請重新載入後再試一次。', 'Sayfa güncel değildi. Yeniden yükleyip tekrar deneyin.')
@@ -280,7 +272,6 @@ k('err.cannot_reset_self', 'Use "Change my password" for your own password.', '�
 k('err.cannot_delete_self', 'You can\'t delete your own account.', '您無法刪除自己的帳戶。', 'Kendi hesabınızı silemezsiniz.')
 k('err.password_change_required', 'Change your password first.', '請先變更您的密碼。', 'Önce parolanızı değiştirin.')
 k('err.not_retryable', 'Only a failed or queued message can be sent again.', '只有失敗或佇列中的郵件可以重新傳送。', 'Yalnızca başarısız veya kuyruktaki bir ileti yeniden gönderilebilir.')
-k('err.too_many_attempts', 'Too many attempts. Wait {seconds} seconds and try again.', '嘗試次數過多。請等候 {seconds} 秒後再試一次。', 'Çok fazla deneme. {seconds} saniye bekleyip yeniden deneyin.')
 k('err.manual_link_conflict', 'A link can only be sent when the password is created automatically.', '只有在自動建立密碼時才能傳送連結。', 'Bağlantı yalnızca parola otomatik oluşturulduğunda gönderilebilir.')
 k('err.public_url_required', 'Links need the appliance\'s public address (server.public_url) to be set. Email the password instead.', '連結需要先設定設備的公開位址（server.public_url）。請改為以電子郵件傳送密碼。', 'Bağlantılar için cihazın genel adresinin (server.public_url) ayarlanması gerekir. Bunun yerine parolayı e-postayla gönderin.')
 k('err.token_expired', 'This link has expired. Ask an admin for a new one.', '此連結已過期。請向管理員索取新連結。', 'Bu bağlantının süresi doldu. Bir yöneticiden yenisini isteyin.')
@@ -289,11 +280,87 @@ k('err.wrong_current_password', 'The current password is not right.', '目前的
 k('err.invalid_role', 'Choose a role you are allowed to give.', '請選擇您有權指派的角色。', 'Vermeye yetkili olduğunuz bir rol seçin.')
 k('err.invalid_locale', 'Choose one of the listed languages.', '請選擇列出的語言之一。', 'Listelenen dillerden birini seçin.')
 k('err.invalid_display_name', 'That display name can\'t be used.', '無法使用該顯示名稱。', 'Bu görünen ad kullanılamaz.')
-k('err.missing_field', 'Fill in this field.', '請填寫此欄位。', 'Bu alanı doldurun.')
 k('err.password_required', 'Type the password.', '請輸入密碼。', 'Parolayı yazın.')
 k('err.too_many_ids', 'At most 40 users at once.', '一次最多 40 位使用者。', 'Bir kerede en fazla 40 kullanıcı.')
 k('err.payload_too_large', 'That is too much data.', '資料過多。', 'Veri çok büyük.')
 k('err.internal_error', 'The appliance hit an internal error. Try again; if it persists, check its log.', '設備發生內部錯誤。請再試一次；若持續發生，請檢查其記錄。', 'Cihazda bir iç hata oluştu. Yeniden deneyin; sürerse günlüğüne bakın.')
+# Added with the settings, audit, sessions and self-service endpoints.
+k('nav.sessions', 'My sessions', '我的工作階段', 'Oturumlarım')
+k('sessions.title', 'My sessions', '我的工作階段', 'Oturumlarım')
+k('sessions.intro', 'Where your account is signed in now. End a session you do not recognise, then change your password.', '您的帳戶目前登入的位置。若有您不認得的工作階段，請結束它，然後變更密碼。', 'Hesabınızın şu anda oturum açık olduğu yerler. Tanımadığınız bir oturumu sonlandırın, ardından parolanızı değiştirin.')
+k('sessions.count', '{n} sessions', '{n} 個工作階段', '{n} oturum')
+k('sessions.created', 'Signed in', '登入時間', 'Oturum açılma')
+k('sessions.expires', 'Ends at the latest', '最晚結束時間', 'En geç bitiş')
+k('sessions.client', 'Address', '位址', 'Adres')
+k('sessions.agent', 'Browser', '瀏覽器', 'Tarayıcı')
+k('sessions.current', 'This session', '目前的工作階段', 'Bu oturum')
+k('sessions.end', 'End session', '結束工作階段', 'Oturumu sonlandır')
+k('sessions.endOthers', 'Sign out other sessions', '登出其他工作階段', 'Diğer oturumları kapat')
+k('sessions.ended', 'The session was ended.', '已結束該工作階段。', 'Oturum sonlandırıldı.')
+k('sessions.othersEnded', 'Your other sessions were signed out.', '已登出您的其他工作階段。', 'Diğer oturumlarınız kapatıldı.')
+k('sessions.onlyThis', 'No other sessions are open.', '沒有其他開啟的工作階段。', 'Açık başka oturum yok.')
+
+k('settings.retention', 'Retention', '保留期限', 'Saklama süresi')
+k('settings.retentionIntro', 'How long the appliance keeps its records. Delivered messages are kept {n} days, without their content.', '設備保留記錄的時間。已傳送的郵件會保留 {n} 天，但不含內容。', 'Cihazın kayıtlarını ne kadar sakladığı. Teslim edilen iletiler içerikleri olmadan {n} gün saklanır.')
+k('set.audit_days', 'Keep audit entries for (days, 30–3650)', '稽核記錄保留天數（30–3650）', 'Denetim kayıtlarını saklama süresi (gün, 30–3650)')
+k('set.enabled.hint', 'Codes go to the alternate email address on file; users without one can\'t use it.', '驗證碼會傳送到檔案中的備用電子郵件地址；沒有備用地址的使用者無法使用。', 'Kodlar kayıtlı alternatif e-posta adresine gider; alternatif adresi olmayan kullanıcılar bunu kullanamaz.')
+k('err.checkField', 'Check the marked field.', '請檢查標示的欄位。', 'İşaretli alanı denetleyin.')
+k('err.range', 'Enter a whole number from {min} to {max}.', '請輸入 {min} 到 {max} 之間的整數。', '{min} ile {max} arasında bir tam sayı girin.')
+k('err.reminder_before', 'The reminder must come before the password expires.', '提醒必須在密碼到期之前。', 'Hatırlatma, parolanın süresi dolmadan önce gelmelidir.')
+k('err.invalid_setting', 'This value is not allowed.', '不允許此值。', 'Bu değere izin verilmiyor.')
+k('seterr.ca_file', 'There is no readable file at this path on the appliance.', '設備上的此路徑沒有可讀取的檔案。', 'Cihazda bu yolda okunabilir bir dosya yok.')
+k('seterr.banned_words', 'Each word must be 3–64 characters, and at most 1000 words.', '每個字詞必須為 3–64 個字元，最多 1000 個字詞。', 'Her sözcük 3–64 karakter olmalı; en fazla 1000 sözcük.')
+k('seterr.host', 'Enter the relay\'s host name or address.', '請輸入轉送伺服器的主機名稱或位址。', 'Aktarıcının sunucu adını veya adresini girin.')
+k('seterr.url', 'Enter the webhook\'s full https:// or http:// address.', '請輸入 Webhook 的完整 https:// 或 http:// 位址。', 'Webhook\'un tam https:// veya http:// adresini girin.')
+k('seterr.from', 'Enter an email address for the From line.', '請輸入寄件者欄位使用的電子郵件地址。', 'Gönderen satırı için bir e-posta adresi girin.')
+
+k('forgot.newCode', 'Send a new code', '傳送新的驗證碼', 'Yeni kod gönder')
+k('forgot.for', 'Account: {name}', '帳戶：{name}', 'Hesap: {name}')
+
+k('audit.detail', 'Details', '詳細資料', 'Ayrıntılar')
+k('audit.allActions', 'All actions', '所有動作', 'Tüm işlemler')
+k('audit.csvHint', 'The export uses the filters above.', '匯出內容會套用上方的篩選條件。', 'Dışa aktarma yukarıdaki filtreleri kullanır.')
+for a, en, zh, tr in [
+ ('sign_in', 'Sign-in', '登入', 'Oturum açma'),
+ ('sign_out', 'Sign-out', '登出', 'Oturum kapatma'),
+ ('password_change', 'Own password changed', '變更自己的密碼', 'Kendi parolasını değiştirme'),
+ ('password_reset', 'Password reset', '密碼重設', 'Parola sıfırlama'),
+ ('set_password_link', 'Password set through a link', '透過連結設定密碼', 'Bağlantıyla parola belirleme'),
+ ('user_create', 'User added', '新增使用者', 'Kullanıcı ekleme'),
+ ('user_create_password', 'User added with a password', '新增使用者並設定密碼', 'Parolayla kullanıcı ekleme'),
+ ('user_update', 'User changed', '變更使用者', 'Kullanıcı değiştirme'),
+ ('user_delete', 'User deleted', '刪除使用者', 'Kullanıcı silme'),
+ ('user_unlock', 'User unlocked', '解除鎖定使用者', 'Kullanıcı kilidini açma'),
+ ('setting_change', 'Setting changed', '變更設定', 'Ayar değiştirme'),
+ ('relay_test', 'Relay test message', '轉送伺服器測試郵件', 'Aktarıcı test iletisi'),
+ ('notification_sent', 'Message delivered', '郵件已傳送', 'İleti teslim edildi'),
+ ('notification_failed', 'Message failed', '郵件傳送失敗', 'İleti başarısız oldu'),
+ ('notification_expired', 'Message expired', '郵件已過期', 'İletinin süresi doldu'),
+ ('notification_retry', 'Message retried', '重新傳送郵件', 'İleti yeniden denendi'),
+ ('self_service_request', 'Self-service code requested', '要求自助驗證碼', 'Self servis kodu isteme'),
+ ('self_service_reset', 'Self-service reset', '自助重設', 'Self servis sıfırlama'),
+ ('session_end', 'Session ended', '結束工作階段', 'Oturum sonlandırma'),
+ ('expiry_reminder', 'Expiry reminder', '到期提醒', 'Süre sonu hatırlatması'),
+ ('backup', 'Backup downloaded', '下載備份', 'Yedek indirme'),
+]:
+    k(f'act.{a}', en, zh, tr)
+for o, en, zh, tr in [('ok', 'Success', '成功', 'Başarılı'), ('failed', 'Failure', '失敗', 'Başarısız'), ('denied', 'Refused', '遭拒', 'Reddedildi')]:
+    k(f'outcome.{o}', en, zh, tr)
+
+k('err.code_expired', 'This code has expired. Ask for a new one.', '此驗證碼已過期。請索取新的驗證碼。', 'Bu kodun süresi doldu. Yeni bir kod isteyin.')
+k('err.too_many_tries', 'Too many wrong codes. Ask for a new one.', '錯誤的驗證碼次數過多。請索取新的驗證碼。', 'Çok fazla yanlış kod. Yeni bir kod isteyin.')
+k('err.self_service_disabled', 'Self-service password reset is turned off on this appliance. Ask an admin to reset your password.', '此設備已關閉自助密碼重設。請要求管理員重設您的密碼。', 'Bu cihazda self servis parola sıfırlama kapalı. Parolanızı sıfırlaması için bir yöneticiye başvurun.')
+k('err.invalid_query', 'The filter is not valid.', '篩選條件無效。', 'Filtre geçerli değil.')
+k('err.invalid_type', 'This value has the wrong form.', '此值的格式不正確。', 'Bu değerin biçimi yanlış.')
+k('err.refused', 'The appliance refused the request. Reload the page and try again.', '設備拒絕了此要求。請重新載入頁面後再試一次。', 'Cihaz isteği reddetti. Sayfayı yeniden yükleyip tekrar deneyin.')
+k('err.malformed_json', 'The appliance could not read the request. Reload the page and try again.', '設備無法讀取此要求。請重新載入頁面後再試一次。', 'Cihaz isteği okuyamadı. Sayfayı yeniden yükleyip tekrar deneyin.')
+k('err.invalid_ids', 'Select the users again.', '請重新選取使用者。', 'Kullanıcıları yeniden seçin.')
+k('err.invalid_mode', 'Choose how the password is created.', '請選擇密碼的建立方式。', 'Parolanın nasıl oluşturulacağını seçin.')
+k('err.invalid_delivery', 'Choose how the user gets the password.', '請選擇使用者取得密碼的方式。', 'Kullanıcının parolayı nasıl alacağını seçin.')
+k('err.invalid_sort', 'That column can\'t be sorted.', '無法依該欄排序。', 'Bu sütuna göre sıralanamaz.')
+k('err.invalid_relay_config', 'The relay settings are not complete.', '轉送設定不完整。', 'Aktarıcı ayarları eksik.')
+k('err.secret_expired', 'The password or link has expired. Reset the password again.', '密碼或連結已過期。請再次重設密碼。', 'Parolanın veya bağlantının süresi doldu. Parolayı yeniden sıfırlayın.')
+
 reasons = [
  ('password_too_short','Too short','太短','Çok kısa'),
  ('password_too_long','Too long (at most 256 characters)','太長（最多 256 個字元）','Çok uzun (en fazla 256 karakter)'),

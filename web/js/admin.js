@@ -1,10 +1,10 @@
 // Notifications (outbox with states and retry), Settings (relay with test
-// send, password policy, expiration, self-service) and Audit (filters,
-// paging, CSV export).
+// send, password policy, expiration, self-service, retention), Audit (filters,
+// paging, CSV export) and My sessions.
 import { h } from './dom.js';
 import { t, num, date, has } from './i18n.js';
 import { api, qs } from './api.js';
-import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, busy, errText, stateBadge, announce } from './ui.js';
+import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce } from './ui.js';
 
 const STATES = ['queued', 'sending', 'sent', 'failed', 'superseded', 'expired'];
 
@@ -51,22 +51,25 @@ export async function notifications(view, ctx) {
         .map((k) => h('th', { scope: 'col' }, t(k))))), tbody)));
 }
 
-// One settings section: GET on open, PUT of the whole object (unknown keys
-// kept as they came) on save. fields: [key, kind, extra]
-async function section(path, titleKey, introKey, fields, extra) {
+// One settings section: GET on open; on save, checks the numbers here, then
+// PUTs the fields (the API merges; an empty secret keeps the stored one) and
+// shows the API's field errors next to their field. fields: [key, kind, extra]
+async function section(path, titleKey, intro, fields, extra) {
   const err = errorBox();
   const ok = statusBox();
-  const sec = h('section', { class: 'card', 'aria-labelledby': `h-${titleKey}` }, h('h2', { id: `h-${titleKey}` }, t(titleKey)), introKey && h('p', { class: 'hint' }, t(introKey)));
+  const sec = h('section', { class: 'card', 'aria-labelledby': `h-${titleKey}` }, h('h2', { id: `h-${titleKey}` }, t(titleKey)));
   let data;
   try {
     data = await api('GET', path);
   } catch (e) {
-    sec.append(h('p', { class: 'alert error' }, e.status === 404 ? t('settings.notAvailable') : errText(e)));
+    sec.append(h('p', { class: 'alert error' }, errText(e)));
     return sec;
   }
+  if (intro) sec.append(h('p', { class: 'hint' }, typeof intro === 'function' ? intro(data) : t(intro)));
   const inputs = {};
   const form = h('form', { novalidate: true }, err, ok);
   const grid = h('div', { class: 'cols' });
+  const secretHint = (key) => (data[`${key}_set`] ? t('set.secretKept') : t('set.secretEmpty'));
   for (const [key, kind, o = {}] of fields) {
     let w;
     const label = t(`set.${key}`);
@@ -74,7 +77,7 @@ async function section(path, titleKey, introKey, fields, extra) {
     if (kind === 'bool') w = checkbox({ label, name: key, checked: !!data[key], hint });
     else if (kind === 'choice') w = select({ label, name: key, value: String(data[key] ?? o.choices[0]), hint, options: o.choices.map((c) => ({ value: c, label: t(`set.${key}.${c}`) })) });
     else if (kind === 'list') w = field({ label, name: key, multiline: true, value: (data[key] || []).join('\n'), hint });
-    else if (kind === 'secret') w = field({ label, name: key, type: 'password', autocomplete: 'new-password', hint: data[`${key}_set`] ? t('set.secretKept') : t('set.secretEmpty') });
+    else if (kind === 'secret') w = field({ label, name: key, type: 'password', autocomplete: 'new-password', hint: secretHint(key) });
     else w = field({ label, name: key, type: kind === 'int' ? 'number' : 'text', value: data[key] ?? '', hint, attrs: kind === 'int' ? { min: o.min, max: o.max, inputmode: 'numeric' } : {} });
     inputs[key] = w;
     if (o.show) w.dataset.show = o.show;
@@ -82,38 +85,61 @@ async function section(path, titleKey, introKey, fields, extra) {
   }
   const submit = h('button', { type: 'submit', class: 'btn primary' }, t('common.save'));
   form.append(grid, h('div', { class: 'actions' }, submit));
+  const shown = (key) => !inputs[key].hidden;
   const sync = () => {
     const kind = inputs.kind?.input.value;
     const never = inputs.never_expires?.input.checked;
     for (const w of Object.values(inputs)) {
       const s = w.dataset.show;
-      if (!s) continue;
-      w.hidden = s === 'finite' ? never : !s.split(' ').includes(kind);
+      if (s) w.hidden = s === 'finite' ? never : !s.split(' ').includes(kind);
     }
   };
   form.addEventListener('change', sync);
   sync();
+  const bad = (key, text) => {
+    const i = inputs[key].input;
+    say(err, t('err.checkField'));
+    fieldError(i, text);
+    i.focus();
+  };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearErrors(form);
+    say(err, '');
     say(ok, '');
-    const body = { ...data };
-    for (const k of Object.keys(body)) if (k.endsWith('_set')) delete body[k];
-    for (const [key, kind] of fields) {
+    const body = {};
+    for (const [key, kind, o = {}] of fields) {
       const i = inputs[key].input;
       if (kind === 'bool') body[key] = i.checked;
-      else if (kind === 'int') body[key] = Number(i.value);
-      else if (kind === 'list') body[key] = i.value.split('\n').map((s) => s.trim()).filter(Boolean);
-      else if (kind === 'secret') { if (i.value) body[key] = i.value; else delete body[key]; }
+      else if (kind === 'int') {
+        if (!shown(key)) continue;
+        const n = Number(i.value);
+        if (i.value.trim() === '' || !Number.isInteger(n) || n < o.min || n > o.max) return bad(key, t('err.range', { min: num(o.min), max: num(o.max) }));
+        body[key] = n;
+      } else if (kind === 'list') body[key] = i.value.split('\n').map((s) => s.trim()).filter(Boolean);
+      else if (kind === 'secret') { if (i.value) body[key] = i.value; }
       else body[key] = i.value.trim();
     }
+    if (inputs.reminder_days && !body.never_expires && body.reminder_days >= body.days) return bad('reminder_days', t('err.reminder_before'));
     busy(submit, async () => {
       try {
         const r = await api('PUT', path, body);
-        if (r && typeof r === 'object' && !Array.isArray(r)) data = r;
-        for (const [key, kind] of fields) if (kind === 'secret') inputs[key].input.value = '';
+        if (r && typeof r === 'object') data = r;
+        for (const [key, kind] of fields) {
+          if (kind !== 'secret') continue;
+          inputs[key].input.value = '';
+          inputs[key].querySelector('.hint').textContent = secretHint(key);
+        }
         say(ok, t('settings.saved'));
-      } catch (e) { showError(form, err, e); }
+        announce(t('settings.saved'));
+      } catch (e) {
+        showError(form, err, e);
+        const i = e.field && inputs[e.field];
+        if (i && e.code === 'invalid_setting') {
+          say(err, t('err.checkField'));
+          fieldError(i.input, has(`seterr.${e.field}`) ? t(`seterr.${e.field}`) : t('err.invalid_setting'));
+        }
+      }
     });
   });
   sec.append(form);
@@ -132,12 +158,14 @@ function relayTest() {
     clearErrors(form);
     say(err, '');
     answer.replaceChildren();
+    const addr = to.input.value.trim();
+    if (!/^[^\s@,;<>]+@[^\s@,;<>]+$/.test(addr)) { fieldError(to.input, t('err.invalid_email')); to.input.focus(); return; }
     busy(send, async () => {
       try {
-        const r = await api('POST', '/settings/relay/test', { to: to.input.value.trim() });
+        const r = await api('POST', '/settings/relay/test', { to: addr });
         answer.className = `answer ${r.ok ? 'ok' : 'bad'}`;
         answer.replaceChildren(h('p', {}, r.ok ? t('set.testOk') : t('set.testFailed')),
-          h('p', {}, t('set.testAnswer')), h('pre', {}, r.answer || ''));
+          h('p', {}, t('set.testAnswer')), h('pre', { class: 'relay-answer' }, r.answer || ''));
       } catch (e) { showError(form, err, e); }
     });
   });
@@ -159,18 +187,25 @@ export async function settings(view) {
     section('/settings/expiration', 'settings.expiration', 'settings.expirationIntro', [
       ['never_expires', 'bool'], ['days', 'int', { min: 14, max: 730, show: 'finite' }], ['reminder_days', 'int', { min: 1, max: 30, show: 'finite' }]]),
     section('/settings/self-service', 'settings.selfService', 'settings.selfServiceIntro', [['enabled', 'bool']]),
+    section('/settings/retention', 'settings.retention', (d) => t('settings.retentionIntro', { n: num(d.outbox_days ?? 30) }), [
+      ['audit_days', 'int', { min: 30, max: 3650 }]]),
   ]);
   view.append(h('h1', { tabindex: '-1' }, t('settings.title')), ...secs);
 }
 
+const ACTIONS = ['sign_in', 'sign_out', 'password_change', 'password_reset', 'set_password_link', 'user_create', 'user_create_password',
+  'user_update', 'user_delete', 'user_unlock', 'setting_change', 'relay_test', 'notification_sent', 'notification_failed',
+  'notification_expired', 'notification_retry', 'self_service_request', 'self_service_reset', 'session_end', 'expiry_reminder', 'backup'];
+const named = (prefix, v) => (v && has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v || '');
+
 export async function audit(view) {
   const f = { actor: '', action: '', since: '', offset: 0, limit: 50 };
   const err = errorBox();
-  const actor = field({ label: t('audit.actor'), name: 'actor', autocomplete: 'off' });
-  const action = field({ label: t('audit.action'), name: 'action', autocomplete: 'off' });
+  const actor = field({ label: t('audit.actor'), name: 'actor', autocomplete: 'off', attrs: { autocapitalize: 'none' } });
+  const action = select({ label: t('audit.action'), name: 'action', value: '', options: [{ value: '', label: t('audit.allActions') }, ...ACTIONS.map((a) => ({ value: a, label: t(`act.${a}`) }))] });
   const since = field({ label: t('audit.since'), name: 'since', type: 'date' });
   const apply = h('button', { type: 'submit', class: 'btn primary' }, t('audit.apply'));
-  const csv = h('a', { class: 'btn', download: 'audit.csv' }, t('audit.csv'));
+  const csv = h('a', { class: 'btn', download: 'resetd-audit.csv', 'aria-describedby': 'csv-hint' }, t('audit.csv'));
   const form = h('form', { class: 'filters', novalidate: true }, actor, action, since, h('div', { class: 'actions' }, apply, csv));
   const tbody = h('tbody');
   const count = h('p', { class: 'count', role: 'status' });
@@ -178,33 +213,72 @@ export async function audit(view) {
   const filters = () => ({ actor: f.actor, action: f.action, since: f.since ? new Date(`${f.since}T00:00:00`).toISOString().replace('.000', '') : '' });
   const load = async () => {
     csv.href = `/api/v1/audit${qs({ ...filters(), format: 'csv' })}`;
+    say(err, '');
     try {
       const r = await api('GET', `/audit${qs({ ...filters(), offset: f.offset, limit: f.limit })}`);
-      const list = Array.isArray(r) ? r : r.entries || r.events || r.audit || r.items || [];
+      const list = r.entries || [];
       const total = r.total ?? list.length;
       count.textContent = t('audit.count', { n: num(total) });
       tbody.replaceChildren(...list.map((e) => h('tr', {},
-        h('td', {}, date(e.at || e.time || e.created_at || e.ts)),
-        h('td', { class: 'wrap' }, e.actor ?? e.actor_username ?? ''),
-        h('td', { class: 'wrap' }, e.action || ''),
-        h('td', { class: 'wrap' }, e.target ?? e.target_username ?? ''),
-        h('td', { class: 'wrap' }, e.outcome || ''),
-        h('td', { class: 'wrap' }, e.client || e.ip || e.address || e.from || ''))));
-      if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 6 }, t('audit.none'))));
+        h('td', {}, date(e.at)),
+        h('td', { class: 'nowrap' }, e.actor),
+        h('td', {}, named('act', e.action)),
+        h('td', { class: 'wrap' }, e.target),
+        h('td', {}, named('outcome', e.outcome)),
+        h('td', { class: 'nowrap' }, e.client),
+        h('td', { class: 'wrap detail' }, e.detail))));
+      if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 7 }, t('audit.none'))));
       const pages = Math.max(1, Math.ceil(total / f.limit));
       pager.replaceChildren(
         h('button', { type: 'button', class: 'btn', disabled: f.offset === 0, onclick: () => { f.offset = Math.max(0, f.offset - f.limit); load(); } }, t('common.previous')),
         h('span', {}, t('common.page', { page: num(f.offset / f.limit + 1), pages: num(pages) })),
         h('button', { type: 'button', class: 'btn', disabled: f.offset + f.limit >= total, onclick: () => { f.offset += f.limit; load(); } }, t('common.next')));
-    } catch (e) { say(err, e.status === 404 ? t('audit.unavailable') : errText(e)); }
+    } catch (e) { say(err, errText(e)); }
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    Object.assign(f, { actor: actor.input.value.trim(), action: action.input.value.trim(), since: since.input.value, offset: 0 });
+    Object.assign(f, { actor: actor.input.value.trim().toLowerCase(), action: action.input.value, since: since.input.value, offset: 0 });
     busy(apply, load);
   });
   await load();
-  view.append(h('h1', { tabindex: '-1' }, t('audit.title')), err, form, count,
-    h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, t('audit.title')),
-      h('thead', {}, h('tr', {}, ['audit.when', 'audit.actor', 'audit.action', 'audit.target', 'audit.outcome', 'audit.from'].map((k) => h('th', { scope: 'col' }, t(k))))), tbody)), pager);
+  view.append(h('h1', { tabindex: '-1' }, t('audit.title')), err, form, h('p', { class: 'hint', id: 'csv-hint' }, t('audit.csvHint')), count,
+    h('div', { class: 'table-wrap' }, h('table', { class: 'grid audit' }, h('caption', { class: 'sr-only' }, t('audit.title')),
+      h('thead', {}, h('tr', {}, ['audit.when', 'audit.actor', 'audit.action', 'audit.target', 'audit.outcome', 'audit.from', 'audit.detail'].map((k) => h('th', { scope: 'col' }, t(k))))), tbody)), pager);
+}
+
+// My sessions: every signed-in session of the caller; end one, or all but
+// this one.
+export async function sessions(view, ctx) {
+  const err = errorBox();
+  const msg = statusBox();
+  const tbody = h('tbody');
+  const count = h('p', { class: 'count', role: 'status' });
+  const others = h('button', { type: 'button', class: 'btn danger' }, t('sessions.endOthers'));
+  const done = (key) => { say(msg, t(key)); announce(t(key)); };
+  const end = async (path, key, btn) => {
+    say(err, '');
+    try { await busy(btn, () => api('DELETE', path)); done(key); await load(); } catch (e) { say(err, errText(e)); }
+  };
+  others.addEventListener('click', () => end('/sessions?others=true', 'sessions.othersEnded', others));
+  const load = async () => {
+    const list = (await api('GET', '/sessions')).sessions || [];
+    list.sort((a, b) => (b.current - a.current) || String(b.created_at).localeCompare(String(a.created_at)));
+    count.textContent = list.length > 1 ? t('sessions.count', { n: num(list.length) }) : t('sessions.onlyThis');
+    others.disabled = list.length < 2;
+    tbody.replaceChildren(...list.map((s) => {
+      const b = !s.current && h('button', { type: 'button', class: 'btn' }, t('sessions.end'), h('span', { class: 'sr-only' }, ` ${s.client} ${date(s.created_at)}`));
+      if (b) b.addEventListener('click', () => end(`/sessions/${s.id}`, 'sessions.ended', b));
+      return h('tr', { class: s.current ? 'selected' : '' },
+        h('td', {}, date(s.created_at)),
+        h('td', {}, date(s.expires_at)),
+        h('td', { class: 'nowrap' }, s.client),
+        h('td', { class: 'wrap agent' }, s.user_agent),
+        h('td', {}, s.current ? h('span', { class: 'badge st-sent' }, t('sessions.current')) : b));
+    }));
+  };
+  await load();
+  view.append(h('h1', { tabindex: '-1' }, t('sessions.title')), h('p', {}, t('sessions.intro')), msg, err,
+    h('div', { class: 'toolbar' }, others, button(t('common.refresh'), () => load().catch((e) => say(err, errText(e))))), count,
+    h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, t('sessions.title')),
+      h('thead', {}, h('tr', {}, ['sessions.created', 'sessions.expires', 'sessions.client', 'sessions.agent', 'notif.action'].map((k) => h('th', { scope: 'col' }, t(k))))), tbody)));
 }

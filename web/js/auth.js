@@ -3,7 +3,7 @@
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
-import { field, newPassword, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, button } from './ui.js';
+import { field, newPassword, errorBox, say, showError, clearErrors, fieldError, busy, button } from './ui.js';
 
 const page = (view, titleKey, ...kids) => view.append(h('div', { class: 'narrow' }, h('h1', { tabindex: '-1' }, t(titleKey)), ...kids));
 
@@ -21,8 +21,9 @@ export async function signIn(view, ctx) {
   const user = field({ label: t('signin.username'), name: 'username', autocomplete: 'username', required: true, attrs: { autocapitalize: 'none' } });
   const pw = field({ label: t('signin.password'), name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const submit = h('button', { type: 'submit', class: 'btn primary' }, t('signin.submit'));
+  const hl = await ctx.health();
   const form = h('form', { novalidate: true }, err, user, pw, h('div', { class: 'actions' }, submit,
-    h('a', { href: '#/forgot', class: 'btn link' }, t('signin.forgot'))));
+    hl.self_service && h('a', { href: '#/forgot', class: 'btn link' }, t('signin.forgot'))));
   if (ctx.flash) say(err, ctx.flash);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -44,46 +45,62 @@ export async function signIn(view, ctx) {
 }
 
 export async function forgot(view, ctx) {
+  const hl = await ctx.health();
+  if (hl.self_service === false) {
+    page(view, 'forgot.title', h('p', { class: 'alert error' }, t('forgot.unavailable')),
+      h('a', { href: '#/signin', class: 'btn link' }, t('common.backToSignIn')));
+    return;
+  }
   const err = errorBox();
-  const user = field({ label: t('signin.username'), name: 'username', autocomplete: 'username', required: true });
+  const user = field({ label: t('signin.username'), name: 'username', autocomplete: 'username', required: true, attrs: { autocapitalize: 'none' } });
   const send = h('button', { type: 'submit', class: 'btn primary' }, t('forgot.send'));
   const step1 = h('form', { novalidate: true }, err, user, h('div', { class: 'actions' }, send,
     h('a', { href: '#/signin', class: 'btn link' }, t('common.backToSignIn'))));
   page(view, 'forgot.title', h('p', {}, t('forgot.intro')), step1);
   ctx.focus = user.input;
+  let step2 = null;
   step1.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    if (!user.input.value.trim()) return fieldError(user.input, t('err.required'));
+    clearErrors(step1);
+    say(err, '');
+    const name = user.input.value.trim();
+    if (!name) { fieldError(user.input, t('err.required')); user.input.focus(); return; }
     busy(send, async () => {
       try {
-        await api('POST', '/self-service/requests', { username: user.input.value.trim() });
-        showStep2(user.input.value.trim());
-      } catch (e) {
-        if (e.status === 404) say(err, t('forgot.unavailable'));
-        else showError(step1, err, e);
-      }
+        await api('POST', '/self-service/requests', { username: name });
+        showStep2(name);
+      } catch (e) { showError(step1, err, e); }
     });
   });
   function showStep2(username) {
     const err2 = errorBox();
-    const done = statusBox();
     const code = field({ label: t('forgot.code'), name: 'code', hint: t('forgot.codeHint'), autocomplete: 'one-time-code', attrs: { inputmode: 'numeric', maxlength: '8' } });
     const pw = newPassword({ label: t('pw.new') });
     const again = field({ label: t('pw.again'), name: 'again', type: 'password', autocomplete: 'new-password' });
     const submit = h('button', { type: 'submit', class: 'btn primary' }, t('forgot.reset'));
-    const form = h('form', { novalidate: true }, err2, code, pw, again, h('div', { class: 'actions' }, submit));
+    const again1 = h('button', { type: 'button', class: 'btn', hidden: true }, t('forgot.newCode'));
+    const form = h('form', { novalidate: true }, err2, code, pw, again, h('div', { class: 'actions' }, submit, again1));
     const sent = h('p', { class: 'alert ok', role: 'status', tabindex: '-1' }, t('forgot.sent'));
-    step1.replaceWith(h('div', {}, sent, form, done));
+    const box = h('div', {}, h('p', { class: 'who-line' }, t('forgot.for', { name: username })), sent, form);
+    (step2 || step1).replaceWith(box);
+    step2 = box;
     sent.focus();
+    again1.addEventListener('click', () => { box.replaceWith(step1); step2 = null; user.input.focus(); });
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       clearErrors(form);
+      const c = code.input.value.replace(/\s+/g, '');
+      if (!/^\d{8}$/.test(c)) { say(err2, t('err.invalid_code')); fieldError(code.input, t('forgot.codeHint')); code.input.focus(); return; }
       if (!confirmMatches(form, pw, again)) return;
       busy(submit, async () => {
         try {
-          await api('POST', '/self-service/reset', { username, code: code.input.value.trim(), new_password: pw.input.value });
+          await api('POST', '/self-service/reset', { username, code: c, new_password: pw.input.value });
+          sent.remove();
           form.replaceWith(finished());
-        } catch (e) { showError(form, err2, e); }
+        } catch (e) {
+          showError(form, err2, e);
+          again1.hidden = !['code_expired', 'too_many_tries'].includes(e.code);
+        }
       });
     });
   }

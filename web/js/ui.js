@@ -10,10 +10,16 @@ export const announce = (msg) => {
   setTimeout(() => { live.textContent = msg; }, 50);
 };
 
+// Codes that share one message.
+const SAME = {
+  http_401: 'not_signed_in', http_403: 'forbidden', http_404: 'not_found', http_429: 'rate_limited', too_many_attempts: 'rate_limited',
+  http_503: 'busy', http_507: 'storage_full', bad_request: 'malformed_json', missing_field: 'required', length_required: 'refused',
+  unsupported_encoding: 'refused', unsupported_media_type: 'refused', method_not_allowed: 'refused',
+};
+
 export function errText(err) {
-  if (err && err.code && has(`err.${err.code}`)) {
-    return t(`err.${err.code}`, { seconds: err.retryAfter || '' });
-  }
+  const code = err && (SAME[err.code] || err.code);
+  if (code && has(`err.${code}`)) return t(`err.${code}`, { seconds: err.retryAfter || '' });
   if (err && err.status === 0) return t('err.network');
   return (err && err.message) || t('err.generic');
 }
@@ -104,7 +110,7 @@ export function showError(form, box, err) {
   say(box, msg);
   if (err && err.field) {
     const input = form.querySelector(`[name="${CSS.escape(err.field)}"]`);
-    if (input) { fieldError(input, msg); input.focus(); return; }
+    if (input && !input.closest('[hidden]')) { say(box, t('err.checkField')); fieldError(input, msg); input.focus(); return; }
   }
   box.setAttribute('tabindex', '-1');
   box.focus();
