@@ -297,6 +297,15 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   return kOk;
 }
 
+// Opens an existing database without creating or migrating it (check,
+// backup, restore): what is on disk is looked at, never changed.
+std::unique_ptr<storage::Store> open_as_is(const std::string& dir) {
+  storage::OpenOptions o;
+  o.create = false;
+  o.migrate = false;
+  return storage::Store::open(dir, o);
+}
+
 void print_error(const Error& e) { std::cerr << "resetd: " << e.message << " (" << e.code << ")\n"; }
 
 int status_exit(const Status& s) {
@@ -414,10 +423,7 @@ int run_cli(int argc, char** argv) {
   }
   if (check->parsed()) {
     try {
-      storage::OpenOptions o;
-      o.create = false;
-      o.migrate = false;
-      auto st = storage::Store::open(rt.cfg.data_dir, o);
+      auto st = open_as_is(rt.cfg.data_dir);
       std::string r = st->integrity_check();
       if (r != "ok") {
         std::cerr << "resetd: integrity check failed: " << r << "\n";
@@ -436,10 +442,7 @@ int run_cli(int argc, char** argv) {
       return kFail;
     }
     try {
-      storage::OpenOptions o;
-      o.create = false;
-      o.migrate = false;
-      auto st = storage::Store::open(rt.cfg.data_dir, o);
+      auto st = open_as_is(rt.cfg.data_dir);
       st->backup_to(to);
       std::cout << "backup written to " << to << " (the secret key is not included)\n";
       return kOk;
@@ -465,10 +468,7 @@ int run_cli(int argc, char** argv) {
     fs::create_directories(scratch);
     fs::copy_file(from, scratch / "resetd.db");
     try {
-      storage::OpenOptions o;
-      o.create = false;
-      o.migrate = false;
-      auto st = storage::Store::open(scratch.string(), o);
+      auto st = open_as_is(scratch.string());
       if (st->integrity_check() != "ok") throw storage::StorageError(storage::StorageError::Kind::Corrupt, "snapshot is damaged");
     } catch (const storage::StorageError& e) {
       fs::remove_all(scratch, ec);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "resetd/accounts/service.h"
+#include "credentials.h"
 #include "resetd/accounts/text.h"
 
 namespace resetd::accounts {
@@ -62,9 +63,7 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
                                          const std::string& client, const std::string& action) {
   const int64_t now = clock_.now();
   ResetOutcome out;
-  w.supersede_secret_messages(u.id);
-  w.invalidate_link_tokens(u.id, now);
-  w.delete_sessions_for_user(u.id, 0);
+  revoke_credentials(w, u.id, now);
 
   std::optional<int64_t> secret_expires;
   std::map<std::string, std::string> vars = {{"username", u.username},
@@ -72,9 +71,7 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
                                              {"sign_in_url", settings_.public_url}};
   std::string kind;
   if (p.link_token) {
-    u.password_hash.clear();  // the old password stops working at once
-    u.must_change = false;
-    u.temp_expires_at.reset();
+    set_password(u, "", false, std::nullopt, now);  // the old password stops working at once
     storage::LinkTokenRecord t;
     t.user_id = u.id;
     t.token_hash = crypto::sha256_hex(*p.link_token);
@@ -89,22 +86,15 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
     vars["expires_at"] = rfc3339(t.expires_at);
     kind = "link";
   } else {
-    u.password_hash = p.hash;
-    u.must_change = o.require_change;
     const int64_t ttl = int64_t{settings_.temp_password_ttl_h} * 3600;
-    if (o.require_change) u.temp_expires_at = now + ttl;
-    else u.temp_expires_at.reset();
+    set_password(u, p.hash, o.require_change,
+                 o.require_change ? std::optional<int64_t>(now + ttl) : std::nullopt, now);
     secret_expires = now + ttl;
     vars["password"] = *p.password;
     vars["expires_at"] = rfc3339(now + ttl);
     kind = "password";
     if (p.generated) out.password = p.password;
   }
-  u.password_changed_at = now;
-  u.failed_logins = 0;
-  u.last_failed_at.reset();
-  u.locked_until.reset();
-  u.updated_at = now;
   w.update_user(u);
 
   std::vector<std::string> sent_to;
@@ -208,14 +198,9 @@ Status AccountService::set_password_with_link(const std::string& token, const st
       return;
     }
     w.mark_link_token_used(cur->id, now);
-    user->password_hash = hash.value();
-    user->must_change = false;
-    user->temp_expires_at.reset();
-    user->password_changed_at = now;
-    user->updated_at = now;
+    set_password(*user, hash.value(), false, std::nullopt, now);
     w.update_user(*user);
-    w.delete_sessions_for_user(user->id, 0);
-    w.supersede_secret_messages(user->id);
+    revoke_credentials(w, user->id, now);
     audit(w, user->username, client, "set_password_link", user->username, "ok");
   });
   if (err) return *err;

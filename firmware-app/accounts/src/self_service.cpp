@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "resetd/accounts/service.h"
+#include "credentials.h"
 #include "resetd/accounts/text.h"
 
 namespace resetd::accounts {
@@ -167,25 +168,14 @@ Status AccountService::self_service_reset(const std::string& username_in, const 
       err = invalid_code();
       return;
     }
-    cur->used_at = now;
-    w.update_code(*cur);
     auto user = w.user_by_id(u->id);
     if (!user) {
       err = invalid_code();
       return;
     }
-    user->password_hash = h.value();
-    user->must_change = false;
-    user->temp_expires_at.reset();
-    user->password_changed_at = now;
-    user->failed_logins = 0;
-    user->last_failed_at.reset();
-    user->locked_until.reset();
-    user->updated_at = now;
+    set_password(*user, h.value(), false, std::nullopt, now);
     w.update_user(*user);
-    w.delete_sessions_for_user(user->id, 0);
-    w.supersede_secret_messages(user->id);
-    w.invalidate_link_tokens(user->id, now);
+    revoke_credentials(w, user->id, now);  // also uses up this code
     if (!user->email.empty()) {
       auto m = make_message(*user, "notice", user->email,
                             {{"username", user->username}, {"display_name", display_or_username(*user)},

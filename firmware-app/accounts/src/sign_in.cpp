@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "resetd/accounts/service.h"
+#include "credentials.h"
 #include "resetd/accounts/text.h"
 
 namespace resetd::accounts {
@@ -48,6 +49,13 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   if (!can_sign_in || !*ok) {
     client_failures_.hit(client);
     auto [failures, locked] = account_failures_.failed(username);
+    if (!u) {
+      // The typed name is not recorded: an unknown "username" is often a
+      // password typed into the wrong field.
+      store_.write([&](storage::Writer& w) {
+        audit(w, "-", client, "sign_in", "(unknown user)", "failed", "unknown username");
+      });
+    }
     if (u) {
       store_.write([&](storage::Writer& w) {
         auto cur = w.user_by_id(u->id);
@@ -91,9 +99,7 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   store_.write([&](storage::Writer& w) {
     auto cur = w.user_by_id(u->id);
     if (!cur) return;
-    cur->failed_logins = 0;
-    cur->last_failed_at.reset();
-    cur->locked_until.reset();
+    clear_failures(*cur);
     if (rehash) cur->password_hash = *rehash;
     w.update_user(*cur);
     s.user_id = cur->id;
@@ -188,15 +194,14 @@ Status AccountService::change_own_password(const Actor& a, const std::string& cu
     auto cur = w.user_by_id(u->id);
     if (!cur) return;
     initial_admin = cur->must_change && !cur->temp_expires_at && cur->role == "global_admin";
-    cur->password_hash = h.value();
-    cur->must_change = false;
-    cur->temp_expires_at.reset();
-    cur->password_changed_at = clock_.now();
-    cur->updated_at = clock_.now();
+    set_password(*cur, h.value(), false, std::nullopt, clock_.now());
     w.update_user(*cur);
     // other sessions end; this one continues, no longer restricted
     // (a session's restriction is derived from the user row)
     w.delete_sessions_for_user(cur->id, a.session_id);
+    w.supersede_secret_messages(cur->id);
+    w.invalidate_link_tokens(cur->id, clock_.now());
+    w.invalidate_codes(cur->id, clock_.now());
     audit(w, a.username, a.client, "password_change", a.username, "ok");
   });
   if (initial_admin && !settings_.data_dir.empty()) {

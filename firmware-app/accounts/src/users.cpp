@@ -1,6 +1,7 @@
 // AccountService: listing, reading, creating, editing, deleting, unlocking users,
 // and the console (CLI) operations.
 #include "resetd/accounts/service.h"
+#include "credentials.h"
 #include "resetd/accounts/text.h"
 
 namespace resetd::accounts {
@@ -192,9 +193,7 @@ Status AccountService::unlock_user(const Actor& a, int64_t id) {
       err = forbidden();
       return;
     }
-    u->failed_logins = 0;
-    u->last_failed_at.reset();
-    u->locked_until.reset();
+    clear_failures(*u);
     u->updated_at = clock_.now();
     w.update_user(*u);
     audit(w, a.username, a.client, "user_unlock", u->username, "ok");
@@ -253,17 +252,9 @@ Status AccountService::console_set_password(const std::string& username, const s
   store_.write([&](storage::Writer& w) {
     auto cur = w.user_by_id(u->id);
     if (!cur) return;
-    cur->password_hash = h.value();
-    cur->must_change = must_change;
-    cur->temp_expires_at.reset();
-    cur->password_changed_at = cur->updated_at = clock_.now();
-    cur->failed_logins = 0;
-    cur->last_failed_at.reset();
-    cur->locked_until.reset();
+    set_password(*cur, h.value(), must_change, std::nullopt, clock_.now());
     w.update_user(*cur);
-    w.delete_sessions_for_user(cur->id, 0);
-    w.supersede_secret_messages(cur->id);
-    w.invalidate_link_tokens(cur->id, clock_.now());
+    revoke_credentials(w, cur->id, clock_.now());
     audit(w, "console", "console", "password_reset", cur->username, "ok", "break-glass console reset");
   });
   account_failures_.clear(u->username);
