@@ -135,9 +135,10 @@ export async function startResetd({ smtpPort, users = [], publicUrl = true } = {
 // A tiny JSON client with a cookie jar and the CSRF token, for setup steps
 // that the UI test does not cover.
 export class ApiClient {
-  constructor(origin) { this.origin = origin; this.cookie = ''; this.csrf = ''; }
+  constructor(origin, userAgent) { this.origin = origin; this.cookie = ''; this.csrf = ''; this.ua = userAgent; }
   async call(method, p, body) {
     const headers = { Accept: 'application/json' };
+    if (this.ua) headers['User-Agent'] = this.ua;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.cookie) headers.Cookie = this.cookie;
     if (this.csrf && method !== 'GET') headers['X-CSRF-Token'] = this.csrf;

@@ -48,7 +48,7 @@ export async function forgot(view, ctx) {
   const hl = await ctx.health();
   if (hl.self_service === false) {
     page(view, 'forgot.title', h('p', { class: 'alert error' }, t('forgot.unavailable')),
-      h('a', { href: '#/signin', class: 'btn link' }, t('common.backToSignIn')));
+      h('a', { href: '#/signin', class: 'btn link flush' }, t('common.backToSignIn')));
     return;
   }
   const err = errorBox();

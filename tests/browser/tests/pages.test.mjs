@@ -96,8 +96,24 @@ for (const locale of LOCALES) {
       await signInUi(page, 'alice', 'not-the-password-at-all');
       await page.locator('.alert.error').waitFor();
       await check(b, locale, 'signin-error', failures);
+      // Self-service off: no "Forgot password?", and the page says so.
+      if (await page.locator('a[href="#/forgot"]').count()) failures.push(`${locale}: "Forgot password?" shown while self-service is off`);
       await go('/forgot');
+      await check(b, locale, 'forgot-off', failures);
+      await admin.call('PUT', '/settings/self-service', { enabled: true });
+      await go('/signin');
+      await page.locator('a[href="#/forgot"]').click();
+      await page.locator('input[name=username]').fill('alice');
       await check(b, locale, 'forgot', failures);
+      await page.locator('form button[type=submit]').click();
+      await page.locator('input[name=code]').waitFor();
+      await page.locator('input[name=code]').fill('1234');
+      await page.locator('input[name=new_password]').fill('Ember-Quill-Atlas-6021');
+      await page.locator('input[name=again]').fill('Ember-Quill-Atlas-6021');
+      await page.locator('form button[type=submit]').click();
+      await page.locator('[aria-invalid=true]').waitFor();
+      await check(b, locale, 'forgot-code', failures);
+      await admin.call('PUT', '/settings/self-service', { enabled: false });
       await go('/set-password?token=nothing');
       await check(b, locale, 'set-password', failures);
 
@@ -148,10 +164,22 @@ for (const locale of LOCALES) {
       await check(b, locale, 'delete-confirm', failures);
       await page.keyboard.press('Escape');
 
-      for (const p of ['notifications', 'settings', 'audit', 'password']) {
+      for (const p of ['notifications', 'settings', 'audit', 'password', 'sessions']) {
         await go(`/${p}`);
         await check(b, locale, p, failures);
       }
+      // A settings value out of range: the error sits next to its field.
+      await go('/settings');
+      await page.locator('input[name=min_length]').fill('7');
+      await page.locator('input[name=min_length]').locator('xpath=ancestor::form').locator('button[type=submit]').click();
+      await page.locator('input[name=min_length][aria-invalid=true]').waitFor();
+      await check(b, locale, 'settings-error', failures);
+      // The audit log filtered by an action.
+      await go('/audit');
+      await page.locator('select[name=action]').selectOption('sign_in');
+      await page.locator('form.filters button[type=submit]').click();
+      await page.locator('table.audit tbody tr td').first().waitFor();
+      await check(b, locale, 'audit-filtered', failures);
       assert.deepEqual(b.problems, []);
     } finally {
       await b.ctx.close();
