@@ -269,8 +269,8 @@ export async function sessions(view, ctx) {
       const b = !s.current && h('button', { type: 'button', class: 'btn' }, t('sessions.end'), h('span', { class: 'sr-only' }, ` ${s.client} ${date(s.created_at)}`));
       if (b) b.addEventListener('click', () => end(`/sessions/${s.id}`, 'sessions.ended', b));
       return h('tr', { class: s.current ? 'selected' : '' },
-        h('td', {}, date(s.created_at)),
-        h('td', {}, date(s.expires_at)),
+        h('td', { class: 'nowrap' }, date(s.created_at)),
+        h('td', { class: 'nowrap' }, date(s.expires_at)),
         h('td', { class: 'nowrap' }, s.client),
         h('td', { class: 'wrap agent' }, s.user_agent),
         h('td', {}, s.current ? h('span', { class: 'badge st-sent' }, t('sessions.current')) : b));
