@@ -404,6 +404,9 @@ int run_cli(int argc, char** argv) {
   }
   rt.cfg = cfg.value();
 
+#ifdef RESETD_DEV_WEB_DIR
+  if (web_dir.empty()) web_dir = RESETD_DEV_WEB_DIR;
+#endif
   if (serve->parsed()) return cmd_serve(rt, web_dir);
   if (init->parsed()) {
     if (fs::exists(fs::path(rt.cfg.data_dir) / "resetd.db")) {

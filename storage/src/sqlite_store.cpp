@@ -266,14 +266,26 @@ class SqliteTx final : public Writer {
     if (!s.executeStep()) return std::nullopt;
     return read_outbox(s);
   }
-  std::vector<OutboxRecord> outbox_list(const OutboxQuery& q) override {
-    std::string sql = std::string("SELECT ") + kOutboxCols + " FROM outbox WHERE 1=1";
-    if (!q.state.empty()) sql += " AND state = :state";
-    if (q.user_id) sql += " AND user_id = :uid";
-    sql += " ORDER BY id DESC LIMIT :limit OFFSET :offset";
-    SQLite::Statement s(db_, sql);
+  static std::string outbox_where(const OutboxQuery& q) {
+    std::string w = " WHERE 1=1";
+    if (!q.state.empty()) w += " AND state = :state";
+    if (q.user_id) w += " AND user_id = :uid";
+    return w;
+  }
+  static void outbox_bind(SQLite::Statement& s, const OutboxQuery& q) {
     if (!q.state.empty()) s.bind(":state", q.state);
     if (q.user_id) s.bind(":uid", static_cast<int64_t>(*q.user_id));
+  }
+  int64_t outbox_count(const OutboxQuery& q) override {
+    SQLite::Statement s(db_, "SELECT count(*) FROM outbox" + outbox_where(q));
+    outbox_bind(s, q);
+    s.executeStep();
+    return s.getColumn(0).getInt64();
+  }
+  std::vector<OutboxRecord> outbox_list(const OutboxQuery& q) override {
+    SQLite::Statement s(db_, std::string("SELECT ") + kOutboxCols + " FROM outbox" + outbox_where(q) +
+                                 " ORDER BY id DESC LIMIT :limit OFFSET :offset");
+    outbox_bind(s, q);
     s.bind(":limit", static_cast<int64_t>(q.limit));
     s.bind(":offset", static_cast<int64_t>(q.offset));
     std::vector<OutboxRecord> out;

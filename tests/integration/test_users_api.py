@@ -120,3 +120,18 @@ def test_notify_at_most_five_addresses(server, sink, admin):
     # retrying a delivered message is refused (its body is erased at delivery)
     rr = admin.retry(ns[0]["id"])
     assert_error_json(rr, (409, 422))
+
+
+def test_notifications_list_has_total_and_pages(server, admin):
+    uid = admin.create_user("paged", password=strong_password()).json["user"]["id"]
+    r = admin.reset(uid, notify=["a@example.org", "b@example.org", "c@example.org"])
+    assert r.status == 200, r
+    first = admin.get("notifications?user_id=%d&limit=2" % uid)
+    assert first.status == 200
+    assert first.json["total"] == 4  # three addresses + the notice to the user
+    assert len(first.json["notifications"]) == 2
+    rest = admin.get("notifications?user_id=%d&limit=2&offset=2" % uid).json
+    assert rest["total"] == 4 and len(rest["notifications"]) == 2
+    ids = {n["id"] for n in first.json["notifications"]} | {n["id"] for n in rest["notifications"]}
+    assert len(ids) == 4
+    assert admin.get("notifications?user_id=%d&state=superseded" % uid).json["total"] == 0

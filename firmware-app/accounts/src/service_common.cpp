@@ -113,11 +113,14 @@ OutboxRecord AccountService::make_message(const UserRecord& u, const std::string
   return m;
 }
 
-Result<std::vector<OutboxRecord>> AccountService::list_notifications(
+Result<std::pair<std::vector<OutboxRecord>, int64_t>> AccountService::list_notifications(
     const Actor& a, const storage::OutboxQuery& q) {
   if (!is_admin(a.role)) return make_error("forbidden", "You are not allowed to do this.");
-  std::vector<OutboxRecord> out;
-  store_.read([&](storage::Reader& r) { out = r.outbox_list(q); });
+  std::pair<std::vector<OutboxRecord>, int64_t> out;
+  store_.read([&](storage::Reader& r) {
+    out.first = r.outbox_list(q);
+    out.second = r.outbox_count(q);
+  });
   return out;
 }
 

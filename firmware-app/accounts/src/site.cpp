@@ -95,7 +95,10 @@ Status AccountService::put_expiration(const Actor& a, const ExpirationSettings& 
   json j = {{"never_expires", e.never_expires}, {"days", e.days}, {"reminder_days", e.reminder_days}};
   store_.write([&](storage::Writer& w) {
     w.put_setting("expiration", j.dump());
-    audit(w, a.username, a.client, "setting_change", "expiration", "ok", j.dump());
+    audit(w, a.username, a.client, "setting_change", "expiration", "ok",
+          e.never_expires ? std::string("never expires")
+                          : "expires after " + std::to_string(e.days) + " days, reminder " +
+                                std::to_string(e.reminder_days) + " days before");
   });
   return ok_status();
 }
@@ -105,7 +108,8 @@ Status AccountService::put_self_service(const Actor& a, const SelfServiceSetting
   json j = {{"enabled", s.enabled}};
   store_.write([&](storage::Writer& w) {
     w.put_setting("self_service", j.dump());
-    audit(w, a.username, a.client, "setting_change", "self_service", "ok", j.dump());
+    audit(w, a.username, a.client, "setting_change", "self_service", "ok",
+          s.enabled ? "enabled" : "disabled");
   });
   return ok_status();
 }
@@ -122,8 +126,12 @@ Status AccountService::put_audit_retention(const Actor& a, int days) {
 }
 
 std::optional<int64_t> AccountService::password_expires_at(const UserRecord& u) const {
+  return password_expires_at(u, expiration());
+}
+
+std::optional<int64_t> AccountService::password_expires_at(const UserRecord& u,
+                                                           const ExpirationSettings& e) {
   std::optional<int64_t> t = u.temp_expires_at;
-  ExpirationSettings e = expiration();
   // The initial admin password must be changed but does not expire (spec §2);
   // the policy applies to passwords the user chose.
   if (!e.never_expires && u.password_changed_at && !u.password_hash.empty() && !u.must_change) {

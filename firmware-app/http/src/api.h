@@ -69,6 +69,7 @@ void send_error(httplib::Response& res, const Error& e);  // status from status_
 void send_json(httplib::Response& res, int status, const json& j);
 
 json user_json(const storage::UserRecord& u, const Services& s);
+json user_json(const storage::UserRecord& u, const Services& s, const accounts::ExpirationSettings& e);
 json notification_json(const storage::OutboxRecord& m);
 
 // Body field readers: absent -> nullopt; wrong type -> ApiError 400.

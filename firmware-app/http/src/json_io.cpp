@@ -48,6 +48,10 @@ json opt_time(const std::optional<int64_t>& t) {
 }  // namespace
 
 json user_json(const storage::UserRecord& u, const Services& s) {
+  return user_json(u, s, s.accounts.expiration());
+}
+
+json user_json(const storage::UserRecord& u, const Services& s, const accounts::ExpirationSettings& e) {
   const int64_t now = s.clock.now();
   return {
       {"id", u.id},
@@ -60,7 +64,7 @@ json user_json(const storage::UserRecord& u, const Services& s) {
       {"disabled", u.disabled},
       {"locked", u.locked_until.has_value() && *u.locked_until > now},
       {"must_change_password", u.must_change},
-      {"password_expires_at", opt_time(s.accounts.password_expires_at(u))},
+      {"password_expires_at", opt_time(accounts::AccountService::password_expires_at(u, e))},
       {"created_at", rfc3339(u.created_at)},
       {"updated_at", rfc3339(u.updated_at)},
   };

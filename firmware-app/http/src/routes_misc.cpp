@@ -36,10 +36,10 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                    q.user_id = query_int(c.req, "user_id", 0, 1, 1'000'000'000'000);
                  q.offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
                  q.limit = query_int(c.req, "limit", 100, 1, 500);
-                 auto list = take(s.accounts.list_notifications(*c.actor, q));
+                 auto [list, total] = take(s.accounts.list_notifications(*c.actor, q));
                  json out = json::array();
                  for (const auto& m : list) out.push_back(notification_json(m));
-                 send_json(c.res, 200, {{"notifications", out}});
+                 send_json(c.res, 200, {{"notifications", out}, {"total", total}});
                }});
   r.push_back({"POST", std::regex("/notifications/(\\d+)/retry"), Auth::Session, [&s](Ctx& c) {
                  auto m = take(s.accounts.retry_notification(*c.actor, path_id(c)));

@@ -95,9 +95,11 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  }
                  if (auto v = opt_string(c.body, "url")) cfg.url = *v;
                  if (auto v = opt_string(c.body, "secret")) cfg.secret = *v;
-                 for (const std::string* f : {&cfg.host, &cfg.username, &cfg.from, &cfg.url, &cfg.ca_file})
-                   if (f->find_first_of("\r\n") != std::string::npos)
-                     fail(422, "invalid_setting", "Values must be one line.");
+                 for (auto [name, value] : {std::pair{"host", &cfg.host}, std::pair{"username", &cfg.username},
+                                            std::pair{"from", &cfg.from}, std::pair{"url", &cfg.url},
+                                            std::pair{"ca_file", &cfg.ca_file}})
+                   if (value->find_first_of("\r\n") != std::string::npos)
+                     fail(422, "invalid_setting", "Values must be one line.", name);
                  if (!cfg.ca_file.empty() && ::access(cfg.ca_file.c_str(), R_OK) != 0)
                    fail(422, "invalid_setting", "ca_file is not a readable file on the appliance.", "ca_file");
                  auto relay = s.hooks.relay_settings->save(cfg);

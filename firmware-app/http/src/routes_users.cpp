@@ -29,7 +29,8 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  }
                  auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled));
                  json users = json::array();
-                 for (const auto& u : page.users) users.push_back(user_json(u, s));
+                 const auto expiry = s.accounts.expiration();
+                 for (const auto& u : page.users) users.push_back(user_json(u, s, expiry));
                  send_json(c.res, 200, {{"users", users}, {"total", page.total}});
                }});
   r.push_back({"POST", std::regex("/users"), Auth::Session, [&s](Ctx& c) {

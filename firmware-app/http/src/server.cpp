@@ -199,7 +199,9 @@ struct ApiServer::Impl {
       if (!std::regex_match(path, m, r.pattern)) continue;
       path_known = true;
       allow += (allow.empty() ? "" : ", ") + r.method;
-      if (r.method != req.method) continue;
+      // HEAD is GET without the body (httplib drops it).
+      const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
+      if (r.method != method) continue;
       Ctx c{req, res, m, std::nullopt, {}, client_of(req), json::object()};
       try {
         run(r, c);

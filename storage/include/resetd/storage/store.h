@@ -47,6 +47,7 @@ class Reader {
 
   virtual std::optional<OutboxRecord> outbox_by_id(int64_t id) = 0;
   virtual std::vector<OutboxRecord> outbox_list(const OutboxQuery& q) = 0;
+  virtual int64_t outbox_count(const OutboxQuery& q) = 0;  // ignores offset/limit
   // queued messages whose next_attempt_at <= now, oldest first
   virtual std::vector<OutboxRecord> outbox_due(int64_t now, int limit) = 0;
   virtual int64_t outbox_pending_count() = 0;  // queued + sending

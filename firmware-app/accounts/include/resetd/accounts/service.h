@@ -144,8 +144,8 @@ class AccountService {
                             const Actor* a);
 
   // ---- notifications ----
-  Result<std::vector<storage::OutboxRecord>> list_notifications(const Actor& a,
-                                                                const storage::OutboxQuery& q);
+  Result<std::pair<std::vector<storage::OutboxRecord>, int64_t>> list_notifications(
+      const Actor& a, const storage::OutboxQuery& q);  // page and total
   Result<storage::OutboxRecord> retry_notification(const Actor& a, int64_t id);
 
   // ---- console (CLI, physical access) ----
@@ -176,6 +176,9 @@ class AccountService {
   // When the user's current password stops working as is (temporary expiry
   // or the expiration policy); nullopt = never.
   std::optional<int64_t> password_expires_at(const storage::UserRecord& u) const;
+  // The same with the policy already read (lists: one read per request).
+  static std::optional<int64_t> password_expires_at(const storage::UserRecord& u,
+                                                    const ExpirationSettings& e);
   bool password_expired(const storage::UserRecord& u, int64_t now) const;
 
   // ---- self-service (spec §5) ----
