@@ -122,7 +122,6 @@ ok "user resetd ($uid), data dir 0700, key and password file 0600, password not 
 # ------------------------------------- start by hand, root read-only, as resetd
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log="$BUILD_DIR/pkg-serve.log"
-touch "$BUILD_DIR/pkg-start-mark"
 # A private mount namespace: the chroot is bind-mounted read-only except the data dir,
 # /tmp included (the unit's PrivateTmp would give a writable one; resetd needs none).
 unshare -m --propagation private sh -c '
