@@ -610,6 +610,7 @@ class SqliteStore final : public Store {
       db_->exec("PRAGMA synchronous=FULL");
       db_->exec("PRAGMA foreign_keys=ON");
       db_->exec("PRAGMA secure_delete=ON");  // erased bodies leave no plaintext behind
+      db_->exec("PRAGMA temp_store=MEMORY");  // no temp files: the data dir is all we write
       if (existed) ::chmod(path.c_str(), 0600);
       else ::chmod(path.c_str(), 0600);
       if (o.migrate && have < known) migrate(have, known);

@@ -155,3 +155,13 @@ def test_many_headers_or_huge_header_is_refused_not_crash(server, admin):
     assert r is None or 400 <= r.status < 500 or r.status == 200
     st, _ = server.healthz()
     assert st == 200
+
+
+def test_content_length_beyond_32_bits_is_refused_before_the_body(server):
+    """2^32 + 1 must not wrap to 1 on a 32-bit board (armhf)."""
+    for length in ("4294967297", "18446744073709551617", "99999999999999999999"):
+        req = ("POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+               "Content-Length: %s\r\n\r\n{}" % (server.port, length)).encode()
+        r = raw_http(server.port, req)
+        assert r is not None, "server closed without an answer for Content-Length %s" % length
+        assert_error_json(r, (400, 413))
