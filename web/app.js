@@ -75,6 +75,13 @@ async function render(opts = {}) {
     if (need === 'global_admin' && app.session.user.role !== 'global_admin') return go(home());
   } else if (app.session && path === '/signin') return go(home());
   const my = ++token;
+  const main = document.getElementById('main');
+  if (!opts.keep) {
+    // The old page goes at once: nothing typed while the next one loads can
+    // land in a form that is about to be replaced.
+    main.replaceChildren();
+    main.setAttribute('aria-busy', 'true');
+  }
   for (const f of leaving) f();
   leaving = [];
   document.getElementById('slip').replaceChildren();
@@ -96,8 +103,8 @@ async function render(opts = {}) {
     if (a.getAttribute('href') === `#${path}` || (path.startsWith('/reset') && a.getAttribute('href') === '#/users')) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const main = document.getElementById('main');
   main.replaceChildren(view);
+  main.removeAttribute('aria-busy');
   const h1 = view.querySelector('h1');
   document.title = `${h1 ? h1.textContent : ''} – ${t('app.name')}`;
   if (!opts.keep) {

@@ -261,49 +261,29 @@ Status AccountService::console_set_password(const std::string& username, const s
   return ok_status();
 }
 
-Status AccountService::console_set_role(const std::string& username, const std::string& role) {
-  if (!parse_role(role)) return make_error("invalid_role", "Unknown role: " + role, "role");
-  std::optional<Error> err;
-  store_.write([&](storage::Writer& w) {
-    auto u = w.user_by_username(ascii_lower(username));
-    if (!u) {
-      err = make_error("not_found", "No such user: " + username);
-      return;
-    }
-    if (u->role == "global_admin" && role != "global_admin" && !u->disabled &&
-        w.count_enabled_global_admins() <= 1) {
-      err = make_error("last_global_admin", "The last enabled global admin can't be demoted.");
-      return;
-    }
-    u->role = role;
-    u->updated_at = clock_.now();
-    w.update_user(*u);
-    audit(w, "console", "console", "user_update", u->username, "ok", "role " + role);
-  });
-  if (err) return *err;
+// The console acts as a global admin that is nobody's own account
+// (physical access is the trust anchor); the rules of patch_user apply.
+Status AccountService::console_patch(const std::string& username, const UserPatch& p) {
+  std::optional<UserRecord> u;
+  store_.read([&](storage::Reader& r) { u = r.user_by_username(ascii_lower(username)); });
+  if (!u) return make_error("not_found", "No such user: " + username);
+  const Actor console{0, "console", Role::GlobalAdmin, 0, false, "console"};
+  auto r = patch_user(console, u->id, p);
+  if (!r) return r.error();
   return ok_status();
 }
 
+Status AccountService::console_set_role(const std::string& username, const std::string& role) {
+  if (!parse_role(role)) return make_error("invalid_role", "Unknown role: " + role, "role");
+  UserPatch p;
+  p.role = role;
+  return console_patch(username, p);
+}
+
 Status AccountService::console_disable(const std::string& username) {
-  std::optional<Error> err;
-  store_.write([&](storage::Writer& w) {
-    auto u = w.user_by_username(ascii_lower(username));
-    if (!u) {
-      err = make_error("not_found", "No such user: " + username);
-      return;
-    }
-    if (u->role == "global_admin" && !u->disabled && w.count_enabled_global_admins() <= 1) {
-      err = make_error("last_global_admin", "The last enabled global admin can't be disabled.");
-      return;
-    }
-    u->disabled = true;
-    u->updated_at = clock_.now();
-    w.update_user(*u);
-    w.delete_sessions_for_user(u->id, 0);
-    audit(w, "console", "console", "user_update", u->username, "ok", "disabled");
-  });
-  if (err) return *err;
-  return ok_status();
+  UserPatch p;
+  p.disabled = true;
+  return console_patch(username, p);
 }
 
 }  // namespace resetd::accounts

@@ -225,6 +225,7 @@ class AccountService {
              const std::string& detail = {});
   std::string search_text(const storage::UserRecord& u) const;
   Result<std::string> hash_password(const std::string& pw);
+  Status console_patch(const std::string& username, const UserPatch& p);
   void touch(int64_t session_id);
   void notify_outbox();
   void self_service_loop();
