@@ -4,9 +4,27 @@
 #include <optional>
 #include <string>
 
+#include "resetd/common/result.h"
 #include "resetd/storage/store.h"
 
 namespace resetd::accounts {
+
+// No Argon2 slot freed up in time (spec §5): 503 with Retry-After.
+inline Error busy_error() {
+  Error e = make_error("busy", "The appliance is busy; try again in a few seconds.");
+  e.retry_after_s = 5;
+  return e;
+}
+
+// One email address, no display name: a local part and a domain, none of
+// the characters that would let it carry a second address or a header.
+inline bool valid_email(const std::string& addr) {
+  if (addr.empty() || addr.size() > 254) return false;
+  if (addr.find_first_of(" \t\r\n<>,;\"()[]\\") != std::string::npos) return false;
+  auto at = addr.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < addr.size() &&
+         addr.find('@', at + 1) == std::string::npos;
+}
 
 // Clears every trace of failed sign-ins (the persisted part of the throttle).
 inline void clear_failures(storage::UserRecord& u) {

@@ -42,11 +42,7 @@ Result<AccountService::Prepared> AccountService::prepare(const UserRecord& targe
     if (!pr.ok) return make_error(pr.reasons.front(), "The password does not meet the policy.", "password");
     if (!target.password_hash.empty()) {
       auto same = hasher_.verify(target.password_hash, nfc(pw));
-      if (!same) {
-        Error e = make_error("busy", "The appliance is busy; try again in a few seconds.");
-        e.retry_after_s = 5;
-        return e;
-      }
+      if (!same) return busy_error();
       if (*same)
         return make_error("password_same_as_current", "Choose a password different from the current one.", "password");
     }

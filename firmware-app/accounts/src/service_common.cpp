@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "resetd/accounts/service.h"
+#include "credentials.h"
 #include "resetd/accounts/text.h"
 
 namespace resetd::accounts {
@@ -66,9 +67,7 @@ std::string AccountService::search_text(const UserRecord& u) const {
 Result<std::string> AccountService::hash_password(const std::string& pw) {
   auto h = hasher_.hash(nfc(pw));
   if (!h) {
-    Error e = make_error("busy", "The appliance is busy; try again in a few seconds.");
-    e.retry_after_s = 5;
-    return e;
+    return busy_error();
   }
   return *h;
 }
@@ -194,12 +193,9 @@ Status AccountService::validate_options(const ResetOptions& o, bool bulk) {
   if (o.notify.size() > 5)
     return make_error("too_many_recipients", "At most 5 addresses may be notified.", "notify");
   for (const auto& addr : o.notify) {
-    bool ok = !addr.empty() && addr.size() <= 254 &&
-              addr.find_first_of(" \t\r\n<>,;\"()[]\\") == std::string::npos;
-    auto at = addr.find('@');
-    ok = ok && at != std::string::npos && at > 0 && at + 1 < addr.size() &&
-         addr.find('@', at + 1) == std::string::npos && addr.find('.', at) != std::string::npos;
-    if (!ok) return make_error("invalid_email", "Not a valid email address: " + addr, "notify");
+    // mail goes out to these: the domain must also have a dot
+    if (!valid_email(addr) || addr.find('.', addr.find('@')) == std::string::npos)
+      return make_error("invalid_email", "Not a valid email address: " + addr, "notify");
   }
   return ok_status();
 }

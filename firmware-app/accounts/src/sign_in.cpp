@@ -41,11 +41,7 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   const bool can_sign_in = u && !u->disabled && !u->password_hash.empty();
   // Unknown, disabled and password-less accounts cost one verification too.
   auto ok = hasher_.verify(can_sign_in ? u->password_hash : dummy_hash_, nfc(password));
-  if (!ok) {
-    Error e = make_error("busy", "The appliance is busy; try again in a few seconds.");
-    e.retry_after_s = 5;
-    return e;
-  }
+  if (!ok) return busy_error();
   if (!can_sign_in || !*ok) {
     client_failures_.hit(client);
     auto [failures, locked] = account_failures_.failed(username);
@@ -176,7 +172,7 @@ Status AccountService::change_own_password(const Actor& a, const std::string& cu
   if (!u) return make_error("not_signed_in", "Sign in first.");
   if (int64_t wait = client_failures_.retry_after(a.client); wait > 0) return throttled(wait);
   auto ok = hasher_.verify(u->password_hash, nfc(current));
-  if (!ok) return make_error("busy", "The appliance is busy; try again in a few seconds.");
+  if (!ok) return busy_error();
   if (!*ok) {
     client_failures_.hit(a.client);
     return make_error("wrong_current_password", "The current password is incorrect.",

@@ -12,14 +12,6 @@ namespace {
 Error forbidden() { return make_error("forbidden", "You are not allowed to do this."); }
 Error not_found() { return make_error("not_found", "No such user."); }
 
-bool valid_email(const std::string& addr) {
-  if (addr.empty() || addr.size() > 254) return false;
-  if (addr.find_first_of(" \t\r\n<>,;\"()[]\\") != std::string::npos) return false;
-  auto at = addr.find('@');
-  return at != std::string::npos && at > 0 && at + 1 < addr.size() &&
-         addr.find('@', at + 1) == std::string::npos;
-}
-
 bool valid_locale(const std::string& l) { return l == "en" || l == "zh-TW" || l == "tr-TR"; }
 
 Status check_display_name(const std::string& n) {
