@@ -37,6 +37,12 @@ std::optional<Error> get(const toml::table& t, const std::string& section, const
       return std::nullopt;
     }
     return bad(full, show(*n), "a string");
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (auto v = n->value<bool>()) {
+      out = *v;
+      return std::nullopt;
+    }
+    return bad(full, show(*n), "true or false");
   } else if constexpr (std::is_same_v<T, int>) {
     if (auto v = n->value<int64_t>()) {
       if (*v < -1000000000 || *v > 1000000000) return bad(full, show(*v), "a smaller integer");
@@ -70,6 +76,16 @@ Status one_of(const std::string& key, const std::string& v, std::initializer_lis
     list += std::string(list.empty() ? "" : " | ") + "\"" + a + "\"";
   }
   return bad(key, "\"" + v + "\"", "one of " + list);
+}
+
+// scheme://host[:port] with nothing after it, lower case.
+bool is_origin(const std::string& o) {
+  std::string rest;
+  if (o.rfind("https://", 0) == 0) rest = o.substr(8);
+  else if (o.rfind("http://", 0) == 0) rest = o.substr(7);
+  else return false;
+  if (rest.empty()) return false;
+  return rest.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-:[]") == std::string::npos;
 }
 
 }  // namespace
@@ -140,6 +156,31 @@ Status validate(const Config& c) {
   if (auto s = range("accounts.temp_password_ttl_h", c.temp_password_ttl_h, 1, 24 * 90); !s) return s;
   if (auto s = range("accounts.link_ttl_min", c.link_ttl_min, 5, 24 * 60 * 7); !s) return s;
   if (auto s = one_of("ui.default_locale", c.default_locale, {"en", "zh-TW", "tr-TR"}); !s) return s;
+  for (const auto& o : c.allowed_redirect_origins)
+    if (!is_origin(o))
+      return bad("forward_auth.allowed_redirect_origins", "\"" + o + "\"",
+                 "origins like \"https://app.example\" (scheme://host[:port], nothing after)");
+  if (!c.cookie_domain.empty() &&
+      (c.cookie_domain.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos ||
+       c.cookie_domain.front() == '.' || c.cookie_domain.back() == '.' ||
+       c.cookie_domain.find('.') == std::string::npos))
+    return bad("forward_auth.cookie_domain", "\"" + c.cookie_domain + "\"",
+               "a lower-case parent domain like \"appliance.example\" (empty = host-only cookie)");
+  static const std::set<std::string> kRoles = {"user", "helpdesk_admin", "password_admin", "user_admin",
+                                               "global_admin"};
+  for (const auto& [host, roles] : c.forward_auth_rules) {
+    if (host.empty() || host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-:[]") != std::string::npos)
+      return bad("forward_auth.rules", "\"" + host + "\"", "lower-case host names (host or host:port) as keys");
+    for (const auto& r : roles)
+      if (!kRoles.count(r))
+        return bad("forward_auth.rules." + host, "\"" + r + "\"",
+                   "roles among user, helpdesk_admin, password_admin, user_admin, global_admin");
+  }
+  if (c.pam_socket.empty() || c.pam_socket.front() != '/' || c.pam_socket.size() > 100)
+    return bad("pam.socket", "\"" + c.pam_socket + "\"", "an absolute path of at most 100 bytes");
+  if (!c.pam_group.empty() &&
+      c.pam_group.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
+    return bad("pam.group", "\"" + c.pam_group + "\"", "a group name");
   return ok_status();
 }
 
@@ -154,10 +195,11 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
     return make_error("invalid_config", m.str());
   }
   static const std::set<std::string> kSections = {"server", "storage", "relay", "hashing",
-                                                  "accounts", "ui"};
+                                                  "accounts", "ui", "forward_auth", "pam"};
   for (const auto& [k, v] : root)
     if (!kSections.count(std::string(k.str())))
-      return bad(std::string(k.str()), "…", "one of the sections server, storage, relay, hashing, accounts, ui");
+      return bad(std::string(k.str()), "…",
+                 "one of the sections server, storage, relay, hashing, accounts, ui, forward_auth, pam");
   auto section = [&](const char* name) -> const toml::table* {
     return root.get_as<toml::table>(name);
   };
@@ -192,7 +234,37 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
   take("accounts", pair<const char*, int&>{"temp_password_ttl_h", c.temp_password_ttl_h},
        pair<const char*, int&>{"link_ttl_min", c.link_ttl_min});
   take("ui", pair<const char*, std::string&>{"default_locale", c.default_locale});
+  take("forward_auth", pair<const char*, bool&>{"enabled", c.forward_auth_enabled},
+       pair<const char*, std::vector<std::string>&>{"allowed_redirect_origins", c.allowed_redirect_origins},
+       pair<const char*, std::string&>{"cookie_domain", c.cookie_domain});
+  take("pam", pair<const char*, bool&>{"enabled", c.pam_enabled},
+       pair<const char*, std::string&>{"socket", c.pam_socket},
+       pair<const char*, std::string&>{"group", c.pam_group});
   if (e) return *e;
+  if (const toml::table* fa = section("forward_auth")) {
+    for (const auto& [k, v] : *fa) {
+      const std::string key(k.str());
+      if (key != "enabled" && key != "allowed_redirect_origins" && key != "cookie_domain" && key != "rules")
+        return bad("forward_auth." + key, "…", "one of enabled, allowed_redirect_origins, cookie_domain, rules");
+    }
+    if (const toml::node* rn = fa->get("rules")) {
+      const toml::table* rules = rn->as_table();
+      if (!rules) return bad("forward_auth.rules", show(*rn), "a table of \"host\" = [\"role\", …]");
+      for (const auto& [host, roles] : *rules) {
+        std::vector<std::string> list;
+        auto err = get(*rules, "forward_auth.rules", std::string(host.str()).c_str(), list);
+        if (err) return *err;
+        c.forward_auth_rules.emplace_back(std::string(host.str()), list);
+      }
+    }
+  }
+  if (const toml::table* pam = section("pam")) {
+    for (const auto& [k, v] : *pam) {
+      const std::string key(k.str());
+      if (key != "enabled" && key != "socket" && key != "group")
+        return bad("pam." + key, "…", "one of enabled, socket, group");
+    }
+  }
   return c;
 }
 

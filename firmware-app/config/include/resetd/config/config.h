@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,16 @@ struct Config {
   int link_ttl_min = 60;
   // [ui]
   std::string default_locale = "en";
+  // [forward_auth] — sign-in for other web apps behind a reverse proxy (off by default)
+  bool forward_auth_enabled = false;
+  std::vector<std::string> allowed_redirect_origins;  // "https://app.example" (scheme://host[:port])
+  std::string cookie_domain;                          // empty = host-only cookie
+  // rules: "HOST = role,role" — who may enter which host; hosts without a rule: every role
+  std::vector<std::pair<std::string, std::vector<std::string>>> forward_auth_rules;
+  // [pam] — `resetd auth-check` asking the service over a local Unix socket (off by default)
+  bool pam_enabled = false;
+  std::string pam_socket = "/run/resetd/auth.sock";
+  std::string pam_group;  // group owning the socket (mode 0660); empty = the service's own group
 
   // host and port of `listen`
   std::string listen_host() const;
