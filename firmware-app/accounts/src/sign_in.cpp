@@ -21,10 +21,10 @@ Error bad_credentials() {
 }
 }  // namespace
 
-Result<SignIn> AccountService::sign_in(const std::string& username_in, const std::string& password,
-                                       const std::string& client, const std::string& user_agent) {
-  const std::string username = ascii_lower(username_in);
-  if (int64_t wait = client_failures_.retry_after(client); wait > 0) return throttled(wait);
+Result<AccountService::PasswordCheck> AccountService::check_sign_in(
+    const std::string& username, const std::string& password, const std::string& client,
+    const std::string& throttle_key) {
+  if (int64_t wait = client_failures_.retry_after(throttle_key); wait > 0) return throttled(wait);
 
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_username(username); });
@@ -43,7 +43,7 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   auto ok = hasher_.verify(can_sign_in ? u->password_hash : dummy_hash_, nfc(password));
   if (!ok) return busy_error();
   if (!can_sign_in || !*ok) {
-    client_failures_.hit(client);
+    client_failures_.hit(throttle_key);
     auto [failures, locked] = account_failures_.failed(username);
     if (!u) {
       // The typed name is not recorded: an unknown "username" is often a
@@ -77,10 +77,21 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
                       "This temporary password has expired. Ask IT to reset it again.");
   }
 
-  std::optional<std::string> rehash;
+  PasswordCheck out{*u, std::nullopt};
   if (hasher_.needs_rehash(u->password_hash)) {
-    if (auto h = hasher_.hash(nfc(password))) rehash = *h;
+    if (auto h = hasher_.hash(nfc(password))) out.rehash = *h;
   }
+  return out;
+}
+
+Result<SignIn> AccountService::sign_in(const std::string& username_in, const std::string& password,
+                                       const std::string& client, const std::string& user_agent) {
+  const std::string username = ascii_lower(username_in);
+  auto checked = check_sign_in(username, password, client, client);
+  if (!checked) return checked.error();
+  const std::optional<std::string>& rehash = checked->rehash;
+  const UserRecord* u = &checked->user;
+  const int64_t now = clock_.now();
 
   const ExpirationSettings expiry = expiration();  // read before the write below
   SignIn out;
@@ -110,6 +121,43 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   out.must_change = s.must_change;
   touch(s.id);
   return out;
+}
+
+Result<UserRecord> AccountService::check_service_password(const std::string& username_in,
+                                                         const std::string& password,
+                                                         const std::string& client,
+                                                         const std::string& throttle_key,
+                                                         const std::string& detail) {
+  const std::string username = ascii_lower(username_in);
+  auto checked = check_sign_in(username, password, client, throttle_key);
+  if (!checked) return checked.error();
+  const int64_t now = clock_.now();
+  // The password was right: the failure count starts over, as on the web.
+  account_failures_.clear(username);
+  bool must_change = false;
+  std::optional<UserRecord> out;
+  store_.write([&](storage::Writer& w) {
+    auto cur = w.user_by_id(checked->user.id);
+    if (!cur) return;
+    clear_failures(*cur);
+    if (checked->rehash) cur->password_hash = *checked->rehash;
+    w.update_user(*cur);
+    must_change = cur->must_change || password_expired(*cur, now);
+    std::string d = detail;
+    if (checked->rehash) d += d.empty() ? "rehashed" : "; rehashed";
+    if (must_change) d = "password change required" + (d.empty() ? "" : "; " + d);
+    audit(w, username, client, "sign_in", username, must_change ? "failed" : "ok", d);
+    out = *cur;
+  });
+  if (!out) return bad_credentials();
+  if (must_change) {
+    const std::string where = settings_.public_url.empty()
+                                  ? std::string("on the appliance's web page")
+                                  : "at " + settings_.public_url + "/#/password";
+    return make_error("password_change_required",
+                      "Your password must be changed before you can sign in here. Change it " + where + ".");
+  }
+  return *out;
 }
 
 void AccountService::touch(int64_t session_id) {
@@ -144,6 +192,8 @@ std::optional<Actor> AccountService::authenticate(const std::string& token,
   Actor a;
   a.user_id = u->id;
   a.username = u->username;
+  a.display_name = u->display_name;
+  a.email = u->email;
   a.role = parse_role(u->role).value_or(Role::User);
   a.session_id = s->id;
   a.must_change = u->must_change || password_expired(*u, clock_.now());

@@ -259,7 +259,7 @@ Status AccountService::console_patch(const std::string& username, const UserPatc
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_username(ascii_lower(username)); });
   if (!u) return make_error("not_found", "No such user: " + username);
-  const Actor console{0, "console", Role::GlobalAdmin, 0, false, "console"};
+  const Actor console{0, "console", Role::GlobalAdmin, 0, false, "console", "", ""};
   auto r = patch_user(console, u->id, p);
   if (!r) return r.error();
   return ok_status();

@@ -37,7 +37,7 @@ struct Fixture {
     auto a = svc->console_add_user({"root", "Root", "root@example.com", "", "global_admin", "en"},
                                     "violet-tractor-moonbeam-42");
     BOOST_REQUIRE(a.ok());
-    admin = {a->id, "root", Role::GlobalAdmin, 1, false, "127.0.0.1"};
+    admin = {a->id, "root", Role::GlobalAdmin, 1, false, "127.0.0.1", "", ""};
   }
   ~Fixture() { fs::remove_all(dir); }
 
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(reset_ownAccount_forbidden) {
 BOOST_AUTO_TEST_CASE(reset_helpdeskOnUserAdmin_forbiddenAndNothingChanges) {
   int64_t hd = add("hd", "helpdesk_admin");
   int64_t ua = add("ua", "user_admin");
-  Actor a{hd, "hd", Role::HelpdeskAdmin, 2, false, "127.0.0.1"};
+  Actor a{hd, "hd", Role::HelpdeskAdmin, 2, false, "127.0.0.1", "", ""};
   auto r = svc->reset_password(a, ua, ResetOptions{});
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.error().code == "forbidden");

@@ -56,6 +56,8 @@ struct Actor {
   int64_t session_id = 0;
   bool must_change = false;
   std::string client;  // client address (for audit and throttling)
+  std::string display_name;  // for forward auth's Remote-Name
+  std::string email;         // for forward auth's Remote-Email
 };
 
 struct ResetOptions {
@@ -117,6 +119,17 @@ class AccountService {
   // ---- sign-in and sessions ----
   Result<SignIn> sign_in(const std::string& username, const std::string& password,
                          const std::string& client, const std::string& user_agent);
+  // A password check for another program of the appliance (PAM through
+  // `resetd auth-check`): the same throttling, lockout, expiry and audit as
+  // sign_in, but no session. `client` is what the audit shows (pam:<service>),
+  // `throttle_key` what the per-client limit counts, `detail` goes into the
+  // audit row. Refuses must-change and expired passwords with
+  // password_change_required (message says where to change it).
+  Result<storage::UserRecord> check_service_password(const std::string& username,
+                                                     const std::string& password,
+                                                     const std::string& client,
+                                                     const std::string& throttle_key,
+                                                     const std::string& detail);
   // Resolves a cookie token; `activity` = count this request as activity.
   std::optional<Actor> authenticate(const std::string& token, const std::string& client,
                                     bool activity);
@@ -212,6 +225,14 @@ class AccountService {
     std::optional<std::string> link_token;  // for delivery link
     bool generated = false;
   };
+  struct PasswordCheck {
+    storage::UserRecord user;
+    std::optional<std::string> rehash;  // new hash when parameters changed
+  };
+  // Throttle, verify, failure bookkeeping and the failed audit rows shared by
+  // sign_in and check_service_password.
+  Result<PasswordCheck> check_sign_in(const std::string& username, const std::string& password,
+                                      const std::string& client, const std::string& throttle_key);
   Result<Prepared> prepare(const storage::UserRecord& target, const ResetOptions& o);
   ResetOutcome apply_reset(storage::Writer& w, storage::UserRecord& u, const Prepared& p,
                            const ResetOptions& o, const std::string& actor_name,

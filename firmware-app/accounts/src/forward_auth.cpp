@@ -1,0 +1,129 @@
+#include "resetd/accounts/forward_auth.h"
+
+#include <algorithm>
+
+namespace resetd::accounts {
+namespace {
+
+struct Parsed {
+  std::string scheme;  // http | https
+  std::string host;    // lower case, brackets kept for IPv6
+  std::string port;    // empty = default
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// Strict: printable ASCII only, no backslash anywhere (browsers read '\' as
+// '/' in http URLs), authority of host[:port] without userinfo or escapes.
+std::optional<Parsed> parse(std::string_view url) {
+  if (url.empty() || url.size() > 2048) return std::nullopt;
+  for (char c : url) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '\\') return std::nullopt;
+  }
+  Parsed p;
+  const std::string head = lower(url.substr(0, std::min<size_t>(url.size(), 8)));
+  std::string_view rest;
+  if (head.rfind("https://", 0) == 0) {
+    p.scheme = "https";
+    rest = url.substr(8);
+  } else if (head.rfind("http://", 0) == 0) {
+    p.scheme = "http";
+    rest = url.substr(7);
+  } else {
+    return std::nullopt;
+  }
+  const size_t end = rest.find_first_of("/?#");
+  const std::string_view auth = rest.substr(0, end);
+  if (auth.empty() || auth.size() > 260) return std::nullopt;
+  std::string_view host = auth, port;
+  if (auth.front() == '[') {
+    const size_t close = auth.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = auth.substr(0, close + 1);
+    const std::string_view after = auth.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return std::nullopt;
+      port = after.substr(1);
+    }
+    if (host.substr(1, host.size() - 2).find_first_not_of("0123456789abcdefABCDEF:.") !=
+        std::string_view::npos)
+      return std::nullopt;
+  } else {
+    const size_t colon = auth.find(':');
+    if (colon != std::string_view::npos) {
+      host = auth.substr(0, colon);
+      port = auth.substr(colon + 1);
+    }
+    if (host.empty() ||
+        host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+            std::string_view::npos)
+      return std::nullopt;
+  }
+  if (auth.find(':') != std::string_view::npos && port.empty() && auth.front() != '[')
+    return std::nullopt;  // "host:" with nothing after
+  if (!port.empty()) {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
+    const int n = std::stoi(std::string(port));
+    if (n < 1 || n > 65535) return std::nullopt;
+    if ((p.scheme == "https" && n == 443) || (p.scheme == "http" && n == 80)) port = {};
+  }
+  p.host = lower(host);
+  p.port = std::string(port);
+  if (!p.port.empty()) p.port = std::to_string(std::stoi(p.port));  // "08080" -> "8080"
+  return p;
+}
+
+std::string host_port(const Parsed& p) { return p.port.empty() ? p.host : p.host + ":" + p.port; }
+
+}  // namespace
+
+ForwardAuthPolicy::ForwardAuthPolicy(ForwardAuthSettings s) : s_(std::move(s)) {
+  for (const auto& o : s_.allowed_redirect_origins)
+    if (auto n = origin_of(o)) origins_.push_back(*n);
+  for (auto& [host, roles] : s_.rules) host = lower(host);
+}
+
+std::optional<std::string> ForwardAuthPolicy::origin_of(std::string_view url) {
+  auto p = parse(url);
+  if (!p) return std::nullopt;
+  return p->scheme + "://" + host_port(*p);
+}
+
+std::optional<std::string> ForwardAuthPolicy::host_of(std::string_view url) {
+  auto p = parse(url);
+  if (!p) return std::nullopt;
+  return host_port(*p);
+}
+
+std::optional<std::string> ForwardAuthPolicy::return_url(std::string_view rd) const {
+  auto o = origin_of(rd);
+  if (!o) return std::nullopt;
+  if (std::find(origins_.begin(), origins_.end(), *o) == origins_.end()) return std::nullopt;
+  return std::string(rd);
+}
+
+bool ForwardAuthPolicy::may_enter(std::string_view host_in, Role role) const {
+  if (s_.rules.empty()) return true;
+  const std::string host = lower(host_in);
+  if (host.empty()) return false;  // rules exist but the host is unknown: fail closed
+  const std::string name = host.front() == '[' ? host.substr(0, host.find(']') + 1)
+                                               : host.substr(0, host.find(':'));
+  const std::vector<std::string>* roles = nullptr;
+  for (const auto& [h, r] : s_.rules)
+    if (h == host) roles = &r;
+  if (!roles)
+    for (const auto& [h, r] : s_.rules)
+      if (h == name) roles = &r;
+  if (!roles) return true;
+  const std::string rn = role_name(role);
+  return std::find(roles->begin(), roles->end(), rn) != roles->end();
+}
+
+}  // namespace resetd::accounts
