@@ -56,12 +56,20 @@ struct Services {
   const ServerOptions& opts;
   const ServerHooks& hooks;
   bool tls;
+  accounts::ForwardAuthPolicy forward_auth;
 };
 
 void add_session_routes(std::vector<Route>& r, Services& s);
 void add_user_routes(std::vector<Route>& r, Services& s);
 void add_misc_routes(std::vector<Route>& r, Services& s);
 void add_site_routes(std::vector<Route>& r, Services& s);
+void add_forward_auth_routes(std::vector<Route>& r, Services& s);
+
+// Set-Cookie value of the session cookie (Domain= when forward auth sets one).
+std::string session_cookie(const Services& s, const std::string& token, int64_t max_age);
+// Whether the socket peer may speak for the browser (X-Forwarded-*,
+// X-Original-URL): loopback or listed in trusted_proxies.
+bool peer_is_trusted_proxy(const Services& s, const std::string& peer);
 
 int status_for(const std::string& code);
 void send_error(httplib::Response& res, int status, const Error& e);

@@ -3,14 +3,15 @@
 
 namespace resetd::http {
 
-namespace {
-std::string session_cookie(const std::string& token, bool tls, int64_t max_age) {
+std::string session_cookie(const Services& s, const std::string& token, int64_t max_age) {
   std::string c = "resetd_session=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                   std::to_string(max_age);
-  if (tls) c += "; Secure";
+  // A parent domain lets sibling apps' forward-auth requests carry the cookie.
+  const auto& fa = s.forward_auth.settings();
+  if (fa.enabled && !fa.cookie_domain.empty()) c += "; Domain=" + fa.cookie_domain;
+  if (s.tls) c += "; Secure";
   return c;
 }
-}  // namespace
 
 void add_session_routes(std::vector<Route>& r, Services& s) {
   r.push_back({"POST", std::regex("/session"), Auth::None, [&s](Ctx& c) {
@@ -18,15 +19,21 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  const std::string password = req_string(c.body, "password");
                  if (username.size() > 256 || password.size() > 4096)
                    fail(401, "invalid_credentials", "The username or password is incorrect.");
+                 const auto rd = opt_string(c.body, "rd");
                  auto in = take(s.accounts.sign_in(username, password, c.client,
                                                    c.req.get_header_value("User-Agent")));
                  c.res.set_header("Set-Cookie",
-                                  session_cookie(in.token, s.tls,
+                                  session_cookie(s, in.token,
                                                  accounts::AccountService::kSessionAbsoluteS));
-                 send_json(c.res, 200,
-                           {{"user", user_json(in.user, s)},
-                            {"must_change_password", in.must_change},
-                            {"csrf_token", s.accounts.csrf_token_for(in.token)}});
+                 json out = {{"user", user_json(in.user, s)},
+                             {"must_change_password", in.must_change},
+                             {"csrf_token", s.accounts.csrf_token_for(in.token)}};
+                 // Forward auth: where the browser goes next, only to a configured origin.
+                 if (rd && s.forward_auth.enabled()) {
+                   auto url = s.forward_auth.return_url(*rd);
+                   out["redirect"] = url ? json(*url) : json(nullptr);
+                 }
+                 send_json(c.res, 200, out);
                }});
   r.push_back({"GET", std::regex("/session"), Auth::AnySession, [&s](Ctx& c) {
                  auto u = take(s.accounts.get_user(*c.actor, c.actor->user_id));
@@ -37,7 +44,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                }});
   r.push_back({"DELETE", std::regex("/session"), Auth::AnySession, [&s](Ctx& c) {
                  take(s.accounts.sign_out(*c.actor));
-                 c.res.set_header("Set-Cookie", session_cookie("", s.tls, 0));
+                 c.res.set_header("Set-Cookie", session_cookie(s, "", 0));
                  c.res.status = 204;
                }});
   r.push_back({"POST", std::regex("/session/password"), Auth::AnySession, [&s](Ctx& c) {

@@ -120,7 +120,7 @@ std::string gunzip(std::string_view gz) {
 struct ApiServer::Impl {
   Impl(accounts::AccountService& a, storage::Store& st, const Clock& c, ServerOptions o,
        ServerHooks h)
-      : opts(std::move(o)), hooks(std::move(h)), svc{a, st, c, opts, hooks, opts.tls} {}
+      : opts(std::move(o)), hooks(std::move(h)), svc{a, st, c, opts, hooks, opts.tls, accounts::ForwardAuthPolicy(opts.forward_auth)} {}
 
   ServerOptions opts;
   ServerHooks hooks;
@@ -382,6 +382,7 @@ bool ApiServer::start(std::string* error) {
   add_user_routes(im.routes, im.svc);
   add_misc_routes(im.routes, im.svc);
   add_site_routes(im.routes, im.svc);
+  add_forward_auth_routes(im.routes, im.svc);
 
   if (im.opts.port == 0) {
     im.port = srv.bind_to_any_port(im.opts.host);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "resetd/accounts/forward_auth.h"
 #include "resetd/accounts/service.h"
 #include "resetd/common/clock.h"
 #include "resetd/notify/relay_settings.h"
@@ -26,6 +27,12 @@ struct ServerOptions {
   std::string version;
   std::string tls_fingerprint;  // shown by /healthz for staff to compare
   int threads = 8;
+  std::string public_url;  // where the proxy sends browsers to sign in (forward auth)
+  accounts::ForwardAuthSettings forward_auth;
+  // [pam], only shown on the settings page (the socket lives in authsock/)
+  bool pam_enabled = false;
+  std::string pam_socket;
+  std::string pam_group;
 };
 
 // What the server needs from the rest of the program.

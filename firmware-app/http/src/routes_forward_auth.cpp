@@ -1,0 +1,138 @@
+// Forward auth for the appliance's other web apps (spec §12): the endpoint a
+// reverse proxy asks on every request (nginx auth_request, Caddy forward_auth,
+// Traefik ForwardAuth), the return-URL check of the sign-in page, and the
+// read-only "integrations" view of the settings page.
+//
+// GET /auth/verify reads the session only (idle time lives in memory), so it
+// writes nothing to flash however often a proxy calls it.
+#include "api.h"
+
+namespace resetd::http {
+namespace {
+
+bool is_loopback(const std::string& peer) {
+  return peer.rfind("127.", 0) == 0 || peer == "::1" || peer.rfind("::ffff:127.", 0) == 0;
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
+// Header values from user data: control characters (CR LF above all) become
+// spaces, and the length is bounded.
+std::string header_safe(const std::string& v) {
+  std::string out = v.substr(0, 256);
+  for (auto& ch : out)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = ' ';
+  return out;
+}
+
+// The URL the browser asked the proxy for, from headers only a trusted proxy
+// may send: X-Original-URL (nginx, set in its config), else
+// X-Forwarded-Proto + X-Forwarded-Host + X-Forwarded-Uri (Caddy, Traefik).
+std::string original_url(const Ctx& c) {
+  const std::string orig = c.req.get_header_value("X-Original-URL");
+  if (!orig.empty()) return orig;
+  const std::string proto = c.req.get_header_value("X-Forwarded-Proto");
+  const std::string host = c.req.get_header_value("X-Forwarded-Host");
+  std::string uri = c.req.get_header_value("X-Forwarded-Uri");
+  if ((proto != "http" && proto != "https") || host.empty()) return {};
+  if (uri.empty() || uri.front() != '/') uri = "/" + uri;
+  return proto + "://" + host + uri;
+}
+
+std::string base_url(const Services& s, const Ctx& c) {
+  std::string b = s.opts.public_url;
+  if (b.empty()) b = std::string(s.tls ? "https://" : "http://") + c.req.get_header_value("Host");
+  while (!b.empty() && b.back() == '/') b.pop_back();
+  return b;
+}
+
+}  // namespace
+
+bool peer_is_trusted_proxy(const Services& s, const std::string& peer) {
+  if (is_loopback(peer)) return true;
+  for (const auto& tp : s.opts.trusted_proxies)
+    if (tp == peer) return true;
+  return false;
+}
+
+void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
+  r.push_back({"GET", std::regex("/auth/verify"), Auth::None, [&s](Ctx& c) {
+                 if (!s.forward_auth.enabled())
+                   fail(404, "not_found", "Forward auth is off ([forward_auth] enabled = false).");
+                 // Only a trusted proxy speaks for the browser; from anyone else the
+                 // forwarded headers are ignored (host unknown: host rules refuse).
+                 const bool trusted = peer_is_trusted_proxy(s, c.req.remote_addr);
+                 const std::string orig = trusted ? original_url(c) : std::string();
+                 std::string host;
+                 if (trusted) {
+                   host = c.req.get_header_value("X-Forwarded-Host");
+                   if (host.empty() && !orig.empty())
+                     host = accounts::ForwardAuthPolicy::host_of(orig).value_or("");
+                 }
+                 // Caddy and Traefik hand a non-2xx answer to the browser as is:
+                 // ?redirect=1 makes it a 302. nginx auth_request wants 401.
+                 const bool redirect = c.req.get_param_value("redirect") == "1";
+                 auto send_away = [&](const std::string& to, const char* code, const char* msg) {
+                   c.res.set_header("X-Resetd-Redirect", to);
+                   c.res.set_header("Location", to);
+                   send_error(c.res, redirect ? 302 : 401, make_error(code, msg));
+                 };
+                 const std::string base = base_url(s, c);
+                 if (!c.actor) {
+                   std::string to = base + "/";
+                   if (!orig.empty() && s.forward_auth.return_url(orig)) to += "?rd=" + url_encode(orig);
+                   return send_away(to + "#/signin", "not_signed_in", "Sign in first.");
+                 }
+                 if (c.actor->must_change)
+                   return send_away(base + "/#/password", "password_change_required",
+                                    "Change your password first.");
+                 if (s.forward_auth.has_rules() && !s.forward_auth.may_enter(host, c.actor->role))
+                   fail(403, "forbidden", "Your role may not enter this site.");
+                 c.res.set_header("Remote-User", header_safe(c.actor->username));
+                 c.res.set_header("Remote-Name", header_safe(c.actor->display_name));
+                 c.res.set_header("Remote-Email", header_safe(c.actor->email));
+                 c.res.set_header("Remote-Groups", accounts::role_name(c.actor->role));
+                 c.res.status = 200;
+               }});
+  r.push_back({"GET", std::regex("/auth/redirect"), Auth::None, [&s](Ctx& c) {
+                 if (!s.forward_auth.enabled())
+                   fail(404, "not_found", "Forward auth is off ([forward_auth] enabled = false).");
+                 const std::string rd = c.req.get_param_value("rd");
+                 auto url = s.forward_auth.return_url(rd);
+                 if (!url)
+                   fail(422, "redirect_not_allowed", "That return address is not among the configured sites.", "rd");
+                 send_json(c.res, 200, {{"redirect", *url}});
+               }});
+  r.push_back({"GET", std::regex("/settings/integrations"), Auth::Session, [&s](Ctx& c) {
+                 if (!accounts::may_administer_site(c.actor->role))
+                   fail(403, "forbidden", "Only a global admin may do this.");
+                 const auto& fa = s.forward_auth.settings();
+                 json rules = json::array();
+                 for (const auto& [host, roles] : fa.rules) rules.push_back({{"host", host}, {"roles", roles}});
+                 send_json(c.res, 200,
+                           {{"forward_auth",
+                             {{"enabled", fa.enabled},
+                              {"allowed_redirect_origins", fa.allowed_redirect_origins},
+                              {"cookie_domain", fa.cookie_domain},
+                              {"rules", rules}}},
+                            {"pam",
+                             {{"enabled", s.opts.pam_enabled},
+                              {"socket", s.opts.pam_socket},
+                              {"group", s.opts.pam_group}}}});
+               }});
+}
+
+}  // namespace resetd::http
