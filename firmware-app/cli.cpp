@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include "resetd/accounts/service.h"
 #include "resetd/accounts/text.h"
+#include "resetd/authsock/auth_socket.h"
 #include "resetd/config/config.h"
 #include "resetd/crypto/crypto.h"
 #include "resetd/http/server.h"
@@ -160,6 +162,29 @@ notify::RelayConfig relay_config(const config::Config& c) {
   return r;
 }
 
+// Only letters, digits and . _ - of a PAM service name reach the audit.
+std::string safe_service(const std::string& s) {
+  std::string out;
+  for (char c : s.substr(0, 32))
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-') ? c : '_';
+  return out.empty() ? "unknown" : out;
+}
+
+// One PAM password check: web sign-in rules, audited as client pam:<service>.
+// The per-client limit counts per service and remote host (sshd's PAM_RHOST),
+// so one noisy remote host does not throttle the console.
+authsock::AuthReply check_pam_request(accounts::AccountService& acc, const authsock::AuthRequest& r) {
+  const std::string client = "pam:" + safe_service(r.service);
+  std::string rhost = r.rhost.substr(0, 64);
+  for (auto& c : rhost)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != ':' && c != '-') c = '_';
+  std::string detail = "uid " + std::to_string(r.peer_uid);
+  if (!rhost.empty()) detail += ", rhost " + rhost;
+  auto res = acc.check_service_password(r.username, r.password, client, client + "@" + rhost, detail);
+  if (res) return {true, "", ""};
+  return {false, res.error().code, res.error().message};
+}
+
 int cmd_serve(Runtime& rt, const std::string& web_dir) {
   const config::Config& cfg = rt.cfg;
   const bool first_boot = !fs::exists(fs::path(cfg.data_dir) / "resetd.db");
@@ -178,6 +203,14 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   so.trusted_proxies = cfg.trusted_proxies;
   so.web_dir = web_dir;
   so.version = RESETD_VERSION;
+  so.public_url = cfg.public_url;
+  so.forward_auth.enabled = cfg.forward_auth_enabled;
+  so.forward_auth.allowed_redirect_origins = cfg.allowed_redirect_origins;
+  so.forward_auth.cookie_domain = cfg.cookie_domain;
+  so.forward_auth.rules = cfg.forward_auth_rules;
+  so.pam_enabled = cfg.pam_enabled;
+  so.pam_socket = cfg.pam_socket;
+  so.pam_group = cfg.pam_group;
   if (cfg.tls != "off") {
     so.tls = true;
     if (cfg.tls == "self-signed") {
@@ -244,12 +277,32 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   // A file-size limit (ulimit -f) must surface as a failed write (507), not kill us.
   signal(SIGXFSZ, SIG_IGN);
 
+  // [pam]: the socket `resetd auth-check` asks; off unless configured.
+  std::unique_ptr<authsock::AuthSocketServer> pam_socket;
+  if (cfg.pam_enabled) {
+    authsock::AuthSocketOptions ao;
+    ao.path = cfg.pam_socket;
+    ao.group = cfg.pam_group;
+    accounts::AccountService& acc = *rt.accounts;
+    pam_socket = std::make_unique<authsock::AuthSocketServer>(ao, [&acc](const authsock::AuthRequest& r) {
+      return check_pam_request(acc, r);
+    });
+    std::string perr;
+    if (!pam_socket->start(&perr)) {
+      std::cerr << "resetd: " << perr << "\n";
+      return kFail;
+    }
+    std::cout << "resetd: PAM password checks on " << cfg.pam_socket << "\n";
+  }
+  if (cfg.forward_auth_enabled) std::cout << "resetd: forward auth on (GET /api/v1/auth/verify)\n";
+
   rt.accounts->sweep();
   worker.start();
   std::string err;
   if (!server.start(&err)) {
     std::cerr << "resetd: " << err << "\n";
     worker.stop();
+    if (pam_socket) pam_socket->stop();
     return kFail;
   }
   std::cout << "resetd: listening on " << (so.tls ? "https://" : "http://") << so.host << ":"
@@ -291,6 +344,7 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   sigwait(&set, &sig);
   std::cout << "resetd: stopping\n" << std::flush;
   stopping = true;
+  if (pam_socket) pam_socket->stop();
   server.stop();
   worker.stop();
   sweeper.join();
@@ -313,6 +367,62 @@ int status_exit(const Status& s) {
   print_error(s.error());
   const std::string& c = s.error().code;
   return (c.rfind("invalid_", 0) == 0 || c.rfind("password_", 0) == 0) ? kUsage : kFail;
+}
+
+// Reads stdin up to the first NUL or LF (pam_exec's expose_authtok ends the
+// token with a NUL), at most `max` bytes; "\r" before LF dropped.
+std::string read_token(size_t max) {
+  std::string s;
+  char c;
+  while (s.size() <= max && std::cin.get(c)) {
+    if (c == '\0' || c == '\n') break;
+    s += c;
+  }
+  if (!s.empty() && s.back() == '\r') s.pop_back();
+  return s;
+}
+
+// `resetd auth-check`: exit 0 accepted, 1 refused or service unreachable
+// (message on stdout: pam_exec's `stdout` option shows it to the person),
+// 2 usage.
+int cmd_auth_check(const std::string& config_path, std::string socket_path, std::string service) {
+  const char* type = std::getenv("PAM_TYPE");
+  if (type && std::string(type) != "auth") {
+    std::cout << "resetd auth-check only answers the auth stack (PAM_TYPE=" << type << ")\n";
+    return kUsage;
+  }
+  if (socket_path.empty()) {
+    auto cfg = config::load(config_path, {});
+    if (!cfg) {
+      std::cerr << "resetd: " << cfg.error().message << "\n";
+      return kUsage;
+    }
+    socket_path = cfg->pam_socket;
+  }
+  authsock::AuthRequest r;
+  if (const char* v = std::getenv("PAM_SERVICE")) service = v;
+  r.service = service.empty() ? "unknown" : service;
+  if (const char* v = std::getenv("PAM_RHOST")) r.rhost = v;
+  if (const char* v = std::getenv("PAM_USER")) r.username = v;
+  else r.username = read_token(256);
+  r.password = read_token(4096);
+  if (r.username.empty()) {
+    std::cout << "resetd auth-check: no username (PAM_USER or the first line of stdin)\n";
+    return kUsage;
+  }
+  if (r.password.size() > 4096) {
+    std::cout << "The username or password is incorrect.\n";
+    return kFail;
+  }
+  auto reply = authsock::ask(socket_path, r, 20000);
+  explicit_bzero(r.password.data(), r.password.size());
+  if (!reply) {
+    std::cout << "resetd auth-check: " << reply.error().message << "\n";
+    return kFail;
+  }
+  if (reply->ok) return kOk;
+  std::cout << reply->message << "\n";
+  return kFail;
 }
 
 }  // namespace
@@ -379,6 +489,14 @@ int run_cli(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Integrity check (exit 0 ok, 1 damaged)");
   check->add_option("--data-dir", data_dir, "Data directory")->required();
   auto* version = app.add_subcommand("version", "Print the version");
+  std::string socket_path, service;
+  auto* authcheck = app.add_subcommand(
+      "auth-check",
+      "Check a password with the running service (for pam_exec expose_authtok): user from PAM_USER "
+      "(else the first stdin line), password from stdin; exit 0 only when accepted");
+  authcheck->add_option("--config", config_path, "TOML configuration file (for pam.socket)");
+  authcheck->add_option("--socket", socket_path, "Unix socket of the running service (default: pam.socket)");
+  authcheck->add_option("--service", service, "Service name when PAM_SERVICE is not set");
 
   try {
     app.parse(argc, argv);
@@ -391,6 +509,8 @@ int run_cli(int argc, char** argv) {
     std::cout << "resetd " << RESETD_VERSION << " (schema " << storage::Store::binary_schema_version() << ")\n";
     return kOk;
   }
+
+  if (authcheck->parsed()) return cmd_auth_check(config_path, socket_path, service);
 
   Runtime rt;
   config::Overrides ov;
