@@ -16,7 +16,8 @@ JOBS=${JOBS:-$(nproc)}
 build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
   libsodium-dev libboost-test-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates)
-test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl)
+test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
+  nginx pamtester libpam-modules util-linux)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
 install_missing() {

@@ -136,13 +136,16 @@ Result<UserRecord> AccountService::check_service_password(const std::string& use
   account_failures_.clear(username);
   bool must_change = false;
   std::optional<UserRecord> out;
+  const ExpirationSettings expiry = expiration();  // not inside the write
   store_.write([&](storage::Writer& w) {
     auto cur = w.user_by_id(checked->user.id);
     if (!cur) return;
     clear_failures(*cur);
     if (checked->rehash) cur->password_hash = *checked->rehash;
     w.update_user(*cur);
-    must_change = cur->must_change || password_expired(*cur, now);
+    must_change = cur->must_change ||
+                  (!expiry.never_expires && cur->password_changed_at &&
+                   *cur->password_changed_at + int64_t{expiry.days} * 86400 <= now);
     std::string d = detail;
     if (checked->rehash) d += d.empty() ? "rehashed" : "; rehashed";
     if (must_change) d = "password change required" + (d.empty() ? "" : "; " + d);

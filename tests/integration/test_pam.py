@@ -1,0 +1,240 @@
+"""Issue 11 / spec §12: PAM through pam_exec (expose_authtok) -> `resetd auth-check` -> the
+running service's local Unix socket, driven by the real `pamtester` (Debian package).
+
+Each test writes its own /etc/pam.d/resetd-it-<random> service file and removes it after.
+The socket's group is `adm` (present on every Debian); a process of `nobody` without that
+group must not be able to connect, with it it may."""
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import RESETD_BIN, assert_error_json, strong_password, wait_until
+from sitekit import TestClock, fresh_admin
+
+PAMTESTER = shutil.which("pamtester") or "/usr/bin/pamtester"
+SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
+SOCKET_GROUP = "adm"
+
+
+@pytest.fixture
+def pam(make_resetd, workdir):
+    """(resetd with [pam] on and a test clock, PAM service name, socket path, TestClock)."""
+    sock = os.path.join(workdir, "run", "auth.sock")
+    clock = TestClock(os.path.join(workdir, "clock-offset"))
+    srv = make_resetd(start=False)
+    srv.extra_toml = '[pam]\nenabled = true\nsocket = "%s"\ngroup = "%s"\n' % (sock, SOCKET_GROUP)
+    srv.write_config()
+    srv.env = {"RESETD_TEST_CLOCK_OFFSET_FILE": clock.path}
+    srv.start()
+    service = "resetd-it-" + secrets.token_hex(4)
+    path = os.path.join("/etc/pam.d", service)
+    assert not os.path.exists(path)
+    with open(path, "w") as f:
+        f.write("auth required pam_exec.so expose_authtok stdout quiet %s auth-check --socket %s\n"
+                "account required pam_permit.so\n" % (RESETD_BIN, sock))
+    try:
+        yield srv, service, sock, clock
+    finally:
+        os.unlink(path)
+
+
+def pamtester(service, user, password, rhost=None):
+    """Runs pamtester authenticate; returns (ok, output)."""
+    args = [PAMTESTER, "-v"]
+    if rhost:
+        args += ["-I", "rhost=%s" % rhost]
+    r = subprocess.run(args + [service, user, "authenticate"], input=password + "\n",
+                       capture_output=True, text=True, timeout=60)
+    return r.returncode == 0, r.stdout + r.stderr
+
+
+def audit_rows(admin, target):
+    r = admin.get("audit?action=sign_in&limit=1000")
+    assert r.status == 200, r
+    return [e for e in r.json["entries"] if e["target"] == target]
+
+
+def web_attempts_until_throttled(srv, username):
+    for i in range(1, 30):
+        r = srv.client().post("session", {"username": username, "password": "wrong-%d" % i}, csrf=False)
+        if r.status == 429:
+            return i
+        assert r.status == 401, r
+    pytest.fail("web sign-in never throttled")
+
+
+def test_right_password_succeeds_wrong_fails_and_is_throttled_like_the_web(pam):
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("pam.ann", password=pw)
+    admin.create_user("web.ann", password=strong_password())
+
+    ok, out = pamtester(service, "pam.ann", pw, rhost="192.0.2.7")
+    assert ok, out
+    assert "successfully authenticated" in out, out
+    ok, out = pamtester(service, "PAM.Ann", pw)  # usernames are case-insensitive, as on the web
+    assert ok, out
+
+    ok, out = pamtester(service, "pam.ann", "not-the-password")
+    assert not ok and "The username or password is incorrect." in out, out
+
+    # the account throttle counts PAM failures exactly like web sign-in failures
+    n_web = web_attempts_until_throttled(srv, "web.ann")
+    n_pam = None
+    for i in range(2, 30):
+        ok, out = pamtester(service, "pam.ann", "wrong-%d" % i)
+        assert not ok
+        if "Too many sign-in attempts" in out:
+            n_pam = i
+            break
+    assert n_pam == n_web, (n_pam, n_web)
+    # while throttled even the right password is refused
+    ok, out = pamtester(service, "pam.ann", pw)
+    assert not ok and "Too many sign-in attempts" in out, out
+
+    rows = audit_rows(admin, "pam.ann")
+    assert [e for e in rows if e["outcome"] == "ok" and e["client"] == "pam:" + service
+            and "rhost 192.0.2.7" in e["detail"]], rows
+    fails = [e for e in rows if e["outcome"] == "failed" and e["client"] == "pam:" + service]
+    assert len(fails) == n_pam - 1, rows
+    assert not [e for e in rows if e["client"] != "pam:" + service], rows
+
+
+def test_disabled_locked_and_must_change_are_refused_with_their_message(pam):
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    pw_d, pw_l, pw_m = strong_password(), strong_password(), strong_password()
+    uid_d = admin.create_user("pam.dis", password=pw_d).json["user"]["id"]
+    admin.create_user("pam.lock", password=pw_l)
+    uid_m = admin.create_user("pam.mc", password=strong_password()).json["user"]["id"]
+
+    # disabled: the same generic answer the web gives; the audit says why
+    assert admin.patch("users/%d" % uid_d, {"disabled": True}).status == 200
+    ok, out = pamtester(service, "pam.dis", pw_d)
+    assert not ok and "The username or password is incorrect." in out, out
+    assert [e for e in audit_rows(admin, "pam.dis") if e["detail"] == "account disabled"
+            and e["client"] == "pam:" + service]
+
+    # must change (admin reset with "require change"): refused, told where to change it
+    r = admin.reset(uid_m, mode="manual", password=pw_m, require_change=True, notify=[], notify_user=False)
+    assert r.status == 200, r
+    ok, out = pamtester(service, "pam.mc", pw_m)
+    assert not ok, out
+    assert "must be changed" in out and srv.public_url + "/#/password" in out, out
+    assert [e for e in audit_rows(admin, "pam.mc") if e["outcome"] == "failed"
+            and e["detail"].startswith("password change required")], audit_rows(admin, "pam.mc")
+    # after the change on the web page, PAM lets the user in
+    c = srv.client()
+    c.must_sign_in("pam.mc", pw_m)
+    pw_m2 = strong_password()
+    assert c.change_password(pw_m, pw_m2).status == 200
+    ok, out = pamtester(service, "pam.mc", pw_m2)
+    assert ok, out
+
+    # locked: ten failures (the clock moved past each growing delay) lock the account
+    for i in range(10):
+        ok, out = pamtester(service, "pam.lock", "wrong-%d" % i)
+        assert not ok and "incorrect" in out, (i, out)
+        clock.advance(srv, 70)
+    ok, out = pamtester(service, "pam.lock", pw_l)
+    assert not ok and "Too many sign-in attempts" in out, out
+    admin = fresh_admin(srv)
+    rows = audit_rows(admin, "pam.lock")
+    assert [e for e in rows if e["detail"] == "locked out" and e["client"] == "pam:" + service], rows
+    u = [x for x in admin.all_users()["users"] if x["username"] == "pam.lock"][0]
+    assert u["locked"] is True
+    # the admin's unlock lets the right password in again
+    assert admin.post("users/%d/unlock" % u["id"], {}).status in (200, 204)
+    ok, out = pamtester(service, "pam.lock", pw_l)
+    assert ok, out
+
+
+def connect_as_nobody(sock, groups):
+    code = ("import socket,sys\n"
+            "s=socket.socket(socket.AF_UNIX)\n"
+            "try:\n s.connect(sys.argv[1]); print('connected')\n"
+            "except PermissionError: print('denied')\n")
+    args = [SETPRIV, "--reuid=nobody", "--regid=nogroup"]
+    args += ["--groups=" + groups] if groups else ["--clear-groups"]
+    r = subprocess.run(args + ["/usr/bin/python3", "-c", code, sock], capture_output=True, text=True, timeout=30)
+    return r.stdout.strip() + r.stderr.strip()
+
+
+def test_socket_mode_group_and_other_users(pam):
+    srv, service, sock, clock = pam
+    st = os.stat(sock)
+    import grp
+    import stat
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
+    assert st.st_gid == grp.getgrnam(SOCKET_GROUP).gr_gid
+    assert connect_as_nobody(sock, None) == "denied"
+    assert connect_as_nobody(sock, SOCKET_GROUP) == "connected"
+
+
+def test_socket_is_bounded(pam):
+    srv, service, sock, clock = pam
+    # an over-long line: answered bad_request and closed, without waiting for more
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sock)
+    try:
+        s.sendall(b"resetd-auth 1\tx\t\tu\t" + b"A" * 100000)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    data = s.recv(4096)
+    s.close()
+    assert data.startswith(b"fail\tbad_request"), data
+    # a silent client is cut off at the read deadline (5 s)
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(15)
+    s.connect(sock)
+    t0 = time.monotonic()
+    data = s.recv(4096)
+    took = time.monotonic() - t0
+    s.close()
+    assert data.startswith(b"fail\tbad_request") and 4 <= took < 10, (data, took)
+    # at most 16 connections at once: the 17th is told "busy" at once
+    held = []
+    for _ in range(16):
+        h = socket.socket(socket.AF_UNIX)
+        h.connect(sock)
+        held.append(h)
+    time.sleep(0.3)
+    extra = socket.socket(socket.AF_UNIX)
+    extra.settimeout(3)
+    extra.connect(sock)
+    assert extra.recv(4096).startswith(b"fail\tbusy"), "no busy answer"
+    extra.close()
+    for h in held:
+        h.close()
+    # and the service still answers afterwards
+    wait_until(lambda: pamtester(service, "admin", "nope")[1].find("incorrect") >= 0, timeout=15,
+               what="auth-check works again")
+
+
+def test_auth_check_usage_and_unreachable_service(pam, workdir):
+    srv, service, sock, clock = pam
+    r = subprocess.run([RESETD_BIN, "auth-check", "--socket", os.path.join(workdir, "nope.sock")],
+                       input="admin\nsecret\n", capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "not running" in r.stdout, r
+    r = subprocess.run([RESETD_BIN, "auth-check", "--socket", sock], input="", capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2 and "no username" in r.stdout, r
+    # without PAM_USER: username and password as two stdin lines
+    r = subprocess.run([RESETD_BIN, "auth-check", "--socket", sock], input="admin\nwrong\n",
+                       capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    assert r.returncode == 1 and "incorrect" in r.stdout, r
+
+
+def test_pam_off_by_default_makes_no_socket(make_resetd, workdir):
+    srv = make_resetd()
+    out = open(srv.stdout_path).read()
+    assert "listening on" in out and "PAM password checks" not in out, out
+    j = srv.admin().get("settings/integrations").json
+    assert j["pam"]["enabled"] is False, j
