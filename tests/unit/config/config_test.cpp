@@ -80,4 +80,50 @@ BOOST_AUTO_TEST_CASE(load_overrides_beatFile) {
   BOOST_TEST(c->tls == "off");
 }
 
+BOOST_AUTO_TEST_CASE(parse_forwardAuthAndPam_offByDefaultAndRead) {
+  auto d = parse("", "test");
+  BOOST_REQUIRE(d.ok());
+  BOOST_TEST(!d->forward_auth_enabled);
+  BOOST_TEST(!d->pam_enabled);
+  BOOST_TEST(d->pam_socket == "/run/resetd/auth.sock");
+  auto c = parse(
+      "[forward_auth]\nenabled = true\nallowed_redirect_origins = [\"https://wiki.example\"]\n"
+      "cookie_domain = \"example\"\n[forward_auth.rules]\n\"wiki.example\" = [\"user\"]\n"
+      "[pam]\nenabled = true\nsocket = \"/run/x/a.sock\"\ngroup = \"adm\"\n",
+      "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->forward_auth_enabled);
+  BOOST_TEST(c->allowed_redirect_origins.size() == 1u);
+  BOOST_REQUIRE(c->forward_auth_rules.size() == 1u);
+  BOOST_TEST(c->forward_auth_rules[0].first == "wiki.example");
+  BOOST_TEST(c->pam_enabled);
+  BOOST_TEST(c->pam_group == "adm");
+  // "example" has no dot: not a parent domain
+  auto s = validate(c.value());
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().field == "forward_auth.cookie_domain");
+}
+
+BOOST_AUTO_TEST_CASE(validate_badForwardAuthValues_nameTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[forward_auth]\nallowed_redirect_origins = [\"https://a.example/path\"]\n", "forward_auth.allowed_redirect_origins"},
+      {"[forward_auth]\nallowed_redirect_origins = [\"//a.example\"]\n", "forward_auth.allowed_redirect_origins"},
+      {"[forward_auth.rules]\n\"a.example\" = [\"root\"]\n", "forward_auth.rules.a.example"},
+      {"[pam]\nsocket = \"relative.sock\"\n", "pam.socket"},
+      {"[pam]\ngroup = \"a b\"\n", "pam.group"},
+  };
+  for (const auto& [text, key] : cases) {
+    BOOST_TEST_CONTEXT(text) {
+      auto c = parse(text, "test");
+      BOOST_REQUIRE(c.ok());
+      auto s = validate(c.value());
+      BOOST_REQUIRE(!s.ok());
+      BOOST_TEST(s.error().field == key);
+    }
+  }
+  BOOST_TEST(!parse("[pam]\nenabled = \"yes\"\n", "test").ok());
+  BOOST_TEST(!parse("[forward_auth]\nunknown = 1\n", "test").ok());
+  BOOST_TEST(!parse("[forward_auth]\nrules = 3\n", "test").ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
