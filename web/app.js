@@ -2,7 +2,7 @@
 import { h } from './js/dom.js';
 import { t, setLocale, pickLocale, locale } from './js/i18n.js';
 import { api, setCsrf, onUnauthorized } from './js/api.js';
-import { signIn, forgot, setPassword, changePassword } from './js/auth.js';
+import { signIn, forgot, setPassword, changePassword, returnTo, leaveFor } from './js/auth.js';
 import { users, userForm } from './js/users.js';
 import { reset } from './js/reset.js';
 import { notifications, settings, audit, sessions } from './js/admin.js';
@@ -151,6 +151,14 @@ async function start() {
   ]);
   app.health = health.status === 'fulfilled' ? health.value : null;
   setSession(session.status === 'fulfilled' ? session.value : null);
+  // Already signed in and sent back by a proxy: go straight to a configured site.
+  const rd = returnTo();
+  if (app.session && rd && !app.session.must_change_password) {
+    try {
+      const r = await api('GET', `/auth/redirect?rd=${encodeURIComponent(rd)}`, undefined, { noAuthRedirect: true });
+      return leaveFor(r.redirect);
+    } catch { /* not a configured site: stay here */ }
+  }
   window.addEventListener('hashchange', () => render());
   render();
 }

@@ -374,6 +374,25 @@ for c, en, zh, tr in reasons:
     k(f'reason.{c}', en, zh, tr)
     k(f'err.{c}', f'The password is not allowed: {en[0].lower()+en[1:]}.', f'不允許此密碼：{zh}。', f'Bu parolaya izin verilmiyor: {tr[0].lower() if tr[0]!="İ" else "i"}{tr[1:]}.')
 
+# forward auth and PAM (issue 11): read-only on the settings page
+k('settings.integrations', 'Sign-in for other services', '其他服務的登入', 'Diğer hizmetler için oturum açma')
+k('settings.integrationsIntro', 'Other programs on this appliance can use these accounts. These are turned on in the configuration file ([forward_auth], [pam]) and shown here read-only.', '本設備上的其他程式可以使用這些帳號。這些功能在設定檔（[forward_auth]、[pam]）中開啟，此處僅供檢視。', 'Bu cihazdaki diğer programlar bu hesapları kullanabilir. Bunlar yapılandırma dosyasında ([forward_auth], [pam]) açılır ve burada yalnızca gösterilir.')
+k('int.forwardAuth', 'Forward auth for web apps behind a reverse proxy', '反向代理後方網頁應用程式的轉送驗證', 'Ters vekil sunucu arkasındaki web uygulamaları için iletilen kimlik doğrulama')
+k('int.pam', 'PAM (console and SSH sign-in through resetd auth-check)', 'PAM（透過 resetd auth-check 的主控台與 SSH 登入）', 'PAM (resetd auth-check ile konsol ve SSH oturumu açma)')
+k('int.on', 'On', '開啟', 'Açık')
+k('int.off', 'Off', '關閉', 'Kapalı')
+k('int.origins', 'Allowed return addresses', '允許的返回位址', 'İzin verilen dönüş adresleri')
+k('int.cookieDomain', 'Session cookie domain', '工作階段 Cookie 網域', 'Oturum çerezi etki alanı')
+k('int.hostOnly', 'this host only', '僅限此主機', 'yalnızca bu ana bilgisayar')
+k('int.rules', 'Who may enter which site', '誰可以進入哪個網站', 'Hangi siteye kim girebilir')
+k('int.noRules', 'Every role may enter every site.', '所有角色都可以進入所有網站。', 'Her rol her siteye girebilir.')
+k('int.none', 'none', '無', 'yok')
+k('int.socket', 'Socket', '通訊端', 'Soket')
+k('int.group', 'Socket group', '通訊端群組', 'Soket grubu')
+k('int.ownGroup', "the service's own group", '服務本身的群組', 'hizmetin kendi grubu')
+k('err.redirect_not_allowed', 'That return address is not among the configured sites.', '該返回位址不在已設定的網站中。', 'Bu dönüş adresi yapılandırılmış siteler arasında değil.')
+k('signin.returnRefused', 'You were sent here from a site this appliance does not know, so you stay on this page after signing in.', '您是從本設備不認識的網站被導向此處，因此登入後會留在此頁面。', 'Bu cihazın tanımadığı bir siteden buraya gönderildiniz; oturum açtıktan sonra bu sayfada kalırsınız.')
+
 out = os.path.dirname(os.path.abspath(__file__))
 for i, loc in enumerate(['en', 'zh-TW', 'tr-TR']):
     d = {key: v[i] for key, v in sorted(R.items())}

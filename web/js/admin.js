@@ -172,6 +172,38 @@ function relayTest() {
   return form;
 }
 
+// Forward auth and PAM: set in the configuration file, shown read-only.
+async function integrations() {
+  const sec = h('section', { class: 'card', 'aria-labelledby': 'h-settings.integrations' },
+    h('h2', { id: 'h-settings.integrations' }, t('settings.integrations')));
+  let d;
+  try {
+    d = await api('GET', '/settings/integrations');
+  } catch (e) {
+    sec.append(h('p', { class: 'alert error' }, errText(e)));
+    return sec;
+  }
+  const onOff = (b) => h('strong', {}, b ? t('int.on') : t('int.off'));
+  const row = (label, ...value) => [h('dt', {}, label), h('dd', {}, ...value)];
+  const fa = d.forward_auth || {};
+  const pam = d.pam || {};
+  const faRows = [...row(t('int.forwardAuth'), onOff(fa.enabled))];
+  if (fa.enabled) {
+    faRows.push(...row(t('int.origins'), (fa.allowed_redirect_origins || []).join(', ') || t('int.none')));
+    faRows.push(...row(t('int.cookieDomain'), fa.cookie_domain || t('int.hostOnly')));
+    faRows.push(...row(t('int.rules'), (fa.rules || []).length
+      ? h('ul', {}, ...fa.rules.map((r) => h('li', {}, `${r.host}: ${r.roles.map((x) => t(`role.${x}`)).join(', ')}`)))
+      : t('int.noRules')));
+  }
+  const pamRows = [...row(t('int.pam'), onOff(pam.enabled))];
+  if (pam.enabled) {
+    pamRows.push(...row(t('int.socket'), h('code', {}, pam.socket)));
+    pamRows.push(...row(t('int.group'), pam.group || t('int.ownGroup')));
+  }
+  sec.append(h('p', { class: 'hint' }, t('settings.integrationsIntro')), h('dl', { class: 'facts' }, ...faRows, ...pamRows));
+  return sec;
+}
+
 export async function settings(view) {
   const secs = await Promise.all([
     section('/settings/relay', 'settings.relay', 'settings.relayIntro', [
@@ -189,6 +221,7 @@ export async function settings(view) {
     section('/settings/self-service', 'settings.selfService', 'settings.selfServiceIntro', [['enabled', 'bool']]),
     section('/settings/retention', 'settings.retention', (d) => t('settings.retentionIntro', { n: num(d.outbox_days ?? 30) }), [
       ['audit_days', 'int', { min: 30, max: 3650 }]]),
+    integrations(),
   ]);
   view.append(h('h1', { tabindex: '-1' }, t('settings.title')), ...secs);
 }

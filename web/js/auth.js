@@ -16,6 +16,14 @@ function confirmMatches(form, pw, again) {
   return true;
 }
 
+// Forward auth: the proxy sends people here as /?rd=<page they wanted>#/signin.
+// The server says whether that address is one of the configured sites.
+export const returnTo = () => new URLSearchParams(location.search).get('rd') || sessionStorage.getItem('resetd.rd');
+export function leaveFor(url) {
+  sessionStorage.removeItem('resetd.rd');
+  location.assign(url);
+}
+
 export async function signIn(view, ctx) {
   const err = errorBox();
   const user = field({ label: t('signin.username'), name: 'username', autocomplete: 'username', required: true, attrs: { autocapitalize: 'none' } });
@@ -30,7 +38,14 @@ export async function signIn(view, ctx) {
     clearErrors(form);
     busy(submit, async () => {
       try {
-        const s = await api('POST', '/session', { username: user.input.value.trim(), password: pw.input.value }, { noAuthRedirect: true });
+        const rd = returnTo();
+        const body = { username: user.input.value.trim(), password: pw.input.value };
+        if (rd) body.rd = rd;
+        const s = await api('POST', '/session', body, { noAuthRedirect: true });
+        if (s.redirect && !s.must_change_password) return leaveFor(s.redirect);
+        // must change first: the return address waits until the change is made
+        if (s.redirect) sessionStorage.setItem('resetd.rd', s.redirect);
+        else if (rd) { sessionStorage.removeItem('resetd.rd'); ctx.app.flash = t('signin.returnRefused'); }
         ctx.setSession(s);
         const after = ctx.after();
         ctx.go(s.must_change_password ? '/password' : after && after !== '/signin' ? after : '/users');
@@ -156,6 +171,8 @@ export async function changePassword(view, ctx) {
       try {
         const fresh = await api('GET', '/session', undefined, { noAuthRedirect: true });
         ctx.setSession(fresh);
+        const back = sessionStorage.getItem('resetd.rd');
+        if (back && !fresh.must_change_password) return leaveFor(back);
         if (!fresh.must_change_password && ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'].includes(fresh.user.role)) {
           ctx.app.flash = t('pw.changed');
           return ctx.go('/users');
