@@ -25,5 +25,17 @@ int main(int argc, char** argv) {
   }
   std::sort(ms.begin(), ms.end());
   std::printf("pwhash ops=%u mem=%uMiB n=%d median_ms=%.1f min_ms=%.1f\n", ops, mem, n, ms[ms.size() / 2], ms[0]);
+  // one bare verification (what a sign-in or `resetd auth-check` costs)
+  auto stored = h.hash("violet-tractor-moonbeam-42");
+  if (!stored) return 1;
+  std::vector<double> vs;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto ok = h.verify(*stored, "violet-tractor-moonbeam-42");
+    if (!ok || !*ok) return 1;
+    vs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(vs.begin(), vs.end());
+  std::printf("verify ops=%u mem=%uMiB n=%d median_ms=%.1f min_ms=%.1f\n", ops, mem, n, vs[vs.size() / 2], vs[0]);
   return 0;
 }
