@@ -238,3 +238,30 @@ def test_pam_off_by_default_makes_no_socket(make_resetd, workdir):
     assert "listening on" in out and "PAM password checks" not in out, out
     j = srv.admin().get("settings/integrations").json
     assert j["pam"]["enabled"] is False, j
+
+
+def test_expired_passwords_are_refused(pam):
+    """An expired password (policy) and an expired temporary password: refused by PAM,
+    as the web refuses them or sends them to the change page."""
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("pam.old", password=pw)
+    uid_t = admin.create_user("pam.tmp", password=strong_password()).json["user"]["id"]
+    tmp = strong_password()
+    assert admin.reset(uid_t, mode="manual", password=tmp, require_change=True, notify=[],
+                       notify_user=False).status == 200
+    r = admin.request("PUT", "settings/expiration", {"never_expires": False, "days": 14, "reminder_days": 7})
+    assert r.status == 200, r
+    ok, out = pamtester(service, "pam.old", pw)
+    assert ok, out
+    clock.advance(srv, 15 * 86400)
+    ok, out = pamtester(service, "pam.old", pw)
+    assert not ok and "must be changed" in out and "/#/password" in out, out
+    ok, out = pamtester(service, "pam.tmp", tmp)
+    assert not ok and "temporary password has expired" in out, out
+    admin = fresh_admin(srv)
+    details = [e["detail"] for e in audit_rows(admin, "pam.old") + audit_rows(admin, "pam.tmp")
+               if e["client"] == "pam:" + service and e["outcome"] == "failed"]
+    assert any(d.startswith("password change required") for d in details), details
+    assert "temporary password expired" in details, details
