@@ -279,3 +279,27 @@ def test_cookie_domain_scopes_the_session_cookie(make_resetd):
     j = srv.admin().get("settings/integrations").json
     assert j["forward_auth"] == {"enabled": True, "allowed_redirect_origins": ["https://wiki.appliance.example"],
                                  "cookie_domain": "appliance.example", "rules": []}, j
+
+
+def test_expired_password_session_is_sent_to_the_change_page(make_resetd, workdir):
+    from sitekit import TestClock
+    clock = TestClock(os.path.join(workdir, "clock-offset"))
+    srv = make_resetd(start=False)
+    srv.extra_toml = fa_toml(["https://wiki.appliance.example"])
+    srv.write_config()
+    srv.env = {"RESETD_TEST_CLOCK_OFFSET_FILE": clock.path}
+    srv.start()
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("exp.erin", password=pw)
+    r = admin.request("PUT", "settings/expiration", {"never_expires": False, "days": 14, "reminder_days": 7})
+    assert r.status == 200, r
+    c = srv.client()
+    c.must_sign_in("exp.erin", pw)
+    r = c.get("auth/verify")
+    assert r.status == 200 and r.headers["remote-user"] == "exp.erin", r
+    clock.advance(srv, 15 * 86400)
+    c.must_sign_in("exp.erin", pw)  # an expired password signs in, into a must-change session
+    r = c.get("auth/verify")
+    assert_error_json(r, 401, "password_change_required")
+    assert r.headers["location"] == srv.public_url + "/#/password", r.headers
