@@ -94,7 +94,7 @@ export function decodeMail(raw) {
 
 // users: [{username, email, display_name, role}] added with the CLI before
 // the server starts.
-export async function startResetd({ smtpPort, users = [], publicUrl = true } = {}) {
+export async function startResetd({ smtpPort, users = [], publicUrl = true, extraToml = '' } = {}) {
   const dataDir = tmpDir('resetd-data-');
   fs.rmSync(dataDir, { recursive: true });
   const port = await freePort();
@@ -110,7 +110,7 @@ export async function startResetd({ smtpPort, users = [], publicUrl = true } = {
   let toml = `[server]\npublic_url = "${publicUrl ? origin : ''}"\n\n[hashing]\nopslimit = 1\nmemlimit_mib = 8\n`;
   if (smtpPort) toml += `\n[relay]\nkind = "smtp"\nhost = "127.0.0.1"\nport = ${smtpPort}\nsecurity = "none"\ntimeout_s = 10\n`;
   const config = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.toml`);
-  fs.writeFileSync(config, toml);
+  fs.writeFileSync(config, toml + extraToml.replaceAll('{dataDir}', dataDir));
   const log = [];
   const args = ['serve', '--config', config, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--no-tls'];
   // RESETD_WEB_DIR serves web/ from disk (development); by default the test

@@ -26,7 +26,11 @@ before(async () => {
     { username: 'bob', email: 'bob@example.test', display_name: 'Bob Builder', role: 'helpdesk_admin' },
     { username: 'ilker', email: 'ilker@example.test', display_name: 'İlker Işık', locale: 'tr-TR' },
     { username: 'meiling', email: 'meiling@example.test', display_name: '陳美玲', locale: 'zh-TW' },
-  ] });
+  ],
+  // The settings page then shows forward auth and PAM switched on, with their details.
+  extraToml: '\n[forward_auth]\nenabled = true\nallowed_redirect_origins = ["https://wiki.appliance.example"]\n'
+    + '[forward_auth.rules]\n"wiki.appliance.example" = ["global_admin", "user"]\n'
+    + '\n[pam]\nenabled = true\nsocket = "{dataDir}.sock"\n' });
   admin = await adminApi(server.origin);
   for (const u of (await admin.call('GET', '/users?limit=50')).users) ids[u.username] = u.id;
   // One must-change user per language, for the forced change page.
