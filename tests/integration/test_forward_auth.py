@@ -1,12 +1,14 @@
 """Issue 11 / spec §12: forward auth for the appliance's other web apps, tested through a
 real nginx (Debian package) with auth_request in front of a tiny upstream (a second nginx
-server block that echoes the Remote-* headers it received).
+server block that echoes the Remote-* headers it received), and through Debian's caddy
+with the README's forward_auth snippet.
 
 nginx runs as root's child on free 127.0.0.1 ports with its own prefix, pid file and logs
 in the test's temp dir; every wait is bounded."""
 import os
 import shutil
 import subprocess
+import types
 import urllib.parse
 
 import pytest
@@ -303,3 +305,62 @@ def test_expired_password_session_is_sent_to_the_change_page(make_resetd, workdi
     r = c.get("auth/verify")
     assert_error_json(r, 401, "password_change_required")
     assert r.headers["location"] == srv.public_url + "/#/password", r.headers
+
+
+CADDY = shutil.which("caddy") or "/usr/bin/caddy"
+
+CADDYFILE = """{{
+  admin off
+  auto_https off
+  storage file_system {prefix}/data
+}}
+http://127.0.0.1:{proxy_port} {{
+  forward_auth 127.0.0.1:{resetd_port} {{
+    uri /api/v1/auth/verify?redirect=1
+    copy_headers Remote-User Remote-Name Remote-Email Remote-Groups
+  }}
+  respond "app user=[{{http.request.header.Remote-User}}] groups=[{{http.request.header.Remote-Groups}}]"
+}}
+"""
+
+
+def test_caddy_forward_auth(make_resetd, workdir):
+    """The README's Caddy snippet against Debian's caddy: redirect with rd, then through."""
+    proxy_port = free_port()
+    srv = make_resetd(start=False)
+    srv.extra_toml = fa_toml(["http://127.0.0.1:%d" % proxy_port])
+    srv.write_config()
+    srv.start()
+    prefix = os.path.join(workdir, "caddy")
+    os.makedirs(prefix)
+    conf = os.path.join(prefix, "Caddyfile")
+    with open(conf, "w") as f:
+        f.write(CADDYFILE.format(prefix=prefix, proxy_port=proxy_port, resetd_port=srv.port))
+    env = dict(os.environ, HOME=prefix, XDG_DATA_HOME=prefix, XDG_CONFIG_HOME=prefix)
+    log = open(os.path.join(prefix, "caddy.log"), "wb")
+    proc = subprocess.Popen([CADDY, "run", "--config", conf, "--adapter", "caddyfile"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: port_open(proxy_port) or proc.poll() is not None, timeout=15, what="caddy listening")
+        assert proc.poll() is None, open(os.path.join(prefix, "caddy.log")).read()
+        admin = srv.admin()
+        pw = strong_password()
+        admin.create_user("caddy.fay", password=pw)
+        r = via_proxy(types.SimpleNamespace(proxy_port=proxy_port), "/tool?a=1")
+        assert r.status == 302, r
+        loc = r.headers["location"]
+        rd = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["rd"][0]
+        assert rd == "http://127.0.0.1:%d/tool?a=1" % proxy_port and loc.endswith("#/signin"), loc
+        c = srv.client()
+        r = c.post("session", {"username": "caddy.fay", "password": pw, "rd": rd}, csrf=False)
+        assert r.status == 200 and r.json["redirect"] == rd, r
+        r = via_proxy(types.SimpleNamespace(proxy_port=proxy_port), "/tool?a=1", cookie=c.cookies["resetd_session"])
+        assert r.status == 200 and b"user=[caddy.fay] groups=[user]" in r.body, r.body
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
