@@ -190,6 +190,39 @@ BOOST_AUTO_TEST_CASE(sign_in_repeatedFailures_lockAndUnlockClears) {
   BOOST_TEST(svc->sign_in("lock", "quiet-lantern-harbor-97", "127.0.0.9", "").ok());
 }
 
+BOOST_AUTO_TEST_CASE(check_service_password_sharesThrottleAndRefusesMustChange) {
+  add("svc", "user");  // console_add_user: must change at first sign-in
+  auto mc = svc->check_service_password("SVC", "quiet-lantern-harbor-97", "pam:sshd", "pam:sshd@", "uid 0");
+  BOOST_REQUIRE(!mc.ok());
+  BOOST_TEST(mc.error().code == "password_change_required");
+  BOOST_TEST(mc.error().message.find("https://appliance.local/#/password") != std::string::npos);
+  BOOST_REQUIRE(svc->console_set_password("svc", "quiet-lantern-harbor-98", false).ok());
+  auto ok = svc->check_service_password("svc", "quiet-lantern-harbor-98", "pam:sshd", "pam:sshd@", "uid 0");
+  BOOST_REQUIRE(ok.ok());
+  BOOST_TEST(ok->username == "svc");
+  // No session is made: PAM is not a web sign-in.
+  std::vector<storage::SessionRecord> sessions;
+  store->read([&](storage::Reader& r) { sessions = r.sessions_for_user(ok->id); });
+  BOOST_TEST(sessions.empty());
+  // Failures through PAM and the web count together on the account.
+  for (int i = 0; i < 3; ++i)
+    BOOST_TEST(svc->check_service_password("svc", "wrong-password-123", "pam:sshd", "pam:sshd@", "").error().code ==
+               "invalid_credentials");
+  auto web = svc->sign_in("svc", "quiet-lantern-harbor-98", "127.0.2.1", "");
+  BOOST_REQUIRE(!web.ok());
+  BOOST_TEST(web.error().code == "too_many_attempts");
+  std::vector<storage::AuditRecord> rows;
+  store->read([&](storage::Reader& r) {
+    storage::AuditQuery q;
+    q.action = "sign_in";
+    q.limit = 100;
+    rows = r.audit_list(q);
+  });
+  int pam_rows = 0;
+  for (const auto& a : rows) pam_rows += a.client == "pam:sshd" ? 1 : 0;
+  BOOST_TEST(pam_rows == 5);  // must-change, ok, three failures
+}
+
 BOOST_AUTO_TEST_CASE(sign_in_unknownUser_sameGenericError) {
   add("known", "user");
   auto a = svc->sign_in("known", "wrong-password-123", "127.0.1.1", "");
