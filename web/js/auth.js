@@ -33,6 +33,16 @@ export async function signIn(view, ctx) {
   const form = h('form', { novalidate: true }, err, user, pw, h('div', { class: 'actions' }, submit,
     hl.self_service && h('a', { href: '#/forgot', class: 'btn link' }, t('signin.forgot'))));
   if (ctx.flash) say(err, ctx.flash);
+  // Say before sign-in when the return address is not one of the configured sites.
+  const note = h('p', { class: 'hint', role: 'status' });
+  const wanted = returnTo();
+  if (wanted) {
+    try {
+      await api('GET', `/auth/redirect?rd=${encodeURIComponent(wanted)}`, undefined, { noAuthRedirect: true, background: true });
+    } catch (e) {
+      if (e.code === 'redirect_not_allowed') { sessionStorage.removeItem('resetd.rd'); note.textContent = t('signin.returnRefused'); }
+    }
+  }
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearErrors(form);
@@ -45,7 +55,7 @@ export async function signIn(view, ctx) {
         if (s.redirect && !s.must_change_password) return leaveFor(s.redirect);
         // must change first: the return address waits until the change is made
         if (s.redirect) sessionStorage.setItem('resetd.rd', s.redirect);
-        else if (rd) { sessionStorage.removeItem('resetd.rd'); ctx.app.flash = t('signin.returnRefused'); }
+        else if (rd) sessionStorage.removeItem('resetd.rd');
         ctx.setSession(s);
         const after = ctx.after();
         ctx.go(s.must_change_password ? '/password' : after && after !== '/signin' ? after : '/users');
@@ -55,7 +65,7 @@ export async function signIn(view, ctx) {
       }
     });
   });
-  page(view, 'signin.title', h('p', {}, t('signin.intro')), form);
+  page(view, 'signin.title', h('p', {}, t('signin.intro')), note, form);
   ctx.focus = user.input;
 }
 
