@@ -15,9 +15,10 @@ JOBS=${JOBS:-$(nproc)}
 
 build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
   libsodium-dev libboost-test-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
-  libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates)
+  libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates
+  libldap-dev)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
-  nginx caddy pamtester libpam-modules util-linux)
+  nginx caddy pamtester libpam-modules util-linux slapd ldap-utils)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
 install_missing() {
@@ -30,6 +31,9 @@ install_missing() {
   export DEBIAN_FRONTEND=noninteractive
   # postfix: we only use its smtp-sink test relay, never the daemon
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+  # slapd: only the binary for the directory tests (they build their own
+  # cn=config in a temp dir); no system configuration, no daemon.
+  echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections 2>/dev/null || true
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }

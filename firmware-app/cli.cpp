@@ -22,6 +22,7 @@
 #include "resetd/notify/outbox_worker.h"
 #include "resetd/notify/relay.h"
 #include "resetd/notify/relay_settings.h"
+#include "resetd/directory/directory.h"
 #include "resetd/notify/templates.h"
 #include "resetd/storage/store.h"
 
@@ -107,6 +108,8 @@ struct Runtime {
           return std::make_pair(r.subject, r.body);
         },
         as);
+    accounts->set_directory_file_config(cfg.directory);
+    accounts->set_directory(directory::make(accounts->directory_config()));
     return true;
   }
 };
@@ -298,6 +301,33 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
 
   rt.accounts->sweep();
   worker.start();
+  // Directory: finish or close what a crash interrupted, then mirror the users.
+  std::atomic<bool> dir_sync_now{false};
+  auto dir_sync = [&rt]() {
+    try {
+      if (!rt.accounts->directory_mode()) return;
+      auto rep = rt.accounts->sync_directory("system", "");
+      if (rep)
+        std::cout << "resetd: directory sync: " << rep->total << " entries (" << rep->added
+                  << " added, " << rep->updated << " updated, " << rep->removed << " removed) in "
+                  << rep->ms << " ms\n" << std::flush;
+      else
+        std::cerr << "resetd: directory sync failed: " << rep.error().message << "\n";
+      rt.accounts->resolve_intents();
+    } catch (const std::exception& e) {
+      std::cerr << "directory sync: " << e.what() << "\n";
+    }
+  };
+  if (rt.accounts->directory_mode()) {
+    auto d = rt.accounts->directory();
+    std::cout << "resetd: directory " << d->kind() << " " << d->config().url << "\n";
+    try {
+      int n = rt.accounts->resolve_intents();
+      if (n) std::cout << "resetd: resolved " << n << " interrupted directory write(s)\n";
+    } catch (const std::exception& e) {
+      std::cerr << "directory intents: " << e.what() << "\n";
+    }
+  }
   std::string err;
   if (!server.start(&err)) {
     std::cerr << "resetd: " << err << "\n";
@@ -316,6 +346,8 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   if (offset_file) std::cerr << "resetd: TEST CLOCK ENABLED (" << offset_file << ")\n";
   std::thread sweeper([&] {
     int64_t last_sweep = rt.clock.mono_ms(), last_reminders = last_sweep;
+    int64_t last_dir_sync = 0;
+    bool first_dir_sync = true;
     while (!stopping.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(offset_file ? 100 : 1000));
       if (offset_file) {
@@ -324,6 +356,15 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
         if (in >> off && off != rt.clock.offset_seconds()) {
           rt.clock.set_offset_seconds(off);
           worker.wake();
+        }
+      }
+      if (rt.accounts->directory_mode()) {
+        const int64_t now = rt.clock.mono_ms();
+        const int64_t every = int64_t{rt.accounts->directory()->config().sync_interval_min} * 60000;
+        if (first_dir_sync || now - last_dir_sync >= every || dir_sync_now.exchange(false)) {
+          first_dir_sync = false;
+          last_dir_sync = now;
+          dir_sync();
         }
       }
       try {

@@ -55,7 +55,8 @@ std::string blob(const SQLite::Column& c) {
 const char* kUserCols =
     "id, username, display_name, email, alternate_email, role, locale, search_text, "
     "password_hash, must_change, temp_expires_at, password_changed_at, disabled, "
-    "failed_logins, last_failed_at, locked_until, reminder_sent_for, created_at, updated_at";
+    "failed_logins, last_failed_at, locked_until, reminder_sent_for, created_at, updated_at, "
+    "directory_id, directory_dn";
 
 UserRecord read_user(SQLite::Statement& s) {
   UserRecord u;
@@ -78,6 +79,8 @@ UserRecord read_user(SQLite::Statement& s) {
   u.reminder_sent_for = opt_i64(s.getColumn(16));
   u.created_at = s.getColumn(17).getInt64();
   u.updated_at = s.getColumn(18).getInt64();
+  u.directory_id = s.getColumn(19).getString();
+  u.directory_dn = s.getColumn(20).getString();
   return u;
 }
 
@@ -101,6 +104,8 @@ void bind_user(SQLite::Statement& s, const UserRecord& u) {
   bind_opt(s, 16, u.reminder_sent_for);
   s.bind(17, static_cast<int64_t>(u.created_at));
   s.bind(18, static_cast<int64_t>(u.updated_at));
+  s.bind(19, u.directory_id);
+  s.bind(20, u.directory_dn);
 }
 
 const char* kSessionCols =
@@ -199,6 +204,48 @@ class SqliteTx final : public Writer {
     if (!s.executeStep()) return std::nullopt;
     return read_user(s);
   }
+  std::optional<UserRecord> user_by_directory_id(const std::string& id) override {
+    SQLite::Statement s(db_,
+                        std::string("SELECT ") + kUserCols + " FROM users WHERE directory_id = ? "
+                        "AND directory_id != ''");
+    s.bind(1, id);
+    if (!s.executeStep()) return std::nullopt;
+    return read_user(s);
+  }
+  std::vector<UserRecord> directory_users() override {
+    SQLite::Statement s(db_, std::string("SELECT ") + kUserCols +
+                                 " FROM users WHERE directory_id != ''");
+    std::vector<UserRecord> out;
+    while (s.executeStep()) out.push_back(read_user(s));
+    return out;
+  }
+  std::vector<DirectoryIntentRecord> intents(const std::string& state, int64_t limit) override {
+    SQLite::Statement s(db_,
+                        "SELECT id, user_id, username, directory_dn, action, actor, client, "
+                        "sealed, state, detail, created_at, resolved_at FROM directory_intents "
+                        "WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?");
+    s.bind(1, state);
+    s.bind(2, state);
+    s.bind(3, static_cast<int64_t>(limit));
+    std::vector<DirectoryIntentRecord> out;
+    while (s.executeStep()) {
+      DirectoryIntentRecord r;
+      r.id = s.getColumn(0).getInt64();
+      r.user_id = opt_i64(s.getColumn(1));
+      r.username = s.getColumn(2).getString();
+      r.directory_dn = s.getColumn(3).getString();
+      r.action = s.getColumn(4).getString();
+      r.actor = s.getColumn(5).getString();
+      r.client = s.getColumn(6).getString();
+      r.sealed = blob(s.getColumn(7));
+      r.state = s.getColumn(8).getString();
+      r.detail = s.getColumn(9).getString();
+      r.created_at = s.getColumn(10).getInt64();
+      r.resolved_at = opt_i64(s.getColumn(11));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
   std::optional<UserRecord> user_by_username(const std::string& username) override {
     SQLite::Statement s(db_,
                         std::string("SELECT ") + kUserCols + " FROM users WHERE username = ?");
@@ -210,6 +257,7 @@ class SqliteTx final : public Writer {
     std::string where = " WHERE 1=1";
     if (!q.q_folded.empty()) where += " AND instr(search_text, :q) > 0";
     if (q.disabled) where += " AND disabled = :disabled";
+    if (q.directory) where += *q.directory ? " AND directory_id != ''" : " AND directory_id = ''";
     static const char* kSorts[] = {"username", "display_name", "created_at"};
     std::string sort = "username";
     for (const char* k : kSorts)
@@ -395,8 +443,8 @@ class SqliteTx final : public Writer {
                         "INSERT INTO users (username, display_name, email, alternate_email, role, "
                         "locale, search_text, password_hash, must_change, temp_expires_at, "
                         "password_changed_at, disabled, failed_logins, last_failed_at, "
-                        "locked_until, reminder_sent_for, created_at, updated_at) VALUES "
-                        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                        "locked_until, reminder_sent_for, created_at, updated_at, directory_id, "
+                        "directory_dn) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     bind_user(s, u);
     s.exec();
     return db_.getLastInsertRowid();
@@ -407,9 +455,9 @@ class SqliteTx final : public Writer {
                         "role=?, locale=?, search_text=?, password_hash=?, must_change=?, "
                         "temp_expires_at=?, password_changed_at=?, disabled=?, failed_logins=?, "
                         "last_failed_at=?, locked_until=?, reminder_sent_for=?, created_at=?, "
-                        "updated_at=? WHERE id=?");
+                        "updated_at=?, directory_id=?, directory_dn=? WHERE id=?");
     bind_user(s, u);
-    s.bind(19, static_cast<int64_t>(u.id));
+    s.bind(21, static_cast<int64_t>(u.id));
     s.exec();
   }
   void delete_user(int64_t id) override { exec_id("DELETE FROM users WHERE id = ?", id); }
@@ -564,6 +612,36 @@ class SqliteTx final : public Writer {
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     s.bind(1, key);
     s.bind(2, value);
+    s.exec();
+  }
+
+  int64_t insert_intent(const DirectoryIntentRecord& i) override {
+    SQLite::Statement s(db_,
+                        "INSERT INTO directory_intents (user_id, username, directory_dn, action, "
+                        "actor, client, sealed, state, detail, created_at) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?)");
+    bind_opt(s, 1, i.user_id);
+    s.bind(2, i.username);
+    s.bind(3, i.directory_dn);
+    s.bind(4, i.action);
+    s.bind(5, i.actor);
+    s.bind(6, i.client);
+    s.bind(7, i.sealed.data(), static_cast<int>(i.sealed.size()));
+    s.bind(8, i.state);
+    s.bind(9, i.detail);
+    s.bind(10, static_cast<int64_t>(i.created_at));
+    s.exec();
+    return db_.getLastInsertRowid();
+  }
+  void close_intent(int64_t id, const std::string& state, const std::string& detail,
+                    int64_t now) override {
+    SQLite::Statement s(db_,
+                        "UPDATE directory_intents SET state = ?, detail = ?, resolved_at = ?, "
+                        "sealed = x'' WHERE id = ?");
+    s.bind(1, state);
+    s.bind(2, detail);
+    s.bind(3, static_cast<int64_t>(now));
+    s.bind(4, static_cast<int64_t>(id));
     s.exec();
   }
 

@@ -47,10 +47,11 @@ Result<AccountService::Prepared> AccountService::prepare(const UserRecord& targe
         return make_error("password_same_as_current", "Choose a password different from the current one.", "password");
     }
   }
+  p.password = pw;
+  if (!target.directory_id.empty() && directory_mode()) return p;  // the directory hashes
   auto h = hash_password(pw);
   if (!h) return h.error();
   p.hash = h.value();
-  p.password = pw;
   return p;
 }
 
@@ -136,6 +137,14 @@ Result<ResetOutcome> AccountService::reset_password(const Actor& a, int64_t id,
   }
   auto prep = prepare(*target, o);
   if (!prep) return prep.error();
+  if (!target->directory_id.empty() && directory_mode()) {
+    auto r = directory_reset(a, *target, prep.value(), o);
+    if (r) {
+      account_failures_.clear(target->username);
+      notify_outbox();
+    }
+    return r;
+  }
   std::optional<Error> err;
   ResetOutcome out;
   store_.write([&](storage::Writer& w) {
@@ -179,6 +188,20 @@ Status AccountService::set_password_with_link(const std::string& token, const st
   if (t->expires_at <= now) return make_error("token_expired", "This link has expired. Ask IT for a new one.", "token");
   PolicyResult pr = check_password(next, {u->username, u->email, u->display_name}, policy());
   if (!pr.ok) return make_error(pr.reasons.front(), "The new password does not meet the policy.", "new_password");
+  if (!u->directory_id.empty() && directory_mode()) {
+    std::optional<Error> used;
+    auto st = directory_set_password(*u, next, "set_password_link", client,
+                                     [&](storage::Writer& w, UserRecord& user) {
+      auto cur = w.link_token_by_hash(h);
+      if (cur && !cur->used_at) w.mark_link_token_used(cur->id, now);
+      set_password(user, "", false, std::nullopt, now);
+      w.update_user(user);
+      revoke_credentials(w, user.id, now);
+      audit(w, user.username, client, "set_password_link", user.username, "ok", "directory");
+    });
+    if (!st) return st.error();
+    return ok_status();
+  }
   auto hash = hash_password(next);
   if (!hash) return hash.error();
   std::optional<Error> err;

@@ -159,6 +159,26 @@ Status AccountService::self_service_reset(const std::string& username_in, const 
   }
   PolicyResult pr = check_password(next, {u->username, u->email, u->display_name}, policy());
   if (!pr.ok) return make_error(pr.reasons.front(), "The new password does not meet the policy.", "new_password");
+  if (!u->directory_id.empty() && directory_mode()) {
+    auto st = directory_set_password(*u, next, "self_service_reset", client,
+                                     [&](storage::Writer& w, UserRecord& user) {
+      set_password(user, "", false, std::nullopt, now);
+      w.update_user(user);
+      revoke_credentials(w, user.id, now);  // also uses up this code
+      if (!user.email.empty()) {
+        auto m = make_message(user, "notice", user.email,
+                              {{"username", user.username}, {"display_name", display_or_username(user)},
+                               {"actor", user.username + " (self-service)"}, {"when", rfc3339(now)}},
+                              std::nullopt);
+        w.insert_outbox(m);
+      }
+      audit(w, user.username, client, "self_service_reset", user.username, "ok", "directory");
+    });
+    if (!st) return st.error();
+    account_failures_.clear(u->username);
+    notify_outbox();
+    return ok_status();
+  }
   auto h = hash_password(next);
   if (!h) return h.error();
   std::optional<Error> err;

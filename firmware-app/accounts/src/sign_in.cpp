@@ -38,9 +38,36 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
   }
   if (int64_t wait = account_failures_.wait_s(username); wait > 0) return throttled(wait);
 
-  const bool can_sign_in = u && !u->disabled && !u->password_hash.empty();
-  // Unknown, disabled and password-less accounts cost one verification too.
-  auto ok = hasher_.verify(can_sign_in ? u->password_hash : dummy_hash_, nfc(password));
+  // A directory user signs in with a simple bind over TLS; the directory
+  // decides (including "must change" and its own lockout).
+  const bool dir_user = u && !u->directory_id.empty() && directory_mode();
+  std::optional<directory::Answer> dans;
+  std::optional<std::string> dir_role;
+  const bool can_sign_in = u && !u->disabled && (dir_user || !u->password_hash.empty());
+  std::optional<bool> ok;
+  if (dir_user && can_sign_in) {
+    auto d = directory();
+    dans = d->bind_check(u->directory_dn, password);
+    if (dans->outcome == directory::Outcome::Unavailable) return directory_error(*dans);
+    ok = dans->outcome == directory::Outcome::Ok || dans->outcome == directory::Outcome::MustChange;
+    if (*ok && !d->config().roles.empty()) {
+      // Staff roles come from group membership ([directory.roles]).
+      std::vector<std::string> groups;
+      if (d->member_of(u->directory_dn, &groups).ok()) {
+        std::string best = "user";
+        for (const auto& g : groups) {
+          auto it = d->config().roles.find(g);
+          if (it != d->config().roles.end() && parse_role(it->second) &&
+              static_cast<int>(*parse_role(it->second)) > static_cast<int>(*parse_role(best)))
+            best = it->second;
+        }
+        dir_role = best;
+      }
+    }
+  } else {
+    // Unknown, disabled and password-less accounts cost one verification too.
+    ok = hasher_.verify(can_sign_in && !dir_user ? u->password_hash : dummy_hash_, nfc(password));
+  }
   if (!ok) return busy_error();
   if (!can_sign_in || !*ok) {
     client_failures_.hit(throttle_key);
@@ -63,13 +90,14 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
         w.update_user(*cur);
         std::string detail = !can_sign_in ? (u->disabled ? "account disabled" : "no password set")
                                           : (locked ? "locked out" : "");
+        if (dans) detail = "directory: " + dans->text;
         audit(w, username, client, "sign_in", username, "failed", detail);
       });
     }
     return bad_credentials();
   }
 
-  if (u->temp_expires_at && *u->temp_expires_at <= now) {
+  if (!dir_user && u->temp_expires_at && *u->temp_expires_at <= now) {
     store_.write([&](storage::Writer& w) {
       audit(w, username, client, "sign_in", username, "failed", "temporary password expired");
     });
@@ -77,8 +105,9 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
                       "This temporary password has expired. Ask IT to reset it again.");
   }
 
-  PasswordCheck out{*u, std::nullopt};
-  if (hasher_.needs_rehash(u->password_hash)) {
+  PasswordCheck out{*u, std::nullopt, std::nullopt, dir_role};
+  if (dans) out.dir_must_change = dans->outcome == directory::Outcome::MustChange;
+  if (!dir_user && hasher_.needs_rehash(u->password_hash)) {
     if (auto h = hasher_.hash(nfc(password))) out.rehash = *h;
   }
   return out;
@@ -108,6 +137,9 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
     if (!cur) return;
     clear_failures(*cur);
     if (rehash) cur->password_hash = *rehash;
+    // a directory user: "must change" and the staff role are the directory's
+    if (checked->dir_must_change) cur->must_change = *checked->dir_must_change;
+    if (checked->dir_role) cur->role = *checked->dir_role;
     w.update_user(*cur);
     s.user_id = cur->id;
     s.must_change = cur->must_change ||
@@ -142,6 +174,8 @@ Result<UserRecord> AccountService::check_service_password(const std::string& use
     if (!cur) return;
     clear_failures(*cur);
     if (checked->rehash) cur->password_hash = *checked->rehash;
+    if (checked->dir_must_change) cur->must_change = *checked->dir_must_change;
+    if (checked->dir_role) cur->role = *checked->dir_role;
     w.update_user(*cur);
     must_change = cur->must_change ||
                   (!expiry.never_expires && cur->password_changed_at &&
@@ -224,6 +258,37 @@ Status AccountService::change_own_password(const Actor& a, const std::string& cu
   store_.read([&](storage::Reader& r) { u = r.user_by_id(a.user_id); });
   if (!u) return make_error("not_signed_in", "Sign in first.");
   if (int64_t wait = client_failures_.retry_after(a.client); wait > 0) return throttled(wait);
+  if (!u->directory_id.empty() && directory_mode()) {
+    // resetd's policy first, then the directory's (OpenLDAP: exop with the
+    // old password as the user; AD: delete old + add new on their behalf).
+    PolicyResult pr = check_password(next, {u->username, u->email, u->display_name}, policy());
+    if (!pr.ok) return make_error(pr.reasons.front(), "The new password does not meet the policy.", "new_password");
+    if (nfc(next) == nfc(current))
+      return make_error("password_same_as_current", "Choose a password different from the current one.",
+                        "new_password");
+    directory::Answer ans = directory()->change_password(u->directory_dn, current, next);
+    if (!ans.ok()) {
+      if (ans.outcome == directory::Outcome::WrongPassword) client_failures_.hit(a.client);
+      store_.write([&](storage::Writer& w) {
+        audit(w, a.username, a.client, "password_change", a.username, "failed", "directory: " + ans.text);
+      });
+      Error e = directory_error(ans);
+      if (e.code == "directory_policy") e.field = "new_password";
+      return e;
+    }
+    store_.write([&](storage::Writer& w) {
+      auto cur = w.user_by_id(u->id);
+      if (!cur) return;
+      set_password(*cur, "", false, std::nullopt, clock_.now());
+      w.update_user(*cur);
+      w.delete_sessions_for_user(cur->id, a.session_id);
+      w.supersede_secret_messages(cur->id);
+      w.invalidate_link_tokens(cur->id, clock_.now());
+      w.invalidate_codes(cur->id, clock_.now());
+      audit(w, a.username, a.client, "password_change", a.username, "ok", "directory");
+    });
+    return ok_status();
+  }
   auto ok = hasher_.verify(u->password_hash, nfc(current));
   if (!ok) return busy_error();
   if (!*ok) {

@@ -174,6 +174,22 @@ Status AccountService::delete_user(const Actor& a, int64_t id) {
 
 Status AccountService::unlock_user(const Actor& a, int64_t id) {
   std::optional<Error> err;
+  if (directory_mode()) {
+    std::optional<UserRecord> t;
+    store_.read([&](storage::Reader& r) { t = r.user_by_id(id); });
+    if (t && !t->directory_id.empty()) {
+      if (!may_reset(a.role, parse_role(t->role).value_or(Role::User)) || a.user_id == id)
+        return forbidden();
+      directory::Answer ans = directory()->unlock(t->directory_dn);
+      if (ans.outcome == directory::Outcome::Policy) ans.outcome = directory::Outcome::Refused;
+      if (!ans.ok()) {
+        store_.write([&](storage::Writer& w) {
+          audit(w, a.username, a.client, "user_unlock", t->username, "failed", "directory: " + ans.text);
+        });
+        return directory_error(ans);
+      }
+    }
+  }
   std::string username;
   store_.write([&](storage::Writer& w) {
     auto u = w.user_by_id(id);

@@ -181,6 +181,7 @@ Status validate(const Config& c) {
   if (!c.pam_group.empty() &&
       c.pam_group.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
     return bad("pam.group", "\"" + c.pam_group + "\"", "a group name");
+  if (auto s = directory::validate(c.directory); !s) return s;
   return ok_status();
 }
 
@@ -195,11 +196,11 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
     return make_error("invalid_config", m.str());
   }
   static const std::set<std::string> kSections = {"server", "storage", "relay", "hashing",
-                                                  "accounts", "ui", "forward_auth", "pam"};
+                                                  "accounts", "ui", "forward_auth", "pam", "directory"};
   for (const auto& [k, v] : root)
     if (!kSections.count(std::string(k.str())))
       return bad(std::string(k.str()), "…",
-                 "one of the sections server, storage, relay, hashing, accounts, ui, forward_auth, pam");
+                 "one of the sections server, storage, relay, hashing, accounts, ui, forward_auth, pam, directory");
   auto section = [&](const char* name) -> const toml::table* {
     return root.get_as<toml::table>(name);
   };
@@ -264,6 +265,52 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
       if (key != "enabled" && key != "socket" && key != "group")
         return bad("pam." + key, "…", "one of enabled, socket, group");
     }
+  }
+  auto& d = c.directory;
+  take("directory", pair<const char*, std::string&>{"kind", d.kind},
+       pair<const char*, std::string&>{"url", d.url},
+       pair<const char*, std::string&>{"ca_file", d.ca_file},
+       pair<const char*, std::string&>{"bind_dn", d.bind_dn},
+       pair<const char*, std::string&>{"bind_password", d.bind_password},
+       pair<const char*, std::string&>{"bind_password_file", c.directory_bind_password_file},
+       pair<const char*, std::string&>{"users_base", d.users_base},
+       pair<const char*, std::string&>{"user_filter", d.user_filter},
+       pair<const char*, std::string&>{"username_attribute", d.attrs.username},
+       pair<const char*, std::string&>{"display_name_attribute", d.attrs.display_name},
+       pair<const char*, std::string&>{"email_attribute", d.attrs.email},
+       pair<const char*, std::string&>{"alternate_email_attribute", d.attrs.alternate_email},
+       pair<const char*, std::string&>{"locale_attribute", d.attrs.locale},
+       pair<const char*, int&>{"timeout_s", d.timeout_s},
+       pair<const char*, int&>{"page_size", d.page_size},
+       pair<const char*, int&>{"max_users", d.max_users},
+       pair<const char*, int&>{"sync_interval_min", d.sync_interval_min});
+  if (const toml::table* dt = section("directory")) {
+    static const std::set<std::string> kDirKeys = {
+        "kind", "url", "ca_file", "bind_dn", "bind_password", "bind_password_file", "users_base",
+        "user_filter", "username_attribute", "display_name_attribute", "email_attribute",
+        "alternate_email_attribute", "locale_attribute", "timeout_s", "page_size", "max_users",
+        "sync_interval_min", "roles"};
+    for (const auto& [k, v] : *dt)
+      if (!kDirKeys.count(std::string(k.str())))
+        return bad("directory." + std::string(k.str()), "…", "a key of [directory] (see README)");
+    if (const toml::node* rn = dt->get("roles")) {
+      const toml::table* rt = rn->as_table();
+      if (!rt) return bad("directory.roles", show(*rn), "a table of \"group DN\" = \"role\"");
+      for (const auto& [k, v] : *rt) {
+        auto role = v.value<std::string>();
+        if (!role) return bad("directory.roles.\"" + std::string(k.str()) + "\"", show(v), "a role name");
+        d.roles[std::string(k.str())] = *role;
+      }
+    }
+  }
+  if (e) return *e;
+  if (!c.directory_bind_password_file.empty()) {
+    std::ifstream pf(c.directory_bind_password_file);
+    std::string line;
+    if (!pf || !std::getline(pf, line))
+      return bad("directory.bind_password_file", "\"" + c.directory_bind_password_file + "\"",
+                 "a readable file holding the password");
+    d.bind_password = line;
   }
   return c;
 }

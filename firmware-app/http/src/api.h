@@ -70,6 +70,8 @@ std::string session_cookie(const Services& s, const std::string& token, int64_t 
 // Whether the socket peer may speak for the browser (X-Forwarded-*,
 // X-Original-URL): loopback or listed in trusted_proxies.
 bool peer_is_trusted_proxy(const Services& s, const std::string& peer);
+void add_directory_routes(std::vector<Route>& r, Services& s);
+json directory_status_json(accounts::AccountService& a);
 
 int status_for(const std::string& code);
 void send_error(httplib::Response& res, int status, const Error& e);

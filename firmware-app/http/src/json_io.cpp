@@ -20,6 +20,8 @@ int status_for(const std::string& code) {
       {"unsupported_encoding", 415},  {"too_many_attempts", 429},
       {"rate_limited", 429},          {"busy", 503},
       {"storage_full", 507},          {"internal_error", 500},
+      {"directory_policy", 422},      {"directory_unavailable", 503},
+      {"directory_error", 502},       {"directory_not_configured", 409},
   };
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 422 : it->second;
@@ -65,6 +67,7 @@ json user_json(const storage::UserRecord& u, const Services& s, const accounts::
       {"locked", u.locked_until.has_value() && *u.locked_until > now},
       {"must_change_password", u.must_change},
       {"password_expires_at", opt_time(accounts::AccountService::password_expires_at(u, e))},
+      {"source", u.directory_id.empty() ? "local" : "directory"},
       {"created_at", rfc3339(u.created_at)},
       {"updated_at", rfc3339(u.updated_at)},
   };

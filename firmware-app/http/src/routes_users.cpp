@@ -31,7 +31,8 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  json users = json::array();
                  const auto expiry = s.accounts.expiration();
                  for (const auto& u : page.users) users.push_back(user_json(u, s, expiry));
-                 send_json(c.res, 200, {{"users", users}, {"total", page.total}});
+                 send_json(c.res, 200, {{"users", users}, {"total", page.total},
+                                        {"directory", directory_status_json(s.accounts)}});
                }});
   r.push_back({"POST", std::regex("/users"), Auth::Session, [&s](Ctx& c) {
                  accounts::NewUser nu;

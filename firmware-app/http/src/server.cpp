@@ -383,6 +383,7 @@ bool ApiServer::start(std::string* error) {
   add_misc_routes(im.routes, im.svc);
   add_site_routes(im.routes, im.svc);
   add_forward_auth_routes(im.routes, im.svc);
+  add_directory_routes(im.routes, im.svc);
 
   if (im.opts.port == 0) {
     im.port = srv.bind_to_any_port(im.opts.host);

@@ -29,6 +29,24 @@ struct UserRecord {
   std::optional<int64_t> reminder_sent_for;  // password_changed_at the expiry reminder was sent for
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  std::string directory_id;  // entryUUID / objectGUID; empty = local account
+  std::string directory_dn;  // where the entry was at the last sync
+};
+
+// A directory password write in flight (see migration 0003).
+struct DirectoryIntentRecord {
+  int64_t id = 0;
+  std::optional<int64_t> user_id;
+  std::string username;
+  std::string directory_dn;
+  std::string action;  // password_reset | set_password_link | self_service_reset
+  std::string actor;
+  std::string client;
+  std::string sealed;  // crypto::SecretBox of the password + options; empty once closed
+  std::string state = "open";  // open | done | failed | not_applied | recovered
+  std::string detail;
+  int64_t created_at = 0;
+  std::optional<int64_t> resolved_at;
 };
 
 struct UserQuery {
@@ -38,6 +56,7 @@ struct UserQuery {
   std::string sort = "username";  // username | display_name | created_at
   bool descending = false;
   std::optional<bool> disabled;
+  std::optional<bool> directory;  // true = directory users only, false = local only
 };
 
 struct UserPage {

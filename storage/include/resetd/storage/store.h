@@ -68,6 +68,11 @@ class Reader {
   virtual int64_t audit_count(const AuditQuery& q) = 0;
 
   virtual std::optional<std::string> setting(const std::string& key) = 0;
+
+  virtual std::optional<UserRecord> user_by_directory_id(const std::string& id) = 0;
+  // every directory user (directory_id != ''), for the sync
+  virtual std::vector<UserRecord> directory_users() = 0;
+  virtual std::vector<DirectoryIntentRecord> intents(const std::string& state, int64_t limit) = 0;
 };
 
 // Write access: everything Reader has, plus changes. Valid only inside
@@ -110,6 +115,11 @@ class Writer : public Reader {
   virtual int64_t purge_audit(int64_t before) = 0;
 
   virtual void put_setting(const std::string& key, const std::string& value) = 0;
+
+  virtual int64_t insert_intent(const DirectoryIntentRecord& i) = 0;
+  // sets state/detail/resolved_at and erases the sealed payload
+  virtual void close_intent(int64_t id, const std::string& state, const std::string& detail,
+                            int64_t now) = 0;
 };
 
 struct OpenOptions {

@@ -25,6 +25,7 @@
 #include "resetd/common/clock.h"
 #include "resetd/common/result.h"
 #include "resetd/crypto/crypto.h"
+#include "resetd/directory/directory.h"
 #include "resetd/storage/store.h"
 
 namespace resetd::accounts {
@@ -99,6 +100,19 @@ struct SignIn {
   storage::SessionRecord session;
   std::string token;  // the cookie value; shown to nobody else
   bool must_change = false;
+};
+
+// One directory sync (users_base -> local records keyed by the entry's stable id).
+struct SyncReport {
+  bool ok = false;
+  int64_t at = 0;       // wall clock of the sync
+  int64_t ms = 0;       // how long it took
+  int64_t total = 0;    // directory entries seen
+  int64_t added = 0;
+  int64_t updated = 0;
+  int64_t removed = 0;
+  int64_t skipped = 0;  // e.g. a username taken by a local account
+  std::string error;    // the directory's answer when !ok
 };
 
 // Renders an outbox message body for a kind/locale (notify::render in
@@ -210,6 +224,32 @@ class AccountService {
 
   PolicySettings policy() const;
   const AccountSettings& settings() const { return settings_; }
+
+  // ---- directory (issue 10) ----
+  // Swaps the directory (settings saved); kind "none" = local accounts.
+  void set_directory(std::shared_ptr<directory::Directory> d);
+  std::shared_ptr<directory::Directory> directory() const;
+  bool directory_mode() const;  // a remote directory is configured
+  // Reads every entry (paged) and mirrors it into local records: added,
+  // updated (renames/moves keep the record), removed (audit stays).
+  Result<SyncReport> sync_directory(const std::string& actor, const std::string& client);
+  std::optional<SyncReport> last_sync() const;
+  // Intents left open by a crash: asks the directory whether it took each
+  // password (a bind with it), then finishes (outbox + audit) or closes it as
+  // not applied. Unreachable directory: stays open. Returns how many resolved.
+  int resolve_intents();
+  Result<std::vector<storage::DirectoryIntentRecord>> list_intents(const Actor& a);
+  // Settings: the file's [directory] overlaid by what admins saved (settings
+  // key "directory"; the bind password sealed with the data dir's key).
+  void set_directory_file_config(directory::Config c);
+  directory::Config directory_config() const;
+  bool directory_password_saved() const;
+  Result<directory::Config> put_directory(const Actor& a, directory::Config c,
+                                          bool keep_password);
+  // Binds with `c` (or the current settings) and reads users_base.
+  Result<directory::Answer> test_directory(const Actor& a, const directory::Config& c);
+  // Maps a directory refusal to the API's error.
+  static Error directory_error(const directory::Answer& ans);
   // Validation shared with the API layer.
   static Status validate_options(const ResetOptions& o, bool bulk);
 
@@ -228,6 +268,8 @@ class AccountService {
   struct PasswordCheck {
     storage::UserRecord user;
     std::optional<std::string> rehash;  // new hash when parameters changed
+    std::optional<bool> dir_must_change;  // directory users: the bind said "must change"
+    std::optional<std::string> dir_role;  // directory users: role from [directory.roles]
   };
   // Throttle, verify, failure bookkeeping and the failed audit rows shared by
   // sign_in and check_service_password.
@@ -273,6 +315,16 @@ class AccountService {
   int ss_busy_ = 0;
   bool ss_stop_ = false;
   std::thread ss_thread_;
+  mutable std::mutex dir_mu_;
+  std::shared_ptr<directory::Directory> dir_;
+  std::optional<SyncReport> last_sync_;
+  std::mutex sync_mu_;  // one sync at a time
+  directory::Config dir_file_config_;
+  Result<ResetOutcome> directory_reset(const Actor& a, const storage::UserRecord& target,
+                                       const Prepared& p, const ResetOptions& o);
+  Status directory_set_password(const storage::UserRecord& u, const std::string& pw,
+                                const std::string& action, const std::string& client,
+                                const std::function<void(storage::Writer&, storage::UserRecord&)>& finish);
 
  public:
   static constexpr int kCodeTtlS = 10 * 60;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "resetd/common/result.h"
+#include "resetd/directory/directory.h"
 
 namespace resetd::config {
 
@@ -53,6 +54,10 @@ struct Config {
   bool pam_enabled = false;
   std::string pam_socket = "/run/resetd/auth.sock";
   std::string pam_group;  // group owning the socket (mode 0660); empty = the service's own group
+  // [directory] and [directory.roles]; bind_password may come from
+  // directory.bind_password_file (read at load) instead of the file itself.
+  directory::Config directory;
+  std::string directory_bind_password_file;
 
   // host and port of `listen`
   std::string listen_host() const;

@@ -1,0 +1,490 @@
+// AccountService and the site's directory (issue 10): sync, resets that land
+// in the directory, crash-safe ordering, and recovery of open intents.
+//
+// Order of an admin reset for a directory user (never mail a password the
+// directory did not take, never lose one it took):
+//   1. commit an intent row holding the new password and the options, sealed
+//      with the data dir's key;
+//   2. write the password to the directory;
+//   3. in one transaction: close the intent (erasing the sealed payload),
+//      queue the outbox rows, write the audit row.
+// A crash after 1 leaves an open intent; at start (and after every sync)
+// resolve_intents() binds with the sealed password: the directory took it ->
+// step 3 is done now (the mail goes out late, not never); it did not -> the
+// intent is closed as not applied and audited; nothing was mailed.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "credentials.h"
+#include "resetd/accounts/service.h"
+#include "resetd/accounts/text.h"
+
+namespace resetd::accounts {
+
+using nlohmann::json;
+using storage::DirectoryIntentRecord;
+using storage::UserRecord;
+
+namespace {
+
+// Test hook (env-gated): RESETD_TEST_FAULT=<point> kills the process at that
+// point as kill -9 would, so tests can prove the recovery.
+void fault_point(const char* name) {
+  const char* f = std::getenv("RESETD_TEST_FAULT");
+  if (f && std::strcmp(f, name) == 0) {
+    std::cerr << "resetd: TEST FAULT at " << name << "\n" << std::flush;
+    ::kill(::getpid(), SIGKILL);
+  }
+}
+
+std::string map_locale(const std::string& v, const std::string& fallback) {
+  std::string l = ascii_lower(v);
+  if (l.rfind("tr", 0) == 0) return "tr-TR";
+  if (l.rfind("zh", 0) == 0) return "zh-TW";
+  if (l.rfind("en", 0) == 0) return "en";
+  return fallback;
+}
+
+}  // namespace
+
+void AccountService::set_directory(std::shared_ptr<directory::Directory> d) {
+  std::lock_guard<std::mutex> lock(dir_mu_);
+  dir_ = std::move(d);
+  last_sync_.reset();
+}
+
+std::shared_ptr<directory::Directory> AccountService::directory() const {
+  std::lock_guard<std::mutex> lock(dir_mu_);
+  return dir_;
+}
+
+bool AccountService::directory_mode() const {
+  auto d = directory();
+  return d && !d->local();
+}
+
+std::optional<SyncReport> AccountService::last_sync() const {
+  std::lock_guard<std::mutex> lock(dir_mu_);
+  return last_sync_;
+}
+
+Error AccountService::directory_error(const directory::Answer& ans) {
+  using directory::Outcome;
+  switch (ans.outcome) {
+    case Outcome::Policy:
+      return make_error("directory_policy",
+                        "The directory's own password policy refused this password (too short, "
+                        "too simple, or used before). Choose another one. The directory said: " +
+                            ans.text,
+                        "password");
+    case Outcome::Unavailable: {
+      Error e = make_error("directory_unavailable",
+                           "The directory cannot be reached, is not trusted, or refused resetd's "
+                           "service account; nothing was changed, queued or mailed. Check "
+                           "Settings → Directory → Test connection. The directory said: " +
+                               ans.text);
+      e.retry_after_s = 30;
+      return e;
+    }
+    case Outcome::WrongPassword:
+      return make_error("wrong_current_password", "The current password is incorrect.",
+                        "current_password");
+    case Outcome::NotFound:
+      return make_error("directory_error",
+                        "The directory no longer has this user; refresh the user list. The "
+                        "directory said: " + ans.text);
+    default:
+      return make_error("directory_error",
+                        "The directory refused the change; nothing was changed, queued or "
+                        "mailed. The directory said: " + ans.text);
+  }
+}
+
+Result<SyncReport> AccountService::sync_directory(const std::string& actor,
+                                                  const std::string& client) {
+  auto d = directory();
+  if (!d || d->local())
+    return make_error("directory_not_configured", "No directory is configured (directory.kind = \"none\").");
+  std::lock_guard<std::mutex> one(sync_mu_);
+  SyncReport rep;
+  const int64_t t0 = clock_.mono_ms();
+  rep.at = clock_.now();
+  std::vector<directory::Entry> entries;
+  directory::Answer ans = d->list_users([&](const directory::Entry& e) { entries.push_back(e); });
+  if (!ans.ok()) {
+    rep.error = ans.text;
+    rep.ms = clock_.mono_ms() - t0;
+    {
+      std::lock_guard<std::mutex> lock(dir_mu_);
+      // keep the last good sync time; record the failure
+      SyncReport failed = last_sync_.value_or(SyncReport{});
+      failed.error = ans.text;
+      failed.ok = false;
+      last_sync_ = failed;
+    }
+    return directory_error(ans);
+  }
+  const int64_t now = clock_.now();
+  const std::string fallback = settings_.default_locale;
+  rep.total = static_cast<int64_t>(entries.size());
+  store_.write([&](storage::Writer& w) {
+    std::map<std::string, UserRecord> existing;
+    for (auto& u : w.directory_users()) existing.emplace(u.directory_id, std::move(u));
+    std::set<std::string> seen;
+    for (const auto& e : entries) {
+      if (!seen.insert(e.id).second) continue;
+      const std::string uname = ascii_lower(e.username);
+      if (!valid_username(uname) || !valid_utf8(e.display_name)) {
+        ++rep.skipped;
+        continue;
+      }
+      auto it = existing.find(e.id);
+      if (it != existing.end()) {
+        UserRecord u = it->second;
+        UserRecord before = u;
+        if (u.username != uname) {
+          auto other = w.user_by_username(uname);
+          if (!other) u.username = uname;
+          else ++rep.skipped;
+        }
+        u.display_name = nfc(e.display_name);
+        u.email = valid_email(e.email) ? e.email : "";
+        u.alternate_email = valid_email(e.alternate_email) ? e.alternate_email : "";
+        u.directory_dn = e.dn;
+        if (!e.locale.empty()) u.locale = map_locale(e.locale, u.locale);
+        u.disabled = e.disabled;
+        u.search_text = search_text(u);
+        if (u.username != before.username || u.display_name != before.display_name ||
+            u.email != before.email || u.alternate_email != before.alternate_email ||
+            u.directory_dn != before.directory_dn || u.locale != before.locale ||
+            u.disabled != before.disabled) {
+          u.updated_at = now;
+          w.update_user(u);
+          ++rep.updated;
+        }
+        continue;
+      }
+      if (w.user_by_username(uname)) {  // a local account (e.g. break-glass admin) keeps its name
+        ++rep.skipped;
+        continue;
+      }
+      UserRecord u;
+      u.username = uname;
+      u.display_name = nfc(e.display_name);
+      u.email = valid_email(e.email) ? e.email : "";
+      u.alternate_email = valid_email(e.alternate_email) ? e.alternate_email : "";
+      u.role = "user";
+      u.locale = map_locale(e.locale, fallback);
+      u.disabled = e.disabled;
+      u.directory_id = e.id;
+      u.directory_dn = e.dn;
+      u.created_at = u.updated_at = now;
+      u.search_text = search_text(u);
+      u.id = w.insert_user(u);
+      ++rep.added;
+    }
+    for (const auto& [id, u] : existing) {
+      if (seen.count(id)) continue;
+      // The audit keeps the username; outbox rows keep their text (user_id -> NULL).
+      w.delete_user(u.id);
+      audit(w, actor, client, "directory_user_removed", u.username, "ok",
+            "no longer in the directory");
+      ++rep.removed;
+    }
+    if (rep.added || rep.updated || rep.removed || rep.skipped)
+      audit(w, actor, client, "directory_sync", "", "ok",
+            std::to_string(rep.total) + " entries, " + std::to_string(rep.added) + " added, " +
+                std::to_string(rep.updated) + " updated, " + std::to_string(rep.removed) +
+                " removed, " + std::to_string(rep.skipped) + " skipped");
+  });
+  rep.ok = true;
+  rep.ms = clock_.mono_ms() - t0;
+  {
+    std::lock_guard<std::mutex> lock(dir_mu_);
+    last_sync_ = rep;
+  }
+  return rep;
+}
+
+Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Actor& a) {
+  if (!may_administer_site(a.role) && !is_admin(a.role))
+    return make_error("forbidden", "You are not allowed to do this.");
+  std::vector<DirectoryIntentRecord> v;
+  store_.read([&](storage::Reader& r) { v = r.intents("", 100); });
+  for (auto& i : v) i.sealed.clear();
+  return v;
+}
+
+// Writes `pw` to the directory for `u` under an intent; `finish` runs in the
+// transaction that closes the intent (after the directory took the password).
+Status AccountService::directory_set_password(
+    const UserRecord& u, const std::string& pw, const std::string& action,
+    const std::string& client,
+    const std::function<void(storage::Writer&, UserRecord&)>& finish) {
+  auto d = directory();
+  DirectoryIntentRecord in;
+  in.user_id = u.id;
+  in.username = u.username;
+  in.directory_dn = u.directory_dn;
+  in.action = action;
+  in.actor = u.username;
+  in.client = client;
+  in.sealed = box_.seal(json{{"pw", pw}, {"require_change", false}}.dump());
+  in.created_at = clock_.now();
+  store_.write([&](storage::Writer& w) { in.id = w.insert_intent(in); });
+  fault_point("after_intent");
+  directory::Answer ans = d->reset_password(u.directory_dn, pw, false);
+  if (!ans.ok()) {
+    store_.write([&](storage::Writer& w) {
+      w.close_intent(in.id, "failed", directory::outcome_name(ans.outcome) + ": " + ans.text,
+                     clock_.now());
+      audit(w, u.username, client, action, u.username, "failed", "directory: " + ans.text);
+    });
+    return directory_error(ans);
+  }
+  fault_point("after_directory");
+  store_.write([&](storage::Writer& w) {
+    w.close_intent(in.id, "done", "", clock_.now());
+    auto cur = w.user_by_id(u.id);
+    if (cur) finish(w, *cur);
+  });
+  return ok_status();
+}
+
+Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserRecord& target,
+                                                     const Prepared& p, const ResetOptions& o) {
+  auto d = directory();
+  // Delivery "link": the old password stops working at once (as for local
+  // accounts): the directory gets a random one nobody knows until the link is used.
+  const std::string pw = p.link_token ? crypto::generate_password(32) : *p.password;
+  const bool require_change = p.link_token ? false : o.require_change;
+  json payload = {{"pw", pw},
+                  {"require_change", require_change},
+                  {"mode", o.mode},
+                  {"delivery", o.delivery},
+                  {"notify", o.notify},
+                  {"notify_user", o.notify_user},
+                  {"generated", p.generated}};
+  if (p.link_token) payload["link_token"] = *p.link_token;
+  if (p.password) payload["password"] = *p.password;
+  DirectoryIntentRecord in;
+  in.user_id = target.id;
+  in.username = target.username;
+  in.directory_dn = target.directory_dn;
+  in.action = "password_reset";
+  in.actor = a.username;
+  in.client = a.client;
+  in.sealed = box_.seal(payload.dump());
+  in.created_at = clock_.now();
+  store_.write([&](storage::Writer& w) { in.id = w.insert_intent(in); });
+  fault_point("after_intent");
+
+  directory::Answer ans = d->reset_password(target.directory_dn, pw, require_change);
+  if (!ans.ok()) {
+    store_.write([&](storage::Writer& w) {
+      w.close_intent(in.id, "failed", directory::outcome_name(ans.outcome) + ": " + ans.text,
+                     clock_.now());
+      audit(w, a.username, a.client, "password_reset", target.username, "failed",
+            "directory: " + ans.text);
+    });
+    return directory_error(ans);
+  }
+  fault_point("after_directory");
+
+  ResetOutcome out;
+  store_.write([&](storage::Writer& w) {
+    w.close_intent(in.id, "done", "", clock_.now());
+    auto cur = w.user_by_id(target.id);
+    if (!cur) {  // removed by a sync meanwhile: the directory has the password; say so
+      audit(w, a.username, a.client, "password_reset", target.username, "ok",
+            "directory updated; user no longer listed, nothing mailed");
+      out.user = target;
+      return;
+    }
+    Prepared local = p;
+    local.hash.clear();  // the directory holds the password, not resetd
+    out = apply_reset(w, *cur, local, o, a.username, a.client, "password_reset");
+  });
+  return out;
+}
+
+int AccountService::resolve_intents() {
+  auto d = directory();
+  std::vector<DirectoryIntentRecord> open;
+  store_.read([&](storage::Reader& r) { open = r.intents("open", 1000); });
+  if (open.empty()) return 0;
+  int resolved = 0;
+  for (const auto& in : open) {
+    auto plain = box_.open(in.sealed);
+    json pl = plain ? json::parse(*plain, nullptr, false) : json();
+    if (!plain || pl.is_discarded() || !pl.contains("pw")) {
+      store_.write([&](storage::Writer& w) {
+        w.close_intent(in.id, "failed", "sealed payload unreadable (secret key changed?)", clock_.now());
+        audit(w, "system", "", in.action, in.username, "failed",
+              "interrupted reset could not be checked: sealed payload unreadable; nothing mailed");
+      });
+      ++resolved;
+      continue;
+    }
+    if (!d || d->local()) continue;  // shown as open until a directory is configured again
+    const std::string pw = pl["pw"].get<std::string>();
+    directory::Answer ans = d->bind_check(in.directory_dn, pw);
+    using directory::Outcome;
+    if (ans.outcome == Outcome::Ok || ans.outcome == Outcome::MustChange) {
+      // The directory took it: finish what the crash interrupted.
+      store_.write([&](storage::Writer& w) {
+        w.close_intent(in.id, "recovered", "the directory had the new password; finished at start",
+                       clock_.now());
+        std::optional<UserRecord> cur = in.user_id ? w.user_by_id(*in.user_id) : std::nullopt;
+        if (!cur) {
+          audit(w, "system", in.client, in.action, in.username, "ok",
+                "recovered: directory has the new password; user gone, nothing mailed");
+          return;
+        }
+        if (in.action != "password_reset") {
+          set_password(*cur, "", false, std::nullopt, clock_.now());
+          w.update_user(*cur);
+          revoke_credentials(w, cur->id, clock_.now());
+          audit(w, in.actor, in.client, in.action, in.username, "ok",
+                "recovered after an interruption: the directory had the new password");
+          return;
+        }
+        ResetOptions o;
+        o.mode = pl.value("mode", "auto");
+        o.delivery = pl.value("delivery", "password");
+        o.require_change = pl.value("require_change", true);
+        o.notify = pl.value("notify", std::vector<std::string>{});
+        o.notify_user = pl.value("notify_user", true);
+        Prepared p;
+        if (pl.contains("link_token")) p.link_token = pl["link_token"].get<std::string>();
+        if (pl.contains("password")) p.password = pl["password"].get<std::string>();
+        p.generated = pl.value("generated", false);
+        apply_reset(w, *cur, p, o, in.actor, in.client, "password_reset");
+        audit(w, "system", in.client, "password_reset_recovered", in.username, "ok",
+              "interrupted reset finished at start: the directory had the new password");
+      });
+      ++resolved;
+    } else if (ans.outcome == Outcome::InvalidCredentials) {
+      store_.write([&](storage::Writer& w) {
+        w.close_intent(in.id, "not_applied",
+                       "the directory did not have the new password; nothing mailed", clock_.now());
+        audit(w, "system", in.client, in.action, in.username, "failed",
+              "interrupted before the directory took the new password; nothing changed or mailed");
+      });
+      ++resolved;
+    } else {
+      std::cerr << "resetd: directory intent " << in.id << " for " << in.username
+                << " still open: " << ans.text << "\n";
+    }
+  }
+  if (resolved) notify_outbox();
+  return resolved;
+}
+
+namespace {
+std::string to_hex(const std::string& b) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : b) {
+    s.push_back(d[c >> 4]);
+    s.push_back(d[c & 15]);
+  }
+  return s;
+}
+std::string from_hex(const std::string& h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  return out;
+}
+}  // namespace
+
+void AccountService::set_directory_file_config(directory::Config c) {
+  std::lock_guard<std::mutex> lock(dir_mu_);
+  dir_file_config_ = std::move(c);
+}
+
+directory::Config AccountService::directory_config() const {
+  directory::Config c;
+  {
+    std::lock_guard<std::mutex> lock(dir_mu_);
+    c = dir_file_config_;
+  }
+  std::optional<std::string> saved;
+  store_.read([&](storage::Reader& r) { saved = r.setting("directory"); });
+  if (!saved) return c;
+  json j = json::parse(*saved, nullptr, false);
+  if (!j.is_object()) return c;
+  c.kind = j.value("kind", c.kind);
+  c.url = j.value("url", c.url);
+  c.ca_file = j.value("ca_file", c.ca_file);
+  c.bind_dn = j.value("bind_dn", c.bind_dn);
+  c.users_base = j.value("users_base", c.users_base);
+  c.user_filter = j.value("user_filter", c.user_filter);
+  c.attrs.username = j.value("username_attribute", c.attrs.username);
+  c.attrs.display_name = j.value("display_name_attribute", c.attrs.display_name);
+  c.attrs.email = j.value("email_attribute", c.attrs.email);
+  c.attrs.alternate_email = j.value("alternate_email_attribute", c.attrs.alternate_email);
+  c.attrs.locale = j.value("locale_attribute", c.attrs.locale);
+  c.timeout_s = j.value("timeout_s", c.timeout_s);
+  c.sync_interval_min = j.value("sync_interval_min", c.sync_interval_min);
+  if (j.contains("roles") && j["roles"].is_object()) {
+    c.roles.clear();
+    for (auto& [k, v] : j["roles"].items())
+      if (v.is_string()) c.roles[k] = v.get<std::string>();
+  }
+  if (j.contains("bind_password_sealed")) {
+    if (auto pw = box_.open(from_hex(j["bind_password_sealed"].get<std::string>()))) c.bind_password = *pw;
+  }
+  return c;
+}
+
+bool AccountService::directory_password_saved() const { return !directory_config().bind_password.empty(); }
+
+Result<directory::Config> AccountService::put_directory(const Actor& a, directory::Config c,
+                                                        bool keep_password) {
+  if (!may_administer_site(a.role)) return make_error("forbidden", "You are not allowed to do this.");
+  if (keep_password) c.bind_password = directory_config().bind_password;
+  if (auto st = directory::validate(c); !st) return st.error();
+  json j = {{"kind", c.kind},
+            {"url", c.url},
+            {"ca_file", c.ca_file},
+            {"bind_dn", c.bind_dn},
+            {"users_base", c.users_base},
+            {"user_filter", c.user_filter},
+            {"username_attribute", c.attrs.username},
+            {"display_name_attribute", c.attrs.display_name},
+            {"email_attribute", c.attrs.email},
+            {"alternate_email_attribute", c.attrs.alternate_email},
+            {"locale_attribute", c.attrs.locale},
+            {"timeout_s", c.timeout_s},
+            {"sync_interval_min", c.sync_interval_min},
+            {"roles", c.roles}};
+  if (!c.bind_password.empty()) j["bind_password_sealed"] = to_hex(box_.seal(c.bind_password));
+  store_.write([&](storage::Writer& w) {
+    w.put_setting("directory", j.dump());
+    audit(w, a.username, a.client, "settings_change", "directory",
+          "ok", "kind " + c.kind + (c.remote() ? ", " + c.url : ""));
+  });
+  set_directory(directory::make(c));
+  return c;
+}
+
+Result<directory::Answer> AccountService::test_directory(const Actor& a, const directory::Config& c) {
+  if (!may_administer_site(a.role)) return make_error("forbidden", "You are not allowed to do this.");
+  if (auto st = directory::validate(c); !st) return st.error();
+  auto d = directory::make(c);
+  directory::Answer ans = d->test_connection();
+  store_.write([&](storage::Writer& w) {
+    audit(w, a.username, a.client, "directory_test", c.url, ans.ok() ? "ok" : "failed", ans.text);
+  });
+  return ans;
+}
+
+}  // namespace resetd::accounts

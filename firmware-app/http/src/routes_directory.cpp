@@ -1,0 +1,132 @@
+// Directory settings (global_admin), "Test connection", sync on demand and
+// the state of directory writes (issue 10). The bind password is write-only.
+#include "api.h"
+#include "resetd/accounts/roles.h"
+
+namespace resetd::http {
+namespace {
+
+json config_json(const directory::Config& c, bool password_set) {
+  return {{"kind", c.kind},
+          {"url", c.url},
+          {"ca_file", c.ca_file},
+          {"bind_dn", c.bind_dn},
+          {"bind_password_set", password_set},
+          {"users_base", c.users_base},
+          {"user_filter", c.user_filter},
+          {"username_attribute", c.attrs.username},
+          {"display_name_attribute", c.attrs.display_name},
+          {"email_attribute", c.attrs.email},
+          {"alternate_email_attribute", c.attrs.alternate_email},
+          {"locale_attribute", c.attrs.locale},
+          {"timeout_s", c.timeout_s},
+          {"sync_interval_min", c.sync_interval_min},
+          {"roles", c.roles}};
+}
+
+// Applies the request body's fields over `c`; returns whether a new bind
+// password was given.
+bool apply_body(const json& b, directory::Config& c) {
+  auto str = [&](const char* k, std::string& out) {
+    if (auto v = opt_string(b, k)) out = *v;
+  };
+  str("kind", c.kind);
+  str("url", c.url);
+  str("ca_file", c.ca_file);
+  str("bind_dn", c.bind_dn);
+  str("users_base", c.users_base);
+  str("user_filter", c.user_filter);
+  str("username_attribute", c.attrs.username);
+  str("display_name_attribute", c.attrs.display_name);
+  str("email_attribute", c.attrs.email);
+  str("alternate_email_attribute", c.attrs.alternate_email);
+  str("locale_attribute", c.attrs.locale);
+  if (auto v = opt_int(b, "timeout_s")) c.timeout_s = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
+  if (auto v = opt_int(b, "sync_interval_min"))
+    c.sync_interval_min = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
+  if (b.contains("roles")) {
+    if (!b["roles"].is_object()) fail(400, "invalid_type", "roles must be an object of group DN -> role.", "roles");
+    c.roles.clear();
+    for (auto& [k, v] : b["roles"].items()) {
+      if (!v.is_string()) fail(400, "invalid_type", "Each role must be a string.", "roles");
+      c.roles[k] = v.get<std::string>();
+    }
+  }
+  auto pw = opt_string(b, "bind_password");
+  if (pw && !pw->empty()) {
+    c.bind_password = *pw;
+    return true;
+  }
+  return false;
+}
+
+json sync_json(const std::optional<accounts::SyncReport>& r) {
+  if (!r) return nullptr;
+  json j = {{"ok", r->ok}, {"ms", r->ms},     {"total", r->total},     {"added", r->added},
+            {"updated", r->updated}, {"removed", r->removed}, {"skipped", r->skipped}};
+  j["at"] = r->at ? json(rfc3339(r->at)) : json(nullptr);
+  if (!r->error.empty()) j["error"] = r->error;
+  return j;
+}
+
+void require_admin(Ctx& c) {
+  if (!accounts::may_administer_site(c.actor->role))
+    fail(403, "forbidden", "Only a global admin can change site settings.");
+}
+
+}  // namespace
+
+json directory_status_json(accounts::AccountService& a) {
+  auto d = a.directory();
+  return {{"kind", d ? d->kind() : "none"}, {"last_sync", sync_json(a.last_sync())}};
+}
+
+void add_directory_routes(std::vector<Route>& r, Services& s) {
+  r.push_back({"GET", std::regex("/settings/directory"), Auth::Session, [&s](Ctx& c) {
+                 require_admin(c);
+                 auto cfg = s.accounts.directory_config();
+                 send_json(c.res, 200, config_json(cfg, !cfg.bind_password.empty()));
+               }});
+  r.push_back({"PUT", std::regex("/settings/directory"), Auth::Session, [&s](Ctx& c) {
+                 require_admin(c);
+                 auto cfg = s.accounts.directory_config();
+                 const bool new_pw = apply_body(c.body, cfg);
+                 auto saved = take(s.accounts.put_directory(*c.actor, cfg, !new_pw));
+                 send_json(c.res, 200, config_json(saved, !saved.bind_password.empty()));
+               }});
+  r.push_back({"POST", std::regex("/settings/directory/test"), Auth::Session, [&s](Ctx& c) {
+                 require_admin(c);
+                 // Tests what the form holds (unsaved), falling back to the saved values.
+                 auto cfg = s.accounts.directory_config();
+                 apply_body(c.body, cfg);
+                 auto ans = take(s.accounts.test_directory(*c.actor, cfg));
+                 send_json(c.res, 200, {{"ok", ans.ok()},
+                                        {"outcome", directory::outcome_name(ans.outcome)},
+                                        {"ldap_code", ans.ldap_code},
+                                        {"answer", ans.text}});
+               }});
+  r.push_back({"POST", std::regex("/directory/sync"), Auth::Session, [&s](Ctx& c) {
+                 if (!accounts::is_admin(c.actor->role)) fail(403, "forbidden", "Admins only.");
+                 auto rep = take(s.accounts.sync_directory(c.actor->username, c.client));
+                 s.accounts.resolve_intents();
+                 send_json(c.res, 200, sync_json(rep));
+               }});
+  r.push_back({"GET", std::regex("/directory/status"), Auth::Session, [&s](Ctx& c) {
+                 if (!accounts::is_admin(c.actor->role)) fail(403, "forbidden", "Admins only.");
+                 json st = directory_status_json(s.accounts);
+                 json intents = json::array();
+                 for (const auto& i : take(s.accounts.list_intents(*c.actor)))
+                   intents.push_back({{"id", i.id},
+                                      {"username", i.username},
+                                      {"action", i.action},
+                                      {"actor", i.actor},
+                                      {"state", i.state},
+                                      {"detail", i.detail},
+                                      {"created_at", rfc3339(i.created_at)},
+                                      {"resolved_at", i.resolved_at ? json(rfc3339(*i.resolved_at)) : json(nullptr)}});
+                 st["intents"] = intents;
+                 send_json(c.res, 200, st);
+               }});
+}
+
+}  // namespace resetd::http
