@@ -72,7 +72,7 @@ async function section(path, titleKey, intro, fields, extra) {
   const secretHint = (key) => (data[`${key}_set`] ? t('set.secretKept') : t('set.secretEmpty'));
   for (const [key, kind, o = {}] of fields) {
     let w;
-    const label = t(`set.${key}`);
+    const label = t(o.label || `set.${key}`);
     const hint = has(`set.${key}.hint`) ? t(`set.${key}.hint`) : undefined;
     if (kind === 'bool') w = checkbox({ label, name: key, checked: !!data[key], hint });
     else if (kind === 'choice') w = select({ label, name: key, value: String(data[key] ?? o.choices[0]), hint, options: o.choices.map((c) => ({ value: c, label: t(`set.${key}.${c}`) })) });
@@ -204,6 +204,33 @@ async function integrations() {
   return sec;
 }
 
+function directoryTest(form0) {
+  const answer = h('div', { class: 'answer', role: 'status' });
+  const send = h('button', { type: 'submit', class: 'btn' }, t('dir.testSend'));
+  const err = errorBox();
+  const form = h('form', { novalidate: true, class: 'test' }, h('h3', {}, t('dir.testTitle')), h('p', { class: 'hint' }, t('dir.testIntro')), err, h('div', { class: 'actions' }, send), answer);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    say(err, '');
+    answer.replaceChildren();
+    // Test what the form above holds, saved or not (the password only if typed).
+    const body = {};
+    const sec = form.closest('section');
+    for (const i of sec ? sec.querySelectorAll('form:not(.test) [name]') : []) {
+      if (i.type === 'password') { if (i.value) body[i.name] = i.value; } else if (i.type === 'number') { if (i.value !== '') body[i.name] = Number(i.value); } else body[i.name] = i.value.trim();
+    }
+    busy(send, async () => {
+      try {
+        const r = await api('POST', '/settings/directory/test', body);
+        answer.className = `answer ${r.ok ? 'ok' : 'bad'}`;
+        answer.replaceChildren(h('p', {}, r.ok ? t('dir.testOk') : t('dir.testFailed')),
+          h('p', {}, t('dir.testAnswer')), h('pre', { class: 'relay-answer' }, r.answer || ''));
+      } catch (e) { showError(form, err, e); }
+    });
+  });
+  return form;
+}
+
 export async function settings(view) {
   const secs = await Promise.all([
     section('/settings/relay', 'settings.relay', 'settings.relayIntro', [
@@ -214,6 +241,14 @@ export async function settings(view) {
       ['from', 'text', { show: 'smtp webhook file' }], ['ca_file', 'text', { show: 'smtp webhook' }],
       ['timeout_s', 'int', { min: 1, max: 300, show: 'smtp webhook' }],
       ['url', 'text', { show: 'webhook' }], ['secret', 'secret', { show: 'webhook' }]], relayTest),
+    section('/settings/directory', 'settings.directory', 'settings.directoryIntro', [
+      ['kind', 'choice', { choices: ['none', 'ldap', 'ad'], label: 'dir.kind' }],
+      ...['url', 'ca_file', 'bind_dn'].map((k) => [k, 'text', { show: 'ldap ad', label: `dir.${k}` }]),
+      ['bind_password', 'secret', { show: 'ldap ad', label: 'dir.bind_password' }],
+      ...['users_base', 'user_filter', 'username_attribute', 'display_name_attribute', 'email_attribute',
+        'alternate_email_attribute', 'locale_attribute'].map((k) => [k, 'text', { show: 'ldap ad', label: `dir.${k}` }]),
+      ['timeout_s', 'int', { min: 1, max: 120, show: 'ldap ad', label: 'dir.timeout_s' }],
+      ['sync_interval_min', 'int', { min: 1, max: 1440, show: 'ldap ad', label: 'dir.sync_interval_min' }]], directoryTest),
     section('/settings/password-policy', 'settings.policy', 'settings.policyIntro', [
       ['min_length', 'int', { min: 8, max: 64 }], ['min_strength_bits', 'int', { min: 0, max: 80 }], ['banned_words', 'list']]),
     section('/settings/expiration', 'settings.expiration', 'settings.expirationIntro', [

@@ -156,6 +156,22 @@ export async function users(view, ctx) {
       h('button', { type: 'button', class: 'btn', disabled: list.offset + list.limit >= total, onclick: () => { list.offset += list.limit; load(); } }, t('common.next')));
   }
 
+  // Directory mode: when the list was last read from the directory, and a refresh.
+  const syncLine = h('p', { class: 'hint', role: 'status' });
+  function drawSync(d) {
+    syncLine.replaceChildren();
+    if (!d || d.kind === 'none') return;
+    const ls = d.last_sync;
+    const text = !ls || !ls.at ? t('dir.neverSynced') : t('dir.lastSync', { when: date(ls.at) });
+    const refresh = h('button', { type: 'button', class: 'btn' }, t('dir.syncNow'));
+    refresh.addEventListener('click', () => busy(refresh, async () => {
+      try { await api('POST', '/directory/sync', {}); await load(); } catch (e) { say(err, errText(e)); }
+    }));
+    syncLine.append(text, ' ');
+    if (ls && ls.ok === false && ls.error) syncLine.append(t('dir.syncFailed', { error: ls.error }), ' ');
+    syncLine.append(refresh);
+  }
+
   let loadSeq = 0;
   async function load() {
     const my = ++loadSeq;
@@ -166,6 +182,7 @@ export async function users(view, ctx) {
       total = r.total ?? rows.length;
       // Keep the selection's data fresh for rows we can see.
       for (const u of rows) if (list.selected.has(u.id)) list.selected.set(u.id, u);
+      drawSync(r.directory);
       count.textContent = total ? t('users.count', { from: num(list.offset + 1), to: num(list.offset + rows.length), total: num(total) }) : t('users.none');
       drawHead(); drawBody(); drawPager(); drawTools();
     } catch (e) { if (my === loadSeq) say(err, errText(e)); }
@@ -175,7 +192,7 @@ export async function users(view, ctx) {
   if (ctx.flash) say(msg, ctx.flash);
   drawTools();
   await load();
-  view.append(h('h1', { tabindex: '-1' }, t('users.title')), msg, err, tools, search, count,
+  view.append(h('h1', { tabindex: '-1' }, t('users.title')), msg, err, syncLine, tools, search, count,
     h('div', { class: 'table-wrap' }, h('table', { class: 'grid users' }, h('caption', { class: 'sr-only' }, t('users.title')), h('thead', {}, theadRow), tbody)),
     pager, dialog);
 }

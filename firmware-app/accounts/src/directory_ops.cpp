@@ -8,10 +8,15 @@
 //   2. write the password to the directory;
 //   3. in one transaction: close the intent (erasing the sealed payload),
 //      queue the outbox rows, write the audit row.
-// A crash after 1 leaves an open intent; at start (and after every sync)
-// resolve_intents() binds with the sealed password: the directory took it ->
-// step 3 is done now (the mail goes out late, not never); it did not -> the
-// intent is closed as not applied and audited; nothing was mailed.
+// A crash after 1 leaves an open intent; at start (before the API listens)
+// and after every sync resolve_intents() binds with the sealed password: the
+// directory took it -> step 3 is done now (the mail goes out late, not
+// never). It did not -> the write may still be in flight on the server (the
+// kill -9 loop showed exactly that), so "no" is not final: the password is
+// written again and then step 3 is done. The directory and the mail always
+// agree; an intent overtaken by a newer completed write is closed as
+// superseded, one the directory refuses is closed as not applied, and one
+// that cannot be checked (directory unreachable) stays open and is shown.
 #include <signal.h>
 #include <unistd.h>
 
@@ -316,8 +321,11 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
 
 int AccountService::resolve_intents() {
   auto d = directory();
+  std::vector<DirectoryIntentRecord> all;
+  store_.read([&](storage::Reader& r) { all = r.intents("", 1000); });
   std::vector<DirectoryIntentRecord> open;
-  store_.read([&](storage::Reader& r) { open = r.intents("open", 1000); });
+  for (auto it = all.rbegin(); it != all.rend(); ++it)  // oldest first
+    if (it->state == "open") open.push_back(*it);
   if (open.empty()) return 0;
   int resolved = 0;
   for (const auto& in : open) {
@@ -333,18 +341,57 @@ int AccountService::resolve_intents() {
       continue;
     }
     if (!d || d->local()) continue;  // shown as open until a directory is configured again
-    const std::string pw = pl["pw"].get<std::string>();
-    directory::Answer ans = d->bind_check(in.directory_dn, pw);
-    using directory::Outcome;
-    if (ans.outcome == Outcome::Ok || ans.outcome == Outcome::MustChange) {
-      // The directory took it: finish what the crash interrupted.
+    bool newer = false;
+    for (const auto& o : all)
+      if (o.id > in.id && o.user_id == in.user_id && (o.state == "done" || o.state == "recovered"))
+        newer = true;
+    if (newer) {  // a later write for this user already landed and was recorded
       store_.write([&](storage::Writer& w) {
-        w.close_intent(in.id, "recovered", "the directory had the new password; finished at start",
-                       clock_.now());
+        w.close_intent(in.id, "superseded", "a newer password write for this user completed", clock_.now());
+        audit(w, "system", in.client, in.action, in.username, "failed",
+              "interrupted write superseded by a newer one; nothing mailed");
+      });
+      ++resolved;
+      continue;
+    }
+    const std::string pw = pl["pw"].get<std::string>();
+    const bool require_change = pl.value("require_change", false);
+    using directory::Outcome;
+    // Ask the directory first. A "no" cannot be trusted as final: the old
+    // process's write may still be in flight on the server. So an interrupted
+    // write is rolled forward — written again — and only then finished; the
+    // directory and the mail always end up agreeing.
+    directory::Answer ans = d->bind_check(in.directory_dn, pw);
+    std::string how = "the directory had the new password";
+    if (ans.outcome == Outcome::InvalidCredentials || ans.outcome == Outcome::Locked) {
+      directory::Answer wr = d->reset_password(in.directory_dn, pw, require_change);
+      if (wr.outcome == Outcome::Policy) {  // e.g. the first write landed meanwhile (history)
+        directory::Answer again = d->bind_check(in.directory_dn, pw);
+        if (again.outcome == Outcome::Ok || again.outcome == Outcome::MustChange) wr = again;
+      }
+      if (wr.ok() || wr.outcome == Outcome::MustChange) {
+        ans = wr;
+        ans.outcome = Outcome::Ok;
+        how = "written to the directory again at start";
+      } else if (wr.outcome == Outcome::Unavailable) {
+        ans = wr;
+      } else {
+        store_.write([&](storage::Writer& w) {
+          w.close_intent(in.id, "not_applied", "the directory refused it at start: " + wr.text, clock_.now());
+          audit(w, "system", in.client, in.action, in.username, "failed",
+                "interrupted write refused by the directory at start; nothing mailed: " + wr.text);
+        });
+        ++resolved;
+        continue;
+      }
+    }
+    if (ans.outcome == Outcome::Ok || ans.outcome == Outcome::MustChange) {
+      store_.write([&](storage::Writer& w) {
+        w.close_intent(in.id, "recovered", how + "; finished at start", clock_.now());
         std::optional<UserRecord> cur = in.user_id ? w.user_by_id(*in.user_id) : std::nullopt;
         if (!cur) {
           audit(w, "system", in.client, in.action, in.username, "ok",
-                "recovered: directory has the new password; user gone, nothing mailed");
+                "recovered (" + how + "); user gone, nothing mailed");
           return;
         }
         if (in.action != "password_reset") {
@@ -352,7 +399,7 @@ int AccountService::resolve_intents() {
           w.update_user(*cur);
           revoke_credentials(w, cur->id, clock_.now());
           audit(w, in.actor, in.client, in.action, in.username, "ok",
-                "recovered after an interruption: the directory had the new password");
+                "recovered after an interruption (" + how + ")");
           return;
         }
         ResetOptions o;
@@ -367,15 +414,7 @@ int AccountService::resolve_intents() {
         p.generated = pl.value("generated", false);
         apply_reset(w, *cur, p, o, in.actor, in.client, "password_reset");
         audit(w, "system", in.client, "password_reset_recovered", in.username, "ok",
-              "interrupted reset finished at start: the directory had the new password");
-      });
-      ++resolved;
-    } else if (ans.outcome == Outcome::InvalidCredentials) {
-      store_.write([&](storage::Writer& w) {
-        w.close_intent(in.id, "not_applied",
-                       "the directory did not have the new password; nothing mailed", clock_.now());
-        audit(w, "system", in.client, in.action, in.username, "failed",
-              "interrupted before the directory took the new password; nothing changed or mailed");
+              "interrupted reset finished at start (" + how + ")");
       });
       ++resolved;
     } else {

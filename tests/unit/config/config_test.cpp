@@ -126,4 +126,47 @@ BOOST_AUTO_TEST_CASE(validate_badForwardAuthValues_nameTheKey) {
   BOOST_TEST(!parse("[forward_auth]\nrules = 3\n", "test").ok());
 }
 
+// ---- [directory] (issue 10) ----
+namespace {
+std::string dir_toml(const std::string& extra) {
+  return "[directory]\nkind = \"ldap\"\nurl = \"ldaps://127.0.0.1:636/\"\nbind_dn = \"cn=resetd,dc=x\"\n"
+         "bind_password = \"pw\"\nusers_base = \"ou=people,dc=x\"\n" + extra;
+}
+std::string error_field(const std::string& toml) {
+  auto c = parse(toml, "test");
+  if (!c.ok()) return c.error().field;
+  auto s = validate(c.value());
+  return s.ok() ? "" : s.error().field;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(directory_default_isLocalAccounts) {
+  auto c = parse("", "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->directory.kind == "none");
+  BOOST_TEST(validate(c.value()).ok());
+}
+
+BOOST_AUTO_TEST_CASE(directory_complete_isValid_andRolesParsed) {
+  auto c = parse(dir_toml("[directory.roles]\n\"cn=helpdesk,dc=x\" = \"helpdesk_admin\"\n"), "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(validate(c.value()).ok());
+  BOOST_TEST(c->directory.roles.at("cn=helpdesk,dc=x") == "helpdesk_admin");
+  BOOST_TEST(c->directory.bind_password == "pw");
+}
+
+BOOST_AUTO_TEST_CASE(directory_badValues_nameTheKey) {
+  BOOST_TEST(error_field("[directory]\nkind = \"nis\"\n") == "directory.kind");
+  // plain schemes other than ldap:// (StartTLS) / ldaps:// are refused
+  BOOST_TEST(error_field(dir_toml("").replace(dir_toml("").find("ldaps://"), 8, "http://")) == "directory.url");
+  auto no_pw = dir_toml("");
+  no_pw.replace(no_pw.find("bind_password = \"pw\""), 20, "");
+  BOOST_TEST(error_field(no_pw) == "directory.bind_password");
+  BOOST_TEST(error_field(dir_toml("timeout_s = 0\n")) == "directory.timeout_s");
+  BOOST_TEST(error_field(dir_toml("ca_file = \"/nonexistent/ca.pem\"\n")) == "directory.ca_file");
+  BOOST_TEST(error_field(dir_toml("user_filter = \"uid=*\"\n")) == "directory.user_filter");
+  BOOST_TEST(error_field(dir_toml("colour = \"blue\"\n")) == "directory.colour");
+  BOOST_TEST(error_field(dir_toml("[directory.roles]\n\"cn=g\" = \"root\"\n")) == "directory.roles.\"cn=g\"");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -235,8 +235,9 @@ class AccountService {
   Result<SyncReport> sync_directory(const std::string& actor, const std::string& client);
   std::optional<SyncReport> last_sync() const;
   // Intents left open by a crash: asks the directory whether it took each
-  // password (a bind with it), then finishes (outbox + audit) or closes it as
-  // not applied. Unreachable directory: stays open. Returns how many resolved.
+  // password (a bind with it); if not, writes it again (rolls forward); then
+  // finishes (outbox + audit). Refused: closed as not applied; overtaken by a
+  // newer write: superseded; unreachable: stays open. Returns how many resolved.
   int resolve_intents();
   Result<std::vector<storage::DirectoryIntentRecord>> list_intents(const Actor& a);
   // Settings: the file's [directory] overlaid by what admins saved (settings
