@@ -1,0 +1,97 @@
+"""Issue 10 against a real Samba AD DC (samba_lab.py), run by CTest inside a private
+network namespace (label `samba`): the seed flow with unicodePwd over LDAPS,
+pwdLastSet = 0 (data 773 at bind), the first change on the user's behalf, the
+directory's policy (0000052D) mapped, lockout (775) and lockoutTime = 0, and a
+delegated service account (Reset Password + pwdLastSet + lockoutTime only)."""
+import socket
+import time
+
+import pytest
+
+from conftest import assert_error_json, strong_password, wait_until
+from samba_lab import LDAP, SambaDC, dn
+
+
+def _port_busy(p):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", p)) == 0
+
+
+@pytest.fixture(scope="module")
+def dc(tmp_path_factory):
+    if _port_busy(389) or _port_busy(636):
+        pytest.fail("389/636 in use: run this file inside `unshare -n` (see tests/integration/CMakeLists.txt)")
+    d = SambaDC(str(tmp_path_factory.mktemp("samba"))).provision().start().setup()
+    yield d
+    d.stop()
+
+
+def synced(admin, names):
+    def ok():
+        r = admin.get("users?limit=200")
+        m = {u["username"]: u for u in r.json["users"]}
+        return all(n in m for n in names) and m
+    return wait_until(ok, timeout=30, what="AD users listed")
+
+
+def test_ad_seed_flow_policy_lockout(dc, sink, make_resetd):
+    srv = make_resetd(relay_port=sink.port, extra_toml=dc.toml())
+    admin = srv.admin()
+    m = synced(admin, ["ayse", "resetd"])
+    ayse = m["ayse"]
+    assert ayse["source"] == "directory" and ayse["email"] == "ayse@example.test"
+    r = admin.post("settings/directory/test", {})
+    assert r.status == 200 and r.json["ok"] is True, r.json
+
+    # reset (auto, require change) -> mail -> the mailed password is "must change" (773)
+    t0 = time.monotonic()
+    r = admin.reset(ayse["id"], mode="auto", require_change=True, notify=["ayse.home@example.test"])
+    reset_ms = (time.monotonic() - t0) * 1000
+    assert r.status == 200, r
+    pw = r.json["password"]
+    sink.wait_message_to("ayse.home@example.test", contains=pw)
+    rc, out = dc.bind("ayse@example.test", pw)
+    assert rc != 0 and "data 773" in out, out
+    print("AD reset latency over the API: %.0f ms" % reset_ms)
+
+    # the user's first change goes through resetd (delete old + add new on their behalf)
+    u = srv.client()
+    j = u.must_sign_in("ayse", pw)
+    assert j.get("must_change_password") is True, j
+    new = strong_password()
+    r = u.change_password(pw, new)
+    assert r.status in (200, 204), r
+    rc, out = dc.bind("ayse@example.test", new)
+    assert rc == 0, out
+
+    # the directory's own policy (complexity) -> 422 directory_policy with 0000052D
+    r = admin.reset(ayse["id"], mode="manual", password="correct horse battery staple lantern",
+                    require_change=False, notify=["x@example.test"])
+    e = assert_error_json(r, 422, "directory_policy")
+    assert "0000052D" in e["message"], e
+    rc, out = dc.bind("ayse@example.test", new)
+    assert rc == 0, out
+
+    # lockout (52e x3 -> 775) and unlock through resetd (lockoutTime = 0)
+    for i in range(3):
+        dc.bind("ayse@example.test", "bad-%d" % i)
+    rc, out = dc.bind("ayse@example.test", new)
+    assert "data 775" in out, out
+    r = admin.post("users/%d/unlock" % ayse["id"])
+    assert r.status in (200, 204), r
+    rc, out = dc.bind("ayse@example.test", new)
+    assert rc == 0, out
+
+
+def test_ad_refused_service_account_and_plain_ldap(dc, sink, make_resetd):
+    srv = make_resetd(relay_port=sink.port, extra_toml=dc.toml(password="Wrong-Service-Pw-1!"))
+    admin = srv.admin()
+    r = admin.post("settings/directory/test", {})
+    assert r.status == 200 and r.json["ok"] is False, r.json
+    assert "data 52e" in r.json["answer"], r.json
+    # ldap:// is always StartTLS: with the right CA it works, with a wrong one it is refused
+    r = admin.post("settings/directory/test", {"url": LDAP, "bind_password": "Resetd-Pw-123!"})
+    assert r.status == 200 and r.json["ok"] is True, r.json
+    r = admin.post("settings/directory/test", {"url": LDAP, "bind_password": "Resetd-Pw-123!",
+                                               "ca_file": dc.wrong_ca})
+    assert r.json["ok"] is False and "Connect error (-11)" in r.json["answer"], r.json
