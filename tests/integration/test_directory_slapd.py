@@ -271,3 +271,35 @@ def test_kill9_loop_never_mails_unset_nor_loses_set(slapd, sink, make_resetd):
         assert rc == 0, "iteration %d (%s): directory does not hold the last mailed password: %s" % (i, state, out)
     print("kill -9 outcomes:", outcomes)
     assert sum(outcomes.values()) >= 4
+
+
+def test_link_and_self_service_set_the_directory_password(slapd, sink, make_resetd):
+    from sitekit import enable_self_service, ss_request, ss_reset, wait_code
+    r = slapd.ldapmodify("dn: %s\nchangetype: modify\nadd: description\ndescription: bob.private@example.test\n" % dn("bob"))
+    assert r.returncode == 0, r.stderr
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml(extra='alternate_email_attribute = "description"\n'))
+    admin = srv.admin()
+    bob = synced(admin, ["bob"])["bob"]
+    assert bob["alternate_email"] == "bob.private@example.test"
+    # a set-password link: the old password stops working at once, the link sets the directory's
+    r = admin.reset(bob["id"], delivery="link", notify=["bob.home@example.test"])
+    assert r.status == 200, r
+    token = re.search(r"[?&#/]token[=/]([^&\s#]+)", r.json["link"]).group(1)
+    rc, out = slapd.whoami("bob", "BobInit-11")
+    assert rc != 0, out
+    new = strong_password()
+    r = srv.client().post("set-password", {"token": token, "new_password": new}, csrf=False)
+    assert r.status in (200, 204), r
+    rc, out = slapd.whoami("bob", new)
+    assert rc == 0 and "must be changed" not in out, out
+    # self-service: the code goes to the alternate address read from the directory
+    enable_self_service(admin)
+    assert ss_request(srv, "bob").status == 202
+    code = wait_code(sink, "bob.private@example.test")
+    new2 = strong_password()
+    r = ss_reset(srv, "bob", code, new2)
+    assert r.status in (200, 204), r
+    rc, out = slapd.whoami("bob", new2)
+    assert rc == 0, out
+    rc, out = slapd.whoami("bob", new)
+    assert rc != 0, out
