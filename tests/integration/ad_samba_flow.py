@@ -82,6 +82,13 @@ def test_ad_seed_flow_policy_lockout(dc, sink, make_resetd):
     rc, out = dc.bind("ayse@example.test", new)
     assert rc == 0, out
 
+    # a reset without "require change" (pwdLastSet = -1): the user binds at once
+    p2 = strong_password()
+    r = admin.reset(ayse["id"], mode="manual", password=p2, require_change=False, notify_user=False)
+    assert r.status == 200, r
+    rc, out = dc.bind("ayse@example.test", p2)
+    assert rc == 0, out
+
 
 def test_ad_refused_service_account_and_plain_ldap(dc, sink, make_resetd):
     srv = make_resetd(relay_port=sink.port, extra_toml=dc.toml(password="Wrong-Service-Pw-1!"))

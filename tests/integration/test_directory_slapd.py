@@ -58,6 +58,9 @@ def test_seed_flow_reset_must_change_and_own_change(dirsrv, slapd, sink):
     # search with Turkish folding, as for local users
     r = admin.get("users?q=" + urllib.parse.quote("AYŞE"))
     assert [u["username"] for u in r.json["users"]] == ["ayse"]
+    # names and addresses live in the directory: a local edit or delete is refused
+    assert_error_json(admin.patch("users/%d" % ayse["id"], {"email": "x@example.test"}), 409, "directory_managed")
+    assert_error_json(admin.delete("users/%d" % ayse["id"]), 409, "directory_managed")
 
     r = admin.reset(ayse["id"], mode="auto", require_change=True, notify=["ayse.home@example.test"])
     assert r.status == 200, r

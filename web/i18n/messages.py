@@ -426,6 +426,7 @@ k('dir.syncNow', 'Refresh from directory', '從目錄重新整理', 'Dizinden ye
 k('err.directory_policy', 'The directory refused this password under its own password policy (for example too short, too simple, or used before). Choose another one.', '目錄依其密碼原則拒絕此密碼（例如太短、太簡單或曾經使用過）。請選擇其他密碼。', 'Dizin bu parolayı kendi parola ilkesi nedeniyle reddetti (örneğin çok kısa, çok basit veya daha önce kullanılmış). Başka bir parola seçin.')
 k('err.directory_unavailable', 'The directory cannot be reached or is not trusted right now. Nothing was changed, queued or mailed. Check Settings → Directory → Test connection.', '目前無法連線到目錄或目錄不受信任。未變更、排入佇列或寄出任何內容。請檢查「設定 → 目錄服務 → 測試連線」。', 'Dizine şu anda ulaşılamıyor veya güvenilmiyor. Hiçbir şey değiştirilmedi, kuyruğa alınmadı veya gönderilmedi. Ayarlar → Dizin → Bağlantıyı sına bölümünü kontrol edin.')
 k('err.directory_error', 'The directory refused the change. Nothing was changed, queued or mailed.', '目錄拒絕了此變更。未變更、排入佇列或寄出任何內容。', 'Dizin değişikliği reddetti. Hiçbir şey değiştirilmedi, kuyruğa alınmadı veya gönderilmedi.')
+k('err.directory_managed', 'This user comes from the directory: change or remove them there. The list shows the change after the next refresh.', '此使用者來自目錄：請在目錄中變更或移除。清單會在下次重新整理後顯示變更。', 'Bu kullanıcı dizinden geliyor: onu orada değiştirin veya kaldırın. Liste, değişikliği bir sonraki yenilemeden sonra gösterir.')
 k('err.directory_not_configured', 'No directory is configured.', '尚未設定目錄。', 'Yapılandırılmış bir dizin yok.')
 
 out = os.path.dirname(os.path.abspath(__file__))

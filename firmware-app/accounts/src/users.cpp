@@ -101,6 +101,16 @@ Result<UserRecord> AccountService::patch_user(const Actor& a, int64_t id, const 
     if (auto s = check_display_name(*p.display_name); !s) return s.error();
   if (p.locale && !valid_locale(*p.locale))
     return make_error("invalid_locale", "Locale must be en, zh-TW or tr-TR.", "locale");
+  if ((p.display_name || p.email || p.alternate_email || p.disabled) && directory_mode()) {
+    // Names, addresses and the enabled state of a directory user live in the
+    // directory; a local edit would be undone by the next refresh.
+    std::optional<UserRecord> t;
+    store_.read([&](storage::Reader& r) { t = r.user_by_id(id); });
+    if (t && !t->directory_id.empty())
+      return make_error("directory_managed",
+                        "This user comes from the directory: change the name, addresses or "
+                        "enabled state there; resetd shows them after the next refresh.");
+  }
   std::optional<Error> err;
   UserRecord out;
   store_.write([&](storage::Writer& w) {
@@ -146,6 +156,14 @@ Result<UserRecord> AccountService::patch_user(const Actor& a, int64_t id, const 
 
 Status AccountService::delete_user(const Actor& a, int64_t id) {
   std::optional<Error> err;
+  if (directory_mode()) {
+    std::optional<UserRecord> t;
+    store_.read([&](storage::Reader& r) { t = r.user_by_id(id); });
+    if (t && !t->directory_id.empty())
+      return make_error("directory_managed",
+                        "This user comes from the directory: remove them there; resetd drops "
+                        "them at the next refresh and keeps their audit.");
+  }
   store_.write([&](storage::Writer& w) {
     auto u = w.user_by_id(id);
     if (!u) {
