@@ -306,3 +306,39 @@ def test_link_and_self_service_set_the_directory_password(slapd, sink, make_rese
     assert rc == 0, out
     rc, out = slapd.whoami("bob", new)
     assert rc != 0, out
+
+
+def test_open_intent_is_shown_while_the_directory_is_down(slapd, sink, make_resetd):
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
+    admin = srv.admin()
+    bob = synced(admin, ["bob"])["bob"]
+    srv.stop()
+    srv.env = {"RESETD_TEST_FAULT": "after_intent"}
+    srv.start()
+    admin = srv.admin()
+    try:
+        admin.reset(bob["id"], mode="manual", password="Down-Test-Pw-5150-Reed", require_change=False,
+                    notify=["bob.down@example.test"])
+    except Exception:
+        pass
+    wait_until(lambda: srv.proc.poll() is not None, timeout=10, what="resetd killed")
+    srv.proc = None
+    srv.env = None
+    slapd.stop()
+    srv.start()
+    admin = srv.admin()
+    st = admin.get("directory/status").json
+    assert [i["state"] for i in st["intents"]][:1] == ["open"], st
+    r = admin.get("users")
+    assert r.json["directory"]["open_intents"] == 1, r.json["directory"]
+    assert not sink.messages_to("bob.down@example.test")
+    # the directory is back: the next refresh finishes it, and the mail goes out
+    slapd.start(load=False)
+    r = admin.post("directory/sync")
+    assert r.status == 200, r
+    st = admin.get("directory/status").json
+    assert st["intents"][0]["state"] == "recovered", st
+    assert admin.get("users").json["directory"]["open_intents"] == 0
+    sink.wait_message_to("bob.down@example.test", contains="Down-Test-Pw-5150-Reed")
+    rc, out = slapd.whoami("bob", "Down-Test-Pw-5150-Reed")
+    assert rc == 0, out

@@ -169,6 +169,7 @@ export async function users(view, ctx) {
     }));
     syncLine.append(text, ' ');
     if (ls && ls.ok === false && ls.error) syncLine.append(t('dir.syncFailed', { error: ls.error }), ' ');
+    if (d.open_intents > 0) syncLine.append(t('dir.openIntents', { n: num(d.open_intents) }), ' ');
     syncLine.append(refresh);
   }
 

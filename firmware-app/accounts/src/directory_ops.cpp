@@ -226,6 +226,12 @@ Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Ac
   return v;
 }
 
+int64_t AccountService::open_intent_count() {
+  int64_t n = 0;
+  store_.read([&](storage::Reader& r) { n = static_cast<int64_t>(r.intents("open", 1000).size()); });
+  return n;
+}
+
 // Writes `pw` to the directory for `u` under an intent; `finish` runs in the
 // transaction that closes the intent (after the directory took the password).
 Status AccountService::directory_set_password(

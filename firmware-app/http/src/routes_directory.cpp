@@ -78,7 +78,10 @@ void require_admin(Ctx& c) {
 
 json directory_status_json(accounts::AccountService& a) {
   auto d = a.directory();
-  return {{"kind", d ? d->kind() : "none"}, {"last_sync", sync_json(a.last_sync())}};
+  json j = {{"kind", d ? d->kind() : "none"}, {"last_sync", sync_json(a.last_sync())}};
+  // Interrupted directory writes not resolved yet (directory unreachable at start).
+  j["open_intents"] = a.open_intent_count();
+  return j;
 }
 
 void add_directory_routes(std::vector<Route>& r, Services& s) {

@@ -240,6 +240,7 @@ class AccountService {
   // newer write: superseded; unreachable: stays open. Returns how many resolved.
   int resolve_intents();
   Result<std::vector<storage::DirectoryIntentRecord>> list_intents(const Actor& a);
+  int64_t open_intent_count();
   // Settings: the file's [directory] overlaid by what admins saved (settings
   // key "directory"; the bind password sealed with the data dir's key).
   void set_directory_file_config(directory::Config c);
