@@ -17,7 +17,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libsodium-dev libboost-test-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
-  nginx caddy pamtester libpam-modules util-linux)
+  nginx caddy pamtester libpam-modules util-linux wrk strace)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
 install_missing() {
