@@ -67,9 +67,11 @@ struct Runtime {
   std::unique_ptr<crypto::PasswordHasher> hasher;
   std::unique_ptr<accounts::AccountService> accounts;
 
-  // Opens the data dir; creates it when `create`. Prints the problem and
-  // returns false on failure.
-  bool open(bool create) {
+  // Opens the data dir; creates it when `create`. `service`: the long-running
+  // server, which trusts (and leaves) the clean-stop mark instead of running
+  // the full quick_check at every start. Prints the problem and returns false
+  // on failure.
+  bool open(bool create, bool service = false) {
     std::string err;
     if (!create && !fs::exists(fs::path(cfg.data_dir) / "resetd.db")) {
       std::cerr << "resetd: no database in " << cfg.data_dir << " (run 'resetd init' first)\n";
@@ -80,7 +82,9 @@ struct Runtime {
       return false;
     }
     try {
-      store = storage::Store::open(cfg.data_dir);
+      storage::OpenOptions o;
+      o.trust_clean_stop = service;
+      store = storage::Store::open(cfg.data_dir, o);
     } catch (const storage::StorageError& e) {
       std::cerr << "resetd: " << e.what() << "\n";
       return false;
@@ -188,7 +192,7 @@ authsock::AuthReply check_pam_request(accounts::AccountService& acc, const auths
 int cmd_serve(Runtime& rt, const std::string& web_dir) {
   const config::Config& cfg = rt.cfg;
   const bool first_boot = !fs::exists(fs::path(cfg.data_dir) / "resetd.db");
-  if (!rt.open(true)) return kFail;
+  if (!rt.open(true, true)) return kFail;
   int64_t users = 0;
   rt.store->read([&](storage::Reader& r) { users = r.count_users(); });
   if (users == 0) {
