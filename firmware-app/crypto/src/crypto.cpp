@@ -113,6 +113,22 @@ std::optional<bool> PasswordHasher::verify(const std::string& hash, const std::s
   return rc == 0;
 }
 
+std::string PasswordHasher::unmatchable_hash() const {
+  // libsodium's format: $argon2id$v=19$m=<KiB>,t=<ops>,p=1$<salt>$<digest>,
+  // both in unpadded standard base64; 16-byte salt, 32-byte digest.
+  auto b64 = [](size_t n) {
+    std::string raw(n, '\0');
+    randombytes_buf(raw.data(), raw.size());
+    std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL_NO_PADDING), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                      raw.size(), sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    out.resize(std::char_traits<char>::length(out.c_str()));
+    return out;
+  };
+  return "$argon2id$v=19$m=" + std::to_string(mem_ / 1024) + ",t=" + std::to_string(ops_) +
+         ",p=1$" + b64(crypto_pwhash_SALTBYTES) + "$" + b64(32);
+}
+
 bool PasswordHasher::needs_rehash(const std::string& hash) const {
   return crypto_pwhash_str_needs_rehash(hash.c_str(), ops_, mem_) != 0;
 }

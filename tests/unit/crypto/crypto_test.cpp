@@ -1,6 +1,10 @@
 #define BOOST_TEST_MODULE crypto
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
 #include <filesystem>
 #include <future>
 #include <set>
@@ -52,6 +56,32 @@ BOOST_AUTO_TEST_CASE(hasher_hashVerifyAndRehash) {
   BOOST_TEST(!h.needs_rehash(*hash));
   PasswordHasher stronger(2, 8, 1);
   BOOST_TEST(stronger.needs_rehash(*hash));
+}
+
+BOOST_AUTO_TEST_CASE(unmatchable_hash_wellFormedNeverVerifiesAndCostsAFullVerification) {
+  PasswordHasher h(2, 16, 1);
+  const std::string fake = h.unmatchable_hash();
+  BOOST_TEST(fake.rfind("$argon2id$v=19$m=16384,t=2,p=1$", 0) == 0);
+  BOOST_TEST(!h.needs_rehash(fake));  // libsodium parses it and finds our parameters
+  BOOST_TEST(h.unmatchable_hash() != fake);
+  const auto real = h.hash("violet-tractor-moonbeam-42");
+  BOOST_REQUIRE(real);
+  // Interleaved, median of 5: an unknown user must cost what a wrong password
+  // for a known one costs. A malformed string would fail in microseconds
+  // (ratio near 0); the bounds leave room for a shared, noisy machine.
+  std::vector<double> ratios;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(*h.verify(*real, "wrong-password-123") == false);
+    auto t1 = std::chrono::steady_clock::now();
+    BOOST_TEST(*h.verify(fake, "wrong-password-123") == false);
+    auto t2 = std::chrono::steady_clock::now();
+    ratios.push_back(std::chrono::duration<double>(t2 - t1).count() /
+                     std::chrono::duration<double>(t1 - t0).count());
+  }
+  std::sort(ratios.begin(), ratios.end());
+  BOOST_TEST(ratios[2] > 0.5);
+  BOOST_TEST(ratios[2] < 2.0);
 }
 
 BOOST_AUTO_TEST_CASE(hasher_allSlotsBusy_givesUpAfterMaxWait) {

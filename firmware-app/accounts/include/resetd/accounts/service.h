@@ -261,6 +261,14 @@ class AccountService {
   AccountSettings settings_;
   std::function<void()> outbox_changed_;
   std::string dummy_hash_;
+  // Site settings as last read or written: they change only through this
+  // service, and lists/resets read them on every request. A read that raced
+  // a change (the generation moved) is not kept.
+  std::optional<std::string> setting(const std::string& key) const;
+  void setting_changed(const std::string& key);
+  mutable std::mutex settings_mu_;
+  mutable std::map<std::string, std::optional<std::string>> settings_cache_;
+  mutable uint64_t settings_gen_ = 0;
   RateLimiter client_failures_;   // failed sign-ins per client
   SignInThrottle account_failures_;  // consecutive failed sign-ins per username
   std::mutex idle_mu_;

@@ -43,6 +43,12 @@ class PasswordHasher {
   // true/false; nullopt when busy, as above.
   std::optional<bool> verify(const std::string& hash, const std::string& password);
   bool needs_rehash(const std::string& hash) const;
+  // A well-formed Argon2id hash string with this hasher's parameters whose
+  // salt and digest are random bytes: no password verifies against it, and
+  // verifying costs exactly what verifying a real hash costs (the digest is
+  // computed in full before the comparison). Stands in for unknown users
+  // without hashing anything, so it is cheap to make (no slot, no memory).
+  std::string unmatchable_hash() const;
   unsigned opslimit() const { return ops_; }
   size_t memlimit_bytes() const { return mem_; }
 
