@@ -52,7 +52,10 @@ json user_json(const storage::UserRecord& u, const Services& s) {
 }
 
 json user_json(const storage::UserRecord& u, const Services& s, const accounts::ExpirationSettings& e) {
-  const int64_t now = s.clock.now();
+  return user_json_at(u, s.clock.now(), e);
+}
+
+json user_json_at(const storage::UserRecord& u, int64_t now, const accounts::ExpirationSettings& e) {
   return {
       {"id", u.id},
       {"username", u.username},
@@ -68,6 +71,80 @@ json user_json(const storage::UserRecord& u, const Services& s, const accounts::
       {"created_at", rfc3339(u.created_at)},
       {"updated_at", rfc3339(u.updated_at)},
   };
+}
+
+namespace {
+// A JSON string exactly as nlohmann's dump() writes it (UTF-8 kept, control
+// characters escaped); invalid UTF-8 goes through nlohmann's replacement.
+void append_string(std::string& out, const std::string& v) {
+  size_t i = 0;
+  const size_t n = v.size();
+  bool valid = true;
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > n) { valid = false; break; }
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(v[i + k]) & 0xc0) != 0x80) valid = false;
+    if (!valid) break;
+    i += len;
+  }
+  if (!valid) {
+    out += json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static const char* kHex = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+void append_key(std::string& out, const char* k) {
+  out += '"';
+  out += k;
+  out += "\":";
+}
+}  // namespace
+
+void append_user_json(std::string& out, const storage::UserRecord& u, int64_t now,
+                      const accounts::ExpirationSettings& e) {
+  // Keys in nlohmann's (sorted) order, so the bytes equal user_json_at().dump().
+  out += '{';
+  append_key(out, "alternate_email"), append_string(out, u.alternate_email), out += ',';
+  append_key(out, "created_at"), append_string(out, rfc3339(u.created_at)), out += ',';
+  append_key(out, "disabled"), out += u.disabled ? "true," : "false,";
+  append_key(out, "display_name"), append_string(out, u.display_name), out += ',';
+  append_key(out, "email"), append_string(out, u.email), out += ',';
+  append_key(out, "id"), out += std::to_string(u.id), out += ',';
+  append_key(out, "locale"), append_string(out, u.locale), out += ',';
+  append_key(out, "locked"), out += (u.locked_until.has_value() && *u.locked_until > now) ? "true," : "false,";
+  append_key(out, "must_change_password"), out += u.must_change ? "true," : "false,";
+  append_key(out, "password_expires_at");
+  if (auto t = accounts::AccountService::password_expires_at(u, e)) append_string(out, rfc3339(*t));
+  else out += "null";
+  out += ',';
+  append_key(out, "role"), append_string(out, u.role), out += ',';
+  append_key(out, "updated_at"), append_string(out, rfc3339(u.updated_at)), out += ',';
+  append_key(out, "username"), append_string(out, u.username);
+  out += '}';
 }
 
 json notification_json(const storage::OutboxRecord& m) {
@@ -141,8 +218,40 @@ int64_t query_int(const httplib::Request& req, const char* key, int64_t def, int
   return n;
 }
 
+PathPattern::PathPattern(std::string_view pattern) {
+  size_t i = 1;  // after the leading '/'
+  while (i <= pattern.size()) {
+    size_t j = pattern.find('/', i);
+    if (j == std::string_view::npos) j = pattern.size();
+    std::string_view seg = pattern.substr(i, j - i);
+    segments_.emplace_back(seg == "(\\d+)" ? std::string_view() : seg);
+    i = j + 1;
+  }
+}
+
+bool PathPattern::match(std::string_view path, std::vector<std::string>& caps) const {
+  if (path.empty() || path[0] != '/') return false;
+  caps.assign(1, std::string(path));
+  size_t i = 1;
+  for (size_t k = 0; k < segments_.size(); ++k) {
+    if (i > path.size()) return false;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    const std::string_view seg = path.substr(i, j - i);
+    if (segments_[k].empty()) {
+      if (seg.empty() || seg.find_first_not_of("0123456789") != std::string_view::npos) return false;
+      caps.emplace_back(seg);
+    } else if (seg != segments_[k]) {
+      return false;
+    }
+    i = j + 1;
+  }
+  return i == path.size() + 1;  // every segment used, nothing left over
+}
+
 int64_t path_id(const Ctx& c, int group) {
-  const std::string s = c.m[static_cast<size_t>(group)].str();
+  const size_t g = static_cast<size_t>(group);
+  const std::string s = g < c.m.size() ? c.m[g] : std::string();
   if (s.empty() || s.size() > 15) fail(404, "not_found", "No such resource.");
   return std::stoll(s);
 }

@@ -5,7 +5,7 @@ namespace resetd::http {
 
 void add_misc_routes(std::vector<Route>& r, Services& s) {
   static accounts::RateLimiter check_limit(s.clock, 120, 60);
-  r.push_back({"POST", std::regex("/password-check"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/password-check"), Auth::None, [&s](Ctx& c) {
                  if (int64_t wait = check_limit.take(c.client); wait > 0)
                    throw ApiError{429, Error{"rate_limited", "Too many checks; slow down.", "",
                                              static_cast<int>(wait)}};
@@ -17,13 +17,13 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200,
                            {{"ok", pr.ok}, {"reasons", pr.reasons}, {"strength_bits", pr.strength_bits}});
                }});
-  r.push_back({"POST", std::regex("/set-password"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/set-password"), Auth::None, [&s](Ctx& c) {
                  const std::string token = req_string(c.body, "token");
                  const std::string pw = req_string(c.body, "new_password");
                  take(s.accounts.set_password_with_link(token, pw, c.client));
                  send_json(c.res, 200, {{"ok", true}});
                }});
-  r.push_back({"GET", std::regex("/notifications"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/notifications"), Auth::Session, [&s](Ctx& c) {
                  storage::OutboxQuery q;
                  if (c.req.has_param("state")) {
                    q.state = c.req.get_param_value("state");
@@ -41,11 +41,11 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                  for (const auto& m : list) out.push_back(notification_json(m));
                  send_json(c.res, 200, {{"notifications", out}, {"total", total}});
                }});
-  r.push_back({"POST", std::regex("/notifications/(\\d+)/retry"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/notifications/(\\d+)/retry"), Auth::Session, [&s](Ctx& c) {
                  auto m = take(s.accounts.retry_notification(*c.actor, path_id(c)));
                  send_json(c.res, 200, notification_json(m));
                }});
-  r.push_back({"GET", std::regex("/healthz"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/healthz"), Auth::None, [&s](Ctx& c) {
                  std::string db = "ok";
                  int64_t pending = 0;
                  try {

@@ -71,11 +71,11 @@ std::string csv_field(std::string v) {
 
 void add_site_routes(std::vector<Route>& r, Services& s) {
   // ---- settings ----
-  r.push_back({"GET", std::regex("/settings/relay"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/relay"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, relay_json(s.hooks.relay_settings->current()));
                }});
-  r.push_back({"PUT", std::regex("/settings/relay"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/relay"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  notify::RelayConfig cfg = s.hooks.relay_settings->current();
                  if (auto v = opt_string(c.body, "kind")) cfg.kind = *v;
@@ -113,7 +113,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  s.accounts.audit_setting(*c.actor, "relay", shared->describe());
                  send_json(c.res, 200, relay_json(cfg));
                }});
-  r.push_back({"POST", std::regex("/settings/relay/test"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/settings/relay/test"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  const std::string to = req_string(c.body, "to");
                  if (to.size() > 254 || to.find_first_of(" \r\n<>,;") != std::string::npos ||
@@ -140,11 +140,11 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                                         res.answer);
                  send_json(c.res, 200, {{"ok", ok}, {"answer", res.answer}});
                }});
-  r.push_back({"GET", std::regex("/settings/password-policy"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/password-policy"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, policy_json(s.accounts.policy()));
                }});
-  r.push_back({"PUT", std::regex("/settings/password-policy"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/password-policy"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  accounts::PolicySettings p = s.accounts.policy();
                  if (auto v = opt_int(c.body, "min_length")) p.min_length = static_cast<int>(std::clamp<int64_t>(*v, -1, 1000));
@@ -160,11 +160,11 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  take(s.accounts.put_policy(*c.actor, p));
                  send_json(c.res, 200, policy_json(s.accounts.policy()));
                }});
-  r.push_back({"GET", std::regex("/settings/expiration"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/expiration"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, expiration_json(s.accounts.expiration()));
                }});
-  r.push_back({"PUT", std::regex("/settings/expiration"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/expiration"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  accounts::ExpirationSettings e = s.accounts.expiration();
                  if (auto v = opt_bool(c.body, "never_expires")) e.never_expires = *v;
@@ -173,22 +173,22 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  take(s.accounts.put_expiration(*c.actor, e));
                  send_json(c.res, 200, expiration_json(s.accounts.expiration()));
                }});
-  r.push_back({"GET", std::regex("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, {{"enabled", s.accounts.self_service().enabled}});
                }});
-  r.push_back({"PUT", std::regex("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  accounts::SelfServiceSettings ss = s.accounts.self_service();
                  if (auto v = opt_bool(c.body, "enabled")) ss.enabled = *v;
                  take(s.accounts.put_self_service(*c.actor, ss));
                  send_json(c.res, 200, {{"enabled", s.accounts.self_service().enabled}});
                }});
-  r.push_back({"GET", std::regex("/settings/retention"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/retention"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, {{"audit_days", s.accounts.audit_retention_days()}, {"outbox_days", 30}});
                }});
-  r.push_back({"PUT", std::regex("/settings/retention"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/retention"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  auto v = opt_int(c.body, "audit_days");
                  if (!v) fail(422, "missing_field", "audit_days is required.", "audit_days");
@@ -197,7 +197,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
 
   // ---- audit ----
-  r.push_back({"GET", std::regex("/audit"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/audit"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  storage::AuditQuery q;
                  const bool csv = c.req.has_param("format") && c.req.get_param_value("format") == "csv";
@@ -235,7 +235,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
 
   // ---- backup ----
-  r.push_back({"GET", std::regex("/backup"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/backup"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  namespace fs = std::filesystem;
                  fs::path dir = fs::path(s.hooks.data_dir) / "backups";
@@ -254,7 +254,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
 
   // ---- my sessions ----
-  r.push_back({"GET", std::regex("/sessions"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/sessions"), Auth::Session, [&s](Ctx& c) {
                  auto list = take(s.accounts.list_sessions(*c.actor));
                  json out = json::array();
                  for (const auto& x : list)
@@ -263,19 +263,19 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                                   {"user_agent", x.user_agent}, {"current", x.id == c.actor->session_id}});
                  send_json(c.res, 200, {{"sessions", out}});
                }});
-  r.push_back({"DELETE", std::regex("/sessions"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"DELETE", PathPattern("/sessions"), Auth::Session, [&s](Ctx& c) {
                  if (!c.req.has_param("others") || c.req.get_param_value("others") != "true")
                    fail(422, "invalid_query", "Use ?others=true to end all your other sessions.", "others");
                  take(s.accounts.end_other_sessions(*c.actor));
                  c.res.status = 204;
                }});
-  r.push_back({"DELETE", std::regex("/sessions/(\\d+)"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"DELETE", PathPattern("/sessions/(\\d+)"), Auth::Session, [&s](Ctx& c) {
                  take(s.accounts.end_session(*c.actor, path_id(c)));
                  c.res.status = 204;
                }});
 
   // ---- self-service (unauthenticated) ----
-  r.push_back({"POST", std::regex("/self-service/requests"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/self-service/requests"), Auth::None, [&s](Ctx& c) {
                  auto username = opt_string(c.body, "username");
                  if (!username || username->empty())
                    fail(422, "missing_field", "username is required.", "username");
@@ -284,7 +284,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                                         {"message", "If self-service is available for this account, a code "
                                                     "is on its way to the alternate address on file."}});
                }});
-  r.push_back({"POST", std::regex("/self-service/reset"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/self-service/reset"), Auth::None, [&s](Ctx& c) {
                  const std::string username = req_string(c.body, "username");
                  const std::string code = req_string(c.body, "code");
                  const std::string pw = req_string(c.body, "new_password");

@@ -194,15 +194,15 @@ struct ApiServer::Impl {
     const std::string path = req.path.substr(7);  // keep leading '/'
     bool path_known = false;
     std::string allow;
+    std::vector<std::string> m;
     for (const Route& r : routes) {
-      std::smatch m;
-      if (!std::regex_match(path, m, r.pattern)) continue;
+      if (!r.pattern.match(path, m)) continue;
       path_known = true;
       allow += (allow.empty() ? "" : ", ") + r.method;
       // HEAD is GET without the body (httplib drops it).
       const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
       if (r.method != method) continue;
-      Ctx c{req, res, m, std::nullopt, {}, client_of(req), json::object()};
+      Ctx c{req, res, std::move(m), std::nullopt, {}, client_of(req), json::object()};
       try {
         run(r, c);
       } catch (const ApiError& e) {
