@@ -810,7 +810,23 @@ class SqliteStore final : public Store {
   void write(const std::function<void(Writer&)>& fn) override {
     ReentryGuard guard;
     std::lock_guard<std::mutex> lock(mu_);
+    write_locked(fn, true);
+  }
+
+  void write_unsynced(const std::function<void(Writer&)>& fn) override {
+    ReentryGuard guard;
+    std::lock_guard<std::mutex> lock(mu_);
+    write_locked(fn, false);
+  }
+
+  // synchronous is switched only here, between transactions: a write() after
+  // an unsynced one goes back to FULL before it begins (or fails).
+  void write_locked(const std::function<void(Writer&)>& fn, bool full_sync) {
     try {
+      if (full_sync_ != full_sync) {
+        writer_->db->exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        full_sync_ = full_sync;
+      }
       SQLite::Transaction tx(*writer_->db, SQLite::TransactionBehavior::IMMEDIATE);
       struct Reset {
         Conn& c;
@@ -959,6 +975,7 @@ class SqliteStore final : public Store {
   int busy_timeout_ms_;
   bool keep_mark_;
   std::mutex mu_;  // the writer
+  bool full_sync_ = true;  // the writer's synchronous setting: FULL, or NORMAL after write_unsynced()
   std::unique_ptr<Conn> writer_;
   std::mutex rmu_;  // the reader pool
   std::condition_variable rcv_;

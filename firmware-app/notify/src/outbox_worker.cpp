@@ -233,7 +233,12 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
   std::string plaintext;
   const int64_t now = clock_.now();
 
-  store_.write([&](storage::Writer& w) {
+  // The claim is not synced to flash (see Store::write_unsynced): lost in a
+  // power cut, the message is simply queued again and sent with the same
+  // Message-ID — what a durable "sending" gives after a restart too
+  // (requeue_sending). The reset that queued it and the outcome written after
+  // the relay answered stay synced.
+  store_.write_unsynced([&](storage::Writer& w) {
     claim = Claim::Skip;
     auto row = w.outbox_by_id(m.id);
     // Superseded, retried or taken by another pass since it was listed.

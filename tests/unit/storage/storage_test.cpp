@@ -426,6 +426,28 @@ BOOST_AUTO_TEST_CASE(read_whileWriteHeld_doesNotWaitForTheWriter) {
   BOOST_TEST(n == 2);
 }
 
+BOOST_AUTO_TEST_CASE(write_unsynced_commitsLikeWriteAndRollsBackOnThrow) {
+  TempDir d;
+  auto s = Store::open(d.p.string());
+  s->write_unsynced([&](Writer& w) { w.insert_user(user("claimed")); });
+  BOOST_CHECK_THROW(s->write_unsynced([&](Writer& w) {
+    w.insert_user(user("never"));
+    throw std::runtime_error("relay gone");
+  }), std::runtime_error);
+  s->write([&](Writer& w) { w.insert_user(user("after")); });  // back to FULL first
+  int64_t n = 0;
+  bool never = true;
+  s->read([&](Reader& r) {
+    n = r.count_users();
+    never = r.user_by_username("never").has_value();
+  });
+  BOOST_TEST(n == 2);
+  BOOST_TEST(!never);
+  BOOST_CHECK_THROW(s->write([&](Writer&) { s->write_unsynced([](Writer&) {}); }), std::logic_error);
+  SQLite::Database raw((d.p / "resetd.db").string(), SQLite::OPEN_READONLY);
+  BOOST_TEST(raw.execAndGet("PRAGMA integrity_check").getString() == "ok");
+}
+
 BOOST_AUTO_TEST_CASE(codes_latestUnusedAndInvalidate) {
   TempDir d;
   auto s = Store::open(d.p.string());

@@ -135,6 +135,14 @@ class Store {
 
   virtual void read(const std::function<void(Reader&)>& fn) = 0;
   virtual void write(const std::function<void(Writer&)>& fn) = 0;
+  // write() committed to the WAL without waiting for flash (synchronous=NORMAL
+  // for this one transaction; SQLite allows the switch only between
+  // transactions, and the writer lock makes it ours). It becomes durable with
+  // the next write(), whose WAL sync covers every earlier frame; a power cut
+  // before that loses this transaction alone, never anything committed before
+  // it. Only for changes that are harmless to lose and redo — the outbox
+  // claim, which a restart would undo anyway (at-least-once, same Message-ID).
+  virtual void write_unsynced(const std::function<void(Writer&)>& fn) = 0;
 
   // Consistent online snapshot into `path` (VACUUM INTO); the file must not exist.
   virtual void backup_to(const std::string& path) = 0;
