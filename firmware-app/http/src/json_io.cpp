@@ -94,9 +94,13 @@ void append_string(std::string& out, const std::string& v) {
     return;
   }
   out += '"';
-  for (char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
+  size_t run = 0;  // start of the bytes not yet copied: copied in spans, not byte by byte
+  for (size_t k = 0; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(v[k]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(v, run, k - run);
+    run = k + 1;
+    switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\b': out += "\\b"; break;
@@ -104,17 +108,15 @@ void append_string(std::string& out, const std::string& v) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          static const char* kHex = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;
-        }
+      default: {
+        static const char* kHex = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      }
     }
   }
+  out.append(v, run, n - run);
   out += '"';
 }
 void append_key(std::string& out, const char* k) {
