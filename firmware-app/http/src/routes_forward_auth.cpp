@@ -69,7 +69,7 @@ bool peer_is_trusted_proxy(const Services& s, const std::string& peer) {
 }
 
 void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
-  r.push_back({"GET", std::regex("/auth/verify"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/auth/verify"), Auth::None, [&s](Ctx& c) {
                  if (!s.forward_auth.enabled())
                    fail(404, "not_found", "Forward auth is off ([forward_auth] enabled = false).");
                  // Only a trusted proxy speaks for the browser; from anyone else the
@@ -107,7 +107,7 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                  c.res.set_header("Remote-Groups", accounts::role_name(c.actor->role));
                  c.res.status = 200;
                }});
-  r.push_back({"GET", std::regex("/auth/redirect"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/auth/redirect"), Auth::None, [&s](Ctx& c) {
                  if (!s.forward_auth.enabled())
                    fail(404, "not_found", "Forward auth is off ([forward_auth] enabled = false).");
                  const std::string rd = c.req.get_param_value("rd");
@@ -116,7 +116,7 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                    fail(422, "redirect_not_allowed", "That return address is not among the configured sites.", "rd");
                  send_json(c.res, 200, {{"redirect", *url}});
                }});
-  r.push_back({"GET", std::regex("/settings/integrations"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/integrations"), Auth::Session, [&s](Ctx& c) {
                  if (!accounts::may_administer_site(c.actor->role))
                    fail(403, "forbidden", "Only a global admin may do this.");
                  const auto& fa = s.forward_auth.settings();
