@@ -364,3 +364,25 @@ def test_caddy_forward_auth(make_resetd, workdir):
             proc.kill()
             proc.wait(5)
         log.close()
+
+
+def readme_block(lang):
+    """The README's fenced ```lang block (the one under "Sign-in for the appliance's other services")."""
+    from conftest import REPO
+    text = open(os.path.join(REPO, "README.md")).read()
+    start = text.index("```%s\n" % lang) + len("```%s\n" % lang)
+    return text[start:text.index("```", start)]
+
+
+def test_readme_caddy_snippet_parses_as_written(workdir):
+    """Readers paste the snippet: Debian's caddy must accept it verbatim."""
+    prefix = os.path.join(workdir, "caddy-readme")
+    os.makedirs(prefix)
+    conf = os.path.join(prefix, "Caddyfile")
+    with open(conf, "w") as f:
+        f.write("{\n  admin off\n  storage file_system %s/data\n}\n" % prefix + readme_block("caddy"))
+    env = dict(os.environ, HOME=prefix, XDG_DATA_HOME=prefix, XDG_CONFIG_HOME=prefix)
+    r = subprocess.run([CADDY, "adapt", "--config", conf, "--adapter", "caddyfile"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert '"tls":{"insecure_skip_verify":true}' in r.stdout.replace(" ", ""), r.stdout
