@@ -406,3 +406,14 @@ def test_readme_caddy_snippet_parses_as_written(workdir):
     assert r.returncode == 0, r.stderr
     assert '"tls":{"insecure_skip_verify":true}' in r.stdout.replace(" ", ""), r.stdout
 
+
+def test_readme_nginx_snippet_passes_nginx_t(workdir):
+    """The README's nginx locations, pasted into a server block, pass Debian's `nginx -t`."""
+    prefix = os.path.join(workdir, "nginx-readme")
+    os.makedirs(prefix)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n  access_log off;\n"
+                "  server {\n    listen 127.0.0.1:%d;\n%s  }\n}\n" % (prefix, prefix, free_port(), readme_block("nginx")))
+    r = subprocess.run([NGINX, "-t", "-p", prefix, "-c", conf], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
