@@ -26,7 +26,7 @@ namespace {
 // Spec §5: a request that would wait more than this for a hash slot gets 503.
 constexpr auto kSlotWait = std::chrono::seconds(5);
 constexpr auto kLinger = std::chrono::seconds(2);
-constexpr size_t kLingerBytes = 1 << 20;
+constexpr size_t kLingerBytes = 64u << 20;  // reading is cheap; the time bounds it
 constexpr size_t kReadChunk = 16 * 1024;
 
 std::string addr_string(const sockaddr_storage& ss, int* port) {
@@ -534,7 +534,11 @@ void Edge::take_back() {
     c.idle = c.in.empty();
     c.deadline = SteadyClock::now() + (c.idle ? lim_.keep_alive_idle : lim_.request_deadline);
     watch(c, true);
-    // Bytes may already wait here or inside TLS, where epoll can't see them.
+    // A pipelined request may already be here, or bytes inside TLS where epoll can't see them.
+    if (!c.in.empty()) {
+      try_frame(c);
+      if (conns_.find(fd) == conns_.end() || c.lingering) continue;
+    }
     on_io(c);
   }
 }
