@@ -58,7 +58,7 @@ def main():
         ids = []
         for i in range(a.k):
             r = admin.create_user("burst%02d" % i, password=conftest.strong_password())
-            ids.append(r.json["id"])
+            ids.append(r.json["user"]["id"])
         cookie = "; ".join("%s=%s" % kv for kv in admin.cookies.items())
         headers = {"Content-Type": "application/json", "Cookie": cookie, "X-CSRF-Token": admin.csrf}
         # one hash, measured alone
