@@ -488,12 +488,14 @@ void Edge::try_frame(Conn& c) {
     c.request = std::move(f.request);
     c.close_after = f.close_after;
     c.in.erase(0, f.consumed);
+    if (c.in.empty()) std::string().swap(c.in);  // an idle connection keeps no buffer
   } else {
     if (c.in.size() < c.pending.consumed) return;
     c.request = std::move(c.pending.request);
     c.request.append(c.in, c.pending.consumed - c.pending.body, c.pending.body);
     c.close_after = c.pending.close_after;
     c.in.erase(0, c.pending.consumed);
+    if (c.in.empty()) std::string().swap(c.in);
     c.pending = Frame{};
   }
   c.head_done = false;
