@@ -201,7 +201,6 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   so.host = cfg.listen_host();
   so.port = cfg.listen_port();
   so.trusted_proxies = cfg.trusted_proxies;
-  so.public_url = cfg.public_url;
   so.web_dir = web_dir;
   so.version = RESETD_VERSION;
   so.public_url = cfg.public_url;

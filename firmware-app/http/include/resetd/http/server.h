@@ -26,9 +26,8 @@ struct ServerOptions {
   std::string web_dir;  // non-empty: serve the UI from disk (development)
   std::string version;
   std::string tls_fingerprint;  // shown by /healthz for staff to compare
-  std::string public_url;       // when set, its origin is the one Origin accepted
   int threads = 8;
-  std::string public_url;  // where the proxy sends browsers to sign in (forward auth)
+  std::string public_url;  // where the proxy sends browsers to sign in (forward auth); its origin is the one Origin accepted
   accounts::ForwardAuthSettings forward_auth;
   // [pam], only shown on the settings page (the socket lives in authsock/)
   bool pam_enabled = false;
