@@ -80,9 +80,20 @@ PasswordHasher::PasswordHasher(unsigned opslimit, unsigned memlimit_mib, unsigne
       max_(max_concurrent == 0 ? 1 : max_concurrent),
       max_wait_(max_wait) {}
 
+namespace {
+thread_local std::optional<std::chrono::steady_clock::time_point> t_slot_deadline;
+}
+
+SlotDeadline::SlotDeadline(std::chrono::steady_clock::time_point deadline) : prev_(t_slot_deadline) {
+  t_slot_deadline = deadline;
+}
+SlotDeadline::~SlotDeadline() { t_slot_deadline = prev_; }
+
 bool PasswordHasher::acquire() {
+  auto until = std::chrono::steady_clock::now() + max_wait_;
+  if (t_slot_deadline && *t_slot_deadline < until) until = *t_slot_deadline;
   std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_for(lock, max_wait_, [&] { return running_ < max_; })) return false;
+  if (!cv_.wait_until(lock, until, [&] { return running_ < max_; })) return false;
   ++running_;
   return true;
 }

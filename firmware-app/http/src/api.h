@@ -72,6 +72,11 @@ struct Services {
   accounts::ForwardAuthPolicy forward_auth;
 };
 
+// The server's TLS context: TLS 1.2+ with forward-secret AEAD suites only
+// (TLS 1.2: ECDHE with AES-GCM or ChaCha20-Poly1305; TLS 1.3: OpenSSL's
+// defaults, all AEAD), no compression or renegotiation. Null + `error`.
+struct ssl_ctx_st* make_tls_context(const std::string& cert, const std::string& key, std::string* error);
+
 void add_session_routes(std::vector<Route>& r, Services& s);
 void add_user_routes(std::vector<Route>& r, Services& s);
 void add_misc_routes(std::vector<Route>& r, Services& s);

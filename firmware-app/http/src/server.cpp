@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api.h"
+#include "edge.h"
 #include "resetd/web/assets.h"
 
 namespace resetd::http {
@@ -22,55 +23,22 @@ const char* kCsp =
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'";
 
-// A worker pool with a bounded queue. When the queue is full the accept
-// thread runs the connection itself, which stops it from accepting more
-// (backpressure into the kernel's listen backlog) instead of growing memory.
-class BoundedPool final : public httplib::TaskQueue {
- public:
-  BoundedPool(size_t threads, size_t max_queue) : max_queue_(max_queue) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
-  }
-  void enqueue(std::function<void()> fn) override {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (jobs_.size() < max_queue_) {
-        jobs_.push_back(std::move(fn));
-        cv_.notify_one();
-        return;
-      }
-    }
-    fn();
-  }
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
-
- private:
-  void run() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-        if (stop_ && jobs_.empty()) return;
-        fn = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      fn();
-    }
-  }
-  size_t max_queue_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> workers_;
-  bool stop_ = false;
-};
+// "scheme://host[:port]" of a URL as a browser sends it in Origin: lower-case
+// scheme and host, default port left out, no path. Empty for no URL.
+std::string origin_of(const std::string& url) {
+  const size_t sep = url.find("://");
+  if (sep == std::string::npos) return {};
+  std::string scheme = url.substr(0, sep);
+  std::string auth = url.substr(sep + 3);
+  auth = auth.substr(0, auth.find_first_of("/?#"));
+  if (size_t at = auth.rfind('@'); at != std::string::npos) auth = auth.substr(at + 1);
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& ch : auth) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string def = scheme == "https" ? ":443" : scheme == "http" ? ":80" : "";
+  if (!def.empty() && auth.ends_with(def))
+    auth.resize(auth.size() - def.size());
+  return scheme + "://" + auth;
+}
 
 std::string cookie_value(const httplib::Request& req, const std::string& name) {
   for (size_t i = 0; i < req.get_header_value_count("Cookie"); ++i) {
@@ -125,7 +93,8 @@ struct ApiServer::Impl {
   ServerOptions opts;
   ServerHooks hooks;
   Services svc;
-  std::unique_ptr<httplib::Server> server;
+  std::unique_ptr<Edge> server;
+  std::string public_origin = origin_of(opts.public_url);
   std::vector<Route> routes;
   std::thread thread;
   int port = 0;
@@ -237,7 +206,11 @@ struct ApiServer::Impl {
       // unauthenticated POSTs: JSON only, and same-origin when Origin is sent
       if (!is_json(req)) fail(415, "unsupported_media_type", "Send Content-Type: application/json.");
       if (req.has_header("Origin")) {
-        const std::string want = std::string(opts.tls ? "https://" : "http://") + req.get_header_value("Host");
+        // public_url names the one origin staff use; without it, the Host
+        // the request came to is all we know.
+        const std::string want = !public_origin.empty()
+                                     ? public_origin
+                                     : std::string(opts.tls ? "https://" : "http://") + req.get_header_value("Host");
         if (req.get_header_value("Origin") != want)
           fail(403, "origin_mismatch", "Cross-origin requests are not accepted.");
       }
@@ -312,33 +285,13 @@ int ApiServer::bound_port() const { return impl_->port; }
 
 bool ApiServer::start(std::string* error) {
   Impl& im = *impl_;
-  if (im.opts.tls) {
-    const std::string cert = im.opts.cert_file, key = im.opts.key_file;
-    auto s = std::make_unique<httplib::SSLServer>([cert, key](SSL_CTX& ctx) {
-      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-      SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-      return SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1 &&
-             SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 &&
-             SSL_CTX_check_private_key(&ctx) == 1;
-    });
-    if (!s->is_valid()) {
-      *error = "tls: cannot load certificate " + cert + " / key " + key;
-      return false;
-    }
-    im.server = std::move(s);
-  } else {
-    im.server = std::make_unique<httplib::Server>();
-  }
-  httplib::Server& srv = *im.server;
-  const size_t threads = static_cast<size_t>(std::max(2, im.opts.threads));
-  srv.new_task_queue = [threads] { return new BoundedPool(threads, 64); };
-  // Headers and body go out in separate writes; without TCP_NODELAY, Nagle
-  // plus the client's delayed ACK adds ~40 ms to every keep-alive response.
-  srv.set_tcp_nodelay(true);
-  srv.set_read_timeout(5, 0);
-  srv.set_write_timeout(5, 0);
-  srv.set_keep_alive_timeout(5);
-  srv.set_keep_alive_max_count(100);
+  SSL_CTX* tls = nullptr;
+  if (im.opts.tls && !(tls = make_tls_context(im.opts.cert_file, im.opts.key_file, error))) return false;
+  EdgeLimits lim;
+  lim.workers = static_cast<size_t>(std::max(2, im.opts.threads));
+  lim.frame.max_body = kMaxBody;
+  im.server = std::make_unique<Edge>(lim, tls, im.opts.trusted_proxies);
+  Edge& srv = *im.server;
   srv.set_payload_max_length(kMaxBody);
   srv.set_pre_routing_handler(
       [&im](const httplib::Request& req, httplib::Response& res) { return im.pre_routing(req, res); });
@@ -384,16 +337,12 @@ bool ApiServer::start(std::string* error) {
   add_site_routes(im.routes, im.svc);
   add_forward_auth_routes(im.routes, im.svc);
 
-  if (im.opts.port == 0) {
-    im.port = srv.bind_to_any_port(im.opts.host);
-  } else {
-    im.port = srv.bind_to_port(im.opts.host, im.opts.port) ? im.opts.port : -1;
-  }
+  im.port = srv.bind(im.opts.host, im.opts.port);
   if (im.port <= 0) {
     *error = "cannot listen on " + im.opts.host + ":" + std::to_string(im.opts.port);
     return false;
   }
-  im.thread = std::thread([&srv] { srv.listen_after_bind(); });
+  im.thread = std::thread([&srv] { srv.serve(); });
   return true;
 }
 
