@@ -432,6 +432,9 @@ int cmd_auth_check(const std::string& config_path, std::string socket_path, std:
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // Everything resetd creates (database, snapshots, keys, mail) is private to
+  // its user; a file is never readable by others, not even for a moment.
+  ::umask(077);
   if (!crypto::init()) {
     std::cerr << "resetd: libsodium failed to initialize\n";
     return kFail;

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <algorithm>
 #include <filesystem>
@@ -843,12 +846,25 @@ class SqliteStore final : public Store {
 
   void backup_to(const std::string& path) override {
     std::lock_guard<std::mutex> lock(mu_);
+    // The snapshot holds every hash and sealed secret: create it 0600 before
+    // SQLite writes a byte. SQLite gives its journal the main file's mode, and
+    // VACUUM INTO accepts an empty existing file.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+      throw StorageError(StorageError::Kind::Other,
+                         "cannot create " + path + ": " + std::strerror(errno));
+    const bool private_mode = ::fchmod(fd, 0600) == 0;  // whatever the umask
+    ::close(fd);
+    if (!private_mode) {
+      ::unlink(path.c_str());
+      throw StorageError(StorageError::Kind::Other, "cannot make " + path + " private");
+    }
     try {
       SQLite::Statement s(*writer_->db, "VACUUM INTO ?");
       s.bind(1, path);
       s.exec();
-      ::chmod(path.c_str(), 0600);
     } catch (const SQLite::Exception& e) {
+      ::unlink(path.c_str());
       throw translate(e);
     }
   }
