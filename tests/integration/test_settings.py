@@ -83,12 +83,14 @@ def test_expiration_edge_values(admin):
 
 def test_self_service_and_retention_settings(server, admin):
     g = admin.get("settings/self-service")
-    assert g.status == 200 and g.json == {"enabled": False}, g  # off until an admin turns it on
-    assert put_ok(admin, "self-service", {"enabled": True}) == {"enabled": True}
-    assert admin.get("settings/self-service").json == {"enabled": True}
+    # off until an admin turns it on, and off for admin roles unless the site says so
+    assert g.status == 200 and g.json == {"enabled": False, "admins_enabled": False}, g
+    assert put_ok(admin, "self-service", {"enabled": True}) == {"enabled": True, "admins_enabled": False}
+    assert admin.get("settings/self-service").json == {"enabled": True, "admins_enabled": False}
     assert_error_json(put(admin, "self-service", {"enabled": "yes"}), 400, "invalid_type")
-    assert admin.get("settings/self-service").json == {"enabled": True}
-    assert put_ok(admin, "self-service", {"enabled": False}) == {"enabled": False}
+    assert_error_json(put(admin, "self-service", {"admins_enabled": 1}), 400, "invalid_type")
+    assert admin.get("settings/self-service").json == {"enabled": True, "admins_enabled": False}
+    assert put_ok(admin, "self-service", {"enabled": False}) == {"enabled": False, "admins_enabled": False}
 
     g = admin.get("settings/retention")
     assert g.status == 200 and g.json["audit_days"] == 365, g  # spec §9 default

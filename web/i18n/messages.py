@@ -81,6 +81,8 @@ k('users.username', 'Username', '使用者名稱', 'Kullanıcı adı')
 k('users.usernameHint', 'Letters a–z, digits and . _ -', '英文字母 a–z、數字及 . _ -', 'a–z harfleri, rakamlar ve . _ -')
 k('users.email', 'Email', '電子郵件', 'E-posta')
 k('users.altEmail', 'Alternate email', '備用電子郵件', 'Alternatif e-posta')
+k('users.currentPassword', 'Your current password', '您目前的密碼', 'Geçerli parolanız')
+k('users.currentPasswordHint', 'Needed only when you change your own email addresses. The old addresses get a notice.', '僅在變更您自己的電子郵件地址時需要。舊地址會收到通知。', 'Yalnızca kendi e-posta adreslerinizi değiştirirken gerekir. Eski adreslere bildirim gider.')
 k('users.altEmailHint', 'Used for self-service password reset codes.', '用於自助密碼重設驗證碼。', 'Self servis parola sıfırlama kodları için kullanılır.')
 k('users.role', 'Role', '角色', 'Rol')
 k('users.locale', 'Language of emails', '電子郵件語言', 'E-postaların dili')
@@ -181,7 +183,7 @@ k('notif.retrying', 'Sending again to {to}', '正在重新傳送給 {to}', '{to}
 k('notif.changed', 'Message to {to}: {state}', '傳給 {to} 的郵件：{state}', '{to} adresine ileti: {state}')
 for s, en, zh, tr in [('queued','Queued','已排入佇列','Kuyrukta'),('sending','Sending','傳送中','Gönderiliyor'),('sent','Sent','已傳送','Gönderildi'),('failed','Failed','失敗','Başarısız'),('superseded','Superseded','已被取代','Geçersiz kılındı'),('expired','Expired','已過期','Süresi doldu')]:
     k(f'state.{s}', en, zh, tr)
-for s, en, zh, tr in [('password','New password','新密碼','Yeni parola'),('link','Set-password link','設定密碼連結','Parola belirleme bağlantısı'),('notice','Reset notice','重設通知','Sıfırlama bildirimi'),('code','Reset code','重設驗證碼','Sıfırlama kodu'),('reminder','Expiry reminder','到期提醒','Süre sonu hatırlatması'),('test','Test message','測試郵件','Test iletisi')]:
+for s, en, zh, tr in [('password','New password','新密碼','Yeni parola'),('link','Set-password link','設定密碼連結','Parola belirleme bağlantısı'),('notice','Reset notice','重設通知','Sıfırlama bildirimi'),('code','Reset code','重設驗證碼','Sıfırlama kodu'),('reminder','Expiry reminder','到期提醒','Süre sonu hatırlatması'),('address_change','Address change notice','地址變更通知','Adres değişikliği bildirimi'),('test','Test message','測試郵件','Test iletisi')]:
     k(f'kind.{s}', en, zh, tr)
 
 k('settings.title', 'Settings', '設定', 'Ayarlar')
@@ -276,6 +278,8 @@ k('err.manual_link_conflict', 'A link can only be sent when the password is crea
 k('err.public_url_required', 'Links need the appliance\'s public address (server.public_url) to be set. Email the password instead.', '連結需要先設定設備的公開位址（server.public_url）。請改為以電子郵件傳送密碼。', 'Bağlantılar için cihazın genel adresinin (server.public_url) ayarlanması gerekir. Bunun yerine parolayı e-postayla gönderin.')
 k('err.token_expired', 'This link has expired. Ask an admin for a new one.', '此連結已過期。請向管理員索取新連結。', 'Bu bağlantının süresi doldu. Bir yöneticiden yenisini isteyin.')
 k('err.token_used', 'This link was already used. Ask an admin for a new one.', '此連結已使用過。請向管理員索取新連結。', 'Bu bağlantı zaten kullanıldı. Bir yöneticiden yenisini isteyin.')
+k('err.current_password_required', 'Enter your current password to change your own email addresses.', '變更您自己的電子郵件地址時，請輸入目前的密碼。', 'Kendi e-posta adreslerinizi değiştirmek için geçerli parolanızı girin.')
+k('err.account_changed', 'The account changed meanwhile. Try again.', '帳戶在此期間已變更。請再試一次。', 'Hesap bu arada değişti. Yeniden deneyin.')
 k('err.wrong_current_password', 'The current password is not right.', '目前的密碼不正確。', 'Geçerli parola doğru değil.')
 k('err.invalid_role', 'Choose a role you are allowed to give.', '請選擇您有權指派的角色。', 'Vermeye yetkili olduğunuz bir rol seçin.')
 k('err.invalid_locale', 'Choose one of the listed languages.', '請選擇列出的語言之一。', 'Listelenen dillerden birini seçin.')
@@ -303,6 +307,8 @@ k('sessions.onlyThis', 'No other sessions are open.', '沒有其他開啟的工�
 k('settings.retention', 'Retention', '保留期限', 'Saklama süresi')
 k('settings.retentionIntro', 'How long the appliance keeps its records. Delivered messages are kept {n} days, without their content.', '設備保留記錄的時間。已傳送的郵件會保留 {n} 天，但不含內容。', 'Cihazın kayıtlarını ne kadar sakladığı. Teslim edilen iletiler içerikleri olmadan {n} gün saklanır.')
 k('set.audit_days', 'Keep audit entries for (days, 30–3650)', '稽核記錄保留天數（30–3650）', 'Denetim kayıtlarını saklama süresi (gün, 30–3650)')
+k('set.admins_enabled', 'Also for admin roles', '也適用於管理員角色', 'Yönetici rolleri için de')
+k('set.admins_enabled.hint', 'Off by default: a code to an admin\'s alternate address would be the only thing between a borrowed session and the admin account.', '預設為關閉：寄到管理員備用地址的驗證碼，將是借用的工作階段與管理員帳戶之間唯一的關卡。', 'Varsayılan olarak kapalı: bir yöneticinin alternatif adresine giden kod, ödünç alınmış bir oturum ile yönetici hesabı arasındaki tek engel olurdu.')
 k('set.enabled.hint', 'Codes go to the alternate email address on file; users without one can\'t use it.', '驗證碼會傳送到檔案中的備用電子郵件地址；沒有備用地址的使用者無法使用。', 'Kodlar kayıtlı alternatif e-posta adresine gider; alternatif adresi olmayan kullanıcılar bunu kullanamaz.')
 k('err.checkField', 'Check the marked field.', '請檢查標示的欄位。', 'İşaretli alanı denetleyin.')
 k('err.range', 'Enter a whole number from {min} to {max}.', '請輸入 {min} 到 {max} 之間的整數。', '{min} ile {max} arasında bir tam sayı girin.')

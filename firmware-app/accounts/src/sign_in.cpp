@@ -232,6 +232,39 @@ Status AccountService::sign_out(const Actor& a) {
   return ok_status();
 }
 
+Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
+                                            const std::optional<std::string>& password,
+                                            const std::string& action) {
+  if (!password || password->empty())
+    return make_error("current_password_required",
+                      "Enter your current password to change your own email addresses.",
+                      "current_password");
+  // Throttled like a sign-in, on the same counters: a borrowed session can't
+  // guess the owner's password here faster than at the sign-in page.
+  if (int64_t wait = client_failures_.take(a.client); wait > 0) return throttled(wait);
+  const auto slot = account_failures_.reserve(u.username);
+  if (!slot.allowed) {
+    client_failures_.give_back(a.client);
+    return throttled(slot.wait_s);
+  }
+  auto ok = hasher_.verify(u.password_hash, nfc(*password));
+  if (!ok) {
+    account_failures_.release(u.username, slot);
+    client_failures_.give_back(a.client);
+    return busy_error();
+  }
+  if (!*ok) {
+    store_.write([&](storage::Writer& w) {
+      audit(w, a.username, a.client, action, u.username, "failed", "wrong current password");
+    });
+    return make_error("wrong_current_password", "The current password is incorrect.",
+                      "current_password");
+  }
+  client_failures_.give_back(a.client);
+  account_failures_.clear(u.username);
+  return ok_status();
+}
+
 Status AccountService::change_own_password(const Actor& a, const std::string& current,
                                            const std::string& next) {
   std::optional<UserRecord> u;

@@ -36,6 +36,10 @@ json policy_json(const accounts::PolicySettings& p) {
           {"banned_words", p.banned}};
 }
 
+json self_service_json(const accounts::SelfServiceSettings& ss) {
+  return {{"enabled", ss.enabled}, {"admins_enabled", ss.admins_enabled}};
+}
+
 json expiration_json(const accounts::ExpirationSettings& e) {
   return {{"never_expires", e.never_expires}, {"days", e.days}, {"reminder_days", e.reminder_days}};
 }
@@ -193,14 +197,15 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
   r.push_back({"GET", PathPattern("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
-                 send_json(c.res, 200, {{"enabled", s.accounts.self_service().enabled}});
+                 send_json(c.res, 200, self_service_json(s.accounts.self_service()));
                }});
   r.push_back({"PUT", PathPattern("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  accounts::SelfServiceSettings ss = s.accounts.self_service();
                  if (auto v = opt_bool(c.body, "enabled")) ss.enabled = *v;
+                 if (auto v = opt_bool(c.body, "admins_enabled")) ss.admins_enabled = *v;
                  take(s.accounts.put_self_service(*c.actor, ss));
-                 send_json(c.res, 200, {{"enabled", s.accounts.self_service().enabled}});
+                 send_json(c.res, 200, self_service_json(s.accounts.self_service()));
                }});
   r.push_back({"GET", PathPattern("/settings/retention"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
