@@ -180,6 +180,10 @@ int OutboxWorker::run_once() {
       }
       deliver_one(std::move(m));
       ++handled;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!unrecorded_.empty()) return handled;  // storage refuses: send nothing more
+      }
     }
     if (due.size() < static_cast<size_t>(kBatch)) break;
   }
