@@ -385,6 +385,13 @@ class FlakyStore final : public storage::Store {
     }
     inner_.write(fn);
   }
+  void write_unsynced(const std::function<void(storage::Writer&)>& fn) override {
+    if (fail_writes > 0) {
+      --fail_writes;
+      throw storage::StorageError(storage::StorageError::Kind::Busy, "sqlite: database is locked");
+    }
+    inner_.write_unsynced(fn);
+  }
   void backup_to(const std::string& path) override { inner_.backup_to(path); }
   std::string integrity_check() override { return inner_.integrity_check(); }
   int schema_version() override { return inner_.schema_version(); }
