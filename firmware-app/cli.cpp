@@ -253,12 +253,18 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   notify::RelaySettings relay_settings(*rt.store, *rt.box, relay_config(cfg));
   const notify::RelayConfig effective = relay_settings.current();
   auto relay = notify::make_relay(effective);
-  if (!relay) {
-    std::cerr << "resetd: relay (settings saved in the database): " << relay.error().message << "\n";
-    return kFail;
+  std::shared_ptr<notify::Relay> shared_relay;
+  if (relay) {
+    std::cout << "resetd: relay " << relay.value()->describe() << "\n";
+    shared_relay = std::move(relay.value());
+  } else {
+    // Saved by an older version under rules that have since tightened (e.g.
+    // AUTH without TLS): start anyway so the admin can fix it in Settings;
+    // messages wait in the outbox with "no relay configured" meanwhile.
+    std::cerr << "resetd: relay (settings saved in the database) refused, mail waits until it is "
+                 "fixed in Settings → Relay: "
+              << relay.error().message << "\n";
   }
-  std::cout << "resetd: relay " << relay.value()->describe() << "\n";
-  std::shared_ptr<notify::Relay> shared_relay(std::move(relay.value()));
   notify::OutboxWorker worker(*rt.store, rt.clock, *rt.box, shared_relay, effective.from);
   rt.accounts->on_outbox_change([&worker] { worker.wake(); });
 
@@ -432,6 +438,9 @@ int cmd_auth_check(const std::string& config_path, std::string socket_path, std:
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // Everything resetd creates (database, snapshots, keys, mail) is private to
+  // its user; a file is never readable by others, not even for a moment.
+  ::umask(077);
   if (!crypto::init()) {
     std::cerr << "resetd: libsodium failed to initialize\n";
     return kFail;

@@ -2,7 +2,11 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <algorithm>
@@ -20,6 +24,28 @@ namespace fs = std::filesystem;
 
 namespace resetd::storage {
 namespace {
+
+// Less room than SQLite needs for its shared-memory index and a few pages.
+constexpr unsigned long long kTooLittleFreeBytes = 256 * 1024;
+
+bool disk_is_full(const std::string& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return false;
+  return static_cast<unsigned long long>(v.f_bavail) * v.f_frsize < kTooLittleFreeBytes;
+}
+
+std::string full_disk_message(const std::string& dir) {
+  struct statvfs v {};
+  unsigned long long free_kib = 0;
+  if (::statvfs(dir.c_str(), &v) == 0)
+    free_kib = static_cast<unsigned long long>(v.f_bavail) * v.f_frsize / 1024;
+  return "the data disk is full: the file system holding " + dir + " has " +
+         std::to_string(free_kib) +
+         " KiB free, too little to open the database. Nothing stored was lost. Free some space "
+         "on that file system (old snapshots in " +
+         (fs::path(dir) / "backups").string() + ", .eml files in " + (fs::path(dir) / "mail").string() +
+         ", other programs' files or logs) or grow it, then start resetd again";
+}
 
 StorageError translate(const SQLite::Exception& e) {
   using K = StorageError::Kind;
@@ -756,6 +782,12 @@ class SqliteStore final : public Store {
       ::chmod(path.c_str(), 0600);
       if (o.migrate && have < known) migrate(have, known);
     } catch (const SQLite::Exception& e) {
+      // A full disk shows up at open as "disk I/O error" (SQLite can't size
+      // its -shm file) or SQLITE_FULL: name the cause and the way out.
+      const int primary = e.getErrorCode() & 0xff;
+      if ((primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN) &&
+          disk_is_full(data_dir))
+        throw StorageError(StorageError::Kind::Full, full_disk_message(data_dir));
       StorageError t = translate(e);
       if (t.kind() == StorageError::Kind::Corrupt)
         throw StorageError(StorageError::Kind::Corrupt,
@@ -843,12 +875,25 @@ class SqliteStore final : public Store {
 
   void backup_to(const std::string& path) override {
     std::lock_guard<std::mutex> lock(mu_);
+    // The snapshot holds every hash and sealed secret: create it 0600 before
+    // SQLite writes a byte. SQLite gives its journal the main file's mode, and
+    // VACUUM INTO accepts an empty existing file.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+      throw StorageError(StorageError::Kind::Other,
+                         "cannot create " + path + ": " + std::strerror(errno));
+    const bool private_mode = ::fchmod(fd, 0600) == 0;  // whatever the umask
+    ::close(fd);
+    if (!private_mode) {
+      ::unlink(path.c_str());
+      throw StorageError(StorageError::Kind::Other, "cannot make " + path + " private");
+    }
     try {
       SQLite::Statement s(*writer_->db, "VACUUM INTO ?");
       s.bind(1, path);
       s.exec();
-      ::chmod(path.c_str(), 0600);
     } catch (const SQLite::Exception& e) {
+      ::unlink(path.c_str());
       throw translate(e);
     }
   }

@@ -218,7 +218,7 @@ export async function settings(view) {
       ['min_length', 'int', { min: 8, max: 64 }], ['min_strength_bits', 'int', { min: 0, max: 80 }], ['banned_words', 'list']]),
     section('/settings/expiration', 'settings.expiration', 'settings.expirationIntro', [
       ['never_expires', 'bool'], ['days', 'int', { min: 14, max: 730, show: 'finite' }], ['reminder_days', 'int', { min: 1, max: 30, show: 'finite' }]]),
-    section('/settings/self-service', 'settings.selfService', 'settings.selfServiceIntro', [['enabled', 'bool']]),
+    section('/settings/self-service', 'settings.selfService', 'settings.selfServiceIntro', [['enabled', 'bool'], ['admins_enabled', 'bool']]),
     section('/settings/retention', 'settings.retention', (d) => t('settings.retentionIntro', { n: num(d.outbox_days ?? 30) }), [
       ['audit_days', 'int', { min: 30, max: 3650 }]]),
     integrations(),

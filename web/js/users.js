@@ -195,10 +195,13 @@ export async function userForm(view, ctx) {
     locale: select({ label: t('users.locale'), name: 'locale', value: u?.locale || 'en', options: ['en', 'zh-TW', 'tr-TR'].map((l) => ({ value: l, label: t(`lang.${l}`) })) }),
   };
   const disabled = u && checkbox({ label: t('users.isDisabled'), name: 'disabled', checked: u.disabled });
+  // Editing one's own addresses needs the current password (the server asks for it).
+  const self = u && u.id === me.id;
+  const current = self && field({ label: t('users.currentPassword'), name: 'current_password', type: 'password', autocomplete: 'current-password', hint: t('users.currentPasswordHint') });
   const opts = !u && resetOptions({ user: null, emailInput: f.email.input, create: true });
   const submit = h('button', { type: 'submit', class: 'btn primary' }, u ? t('common.save') : t('users.addSubmit'));
   const form = h('form', { novalidate: true }, err,
-    h('div', { class: 'cols' }, Object.values(f), disabled),
+    h('div', { class: 'cols' }, Object.values(f), disabled, current),
     opts && opts.el,
     h('div', { class: 'actions' }, submit, h('a', { href: '#/users', class: 'btn link' }, t('common.cancel'))));
   form.addEventListener('submit', (ev) => {
@@ -209,6 +212,7 @@ export async function userForm(view, ctx) {
     if (!body.alternate_email) body.alternate_email = u ? '' : undefined;
     if (!u && !/^[a-z0-9._-]{1,64}$/i.test(body.username)) return fieldError(f.username.input, t('err.invalid_username'));
     if (u) body.disabled = disabled.input.checked;
+    if (current && current.input.value) body.current_password = current.input.value;
     let extra = {};
     if (opts) { extra = opts.values(); if (!extra) return; }
     busy(submit, async () => {

@@ -53,7 +53,10 @@ SelfServiceSettings AccountService::self_service() const {
   auto v = setting("self_service");
   if (!v) return s;
   auto j = json::parse(*v, nullptr, false);
-  if (j.is_object()) s.enabled = j.value("enabled", false);
+  if (j.is_object()) {
+    s.enabled = j.value("enabled", false);
+    s.admins_enabled = j.value("admins_enabled", false);
+  }
   return s;
 }
 
@@ -123,11 +126,12 @@ Status AccountService::put_expiration(const Actor& a, const ExpirationSettings& 
 
 Status AccountService::put_self_service(const Actor& a, const SelfServiceSettings& s) {
   if (!may_administer_site(a.role)) return forbidden();
-  json j = {{"enabled", s.enabled}};
+  json j = {{"enabled", s.enabled}, {"admins_enabled", s.admins_enabled}};
   store_.write([&](storage::Writer& w) {
     w.put_setting("self_service", j.dump());
     audit(w, a.username, a.client, "setting_change", "self_service", "ok",
-          s.enabled ? "enabled" : "disabled");
+          std::string(s.enabled ? "enabled" : "disabled") +
+              (s.admins_enabled ? ", also for admin roles" : ", not for admin roles"));
   });
   setting_changed("self_service");
   return ok_status();

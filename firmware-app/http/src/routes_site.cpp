@@ -36,6 +36,10 @@ json policy_json(const accounts::PolicySettings& p) {
           {"banned_words", p.banned}};
 }
 
+json self_service_json(const accounts::SelfServiceSettings& ss) {
+  return {{"enabled", ss.enabled}, {"admins_enabled", ss.admins_enabled}};
+}
+
 json expiration_json(const accounts::ExpirationSettings& e) {
   return {{"never_expires", e.never_expires}, {"days", e.days}, {"reminder_days", e.reminder_days}};
 }
@@ -95,6 +99,24 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  }
                  if (auto v = opt_string(c.body, "url")) cfg.url = *v;
                  if (auto v = opt_string(c.body, "secret")) cfg.secret = *v;
+                 // A stored secret only ever goes where it was typed for: when the
+                 // destination changes it must be typed again, or a borrowed session
+                 // could point the relay at a listener and read it off the wire.
+                 const notify::RelayConfig was = s.hooks.relay_settings->current();
+                 const bool smtp_moved = cfg.kind != was.kind || cfg.host != was.host ||
+                                         cfg.port != was.port || cfg.security != was.security ||
+                                         cfg.username != was.username || cfg.ca_file != was.ca_file;
+                 const bool hook_moved = cfg.kind != was.kind || cfg.url != was.url ||
+                                         cfg.ca_file != was.ca_file;
+                 std::string dropped;
+                 if (smtp_moved && !opt_string(c.body, "password") && !cfg.password.empty()) {
+                   cfg.password.clear();
+                   dropped += ", stored password dropped (destination changed)";
+                 }
+                 if (hook_moved && !opt_string(c.body, "secret") && !cfg.secret.empty()) {
+                   cfg.secret.clear();
+                   dropped += ", stored secret dropped (destination changed)";
+                 }
                  for (auto [name, value] : {std::pair{"host", &cfg.host}, std::pair{"username", &cfg.username},
                                             std::pair{"from", &cfg.from}, std::pair{"url", &cfg.url},
                                             std::pair{"ca_file", &cfg.ca_file}})
@@ -110,7 +132,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  }
                  std::shared_ptr<notify::Relay> shared(std::move(relay.value()));
                  if (s.hooks.relay_changed) s.hooks.relay_changed(shared, cfg.from);
-                 s.accounts.audit_setting(*c.actor, "relay", shared->describe());
+                 s.accounts.audit_setting(*c.actor, "relay", shared->describe() + dropped);
                  send_json(c.res, 200, relay_json(cfg));
                }});
   r.push_back({"POST", PathPattern("/settings/relay/test"), Auth::Session, [&s](Ctx& c) {
@@ -175,14 +197,15 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
   r.push_back({"GET", PathPattern("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
-                 send_json(c.res, 200, {{"enabled", s.accounts.self_service().enabled}});
+                 send_json(c.res, 200, self_service_json(s.accounts.self_service()));
                }});
   r.push_back({"PUT", PathPattern("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  accounts::SelfServiceSettings ss = s.accounts.self_service();
                  if (auto v = opt_bool(c.body, "enabled")) ss.enabled = *v;
+                 if (auto v = opt_bool(c.body, "admins_enabled")) ss.admins_enabled = *v;
                  take(s.accounts.put_self_service(*c.actor, ss));
-                 send_json(c.res, 200, {{"enabled", s.accounts.self_service().enabled}});
+                 send_json(c.res, 200, self_service_json(s.accounts.self_service()));
                }});
   r.push_back({"GET", PathPattern("/settings/retention"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);

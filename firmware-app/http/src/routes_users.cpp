@@ -96,6 +96,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  p.role = opt_string(c.body, "role");
                  p.disabled = opt_bool(c.body, "disabled");
                  p.locale = opt_string(c.body, "locale");
+                 p.current_password = opt_string(c.body, "current_password");
                  auto u = take(s.accounts.patch_user(*c.actor, path_id(c), p));
                  send_json(c.res, 200, user_json(u, s));
                }});

@@ -147,6 +147,28 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "Parolanızın süresi {expires_at} tarihinde doluyor. Lütfen bu tarihten önce\n"
     "parolanızı değiştirin.\n"}},
+  {"address_change",
+   {"The email addresses of your account were changed",
+    "Hello {display_name},\n"
+    "\n"
+    "The email addresses of your account \"{username}\" were changed by {actor} at {when}.\n"
+    "Password reset codes now go to the new addresses; codes sent before are void.\n"
+    "\n"
+    "If you did not make this change, contact IT at once.\n"},
+   {"您帳戶的電子郵件地址已變更",
+    "{display_name} 您好：\n"
+    "\n"
+    "您的帳戶「{username}」的電子郵件地址已由 {actor} 於 {when} 變更。\n"
+    "密碼重設驗證碼今後將寄到新的地址；先前寄出的驗證碼已失效。\n"
+    "\n"
+    "如果這不是您所做的變更，請立即聯絡 IT 人員。\n"},
+   {"Hesabınızın e-posta adresleri değiştirildi",
+    "Merhaba {display_name},\n"
+    "\n"
+    "\"{username}\" hesabınızın e-posta adresleri {when} tarihinde {actor} tarafından değiştirildi.\n"
+    "Parola sıfırlama kodları artık yeni adreslere gider; daha önce gönderilen kodlar geçersizdir.\n"
+    "\n"
+    "Bu değişikliği siz yapmadıysanız hemen BT ile iletişime geçin.\n"}},
   {"test",
    {"resetd test message",
     "This is a test message from resetd. The relay settings work.\n"},

@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(render_missing_vars_render_empty_and_values_are_not_reexpan
 }
 
 BOOST_AUTO_TEST_CASE(render_every_kind_and_locale_has_subject_and_body) {
-  for (const char* kind : {"password", "link", "notice", "code", "reminder", "test"}) {
+  for (const char* kind : {"password", "link", "notice", "code", "reminder", "address_change", "test"}) {
     for (const char* loc : {"en", "zh-TW", "tr-TR"}) {
       auto r = render(kind, loc, {});
       BOOST_TEST(!r.subject.empty(), kind << " " << loc);

@@ -46,6 +46,9 @@ struct ExpirationSettings {
 
 struct SelfServiceSettings {
   bool enabled = false;
+  // Admin roles get no codes unless the site allows it: one borrowed session
+  // could otherwise redirect an admin's codes (Entra asks admins for two methods).
+  bool admins_enabled = false;
 };
 
 // Who is calling: resolved from the session cookie by the HTTP layer.
@@ -92,6 +95,8 @@ struct UserPatch {
   std::optional<std::string> role;
   std::optional<bool> disabled;
   std::optional<std::string> locale;
+  // Required when the caller changes its own email or alternate_email.
+  std::optional<std::string> current_password;
 };
 
 struct SignIn {
@@ -247,6 +252,9 @@ class AccountService {
   std::string search_text(const storage::UserRecord& u) const;
   Result<std::string> hash_password(const std::string& pw);
   Status console_patch(const std::string& username, const UserPatch& p);
+  // Checks the caller's own password, throttled like a sign-in.
+  Status confirm_own_password(const Actor& a, const storage::UserRecord& u,
+                              const std::optional<std::string>& password, const std::string& action);
   void touch(int64_t session_id);
   void notify_outbox();
   void self_service_loop();
