@@ -78,6 +78,7 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
     while (!base.empty() && base.back() == '/') base.pop_back();
     out.link = base + "/#/set-password?token=" + *p.link_token;
     secret_expires = t.expires_at;
+    out.expires_at = t.expires_at;
     vars["link"] = *out.link;
     vars["expires_at"] = rfc3339(t.expires_at);
     kind = "link";
@@ -86,6 +87,8 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
     set_password(u, p.hash, o.require_change,
                  o.require_change ? std::optional<int64_t>(now + ttl) : std::nullopt, now);
     secret_expires = now + ttl;
+    // An ordinary password (require_change off) does not expire as a temporary one.
+    out.expires_at = o.require_change ? std::optional<int64_t>(now + ttl) : std::nullopt;
     vars["password"] = *p.password;
     vars["expires_at"] = rfc3339(now + ttl);
     kind = "password";

@@ -66,6 +66,7 @@ json user_json_at(const storage::UserRecord& u, int64_t now, const accounts::Exp
       {"locale", u.locale},
       {"disabled", u.disabled},
       {"locked", u.locked_until.has_value() && *u.locked_until > now},
+      {"locked_until", u.locked_until.has_value() && *u.locked_until > now ? json(rfc3339(*u.locked_until)) : json(nullptr)},
       {"must_change_password", u.must_change},
       {"password_expires_at", opt_time(accounts::AccountService::password_expires_at(u, e))},
       {"created_at", rfc3339(u.created_at)},

@@ -15,7 +15,9 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                  const accounts::Actor* a = c.actor ? &*c.actor : nullptr;
                  auto pr = s.accounts.check_policy(pw, uid, a);
                  send_json(c.res, 200,
-                           {{"ok", pr.ok}, {"reasons", pr.reasons}, {"strength_bits", pr.strength_bits}});
+                           {{"ok", pr.ok}, {"reasons", pr.reasons}, {"strength_bits", pr.strength_bits},
+                            {"min_length", s.accounts.policy().min_length},
+                            {"min_strength_bits", s.accounts.policy().min_strength_bits}});
                }});
   r.push_back({"POST", PathPattern("/set-password"), Auth::None, [&s](Ctx& c) {
                  const std::string token = req_string(c.body, "token");

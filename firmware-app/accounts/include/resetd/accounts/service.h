@@ -73,6 +73,7 @@ struct ResetOutcome {
   storage::UserRecord user;
   std::optional<std::string> password;  // only when generated
   std::optional<std::string> link;      // only for delivery link
+  std::optional<int64_t> expires_at;    // when the new password or link stops working
   std::vector<storage::OutboxRecord> notifications;
 };
 
