@@ -84,7 +84,7 @@ async function section(path, titleKey, intro, fields, extra) {
     grid.append(w);
   }
   const submit = h('button', { type: 'submit', class: 'btn primary' }, t('common.save'));
-  form.append(grid, h('div', { class: 'actions' }, submit));
+  form.append(grid);
   const shown = (key) => !inputs[key].hidden;
   const sync = () => {
     const kind = inputs.kind?.input.value;
@@ -96,6 +96,13 @@ async function section(path, titleKey, intro, fields, extra) {
   };
   form.addEventListener('change', sync);
   sync();
+  // Changes on screen are not in effect (nor tested) until saved: say so.
+  const unsaved = h('p', { class: 'unsaved', role: 'status' });
+  const state = { dirty: false };
+  const setDirty = (d) => { state.dirty = d; unsaved.textContent = d ? t('set.unsaved') : ''; unsaved.hidden = !d; };
+  setDirty(false);
+  form.addEventListener('input', () => setDirty(true));
+  form.addEventListener('change', () => setDirty(true));
   const bad = (key, text) => {
     const i = inputs[key].input;
     say(err, t('err.checkField'));
@@ -130,6 +137,7 @@ async function section(path, titleKey, intro, fields, extra) {
           inputs[key].input.value = '';
           inputs[key].querySelector('.hint').textContent = secretHint(key);
         }
+        setDirty(false);
         say(ok, t('settings.saved'));
         announce(t('settings.saved'));
       } catch (e) {
@@ -142,12 +150,15 @@ async function section(path, titleKey, intro, fields, extra) {
       }
     });
   });
+  form.append(h('div', { class: 'actions' }, submit, unsaved));
   sec.append(form);
-  if (extra) sec.append(extra());
+  if (extra) sec.append(extra(state));
   return sec;
 }
 
-function relayTest() {
+// The test goes through the saved relay (the API has no other), so with
+// unsaved changes on screen it refuses instead of reporting on another relay.
+function relayTest(relay) {
   const to = field({ label: t('set.testTo'), name: 'to', type: 'email', autocomplete: 'email' });
   const answer = h('div', { class: 'answer', role: 'status' });
   const send = h('button', { type: 'submit', class: 'btn' }, t('set.testSend'));
@@ -158,6 +169,7 @@ function relayTest() {
     clearErrors(form);
     say(err, '');
     answer.replaceChildren();
+    if (relay.dirty) { say(err, t('set.testNeedsSave')); err.setAttribute('tabindex', '-1'); err.focus(); return; }
     const addr = to.input.value.trim();
     if (!/^[^\s@,;<>]+@[^\s@,;<>]+$/.test(addr)) { fieldError(to.input, t('err.invalid_email')); to.input.focus(); return; }
     busy(send, async () => {

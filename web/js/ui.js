@@ -59,13 +59,19 @@ export function checkbox({ label, name, checked, hint }) {
 
 export function radios({ legend, name, options, value }) {
   const inputs = {};
+  const hints = {};
   const fs = h('fieldset', { class: 'radios' }, h('legend', {}, legend),
     options.map((o) => {
       const id = uid(name);
       inputs[o.value] = h('input', { type: 'radio', id, name, value: o.value, checked: o.value === value });
-      return h('div', { class: 'check' }, inputs[o.value], h('label', { for: id, id: `${id}-l` }, o.label));
+      if (o.hint) {
+        hints[o.value] = h('p', { class: 'hint', id: `${id}-hint` }, o.hint);
+        described(inputs[o.value], `${id}-hint`);
+      }
+      return h('div', { class: 'check' }, inputs[o.value], h('label', { for: id, id: `${id}-l` }, o.label), hints[o.value]);
     }));
   fs.inputs = inputs;
+  fs.hints = hints;
   fs.value = () => Object.values(inputs).find((i) => i.checked)?.value;
   return fs;
 }
@@ -239,16 +245,21 @@ export async function copy(text, btn) {
   }
 }
 
-// Fills the print-only slip (username, secret, sign-in address, expiry) and
-// prints; @media print hides everything else.
+// Fills the print-only slip and prints; @media print hides everything else.
+// A heading, who it is for, the secret, where to sign in, what must happen at
+// first sign-in and when what expires: a slip handed over at the desk has to
+// make sense on its own.
 export function printSlips(items) {
   const slip = document.getElementById('slip');
   slip.replaceChildren(...items.map((it) => h('div', { class: 'slip-page' },
+    h('h2', {}, t('slip.title')),
     h('dl', {},
+      it.display_name && h('dt', {}, t('slip.name')), it.display_name && h('dd', {}, it.display_name),
       h('dt', {}, t('slip.username')), h('dd', {}, it.username),
       h('dt', {}, it.link ? t('slip.link') : t('slip.password')), h('dd', { class: 'secret' }, it.link || it.password),
       h('dt', {}, t('slip.signin')), h('dd', {}, `${location.origin}/`),
-      it.expires && h('dt', {}, t('slip.expires')), it.expires && h('dd', {}, date(it.expires))))));
+      it.expires && h('dt', {}, it.link ? t('slip.linkExpires') : t('slip.passwordExpires')), it.expires && h('dd', {}, date(it.expires))),
+    it.link ? h('p', {}, t('slip.linkUse')) : it.mustChange && h('p', {}, t('slip.mustChange')))));
   window.addEventListener('afterprint', () => slip.replaceChildren(), { once: true });
   window.print();
 }

@@ -120,7 +120,7 @@ export async function users(view, ctx) {
         const active = list.sort.replace('-', '') === key;
         const desc = list.sort.startsWith('-');
         return h('th', { scope: 'col', 'aria-sort': active ? (desc ? 'descending' : 'ascending') : 'none' },
-          h('button', { type: 'button', class: 'sort', onclick: () => { list.sort = active && !desc ? `-${key}` : key; list.offset = 0; load(); } },
+          h('button', { type: 'button', class: 'sort', onclick: () => { list.sort = active && !desc ? `-${key}` : key; fresh(); load(); } },
             t(label), h('span', { 'aria-hidden': 'true' }, active ? (desc ? ' ▼' : ' ▲') : '')));
       }));
   }
@@ -151,9 +151,9 @@ export async function users(view, ctx) {
     const pages = Math.max(1, Math.ceil(total / list.limit));
     const pageNo = Math.floor(list.offset / list.limit) + 1;
     pager.replaceChildren(
-      h('button', { type: 'button', class: 'btn', disabled: list.offset === 0, onclick: () => { list.offset = Math.max(0, list.offset - list.limit); load(); } }, t('common.previous')),
+      h('button', { type: 'button', class: 'btn', disabled: list.offset === 0, onclick: () => { const o = Math.max(0, list.offset - list.limit); list.selected.clear(); list.offset = o; load(); } }, t('common.previous')),
       h('span', {}, t('common.page', { page: num(pageNo), pages: num(pages) })),
-      h('button', { type: 'button', class: 'btn', disabled: list.offset + list.limit >= total, onclick: () => { list.offset += list.limit; load(); } }, t('common.next')));
+      h('button', { type: 'button', class: 'btn', disabled: list.offset + list.limit >= total, onclick: () => { const o = list.offset + list.limit; list.selected.clear(); list.offset = o; load(); } }, t('common.next')));
   }
 
   let loadSeq = 0;
@@ -171,7 +171,13 @@ export async function users(view, ctx) {
     } catch (e) { if (my === loadSeq) say(err, errText(e)); }
   }
 
-  search.input.addEventListener('input', debounce(() => { list.q = search.input.value; list.offset = 0; load(); }, 250));
+  // A new search, sort or page shows other rows: the selection starts again,
+  // so nothing that is no longer on screen can be reset, blocked or deleted.
+  const fresh = () => { list.selected.clear(); list.offset = 0; };
+  search.input.addEventListener('input', debounce(() => {
+    if (search.input.value.trim() === list.q.trim()) return;
+    list.q = search.input.value; fresh(); load();
+  }, 250));
   if (ctx.flash) say(msg, ctx.flash);
   drawTools();
   await load();
@@ -195,7 +201,7 @@ export async function userForm(view, ctx) {
     locale: select({ label: t('users.locale'), name: 'locale', value: u?.locale || 'en', options: ['en', 'zh-TW', 'tr-TR'].map((l) => ({ value: l, label: t(`lang.${l}`) })) }),
   };
   const disabled = u && checkbox({ label: t('users.isDisabled'), name: 'disabled', checked: u.disabled });
-  const opts = !u && resetOptions({ user: null, emailInput: f.email.input, create: true });
+  const opts = !u && resetOptions({ user: null, emailInput: f.email.input, altInput: f.alternate_email.input, create: true, me, linkDefault: !!ctx.app.session.link_delivery });
   const submit = h('button', { type: 'submit', class: 'btn primary' }, u ? t('common.save') : t('users.addSubmit'));
   const form = h('form', { novalidate: true }, err,
     h('div', { class: 'cols' }, Object.values(f), disabled),
