@@ -241,7 +241,8 @@ class AccountService {
   storage::OutboxRecord make_message(const storage::UserRecord& u, const std::string& kind,
                                      const std::string& to,
                                      const std::map<std::string, std::string>& vars,
-                                     std::optional<int64_t> secret_expires);
+                                     std::optional<int64_t> secret_expires,
+                                     const std::string& tmpl = "");  // template; default = kind
   void audit(storage::Writer& w, const std::string& actor, const std::string& client,
              const std::string& action, const std::string& target, const std::string& outcome,
              const std::string& detail = {});
