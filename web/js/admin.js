@@ -243,19 +243,51 @@ const ACTIONS = ['sign_in', 'sign_out', 'password_change', 'password_reset', 'se
   'notification_expired', 'notification_retry', 'self_service_request', 'self_service_reset', 'session_end', 'expiry_reminder', 'backup'];
 const named = (prefix, v) => (v && has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v || '');
 
+// Who acted, in words: the service itself, the console, or nobody signed in.
+const WHO = { system: 'audit.system', console: 'audit.console', '-': 'audit.anonymous', '(unknown user)': 'audit.unknownUser' };
+const who = (v) => (WHO[v] ? t(WHO[v]) : v || '');
+
+// The audit's details are short English phrases from the service; the known
+// ones are shown in the page's language, anything else as stored.
+const FIELDS = { display_name: 'users.displayName', email: 'users.email', alternate_email: 'users.altEmail', role: 'users.role', locale: 'users.locale' };
+const WHOLE = { 'unknown username': 'adet.unknownUsername', 'temporary password expired': 'adet.tempExpired', rehashed: 'adet.rehashed',
+  'code sent to the alternate address': 'adet.codeSent', 'hourly code limit reached': 'adet.codeLimit', 'break-glass console reset': 'adet.breakGlass' };
+const PARTS = [
+  [/^delivery (password|link)$/, (m) => t(`adet.delivery.${m[1]}`)],
+  [/^mode (auto|manual)$/, (m) => t(`adet.mode.${m[1]}`)],
+  [/^must change$/, () => t('adet.mustChange')],
+  [/^(\d+) notification\(s\)$/, (m) => t('adet.notifications', { n: num(Number(m[1])) })],
+  [/^(password|link) mailed to nobody$/, (m) => t(`adet.nobody.${m[1]}`)],
+  [/^(password|link) to (.+)$/, (m) => t(`adet.secretTo.${m[1]}`, { to: m[2].split(' ').join(', ') })],
+  [/^notice to (.+)$/, (m) => t('adet.noticeTo', { to: m[1].split(' ').join(', ') })],
+  [/^role (\w+)$/, (m) => t('adet.role', { role: named('role', m[1]) })],
+  [/^(enabled|disabled)$/, (m) => t(`adet.${m[1]}`)],
+];
+const part = (p) => { const hit = PARTS.find(([re]) => re.test(p)); return hit ? hit[1](p.match(hit[0])) : null; };
+function detailText(e) {
+  const d = e.detail || '';
+  if (!d) return '';
+  if (WHOLE[d]) return t(WHOLE[d]);
+  if (e.action === 'user_update') return d.split(',').map((x) => (FIELDS[x] ? t(FIELDS[x]) : part(x) ?? x)).join(' · ');
+  const out = d.split(', ').map(part);
+  return out.every((x) => x !== null) ? out.join(' · ') : d;
+}
+
 export async function audit(view) {
-  const f = { actor: '', action: '', since: '', offset: 0, limit: 50 };
+  const f = { actor: '', target: '', action: '', since: '', offset: 0, limit: 50 };
   const err = errorBox();
   const actor = field({ label: t('audit.actor'), name: 'actor', autocomplete: 'off', attrs: { autocapitalize: 'none' } });
+  const target = field({ label: t('audit.targetFilter'), name: 'target', autocomplete: 'off', attrs: { autocapitalize: 'none' } });
   const action = select({ label: t('audit.action'), name: 'action', value: '', options: [{ value: '', label: t('audit.allActions') }, ...ACTIONS.map((a) => ({ value: a, label: t(`act.${a}`) }))] });
   const since = field({ label: t('audit.since'), name: 'since', type: 'date' });
   const apply = h('button', { type: 'submit', class: 'btn primary' }, t('audit.apply'));
   const csv = h('a', { class: 'btn', download: 'resetd-audit.csv', 'aria-describedby': 'csv-hint' }, t('audit.csv'));
-  const form = h('form', { class: 'filters', novalidate: true }, actor, action, since, h('div', { class: 'actions' }, apply, csv));
+  const form = h('form', { class: 'filters', novalidate: true }, actor, target, action, since, h('div', { class: 'actions' }, apply, csv));
   const tbody = h('tbody');
   const count = h('p', { class: 'count', role: 'status' });
   const pager = h('div', { class: 'pager' });
-  const filters = () => ({ actor: f.actor, action: f.action, since: f.since ? new Date(`${f.since}T00:00:00`).toISOString().replace('.000', '') : '' });
+  // Both names match in part ("adm" finds admin), as people type them.
+  const filters = () => ({ actor: f.actor, target: f.target, match: f.actor || f.target ? 'partial' : '', action: f.action, since: f.since ? new Date(`${f.since}T00:00:00`).toISOString().replace('.000', '') : '' });
   const load = async () => {
     csv.href = `/api/v1/audit${qs({ ...filters(), format: 'csv' })}`;
     say(err, '');
@@ -266,12 +298,12 @@ export async function audit(view) {
       count.textContent = t('audit.count', { n: num(total) });
       tbody.replaceChildren(...list.map((e) => h('tr', {},
         h('td', {}, date(e.at)),
-        h('td', { class: 'nowrap' }, e.actor),
+        h('td', { class: 'nowrap' }, who(e.actor)),
         h('td', {}, named('act', e.action)),
-        h('td', { class: 'wrap' }, e.target),
+        h('td', { class: 'wrap' }, who(e.target)),
         h('td', {}, named('outcome', e.outcome)),
         h('td', { class: 'nowrap' }, e.client),
-        h('td', { class: 'wrap detail' }, e.detail))));
+        h('td', { class: 'wrap detail' }, detailText(e)))));
       if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 7 }, t('audit.none'))));
       const pages = Math.max(1, Math.ceil(total / f.limit));
       pager.replaceChildren(
@@ -282,7 +314,7 @@ export async function audit(view) {
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    Object.assign(f, { actor: actor.input.value.trim().toLowerCase(), action: action.input.value, since: since.input.value, offset: 0 });
+    Object.assign(f, { actor: actor.input.value.trim().toLowerCase(), target: target.input.value.trim().toLowerCase(), action: action.input.value, since: since.input.value, offset: 0 });
     busy(apply, load);
   });
   await load();

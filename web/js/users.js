@@ -40,7 +40,7 @@ const roleName = (r) => t(`role.${r}`);
 function statusOf(u) {
   const s = [];
   if (u.disabled) s.push(h('span', { class: 'badge st-failed' }, upper(t('user.disabled'))));
-  if (u.locked) s.push(h('span', { class: 'badge st-queued' }, upper(t('user.locked'))));
+  if (u.locked) s.push(h('span', { class: 'badge st-queued' }, upper(u.locked_until ? t('user.lockedUntil', { when: date(u.locked_until) }) : t('user.locked'))));
   if (u.must_change_password) s.push(h('span', { class: 'badge st-sending' }, upper(t('user.mustChange'))));
   if (!s.length) s.push(h('span', { class: 'badge st-sent' }, upper(t('user.active'))));
   return s;
@@ -75,7 +75,7 @@ export async function users(view, ctx) {
       n > 1 ? t('users.resetMany', { n: num(n) }) : t('users.reset')),
       manage && button(t('users.add'), () => ctx.go('/users/new')),
       manage && h('button', { type: 'button', class: 'btn', disabled: !(u && canManage(me, u)), onclick: () => ctx.go(`/users/${u.id}`) }, t('users.edit')),
-      manage && h('button', { type: 'button', class: 'btn', disabled: !(u && canManage(me, u)), onclick: () => act(u, 'PATCH', `/users/${u.id}`, { disabled: !u.disabled }, u.disabled ? 'users.enabled' : 'users.disabledDone') },
+      manage && h('button', { type: 'button', class: 'btn', disabled: !(u && canManage(me, u)), onclick: () => (u.disabled ? act(u, 'PATCH', `/users/${u.id}`, { disabled: false }, 'users.enabled') : confirmBlock(u)) },
         u && u.disabled ? t('users.enable') : t('users.disable')),
       h('button', { type: 'button', class: 'btn', disabled: !(u && u.locked && canReset(me, u)), onclick: () => act(u, 'POST', `/users/${u.id}/unlock`, {}, 'users.unlocked') }, t('users.unlock')),
       manage && h('button', { type: 'button', class: 'btn danger', disabled: !(u && canManage(me, u)), onclick: () => confirmDelete(u) }, t('users.delete')));
@@ -89,6 +89,23 @@ export async function users(view, ctx) {
       say(msg, t(doneKey, { name: u.username }));
       await load();
     } catch (e) { say(err, errText(e)); }
+  }
+
+  // Blocking ends the user's sessions at once: ask first, as Delete does.
+  function confirmBlock(u) {
+    const name = u.display_name || u.username;
+    const yes = h('button', { type: 'button', class: 'btn danger' }, t('users.disable'));
+    const no = h('button', { type: 'button', class: 'btn' }, t('common.cancel'));
+    dialog.replaceChildren(h('h2', { id: 'del-title' }, t('users.blockTitle', { name })),
+      h('p', {}, t('users.blockText', { name, username: u.username })),
+      h('div', { class: 'actions' }, yes, no));
+    no.onclick = () => dialog.close();
+    yes.onclick = async () => {
+      dialog.close();
+      await act(u, 'PATCH', `/users/${u.id}`, { disabled: true }, 'users.disabledDone');
+    };
+    dialog.showModal();
+    no.focus();
   }
 
   function confirmDelete(u) {
