@@ -1,7 +1,7 @@
 // Notifications (outbox with states and retry), Settings (relay with test
 // send, password policy, expiration, self-service, retention), Audit (filters,
 // paging, CSV export) and My sessions.
-import { h } from './dom.js';
+import { h, email } from './dom.js';
 import { t, num, date, has } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce } from './ui.js';
@@ -28,7 +28,8 @@ export async function notifications(view, ctx) {
       count.textContent = t('notif.count', { n: num(r.total ?? list.length) });
       tbody.replaceChildren(...list.map((n) => h('tr', {},
         h('td', {}, date(n.created_at)),
-        h('td', { class: 'wrap' }, n.recipient),
+        h('td', { class: 'nowrap' }, n.username || ''),
+        h('td', {}, email(n.recipient)),
         h('td', {}, has(`kind.${n.kind}`) ? t(`kind.${n.kind}`) : n.kind),
         h('td', {}, stateBadge(n.state)),
         h('td', {}, num(n.attempts || 0)),
@@ -37,7 +38,7 @@ export async function notifications(view, ctx) {
         h('td', {}, (n.state === 'failed' || (n.state === 'queued' && n.attempts > 0)) && button(t('notif.retry'), async () => {
           try { await api('POST', `/notifications/${n.id}/retry`, {}); announce(t('notif.retrying', { to: n.recipient })); load(); } catch (e) { say(err, errText(e)); }
         })))));
-      if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 8 }, t('notif.none'))));
+      if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 9 }, t('notif.none'))));
       if (list.some((n) => n.state === 'queued' || n.state === 'sending')) timer = setTimeout(() => load(true), 5000);
     } catch (e) { say(err, errText(e)); }
   };
@@ -47,7 +48,7 @@ export async function notifications(view, ctx) {
   view.append(h('h1', { tabindex: '-1' }, t('notif.pageTitle')), h('p', {}, t('notif.intro')), err,
     h('div', { class: 'filters' }, state, button(t('common.refresh'), () => load())), count,
     h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, t('notif.pageTitle')),
-      h('thead', {}, h('tr', {}, ['notif.created', 'notif.recipient', 'notif.kind', 'notif.state', 'notif.attempts', 'notif.answer', 'notif.sentAt', 'notif.action']
+      h('thead', {}, h('tr', {}, ['notif.created', 'notif.user', 'notif.recipient', 'notif.kind', 'notif.state', 'notif.attempts', 'notif.answer', 'notif.sentAt', 'notif.action']
         .map((k) => h('th', { scope: 'col' }, t(k))))), tbody)));
 }
 

@@ -25,7 +25,7 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
     { value: 'auto', label: t('reset.auto') }, { value: 'manual', label: t('reset.manual') }] });
   const pw = !bulk && newPassword({ label: t('reset.password'), name: 'password', userId: user?.id });
   if (pw) pw.hidden = true;
-  const require = checkbox({ label: t('reset.requireChange'), name: 'require_change', checked: true });
+  const require = checkbox({ label: bulk ? t('reset.requireChangeBulk') : t('reset.requireChange'), name: 'require_change', checked: true });
   const delivery = radios({ legend: t('reset.deliveryLegend'), name: 'delivery', value: linkDefault ? 'link' : 'password', options: [
     { value: 'link', label: t('reset.deliverLink'), hint: t('reset.deliverLinkHint') },
     { value: 'password', label: t('reset.deliverPassword'), hint: t('reset.deliverPasswordHint') }] });
@@ -177,7 +177,7 @@ export async function reset(view, ctx) {
   const submit = h('button', { type: 'submit', class: 'btn primary', disabled: blocked.length > 0 }, t('reset.submit'));
   const form = h('form', { novalidate: true }, err, who,
     blocked.length > 0 && h('p', { class: 'alert error' }, t('reset.notAllowed', { names: blocked.map((u) => u.username).join(', ') })),
-    h('p', { class: 'hint' }, t('reset.steps')), opts.el,
+    h('p', { class: 'hint' }, bulk ? t('reset.stepsBulk') : t('reset.steps')), opts.el,
     h('div', { class: 'actions' }, submit, h('a', { href: '#/users', class: 'btn link' }, t('common.cancel'))));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();

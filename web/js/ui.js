@@ -1,6 +1,6 @@
 // Shared widgets: labelled fields, error display, the live password check,
 // the notification table with live state, copy and the print slip.
-import { h, uid, debounce } from './dom.js';
+import { h, uid, debounce, email } from './dom.js';
 import { t, has, date, num, upper } from './i18n.js';
 import { api } from './api.js';
 
@@ -213,7 +213,7 @@ export function liveNotifications(list, userIds) {
   let stopped = false;
   let started = Date.now();
   const draw = () => tbody.replaceChildren(...[...byId.values()].map((n) => h('tr', {},
-    h('td', { class: 'wrap' }, n.recipient),
+    h('td', {}, email(n.recipient)),
     h('td', {}, has(`kind.${n.kind}`) ? t(`kind.${n.kind}`) : n.kind),
     h('td', {}, stateBadge(n.state)),
     h('td', {}, num(n.attempts || 0)),

@@ -1,7 +1,7 @@
 // Users → Active users: search as you type, sort, page, select; the actions
 // (Reset password, Add user, Edit, Disable/Enable, Unlock, Delete), and the
 // add / edit user form.
-import { h, debounce } from './dom.js';
+import { h, debounce, wbr } from './dom.js';
 import { t, num, date, foldChars, upper } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, announce } from './ui.js';
@@ -84,6 +84,7 @@ export async function users(view, ctx) {
 
   async function act(u, method, path, body, doneKey) {
     say(err, '');
+    say(msg, '');
     try {
       await api(method, path, body);
       say(msg, t(doneKey, { name: u.username }));
@@ -154,7 +155,7 @@ export async function users(view, ctx) {
         h('td', { class: 'sel' }, box, h('label', { for: id, class: 'sr-only' }, t('users.select', { name: u.display_name || u.username }))),
         h('td', {}, mark(u.display_name, list.q)),
         h('td', { class: 'wrap' }, mark(u.username, list.q)),
-        h('td', { class: 'wrap' }, mark(u.email, list.q)),
+        h('td', {}, h('span', { class: 'email' }, [mark(u.email, list.q)].flat().map((x) => (typeof x === 'string' ? wbr(x) : x)))),
         h('td', {}, roleName(u.role)),
         h('td', {}, date(u.created_at)),
         h('td', {}, statusOf(u)));
@@ -190,7 +191,7 @@ export async function users(view, ctx) {
 
   // A new search, sort or page shows other rows: the selection starts again,
   // so nothing that is no longer on screen can be reset, blocked or deleted.
-  const fresh = () => { list.selected.clear(); list.offset = 0; };
+  const fresh = () => { list.selected.clear(); list.offset = 0; say(msg, ''); say(err, ''); };
   search.input.addEventListener('input', debounce(() => {
     if (search.input.value.trim() === list.q.trim()) return;
     list.q = search.input.value; fresh(); load();
