@@ -143,7 +143,25 @@ export function showResult(ctx, results, opts, headline) {
     out.append(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, headline),
       h('thead', {}, h('tr', {}, ['users.username', 'result.status', 'result.secret', 'result.expiresCol', 'notif.action'].map((k) => h('th', { scope: 'col' }, t(k))))), tb)),
     h('p', { class: 'once' }, t('result.once')));
-    if (print) out.append(h('div', { class: 'actions' }, print));
+    // The new passwords once as a CSV file, under the same rule as the
+    // screen: one download, then the button is gone.
+    const rowsCsv = ok.filter((r) => r.password || r.link);
+    const dl = rowsCsv.length && h('button', { type: 'button', class: 'btn' }, t('result.csv'));
+    if (dl) {
+      dl.addEventListener('click', () => {
+        const q = (v) => `"${String(v ?? '').replace(/"/g, '""')}"`;
+        const lines = [['username', 'display_name', 'password', 'link', 'expires_at'].join(','),
+          ...rowsCsv.map((r) => [r.user.username, r.user.display_name, r.password || '', r.link || '', r.expires_at || ''].map(q).join(','))];
+        const url = URL.createObjectURL(new Blob([`${lines.join('\r\n')}\r\n`], { type: 'text/csv' }));
+        const a = h('a', { href: url, download: 'resetd-new-passwords.csv', class: 'sr-only' });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 1000);
+        dl.replaceWith(h('span', { class: 'hint', role: 'status' }, t('result.csvDone')));
+      });
+    }
+    if (print || dl) out.append(h('div', { class: 'actions' }, print, dl));
   }
   const notes = ok.flatMap((r) => r.notifications || []);
   // Say plainly when no mail carries the secret, so nobody waits for one.
@@ -209,4 +227,6 @@ export async function reset(view, ctx) {
     });
   });
   view.append(title, form);
+  // Keyboard: straight to the recipients; Enter there resets.
+  if (!bulk) ctx.focus = form.querySelector('input[name=notify]');
 }

@@ -92,6 +92,27 @@ export async function users(view, ctx) {
     } catch (e) { say(err, errText(e)); }
   }
 
+  // The user's details with their actions, opened from the name (the admin
+  // centre's habit).
+  function details(u) {
+    const name = u.display_name || u.username;
+    const close = h('button', { type: 'button', class: 'btn' }, t('common.close'));
+    const acts = [
+      canReset(me, u) && h('a', { class: 'btn primary', href: `#/reset/${u.id}` }, t('users.reset')),
+      u.locked && canReset(me, u) && button(t('users.unlock'), () => { dialog.close(); act(u, 'POST', `/users/${u.id}/unlock`, {}, 'users.unlocked'); }),
+      canManage(me, u) && button(u.disabled ? t('users.enable') : t('users.disable'), () => { dialog.close(); if (u.disabled) act(u, 'PATCH', `/users/${u.id}`, { disabled: false }, 'users.enabled'); else confirmBlock(u); }),
+      canManage(me, u) && h('a', { class: 'btn', href: `#/users/${u.id}` }, t('users.edit')),
+    ];
+    const row = (k, v) => [h('dt', {}, t(k)), h('dd', {}, v || '—')];
+    dialog.replaceChildren(h('h2', { id: 'del-title' }, name),
+      h('dl', { class: 'facts' }, row('users.username', u.username), row('users.email', u.email), row('users.altEmail', u.alternate_email),
+        row('users.role', roleName(u.role)), row('users.status', statusOf(u)), row('users.created', date(u.created_at))),
+      h('div', { class: 'actions' }, acts, close));
+    close.onclick = () => dialog.close();
+    dialog.showModal();
+    (dialog.querySelector('.actions .btn') || close).focus();
+  }
+
   // Blocking ends the user's sessions at once: ask first, as Delete does.
   function confirmBlock(u) {
     const name = u.display_name || u.username;
@@ -153,13 +174,13 @@ export async function users(view, ctx) {
       });
       const tr = h('tr', { class: list.selected.has(u.id) ? 'selected' : '' },
         h('td', { class: 'sel' }, box, h('label', { for: id, class: 'sr-only' }, t('users.select', { name: u.display_name || u.username }))),
-        h('td', {}, mark(u.display_name, list.q)),
+        h('td', {}, h('button', { type: 'button', class: 'name-btn', onclick: () => details(u) }, mark(u.display_name || u.username, list.q))),
         h('td', { class: 'wrap' }, mark(u.username, list.q)),
         h('td', {}, h('span', { class: 'email' }, [mark(u.email, list.q)].flat().map((x) => (typeof x === 'string' ? wbr(x) : x)))),
         h('td', {}, roleName(u.role)),
         h('td', {}, date(u.created_at)),
         h('td', {}, statusOf(u)));
-      tr.addEventListener('click', (ev) => { if (ev.target.tagName !== 'INPUT' && ev.target.tagName !== 'LABEL') box.click(); });
+      tr.addEventListener('click', (ev) => { if (!ev.target.closest('input, label, button, a')) box.click(); });
       return tr;
     }));
     if (!rows.length) tbody.append(h('tr', {}, h('td', { colspan: 7 }, t('users.none'))));
@@ -196,6 +217,19 @@ export async function users(view, ctx) {
     if (search.input.value.trim() === list.q.trim()) return;
     list.q = search.input.value; fresh(); load();
   }, 250));
+  // Keyboard: Enter in the search with a single match ticks it and moves to
+  // Reset password, so search → reset is a few keys.
+  search.input.addEventListener('keydown', async (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    if (search.input.value.trim() !== list.q.trim()) { list.q = search.input.value; fresh(); await load(); }
+    if (rows.length === 1 && canReset(me, rows[0])) {
+      list.selected.clear();
+      list.selected.set(rows[0].id, rows[0]);
+      drawBody(); drawTools(); drawHead();
+      tools.querySelector('.btn.primary').focus();
+    }
+  });
   if (ctx.flash) say(msg, ctx.flash);
   drawTools();
   await load();
@@ -245,8 +279,9 @@ export async function userForm(view, ctx) {
           const r = await api('POST', '/users', { ...body, ...extra });
           const nu = r.user || {};
           announce(t('users.addedDone', { name: nu.username || body.username }));
-          view.replaceChildren(h('h1', { tabindex: '-1' }, t('users.addTitle')),
-            showResult(ctx, [{ user: nu, ...r }], extra, t('users.addedDone', { name: nu.username || body.username })));
+          const res = showResult(ctx, [{ user: nu, ...r }], extra, t('users.addedDone', { name: nu.username || body.username }));
+          res.querySelector('.actions:last-child').append(button(t('users.addAnother'), () => ctx.go('/users/new')));
+          view.replaceChildren(h('h1', { tabindex: '-1' }, t('users.addTitle')), res);
           view.querySelector('h2').focus();
         }
       } catch (e) { showError(form, err, e); }
