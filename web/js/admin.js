@@ -1,7 +1,7 @@
 // Notifications (outbox with states and retry), Settings (relay with test
 // send, password policy, expiration, self-service, retention), Audit (filters,
 // paging, CSV export) and My sessions.
-import { h, email } from './dom.js';
+import { h, email, wbr } from './dom.js';
 import { t, num, date, has } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce } from './ui.js';
@@ -269,6 +269,9 @@ function detailText(e) {
   const d = e.detail || '';
   if (!d) return '';
   if (WHOLE[d]) return t(WHOLE[d]);
+  // A message's final outcome: the relay's own words stay as they came.
+  const n = d.match(/^notification (\d+) \((\w+)\), attempts (\d+): ([\s\S]*)$/);
+  if (n) return t('adet.message', { id: n[1], kind: named('kind', n[2]), n: num(Number(n[3])), answer: n[4] });
   if (e.action === 'user_update') return d.split(',').map((x) => (FIELDS[x] ? t(FIELDS[x]) : part(x) ?? x)).join(' · ');
   const out = d.split(', ').map(part);
   return out.every((x) => x !== null) ? out.join(' · ') : d;
@@ -301,7 +304,7 @@ export async function audit(view) {
         h('td', {}, date(e.at)),
         h('td', { class: 'nowrap' }, who(e.actor)),
         h('td', {}, named('act', e.action)),
-        h('td', { class: 'wrap' }, who(e.target)),
+        h('td', {}, h('span', { class: 'email' }, wbr(who(e.target)))),
         h('td', {}, named('outcome', e.outcome)),
         h('td', { class: 'nowrap' }, e.client),
         h('td', { class: 'wrap detail' }, detailText(e)))));
