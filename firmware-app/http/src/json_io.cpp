@@ -139,6 +139,10 @@ void append_user_json(std::string& out, const storage::UserRecord& u, int64_t no
   append_key(out, "id"), out += std::to_string(u.id), out += ',';
   append_key(out, "locale"), append_string(out, u.locale), out += ',';
   append_key(out, "locked"), out += (u.locked_until.has_value() && *u.locked_until > now) ? "true," : "false,";
+  append_key(out, "locked_until");
+  if (u.locked_until.has_value() && *u.locked_until > now) append_string(out, rfc3339(*u.locked_until));
+  else out += "null";
+  out += ',';
   append_key(out, "must_change_password"), out += u.must_change ? "true," : "false,";
   append_key(out, "password_expires_at");
   if (auto t = accounts::AccountService::password_expires_at(u, e)) append_string(out, rfc3339(*t));
