@@ -210,13 +210,17 @@ AuditRecord read_audit(SQLite::Statement& s) {
 // WHERE clause and binder shared by audit_list and audit_count.
 std::string audit_where(const AuditQuery& q) {
   std::string w = " WHERE 1=1";
-  if (!q.actor.empty()) w += " AND actor = :actor";
+  // lower() folds ASCII only: usernames and addresses are ASCII-lowercase
+  // already; a display name in a detail is not searched here.
+  if (!q.actor.empty()) w += q.partial ? " AND instr(lower(actor), lower(:actor)) > 0" : " AND actor = :actor";
+  if (!q.target.empty()) w += q.partial ? " AND instr(lower(target), lower(:target)) > 0" : " AND target = :target";
   if (!q.action.empty()) w += " AND action = :action";
   if (q.since) w += " AND at >= :since";
   return w;
 }
 void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
   if (!q.actor.empty()) s.bind(":actor", q.actor);
+  if (!q.target.empty()) s.bind(":target", q.target);
   if (!q.action.empty()) s.bind(":action", q.action);
   if (q.since) s.bind(":since", static_cast<int64_t>(*q.since));
 }

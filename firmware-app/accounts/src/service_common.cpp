@@ -94,13 +94,14 @@ PolicyResult AccountService::check_policy(const std::string& password,
 OutboxRecord AccountService::make_message(const UserRecord& u, const std::string& kind,
                                           const std::string& to,
                                           const std::map<std::string, std::string>& vars,
-                                          std::optional<int64_t> secret_expires) {
+                                          std::optional<int64_t> secret_expires,
+                                          const std::string& tmpl) {
   OutboxRecord m;
   m.user_id = u.id;
   m.kind = kind;
   m.recipient = to;
   m.locale = u.locale.empty() ? settings_.default_locale : u.locale;
-  auto [subject, body] = render_(kind, m.locale, vars);
+  auto [subject, body] = render_(tmpl.empty() ? kind : tmpl, m.locale, vars);
   m.subject = subject;
   m.carries_secret = secret_expires.has_value();
   m.secret_expires_at = secret_expires;

@@ -67,6 +67,7 @@ json user_json_at(const storage::UserRecord& u, int64_t now, const accounts::Exp
       {"locale", u.locale},
       {"disabled", u.disabled},
       {"locked", u.locked_until.has_value() && *u.locked_until > now},
+      {"locked_until", u.locked_until.has_value() && *u.locked_until > now ? json(rfc3339(*u.locked_until)) : json(nullptr)},
       {"must_change_password", u.must_change},
       {"password_expires_at", opt_time(accounts::AccountService::password_expires_at(u, e))},
       {"created_at", rfc3339(u.created_at)},
@@ -139,6 +140,10 @@ void append_user_json(std::string& out, const storage::UserRecord& u, int64_t no
   append_key(out, "id"), out += std::to_string(u.id), out += ',';
   append_key(out, "locale"), append_string(out, u.locale), out += ',';
   append_key(out, "locked"), out += (u.locked_until.has_value() && *u.locked_until > now) ? "true," : "false,";
+  append_key(out, "locked_until");
+  if (u.locked_until.has_value() && *u.locked_until > now) append_string(out, rfc3339(*u.locked_until));
+  else out += "null";
+  out += ',';
   append_key(out, "must_change_password"), out += u.must_change ? "true," : "false,";
   append_key(out, "password_expires_at");
   if (auto t = accounts::AccountService::password_expires_at(u, e)) append_string(out, rfc3339(*t));

@@ -27,6 +27,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                                                  accounts::AccountService::kSessionAbsoluteS));
                  json out = {{"user", user_json(in.user, s)},
                              {"must_change_password", in.must_change},
+                             {"link_delivery", !s.accounts.settings().public_url.empty()},
                              {"csrf_token", s.accounts.csrf_token_for(in.token)}};
                  // Forward auth: where the browser goes next, only to a configured origin.
                  if (rd && s.forward_auth.enabled()) {
@@ -40,6 +41,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200,
                            {{"user", user_json(u, s)},
                             {"must_change_password", c.actor->must_change},
+                            {"link_delivery", !s.accounts.settings().public_url.empty()},
                             {"csrf_token", s.accounts.csrf_token_for(c.token)}});
                }});
   r.push_back({"DELETE", PathPattern("/session"), Auth::AnySession, [&s](Ctx& c) {
@@ -55,6 +57,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200,
                            {{"user", user_json(u, s)},
                             {"must_change_password", u.must_change},
+                            {"link_delivery", !s.accounts.settings().public_url.empty()},
                             {"csrf_token", s.accounts.csrf_token_for(c.token)}});
                }});
 }

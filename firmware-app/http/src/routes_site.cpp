@@ -228,6 +228,13 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  q.offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
                  q.limit = query_int(c.req, "limit", csv ? 100000 : 100, 1, csv ? 100000 : 1000);
                  if (c.req.has_param("actor")) q.actor = c.req.get_param_value("actor");
+                 if (c.req.has_param("target")) q.target = c.req.get_param_value("target");
+                 if (q.actor.size() > 256 || q.target.size() > 256) fail(422, "invalid_query", "actor and target: at most 256 characters.", "actor");
+                 if (c.req.has_param("match")) {
+                   const std::string m = c.req.get_param_value("match");
+                   if (m != "exact" && m != "partial") fail(422, "invalid_query", "match must be exact or partial.", "match");
+                   q.partial = m == "partial";
+                 }
                  if (c.req.has_param("action")) q.action = c.req.get_param_value("action");
                  if (c.req.has_param("since")) {
                    q.since = parse_time(c.req.get_param_value("since"));

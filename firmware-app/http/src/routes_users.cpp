@@ -8,6 +8,7 @@ json outcome_json(const accounts::ResetOutcome& o, const Services& s) {
   json j = {{"user", user_json(o.user, s)}, {"notifications", json::array()}};
   if (o.password) j["password"] = *o.password;
   if (o.link) j["link"] = *o.link;
+  if (o.expires_at) j["expires_at"] = rfc3339(*o.expires_at);
   for (const auto& m : o.notifications) j["notifications"].push_back(notification_json(m));
   return j;
 }
@@ -74,6 +75,9 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                      item["status"] = 200;
                      if (out->password) item["password"] = *out->password;
                      if (out->link) item["link"] = *out->link;
+                     // The record after the reset: the slip needs the new expiry.
+                     item["user"] = user_json(out->user, s);
+                     if (out->expires_at) item["expires_at"] = rfc3339(*out->expires_at);
                      item["notifications"] = json::array();
                      for (const auto& m : out->notifications)
                        item["notifications"].push_back(notification_json(m));

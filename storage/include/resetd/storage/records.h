@@ -118,6 +118,8 @@ struct AuditQuery {
   int64_t offset = 0;
   int64_t limit = 100;
   std::string actor;
+  std::string target;
+  bool partial = false;  // actor/target: case-insensitive "contains" instead of equal
   std::string action;
   std::optional<int64_t> since;
 };

@@ -76,6 +76,7 @@ struct ResetOutcome {
   storage::UserRecord user;
   std::optional<std::string> password;  // only when generated
   std::optional<std::string> link;      // only for delivery link
+  std::optional<int64_t> expires_at;    // when the new password or link stops working
   std::vector<storage::OutboxRecord> notifications;
 };
 
@@ -245,7 +246,8 @@ class AccountService {
   storage::OutboxRecord make_message(const storage::UserRecord& u, const std::string& kind,
                                      const std::string& to,
                                      const std::map<std::string, std::string>& vars,
-                                     std::optional<int64_t> secret_expires);
+                                     std::optional<int64_t> secret_expires,
+                                     const std::string& tmpl = "");  // template; default = kind
   void audit(storage::Writer& w, const std::string& actor, const std::string& client,
              const std::string& action, const std::string& target, const std::string& outcome,
              const std::string& detail = {});
