@@ -296,6 +296,8 @@ test('My sessions: end another session, then sign out all others', async () => {
   await page.getByRole('link', { name: 'My sessions' }).click();
   await page.getByRole('heading', { name: 'My sessions' }).waitFor();
   const rows = page.locator('main table tbody tr');
+  // The page's status line; the screen-reader live region repeats the text 50 ms later.
+  const main = page.locator('#main');
   await page.getByRole('row').filter({ hasText: 'Laptop in the server room' }).waitFor();
   assert.equal(await rows.count(), 4);
   // This session is marked and can't be ended here (Sign out does that).
@@ -306,14 +308,14 @@ test('My sessions: end another session, then sign out all others', async () => {
 
   const laptopRow = page.getByRole('row').filter({ hasText: 'Laptop in the server room' });
   await laptopRow.getByRole('button', { name: /End session/ }).click();
-  await page.getByText('The session was ended.').waitFor();
+  await main.getByText('The session was ended.').waitFor();
   await laptopRow.waitFor({ state: 'detached' });
   assert.equal(await rows.count(), 3);
   await assert.rejects(laptop.call('GET', '/session'), /401/);
   await tablet.call('GET', '/session');
 
   await page.getByRole('button', { name: 'Sign out other sessions' }).click();
-  await page.getByText('Your other sessions were signed out.').waitFor();
+  await main.getByText('Your other sessions were signed out.').waitFor();
   await page.getByText('No other sessions are open.').waitFor();
   assert.equal(await rows.count(), 1);
   assert.ok(await page.getByRole('button', { name: 'Sign out other sessions' }).isDisabled());
