@@ -52,10 +52,12 @@ case "$cmd" in
     exec "$BUILD_DIR/firmware-app/resetd" serve --data-dir "$DATA_DIR" --listen "${LISTEN:-127.0.0.1:8443}"
     ;;
   test)
-    install_missing "${build_pkgs[@]}" "${test_pkgs[@]}"
-    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-      install_missing nodejs npm
-    fi
+    # Node.js: a node and npm already on the machine are used (newer is fine); otherwise
+    # Debian's nodejs (18.x) and npm (a separate package), which the pinned browser test
+    # packages accept. One install, one apt-get update.
+    node_pkgs=()
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then node_pkgs=(nodejs npm); fi
+    install_missing "${build_pkgs[@]}" "${test_pkgs[@]}" "${node_pkgs[@]}"
     (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
     build
     echo "== running the tests"
