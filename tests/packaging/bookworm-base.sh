@@ -31,7 +31,7 @@ if ! fresh_enough; then
     debootstrap --variant=minbase bookworm "$work" http://deb.debian.org/debian >"$work.log" 2>&1 \
       || { tail -30 "$work.log" >&2; rm -f "$work.log"; exit 1; }
     rm -f "$work.log"
-    tar -C "$work" -cf "$base.tmp.$$" . && mv "$base.tmp.$$" "$base"
+    tar -C "$work" --numeric-owner -cf "$base.tmp.$$" . && mv "$base.tmp.$$" "$base"
   fi
   exec 9>&-
 fi
