@@ -58,6 +58,7 @@ echo "== fresh-machine: commit $commit"
 base=$(RESETD_CHROOT_CACHE=$cache bash tests/packaging/bookworm-base.sh)
 mkdir -p "${FRESH_DIR:-/var/tmp}"
 C=$(mktemp -d "${FRESH_DIR:-/var/tmp}/resetd-fresh.XXXXXX")
+chmod 755 "$C"   # it becomes /: mktemp's 0700 would shut out every user but root (_apt, nobody)
 ns_pid=
 cleanup() {
   local rc=$?
