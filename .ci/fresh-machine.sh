@@ -58,7 +58,6 @@ echo "== fresh-machine: commit $commit"
 base=$(RESETD_CHROOT_CACHE=$cache bash tests/packaging/bookworm-base.sh)
 mkdir -p "${FRESH_DIR:-/var/tmp}"
 C=$(mktemp -d "${FRESH_DIR:-/var/tmp}/resetd-fresh.XXXXXX")
-chmod 755 "$C"   # it becomes /: mktemp's 0700 would shut out every user but root (_apt, nobody)
 ns_pid=
 cleanup() {
   local rc=$?
@@ -87,6 +86,7 @@ trap cleanup EXIT
 trap 'echo "fresh-machine: interrupted" >&2; exit 130' INT TERM
 
 tar -C "$C" --numeric-owner -xf "$base"
+chmod 755 "$C"   # it is /: a 0700 would shut out every user but root (_apt, nobody)
 # What the Debian installer writes and debootstrap does not.
 cat >"$C/etc/apt/sources.list" <<'EOF'
 deb http://deb.debian.org/debian bookworm main

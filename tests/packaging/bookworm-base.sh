@@ -26,6 +26,7 @@ if ! fresh_enough; then
     command -v debootstrap >/dev/null \
       || apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null
     work=$(mktemp -d "$cache/make.XXXXXX")
+    chmod 755 "$work"   # the tarball's "." becomes the chroot's /: not mktemp's 0700
     trap 'rm -rf "$work" "$work.log" "$base.tmp.$$"' EXIT
     echo "== debootstrap --variant=minbase bookworm into $work (cache: $base)" >&2
     debootstrap --variant=minbase bookworm "$work" http://deb.debian.org/debian >"$work.log" 2>&1 \
