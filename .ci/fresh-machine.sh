@@ -47,7 +47,19 @@ stage_done() {  # name result
   echo "== fresh-machine: $1 $2 in $((now - t_stage)) s"
   t_stage=$now
 }
+# The inner script reports its stages through fd 3 into $C.stages.
+fold_stages() {
+  [ -s "$C.stages" ] || return 0
+  local _ name result secs
+  while read -r _ name result secs; do
+    summary+=("$(printf 'fresh-machine %-6s %-6s %5d s' "$name" "$result" "$secs")")
+    t_stage=$((t_stage + secs))
+  done <"$C.stages"
+  : >"$C.stages"
+}
+printed=0
 print_summary() {
+  printed=1
   echo "== fresh-machine summary (commit ${commit:0:12})"
   local l; for l in "${summary[@]}"; do echo "$l"; done
   echo "fresh-machine total        $(( $(date +%s) - t_all )) s"
@@ -79,12 +91,18 @@ cleanup() {
   else
     rm -rf "$C"
   fi
+  if [ "$printed" = 0 ]; then   # a failure in base or clone, or an interrupt: say where
+    fold_stages
+    stage_done "${stage:-?}" FAILED >/dev/null
+    print_summary
+  fi
   rm -f "$C.lock" "$C.stages"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'echo "fresh-machine: interrupted" >&2; exit 130' INT TERM
 
+stage=base
 tar -C "$C" --numeric-owner -xf "$base"
 chmod 755 "$C"   # it is /: a 0700 would shut out every user but root (_apt, nobody)
 # What the Debian installer writes and debootstrap does not.
@@ -114,6 +132,7 @@ echo force-unsafe-io >"$C/etc/dpkg/dpkg.cfg.d/resetd-ci-unsafe-io"
 stage_done base ok
 
 # ----------------------------------------------------------------------- 2. clone
+stage=clone
 git clone --quiet --no-checkout "file://$src" "$C/root/resetd"
 git -C "$C/root/resetd" fetch --quiet origin "$commit" 2>/dev/null || true
 git -C "$C/root/resetd" checkout --quiet --detach "$commit"
@@ -216,6 +235,7 @@ report run ok "$t"
 INNER
 )
 : >"$C.stages"
+stage=test/run
 rc=0
 # --pid --fork: the inner script is the namespace's first process; when it ends, every
 # process left in the chroot (a server, a browser) ends with it.
@@ -224,10 +244,7 @@ unshare --mount --propagation private --pid --fork --kill-child=TERM \
 ns_pid=$!
 wait "$ns_pid" || rc=$?
 ns_pid=
-# The inner script reports its stages through fd 3: fold them into the summary.
-while read -r _ name result secs; do
-  summary+=("$(printf 'fresh-machine %-6s %-6s %5d s' "$name" "$result" "$secs")")
-done <"$C.stages"
+fold_stages
 print_summary
 [ "$rc" = 0 ] || echo "fresh-machine: FAILED (exit $rc)" >&2
 exit "$rc"
