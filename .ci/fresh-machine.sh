@@ -30,6 +30,8 @@
 # installs everything), FRESH_DIR (parent of the chroot, default /var/tmp),
 # FRESH_CTEST_EXCLUDE_LABELS (default samba), FRESH_HEALTHZ_TIMEOUT (s, default 600).
 set -euo pipefail
+{ # bash reads all of this before running any of it: an edit or a checkout during a run
+  # cannot change what the run does
 cd "$(dirname "$0")/.."
 src=$(pwd)
 commit=$(git rev-parse --verify "${1:-HEAD}^{commit}")
@@ -248,3 +250,4 @@ fold_stages
 print_summary
 [ "$rc" = 0 ] || echo "fresh-machine: FAILED (exit $rc)" >&2
 exit "$rc"
+}
