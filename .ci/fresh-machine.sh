@@ -25,9 +25,9 @@
 # chroot's own PATH, HOME and no host variables; node/npm must be absent before the
 # test stage and come from Debian's nodejs/npm packages after it.
 #
-# Environment: RESETD_CHROOT_CACHE (default /var/cache/resetd-ci: the base tarball and,
-# as apt's download cache, the .debs — a download cache only, apt still resolves and
-# installs everything), FRESH_DIR (parent of the chroot, default /var/tmp),
+# Environment: RESETD_CHROOT_CACHE (default /var/cache/resetd-ci: the base tarball, and
+# apt's .debs of earlier runs in apt-archives/, hard-linked into the chroot — a download
+# cache only, apt still resolves and installs everything), FRESH_DIR (parent of the chroot, default /var/tmp),
 # FRESH_CTEST_EXCLUDE_LABELS (default samba), FRESH_HEALTHZ_TIMEOUT (s, default 600).
 set -euo pipefail
 { # bash reads all of this before running any of it: an edit or a checkout during a run
@@ -73,6 +73,16 @@ base=$(RESETD_CHROOT_CACHE=$cache bash tests/packaging/bookworm-base.sh)
 mkdir -p "${FRESH_DIR:-/var/tmp}"
 C=$(mktemp -d "${FRESH_DIR:-/var/tmp}/resetd-fresh.XXXXXX")
 ns_pid=
+# The .debs this run downloaded go to the cache (hard links, or copies renamed into place).
+save_debs() {
+  local f n
+  for f in "$C"/var/cache/apt/archives/*.deb; do
+    [ -f "$f" ] || continue
+    n=$cache/apt-archives/${f##*/}
+    [ -e "$n" ] && continue
+    ln "$f" "$n" 2>/dev/null || { cp "$f" "$n.tmp.$$" && mv "$n.tmp.$$" "$n"; } || true
+  done
+}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -84,6 +94,7 @@ cleanup() {
     echo "fresh-machine: processes in $C still running; left in place" >&2
     exit "$rc"
   fi
+  save_debs
   # The mounts exist only in the namespace's own table and went with it; never rm -rf
   # through a live mount all the same.
   if grep -q " $C[/ ]" /proc/mounts; then
@@ -122,12 +133,17 @@ mkdir -p "$C/usr/local/share/ca-certificates"
 if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
   cp -a /usr/local/share/ca-certificates/. "$C/usr/local/share/ca-certificates/"
 fi
-# apt's download cache, shared between runs (bind-mounted below); its partial/ dirs
-# belong to _apt as on an installed system (debootstrap leaves lists/partial to root).
-mkdir -p "$cache/apt-archives/partial"
+# apt's downloads of earlier runs, hard-linked in (apt never changes a .deb in place;
+# a download goes to partial/ and is renamed); new ones go back at the end. Not a shared
+# bind mount: apt locks its archives dir, so two runs at once would fail.
+mkdir -p "$cache/apt-archives"
+find "$cache/apt-archives" -maxdepth 1 -name '*.deb' -mtime +60 -delete
+find "$cache/apt-archives" -maxdepth 1 -name '*.deb' -exec cp -l -n -t "$C/var/cache/apt/archives/" {} + 2>/dev/null \
+  || find "$cache/apt-archives" -maxdepth 1 -name '*.deb' -exec cp -n -t "$C/var/cache/apt/archives/" {} +
+# apt's partial/ dirs belong to _apt as on an installed system.
 apt_uid=$(awk -F: '$1 == "_apt" { print $3 }' "$C/etc/passwd")
-chown "${apt_uid:-0}:0" "$C/var/lib/apt/lists/partial" "$cache/apt-archives/partial"
-chmod 700 "$C/var/lib/apt/lists/partial" "$cache/apt-archives/partial"
+chown "${apt_uid:-0}:0" "$C/var/lib/apt/lists/partial" "$C/var/cache/apt/archives/partial"
+chmod 700 "$C/var/lib/apt/lists/partial" "$C/var/cache/apt/archives/partial"
 # dpkg without an fsync per file, as Debian's container images do: the chroot is thrown
 # away after the run, and on a busy 2-core machine the fsyncs double the install time.
 echo force-unsafe-io >"$C/etc/dpkg/dpkg.cfg.d/resetd-ci-unsafe-io"
@@ -168,7 +184,6 @@ mnt -t sysfs sysfs "$C/sys"
 mnt --bind /dev "$C/dev"
 mnt --bind /dev/pts "$C/dev/pts"
 mnt -t tmpfs -o mode=1777,nosuid,nodev shm "$C/dev/shm"
-mnt --bind "$cache/apt-archives" "$C/var/cache/apt/archives"
 
 # A root login's environment on a fresh Debian, nothing from this host.
 in_chroot() {
