@@ -186,10 +186,9 @@ mnt --bind /dev/pts "$C/dev/pts"
 mnt -t tmpfs -o mode=1777,nosuid,nodev shm "$C/dev/shm"
 
 # A root login's environment on a fresh Debian, nothing from this host.
-in_chroot() {
-  chroot "$C" 3>&- /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash TERM=dumb \
-    LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
-}
+chroot_env=(chroot "$C" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash
+  TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+in_chroot() { "${chroot_env[@]}" "$@" 3>&-; }
 # In the background and waited for, so that INT/TERM reach the trap at once.
 in_chroot_wait() { in_chroot "$@" & child=$!; local rc=0; wait "$child" || rc=$?; child=; return "$rc"; }
 stamp() { date +%s; }
@@ -225,9 +224,11 @@ report test ok "$t"
 t=$(stamp)
 data=$(in_chroot mktemp -d /tmp/resetd-data.XXXXXX)
 echo "== fresh-machine: bash build.sh run (LISTEN=127.0.0.1:$port DATA_DIR=$data)"
-in_chroot LISTEN="127.0.0.1:$port" DATA_DIR="$data" \
-  bash -c 'cd /root/resetd && exec bash build.sh run' >"$C/tmp/run.log" 2>&1 &
-child=$!   # chroot, env, bash and build.sh all exec: this ends as resetd itself
+# A simple command, not the function: so $! is chroot itself, and chroot, env, bash and
+# build.sh all exec, so this pid ends as resetd (a function would run in a subshell).
+"${chroot_env[@]}" LISTEN="127.0.0.1:$port" DATA_DIR="$data" \
+  bash -c 'cd /root/resetd && exec bash build.sh run' >"$C/tmp/run.log" 2>&1 3>&- &
+child=$!
 ok=0
 for _ in $(seq 1 $((healthz_timeout * 2))); do
   if body=$(curl -ksS --max-time 5 "https://127.0.0.1:$port/api/v1/healthz" 2>/dev/null); then ok=1; break; fi
