@@ -138,6 +138,15 @@ export async function startResetd({ smtpPort, users = [], publicUrl = true, extr
   };
 }
 
+// The Set-Cookie values of a fetch() response. Debian 12's Node.js 18 uses Debian's
+// undici 5.15, whose Headers lack getSetCookie(): there get() joins them with ", ";
+// split where a new "name=" follows (an Expires date has "Wed, 21 Oct", no "=").
+export function setCookies(headers) {
+  if (headers.getSetCookie) return headers.getSetCookie();
+  const joined = headers.get('set-cookie');
+  return joined ? joined.split(/,\s*(?=[!#$%&'*+.^_`|~0-9A-Za-z-]+=)/) : [];
+}
+
 // A tiny JSON client with a cookie jar and the CSRF token, for setup steps
 // that the UI test does not cover.
 export class ApiClient {
@@ -149,7 +158,7 @@ export class ApiClient {
     if (this.cookie) headers.Cookie = this.cookie;
     if (this.csrf && method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
     const r = await fetch(`${this.origin}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [];
+    const set = setCookies(r.headers);
     if (set.length) this.cookie = set.map((c) => c.split(';')[0]).join('; ');
     const text = await r.text();
     const data = text ? JSON.parse(text) : null;

@@ -296,6 +296,8 @@ test('My sessions: end another session, then sign out all others', async () => {
   await page.getByRole('link', { name: 'My sessions' }).click();
   await page.getByRole('heading', { name: 'My sessions' }).waitFor();
   const rows = page.locator('main table tbody tr');
+  // The page's status line; the screen-reader live region repeats the text 50 ms later.
+  const main = page.locator('#main');
   await page.getByRole('row').filter({ hasText: 'Laptop in the server room' }).waitFor();
   assert.equal(await rows.count(), 4);
   // This session is marked and can't be ended here (Sign out does that).
