@@ -44,7 +44,10 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
   if (!ok) return busy_error();
   if (!can_sign_in || !*ok) {
     client_failures_.hit(throttle_key);
-    auto [failures, locked] = account_failures_.failed(username);
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture those in lambdas.
+    const auto failed = account_failures_.failed(username);
+    const auto failures = failed.first;
+    const bool locked = failed.second;
     if (!u) {
       // The typed name is not recorded: an unknown "username" is often a
       // password typed into the wrong field.
