@@ -6,6 +6,10 @@
 # DATA_DIR for run (default ./data), LISTEN for run (default 127.0.0.1:8443).
 # test also builds and checks the Debian package (build-pkg, PKG_BUILD_DIR) and runs the
 # ARM stage (toolchains/ci-arm.sh: build-arm64, build-armhf); SKIP_ARM=1 leaves both out.
+# After the host tests, test also runs the sanitizer builds (tests/sanitize/run.sh:
+# build-asan, build-tsan) and a short run of every fuzz target (tests/fuzz/run.sh,
+# build-fuzz; FUZZ_SECONDS each, default 20). SKIP_HOST_STAGES=1 stops after the host
+# tests (no sanitizer, fuzz, packaging or ARM stage).
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
@@ -17,7 +21,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libsodium-dev libboost-test-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
-  nginx caddy pamtester libpam-modules util-linux)
+  nginx caddy pamtester libpam-modules util-linux clang libclang-rt-14-dev)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
 install_missing() {
@@ -57,6 +61,15 @@ case "$cmd" in
     build
     echo "== running the tests"
     (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 900)
+    [ "${SKIP_HOST_STAGES:-0}" = 1 ] && exit 0
+    t=$(date +%s)
+    echo "== sanitizers: ASan+UBSan and TSan builds (build-asan, build-tsan)"
+    JOBS=$JOBS bash tests/sanitize/run.sh all
+    echo "== sanitizers done in $(( $(date +%s) - t )) s"
+    t=$(date +%s)
+    echo "== fuzz: every target ${FUZZ_SECONDS:-20} s (build-fuzz)"
+    JOBS=$JOBS bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+    echo "== fuzz done in $(( $(date +%s) - t )) s"
     [ "${SKIP_ARM:-0}" = 1 ] && exit 0
     t=$(date +%s)
     PKG_BUILD_DIR=${PKG_BUILD_DIR:-$here/build-pkg}
