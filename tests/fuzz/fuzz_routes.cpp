@@ -78,7 +78,11 @@ struct World {
     auto a = accounts->console_add_user({"root", "Root", "root@example.com", "", "global_admin", "en"},
                                         "violet-tractor-moonbeam-42");
     check(a.ok());
-    admin = {a->id, "root", accounts::Role::GlobalAdmin, 1, false, "127.0.0.1"};
+    admin.user_id = a->id;
+    admin.username = "root";
+    admin.role = accounts::Role::GlobalAdmin;
+    admin.session_id = 1;
+    admin.client = "127.0.0.1";
     for (const char* u : {"alice", "bob", "carol"})
       check(accounts->console_add_user({u, u, std::string(u) + "@example.com", "", "user", "en"},
                                        "quiet-lantern-harbor-97")
