@@ -9,8 +9,9 @@ Each cycle: start resetd, let W client threads create users and reset their
 passwords (each reset mails the new password to the user's own address), send
 SIGKILL after a random 0.02–0.6 s, run `resetd check` on the dead server's data
 dir, restart. A client owns its users, so every user's operations are in order.
-A request with an answer is "acknowledged"; one that died with the connection
-is "unknown" (it may or may not have committed).
+A request with a whole answer is "acknowledged"; one that died with the
+connection, also after the status line (IncompleteRead), is "unknown" (it may
+or may not have committed).
 
 Checked at the end, after a last restart and the outbox drained:
 - every user whose last operation was acknowledged signs in with that
@@ -25,6 +26,7 @@ Checked at the end, after a last restart and the outbox drained:
 Exit status 0 when all hold; the last line is a one-line JSON summary.
 """
 import argparse
+import http.client
 import json
 import os
 import random
@@ -106,7 +108,7 @@ class Soak:
                         "role": "user", "locale": "en", "notify": [addr], "notify_user": False}
                 try:
                     r = c.post("users", body)
-                except OSError:
+                except (OSError, http.client.HTTPException):  # also killed mid-answer
                     self.stats["unknown_creates"] += 1
                     # may exist now; found again at the end through the API
                     with self.lock:
@@ -130,7 +132,7 @@ class Soak:
                 u = rng.choice(mine)
                 try:
                     r = c.post("users/%d/password-reset" % u.id, {"notify": [u.addr], "notify_user": False})
-                except OSError:
+                except (OSError, http.client.HTTPException):  # also killed mid-answer
                     self.stats["unknown_resets"] += 1
                     u.last_unknown = True
                     return
