@@ -67,11 +67,13 @@ struct World {
     relay = std::make_unique<notify::RelaySettings>(*store, box, rc);
     hooks.relay_settings = relay.get();
     hooks.data_dir = dir.string();
-    svc = std::make_unique<Services>(Services{*accounts, *store, clock, opts, hooks, false});
+    svc = std::make_unique<Services>(Services{*accounts, *store, clock, opts, hooks, false,
+                                                accounts::ForwardAuthPolicy(accounts::ForwardAuthSettings{})});
     add_session_routes(routes, *svc);
     add_user_routes(routes, *svc);
     add_misc_routes(routes, *svc);
     add_site_routes(routes, *svc);
+    add_forward_auth_routes(routes, *svc);
     std::erase_if(routes, [](const Route& r) {
       return r.method == "GET" || r.method == "HEAD";  // no body to fuzz
     });
