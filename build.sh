@@ -9,6 +9,10 @@
 # SKIP_HOST_STAGES=1 stops test right after ctest: every heavier stage after it (packaging,
 # ARM, and whatever is added after ctest) is left out; .ci/fresh-machine.sh sets it, since
 # those stages run on the CI host. CTEST_EXCLUDE_LABELS=REGEX is passed to ctest -LE.
+# After the host tests, test also runs the sanitizer builds (tests/sanitize/run.sh:
+# build-asan, build-tsan) and a short run of every fuzz target (tests/fuzz/run.sh,
+# build-fuzz; FUZZ_SECONDS each, default 20). SKIP_HOST_STAGES=1 stops after the host
+# tests (no sanitizer, fuzz, packaging or ARM stage).
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
@@ -20,7 +24,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libsodium-dev libboost-test-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
-  nginx caddy pamtester libpam-modules util-linux wrk strace)
+  nginx caddy pamtester libpam-modules util-linux wrk strace clang libclang-rt-14-dev)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
 install_missing() {
@@ -66,6 +70,14 @@ case "$cmd" in
     (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 900 "${exclude[@]}")
     # Every stage after ctest goes below this line (SKIP_HOST_STAGES leaves them all out).
     [ "${SKIP_HOST_STAGES:-0}" = 1 ] && { echo "== SKIP_HOST_STAGES=1: stages after ctest left out"; exit 0; }
+    t=$(date +%s)
+    echo "== sanitizers: ASan+UBSan and TSan builds (build-asan, build-tsan)"
+    JOBS=$JOBS bash tests/sanitize/run.sh all
+    echo "== sanitizers done in $(( $(date +%s) - t )) s"
+    t=$(date +%s)
+    echo "== fuzz: every target ${FUZZ_SECONDS:-20} s (build-fuzz)"
+    JOBS=$JOBS bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+    echo "== fuzz done in $(( $(date +%s) - t )) s"
     [ "${SKIP_ARM:-0}" = 1 ] && exit 0
     t=$(date +%s)
     PKG_BUILD_DIR=${PKG_BUILD_DIR:-$here/build-pkg}

@@ -103,6 +103,9 @@ void append_user_json(std::string& out, const storage::UserRecord& u, int64_t no
                       const accounts::ExpirationSettings& e);
 json notification_json(const storage::OutboxRecord& m);
 
+// The request body as a JSON object; ApiError 400 malformed_json otherwise.
+json body_object(const std::string& body);
+
 // Body field readers: absent -> nullopt; wrong type -> ApiError 400.
 std::optional<std::string> opt_string(const json& b, const char* key);
 std::optional<bool> opt_bool(const json& b, const char* key);

@@ -169,6 +169,13 @@ json notification_json(const storage::OutboxRecord& m) {
   };
 }
 
+json body_object(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) fail(400, "malformed_json", "The request body is not valid JSON.");
+  if (!j.is_object()) fail(400, "malformed_json", "The request body must be a JSON object.");
+  return j;
+}
+
 std::optional<std::string> opt_string(const json& b, const char* key) {
   auto it = b.find(key);
   if (it == b.end() || it->is_null()) return std::nullopt;

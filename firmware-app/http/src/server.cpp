@@ -12,12 +12,12 @@
 
 #include "api.h"
 #include "edge.h"
+#include "guards.h"
 #include "resetd/web/assets.h"
 
 namespace resetd::http {
 namespace {
 
-constexpr size_t kMaxBody = 64 * 1024;
 const char* kCsp =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -38,27 +38,6 @@ std::string origin_of(const std::string& url) {
   if (!def.empty() && auth.ends_with(def))
     auth.resize(auth.size() - def.size());
   return scheme + "://" + auth;
-}
-
-std::string cookie_value(const httplib::Request& req, const std::string& name) {
-  for (size_t i = 0; i < req.get_header_value_count("Cookie"); ++i) {
-    std::string all = req.get_header_value("Cookie", i);
-    std::stringstream ss(all);
-    std::string part;
-    while (std::getline(ss, part, ';')) {
-      size_t b = part.find_first_not_of(' ');
-      if (b == std::string::npos) continue;
-      part = part.substr(b);
-      if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-    }
-  }
-  return {};
-}
-
-bool is_json(const httplib::Request& req) {
-  std::string ct = req.get_header_value("Content-Type");
-  for (auto& ch : ct) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return ct.rfind("application/json", 0) == 0;
 }
 
 bool changes_state(const std::string& m) {
@@ -134,23 +113,7 @@ struct ApiServer::Impl {
       send_error(res, status, make_error(code, msg));
       return httplib::Server::HandlerResponse::Handled;
     };
-    if (req.has_header("Transfer-Encoding"))
-      return refuse(411, "length_required", "Chunked request bodies are not accepted; send Content-Length.");
-    if (req.has_header("Content-Encoding"))
-      return refuse(415, "unsupported_encoding", "Compressed request bodies are not accepted.");
-    if (req.get_header_value_count("Content-Length") > 1)
-      return refuse(400, "bad_request", "More than one Content-Length.");
-    const bool has_len = req.has_header("Content-Length");
-    uint64_t len = 0;  // 64-bit also on armhf: 2^32+1 must not wrap to 1
-    if (has_len) {
-      const std::string v = req.get_header_value("Content-Length");
-      if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
-        return refuse(400, "bad_request", "Invalid Content-Length.");
-      len = static_cast<uint64_t>(std::stoull(v));
-    }
-    if (len > kMaxBody) return refuse(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
-    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !has_len)
-      return refuse(411, "length_required", "Content-Length is required.");
+    if (auto r = refuse_before_body(req)) return refuse(r->status, r->code, r->message);
     return httplib::Server::HandlerResponse::Unhandled;
   }
 
@@ -217,9 +180,7 @@ struct ApiServer::Impl {
     }
     if (!req.body.empty()) {
       if (!is_json(req)) fail(415, "unsupported_media_type", "Send Content-Type: application/json.");
-      c.body = json::parse(req.body, nullptr, false);
-      if (c.body.is_discarded()) fail(400, "malformed_json", "The request body is not valid JSON.");
-      if (!c.body.is_object()) fail(400, "malformed_json", "The request body must be a JSON object.");
+      c.body = body_object(req.body);
     } else if (state_change && req.method != "DELETE" && r.auth == Auth::None) {
       fail(400, "malformed_json", "A JSON body is required.");
     }
