@@ -6,6 +6,13 @@
 # DATA_DIR for run (default ./data), LISTEN for run (default 127.0.0.1:8443).
 # test also builds and checks the Debian package (build-pkg, PKG_BUILD_DIR) and runs the
 # ARM stage (toolchains/ci-arm.sh: build-arm64, build-armhf); SKIP_ARM=1 leaves both out.
+# SKIP_HOST_STAGES=1 stops test right after ctest: every heavier stage after it (packaging,
+# ARM, and whatever is added after ctest) is left out; .ci/fresh-machine.sh sets it, since
+# those stages run on the CI host. CTEST_EXCLUDE_LABELS=REGEX is passed to ctest -LE.
+# After the host tests, test also runs the sanitizer builds (tests/sanitize/run.sh:
+# build-asan, build-tsan) and a short run of every fuzz target (tests/fuzz/run.sh,
+# build-fuzz; FUZZ_SECONDS each, default 20). SKIP_HOST_STAGES=1 stops after the host
+# tests (no sanitizer, fuzz, packaging or ARM stage).
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
@@ -18,7 +25,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates
   libldap-dev)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
-  nginx caddy pamtester libpam-modules util-linux slapd ldap-utils
+  nginx caddy pamtester libpam-modules util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
@@ -54,14 +61,28 @@ case "$cmd" in
     exec "$BUILD_DIR/firmware-app/resetd" serve --data-dir "$DATA_DIR" --listen "${LISTEN:-127.0.0.1:8443}"
     ;;
   test)
-    install_missing "${build_pkgs[@]}" "${test_pkgs[@]}"
-    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-      install_missing nodejs npm
-    fi
+    # Node.js: a node and npm already on the machine are used (newer is fine); otherwise
+    # Debian's nodejs (18.x) and npm (a separate package), which the pinned browser test
+    # packages accept. One install, one apt-get update.
+    node_pkgs=()
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then node_pkgs=(nodejs npm); fi
+    install_missing "${build_pkgs[@]}" "${test_pkgs[@]}" "${node_pkgs[@]}"
     (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
     build
     echo "== running the tests"
-    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 900)
+    exclude=()
+    [ -n "${CTEST_EXCLUDE_LABELS:-}" ] && exclude=(-LE "$CTEST_EXCLUDE_LABELS")
+    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 900 "${exclude[@]}")
+    # Every stage after ctest goes below this line (SKIP_HOST_STAGES leaves them all out).
+    [ "${SKIP_HOST_STAGES:-0}" = 1 ] && { echo "== SKIP_HOST_STAGES=1: stages after ctest left out"; exit 0; }
+    t=$(date +%s)
+    echo "== sanitizers: ASan+UBSan and TSan builds (build-asan, build-tsan)"
+    JOBS=$JOBS bash tests/sanitize/run.sh all
+    echo "== sanitizers done in $(( $(date +%s) - t )) s"
+    t=$(date +%s)
+    echo "== fuzz: every target ${FUZZ_SECONDS:-20} s (build-fuzz)"
+    JOBS=$JOBS bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+    echo "== fuzz done in $(( $(date +%s) - t )) s"
     [ "${SKIP_ARM:-0}" = 1 ] && exit 0
     t=$(date +%s)
     PKG_BUILD_DIR=${PKG_BUILD_DIR:-$here/build-pkg}

@@ -68,9 +68,11 @@ struct Runtime {
   std::unique_ptr<crypto::PasswordHasher> hasher;
   std::unique_ptr<accounts::AccountService> accounts;
 
-  // Opens the data dir; creates it when `create`. Prints the problem and
-  // returns false on failure.
-  bool open(bool create) {
+  // Opens the data dir; creates it when `create`. `service`: the long-running
+  // server, which trusts (and leaves) the clean-stop mark instead of running
+  // the full quick_check at every start. Prints the problem and returns false
+  // on failure.
+  bool open(bool create, bool service = false) {
     std::string err;
     if (!create && !fs::exists(fs::path(cfg.data_dir) / "resetd.db")) {
       std::cerr << "resetd: no database in " << cfg.data_dir << " (run 'resetd init' first)\n";
@@ -81,7 +83,9 @@ struct Runtime {
       return false;
     }
     try {
-      store = storage::Store::open(cfg.data_dir);
+      storage::OpenOptions o;
+      o.trust_clean_stop = service;
+      store = storage::Store::open(cfg.data_dir, o);
     } catch (const storage::StorageError& e) {
       std::cerr << "resetd: " << e.what() << "\n";
       return false;
@@ -191,7 +195,7 @@ authsock::AuthReply check_pam_request(accounts::AccountService& acc, const auths
 int cmd_serve(Runtime& rt, const std::string& web_dir) {
   const config::Config& cfg = rt.cfg;
   const bool first_boot = !fs::exists(fs::path(cfg.data_dir) / "resetd.db");
-  if (!rt.open(true)) return kFail;
+  if (!rt.open(true, true)) return kFail;
   int64_t users = 0;
   rt.store->read([&](storage::Reader& r) { users = r.count_users(); });
   if (users == 0) {
@@ -252,12 +256,18 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   notify::RelaySettings relay_settings(*rt.store, *rt.box, relay_config(cfg));
   const notify::RelayConfig effective = relay_settings.current();
   auto relay = notify::make_relay(effective);
-  if (!relay) {
-    std::cerr << "resetd: relay (settings saved in the database): " << relay.error().message << "\n";
-    return kFail;
+  std::shared_ptr<notify::Relay> shared_relay;
+  if (relay) {
+    std::cout << "resetd: relay " << relay.value()->describe() << "\n";
+    shared_relay = std::move(relay.value());
+  } else {
+    // Saved by an older version under rules that have since tightened (e.g.
+    // AUTH without TLS): start anyway so the admin can fix it in Settings;
+    // messages wait in the outbox with "no relay configured" meanwhile.
+    std::cerr << "resetd: relay (settings saved in the database) refused, mail waits until it is "
+                 "fixed in Settings → Relay: "
+              << relay.error().message << "\n";
   }
-  std::cout << "resetd: relay " << relay.value()->describe() << "\n";
-  std::shared_ptr<notify::Relay> shared_relay(std::move(relay.value()));
   notify::OutboxWorker worker(*rt.store, rt.clock, *rt.box, shared_relay, effective.from);
   rt.accounts->on_outbox_change([&worker] { worker.wake(); });
 
@@ -469,6 +479,9 @@ int cmd_auth_check(const std::string& config_path, std::string socket_path, std:
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // Everything resetd creates (database, snapshots, keys, mail) is private to
+  // its user; a file is never readable by others, not even for a moment.
+  ::umask(077);
   if (!crypto::init()) {
     std::cerr << "resetd: libsodium failed to initialize\n";
     return kFail;

@@ -1,11 +1,21 @@
 // SqliteStore: Store over one SQLiteCpp connection guarded by a mutex.
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <condition_variable>
 #include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "migrations.h"
 #include "resetd/storage/store.h"
@@ -14,6 +24,28 @@ namespace fs = std::filesystem;
 
 namespace resetd::storage {
 namespace {
+
+// Less room than SQLite needs for its shared-memory index and a few pages.
+constexpr unsigned long long kTooLittleFreeBytes = 256 * 1024;
+
+bool disk_is_full(const std::string& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return false;
+  return static_cast<unsigned long long>(v.f_bavail) * v.f_frsize < kTooLittleFreeBytes;
+}
+
+std::string full_disk_message(const std::string& dir) {
+  struct statvfs v {};
+  unsigned long long free_kib = 0;
+  if (::statvfs(dir.c_str(), &v) == 0)
+    free_kib = static_cast<unsigned long long>(v.f_bavail) * v.f_frsize / 1024;
+  return "the data disk is full: the file system holding " + dir + " has " +
+         std::to_string(free_kib) +
+         " KiB free, too little to open the database. Nothing stored was lost. Free some space "
+         "on that file system (old snapshots in " +
+         (fs::path(dir) / "backups").string() + ", .eml files in " + (fs::path(dir) / "mail").string() +
+         ", other programs' files or logs) or grow it, then start resetd again";
+}
 
 StorageError translate(const SQLite::Exception& e) {
   using K = StorageError::Kind;
@@ -183,45 +215,97 @@ AuditRecord read_audit(SQLite::Statement& s) {
 // WHERE clause and binder shared by audit_list and audit_count.
 std::string audit_where(const AuditQuery& q) {
   std::string w = " WHERE 1=1";
-  if (!q.actor.empty()) w += " AND actor = :actor";
+  // lower() folds ASCII only: usernames and addresses are ASCII-lowercase
+  // already; a display name in a detail is not searched here.
+  if (!q.actor.empty()) w += q.partial ? " AND instr(lower(actor), lower(:actor)) > 0" : " AND actor = :actor";
+  if (!q.target.empty()) w += q.partial ? " AND instr(lower(target), lower(:target)) > 0" : " AND target = :target";
   if (!q.action.empty()) w += " AND action = :action";
   if (q.since) w += " AND at >= :since";
   return w;
 }
 void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
   if (!q.actor.empty()) s.bind(":actor", q.actor);
+  if (!q.target.empty()) s.bind(":target", q.target);
   if (!q.action.empty()) s.bind(":action", q.action);
   if (q.since) s.bind(":since", static_cast<int64_t>(*q.since));
 }
 
+// One SQLite connection and the statements prepared on it, kept for its
+// lifetime (preparing costs more than running most of our queries). Used by
+// one thread at a time (the store's locks see to that).
+class Conn {
+ public:
+  explicit Conn(std::unique_ptr<SQLite::Database> d) : db(std::move(d)) {}
+  // The cached statement for `sql`, reset and with no bindings.
+  SQLite::Statement& stmt(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(*db, sql)).first;
+    SQLite::Statement& s = *it->second;
+    s.reset();
+    s.clearBindings();
+    used_.push_back(&s);
+    return s;
+  }
+  // Resets every statement used since the last call: a statement left
+  // mid-step would keep its read snapshot (and WAL frames) pinned after COMMIT.
+  void reset_used() noexcept {
+    for (SQLite::Statement* s : used_) {
+      try {
+        s->reset();
+      } catch (...) {
+      }
+    }
+    used_.clear();
+  }
+  std::unique_ptr<SQLite::Database> db;
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> cache_;
+  std::vector<SQLite::Statement*> used_;
+};
+
+// Valid UTF-8 with at least three code points: what the trigram index serves.
+bool trigram_searchable(const std::string& s) {
+  size_t cps = 0;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    if (c == 0) return false;
+    i += n;
+    ++cps;
+  }
+  return cps >= 3;
+}
+
 class SqliteTx final : public Writer {
  public:
-  explicit SqliteTx(SQLite::Database& db) : db_(db) {}
+  explicit SqliteTx(Conn& c) : conn_(c) {}
 
   std::optional<UserRecord> user_by_id(int64_t id) override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
     s.bind(1, static_cast<int64_t>(id));
     if (!s.executeStep()) return std::nullopt;
     return read_user(s);
   }
   std::optional<UserRecord> user_by_directory_id(const std::string& id) override {
-    SQLite::Statement s(db_,
-                        std::string("SELECT ") + kUserCols + " FROM users WHERE directory_id = ? "
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE directory_id = ? "
                         "AND directory_id != ''");
     s.bind(1, id);
     if (!s.executeStep()) return std::nullopt;
     return read_user(s);
   }
   std::vector<UserRecord> directory_users() override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kUserCols +
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kUserCols +
                                  " FROM users WHERE directory_id != ''");
     std::vector<UserRecord> out;
     while (s.executeStep()) out.push_back(read_user(s));
     return out;
   }
   std::vector<DirectoryIntentRecord> intents(const std::string& state, int64_t limit) override {
-    SQLite::Statement s(db_,
-                        "SELECT id, user_id, username, directory_dn, action, actor, client, "
+    SQLite::Statement& s = stmt("SELECT id, user_id, username, directory_dn, action, actor, client, "
                         "sealed, state, detail, created_at, resolved_at FROM directory_intents "
                         "WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?");
     s.bind(1, state);
@@ -247,60 +331,129 @@ class SqliteTx final : public Writer {
     return out;
   }
   std::optional<UserRecord> user_by_username(const std::string& username) override {
-    SQLite::Statement s(db_,
-                        std::string("SELECT ") + kUserCols + " FROM users WHERE username = ?");
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE username = ?");
     s.bind(1, username);
     if (!s.executeStep()) return std::nullopt;
     return read_user(s);
   }
+  // Same answers as a scan with instr(search_text, q) ORDER BY sort, id
+  // LIMIT/OFFSET, but cheap at 100,000 users:
+  // - no q: `total` from the kept counts; the page from the sort's index.
+  // - q of 3+ characters: the trigram index gives the M matching ids (and M).
+  //   Few matches: look those rows up and sort them. Many: walk the sort's
+  //   index and keep ids in the match set — 50 hits come after ~50·N/M
+  //   entries. A `disabled` filter on many matches is counted on the smaller
+  //   side (kept counts say which) and subtracted from M when needed.
+  // - shorter q: the scan, as before (the trigram index cannot serve it).
+  // Only the page's rows are read whole, and a page past the middle is read
+  // backwards from the end, so the last page costs what the first does.
+  // (A unary + keeps SQLite from using an index for that term.)
   UserPage list_users(const UserQuery& q) override {
-    std::string where = " WHERE 1=1";
-    if (!q.q_folded.empty()) where += " AND instr(search_text, :q) > 0";
-    if (q.disabled) where += " AND disabled = :disabled";
-    if (q.directory) where += *q.directory ? " AND directory_id != ''" : " AND directory_id = ''";
+    const bool search = !q.q_folded.empty();
+    const bool fts = search && trigram_searchable(q.q_folded);
+    std::string match;
+    if (fts) {
+      match = "\"";
+      for (char ch : q.q_folded) match += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+      match += "\"";
+    }
+    const std::string in_matches = "id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH :m)";
+    // with_q: the statement has the :m (or :q) parameter
+    auto count_of = [&](const std::string& sql, bool with_q, std::optional<bool> disabled) {
+      SQLite::Statement& c = stmt(sql);
+      if (with_q && fts) c.bind(":m", match);
+      else if (with_q) c.bind(":q", q.q_folded);
+      if (disabled) c.bind(":disabled", *disabled ? 1 : 0);
+      c.executeStep();
+      return c.getColumn(0).getInt64();
+    };
+    auto kept = [&](bool disabled) {
+      return count_of("SELECT coalesce(sum(n), 0) FROM user_counts WHERE disabled = :disabled", false,
+                      disabled);
+    };
+
+    UserPage page;
+    std::string where = " WHERE 1";
+    if (!search) {
+      page.total = q.disabled ? kept(*q.disabled)
+                              : count_of("SELECT coalesce(sum(n), 0) FROM user_counts", false, std::nullopt);
+      if (q.disabled) where += " AND disabled = :disabled";
+    } else if (fts) {
+      const int64_t m = count_of("SELECT count(*) FROM users_fts WHERE users_fts MATCH :m", true, std::nullopt);
+      const bool few = m <= kFewMatches;
+      if (!q.disabled) {
+        page.total = m;
+      } else if (few) {
+        page.total = count_of("SELECT count(*) FROM users WHERE " + in_matches + " AND +disabled = :disabled",
+                              true, q.disabled);
+      } else {
+        const bool d = *q.disabled;
+        const auto scan_count = [&](bool which) {
+          return count_of("SELECT count(*) FROM users WHERE disabled = :disabled AND +" + in_matches, true,
+                          which);
+        };
+        page.total = kept(d) <= kept(!d) ? scan_count(d) : m - scan_count(!d);
+      }
+      if (few) where += " AND " + in_matches + (q.disabled ? " AND +disabled = :disabled" : "");
+      else where += " AND +" + in_matches + (q.disabled ? " AND disabled = :disabled" : "");
+    } else {
+      where += " AND instr(search_text, :q) > 0";
+      if (q.disabled) where += " AND disabled = :disabled";
+      page.total = count_of("SELECT count(*) FROM users" + where, true, q.disabled);
+    }
+    if (q.offset >= page.total || q.limit <= 0) return page;
+
     static const char* kSorts[] = {"username", "display_name", "created_at"};
     std::string sort = "username";
     for (const char* k : kSorts)
       if (q.sort == k) sort = k;
-    const char* dir = q.descending ? " DESC" : " ASC";
-    auto bind = [&](SQLite::Statement& s) {
-      if (!q.q_folded.empty()) s.bind(":q", q.q_folded);
-      if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
-    };
-    UserPage page;
-    SQLite::Statement c(db_, "SELECT count(*) FROM users" + where);
-    bind(c);
-    c.executeStep();
-    page.total = c.getColumn(0).getInt64();
-    SQLite::Statement s(db_, std::string("SELECT ") + kUserCols + " FROM users" + where +
-                                 " ORDER BY " + sort + dir + ", id" + dir +
-                                 " LIMIT :limit OFFSET :offset");
-    bind(s);
-    s.bind(":limit", static_cast<int64_t>(q.limit));
-    s.bind(":offset", static_cast<int64_t>(q.offset));
+    // A page past the middle is the same rows read from the other end.
+    bool descending = q.descending;
+    int64_t offset = q.offset;
+    const int64_t limit = std::min(q.limit, page.total - q.offset);
+    const bool backwards = q.offset > page.total / 2;
+    if (backwards) {
+      descending = !descending;
+      offset = page.total - q.offset - limit;
+    }
+    const char* dir = descending ? " DESC" : " ASC";
+    const std::string order = " ORDER BY " + sort + dir + ", id" + dir;
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kUserCols +
+                                " FROM users WHERE id IN (SELECT id FROM users" + where + order +
+                                " LIMIT :limit OFFSET :offset)" + order);
+    if (fts) s.bind(":m", match);
+    else if (search) s.bind(":q", q.q_folded);
+    if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+    s.bind(":limit", static_cast<int64_t>(limit));
+    s.bind(":offset", static_cast<int64_t>(offset));
     while (s.executeStep()) page.users.push_back(read_user(s));
+    if (backwards) std::reverse(page.users.begin(), page.users.end());
     return page;
   }
-  int64_t count_users() override { return scalar("SELECT count(*) FROM users"); }
+  // Up to this many trigram matches are looked up and sorted; more are found
+  // by walking the sort's index.
+  static constexpr int64_t kFewMatches = 400;
+
+  int64_t count_users() override { return scalar("SELECT coalesce(sum(n), 0) FROM user_counts"); }
   int64_t count_enabled_global_admins() override {
     return scalar("SELECT count(*) FROM users WHERE role = 'global_admin' AND disabled = 0");
   }
 
   std::optional<SessionRecord> session_by_token_hash(const std::string& h) override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kSessionCols +
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kSessionCols +
                                  " FROM sessions WHERE token_hash = ?");
     s.bind(1, h);
     if (!s.executeStep()) return std::nullopt;
     return read_session(s);
   }
   std::optional<SessionRecord> session_by_id(int64_t id) override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kSessionCols + " FROM sessions WHERE id = ?");
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kSessionCols + " FROM sessions WHERE id = ?");
     s.bind(1, static_cast<int64_t>(id));
     if (!s.executeStep()) return std::nullopt;
     return read_session(s);
   }
   std::vector<SessionRecord> sessions_for_user(int64_t user_id) override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kSessionCols +
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kSessionCols +
                                  " FROM sessions WHERE user_id = ? ORDER BY id");
     s.bind(1, static_cast<int64_t>(user_id));
     std::vector<SessionRecord> out;
@@ -309,7 +462,7 @@ class SqliteTx final : public Writer {
   }
 
   std::optional<OutboxRecord> outbox_by_id(int64_t id) override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kOutboxCols + " FROM outbox WHERE id = ?");
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kOutboxCols + " FROM outbox WHERE id = ?");
     s.bind(1, static_cast<int64_t>(id));
     if (!s.executeStep()) return std::nullopt;
     return read_outbox(s);
@@ -325,13 +478,13 @@ class SqliteTx final : public Writer {
     if (q.user_id) s.bind(":uid", static_cast<int64_t>(*q.user_id));
   }
   int64_t outbox_count(const OutboxQuery& q) override {
-    SQLite::Statement s(db_, "SELECT count(*) FROM outbox" + outbox_where(q));
+    SQLite::Statement& s = stmt("SELECT count(*) FROM outbox" + outbox_where(q));
     outbox_bind(s, q);
     s.executeStep();
     return s.getColumn(0).getInt64();
   }
   std::vector<OutboxRecord> outbox_list(const OutboxQuery& q) override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kOutboxCols + " FROM outbox" + outbox_where(q) +
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kOutboxCols + " FROM outbox" + outbox_where(q) +
                                  " ORDER BY id DESC LIMIT :limit OFFSET :offset");
     outbox_bind(s, q);
     s.bind(":limit", static_cast<int64_t>(q.limit));
@@ -341,7 +494,7 @@ class SqliteTx final : public Writer {
     return out;
   }
   std::vector<OutboxRecord> outbox_due(int64_t now, int limit) override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kOutboxCols +
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kOutboxCols +
                                  " FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?"
                                  " ORDER BY next_attempt_at, id LIMIT ?");
     s.bind(1, static_cast<int64_t>(now));
@@ -354,14 +507,13 @@ class SqliteTx final : public Writer {
     return scalar("SELECT count(*) FROM outbox WHERE state IN ('queued','sending')");
   }
   std::optional<int64_t> outbox_next_due() override {
-    SQLite::Statement s(db_, "SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'");
+    SQLite::Statement& s = stmt("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'");
     s.executeStep();
     return opt_i64(s.getColumn(0));
   }
 
   std::optional<LinkTokenRecord> link_token_by_hash(const std::string& h) override {
-    SQLite::Statement s(db_,
-                        "SELECT id, user_id, token_hash, expires_at, used_at, created_at "
+    SQLite::Statement& s = stmt("SELECT id, user_id, token_hash, expires_at, used_at, created_at "
                         "FROM link_tokens WHERE token_hash = ?");
     s.bind(1, h);
     if (!s.executeStep()) return std::nullopt;
@@ -376,8 +528,7 @@ class SqliteTx final : public Writer {
   }
 
   std::optional<CodeRecord> latest_code(int64_t user_id) override {
-    SQLite::Statement s(db_,
-                        "SELECT id, user_id, code_mac, expires_at, tries, used_at, created_at "
+    SQLite::Statement& s = stmt("SELECT id, user_id, code_mac, expires_at, tries, used_at, created_at "
                         "FROM self_service_codes WHERE user_id = ? AND used_at IS NULL "
                         "ORDER BY id DESC LIMIT 1");
     s.bind(1, static_cast<int64_t>(user_id));
@@ -393,15 +544,14 @@ class SqliteTx final : public Writer {
     return c;
   }
   int64_t count_codes_since(int64_t user_id, int64_t since) override {
-    SQLite::Statement s(db_,
-                        "SELECT count(*) FROM self_service_codes WHERE user_id = ? AND created_at >= ?");
+    SQLite::Statement& s = stmt("SELECT count(*) FROM self_service_codes WHERE user_id = ? AND created_at >= ?");
     s.bind(1, static_cast<int64_t>(user_id));
     s.bind(2, static_cast<int64_t>(since));
     s.executeStep();
     return s.getColumn(0).getInt64();
   }
   std::vector<UserRecord> users_due_reminder(int64_t cutoff) override {
-    SQLite::Statement s(db_, std::string("SELECT ") + kUserCols +
+    SQLite::Statement& s = stmt(std::string("SELECT ") + kUserCols +
                                  " FROM users WHERE disabled = 0 AND email != '' AND "
                                  "password_hash != '' AND password_changed_at IS NOT NULL AND "
                                  "password_changed_at <= ? AND (reminder_sent_for IS NULL OR "
@@ -413,8 +563,7 @@ class SqliteTx final : public Writer {
   }
 
   std::vector<AuditRecord> audit_list(const AuditQuery& q) override {
-    SQLite::Statement s(db_,
-                        "SELECT id, at, actor, client, action, target, outcome, detail FROM audit" +
+    SQLite::Statement& s = stmt("SELECT id, at, actor, client, action, target, outcome, detail FROM audit" +
                             audit_where(q) + " ORDER BY id DESC LIMIT :limit OFFSET :offset");
     audit_bind(s, q);
     s.bind(":limit", static_cast<int64_t>(q.limit));
@@ -424,14 +573,14 @@ class SqliteTx final : public Writer {
     return out;
   }
   int64_t audit_count(const AuditQuery& q) override {
-    SQLite::Statement s(db_, "SELECT count(*) FROM audit" + audit_where(q));
+    SQLite::Statement& s = stmt("SELECT count(*) FROM audit" + audit_where(q));
     audit_bind(s, q);
     s.executeStep();
     return s.getColumn(0).getInt64();
   }
 
   std::optional<std::string> setting(const std::string& key) override {
-    SQLite::Statement s(db_, "SELECT value FROM settings WHERE key = ?");
+    SQLite::Statement& s = stmt("SELECT value FROM settings WHERE key = ?");
     s.bind(1, key);
     if (!s.executeStep()) return std::nullopt;
     return s.getColumn(0).getString();
@@ -439,19 +588,17 @@ class SqliteTx final : public Writer {
 
   // ---- Writer ----
   int64_t insert_user(const UserRecord& u) override {
-    SQLite::Statement s(db_,
-                        "INSERT INTO users (username, display_name, email, alternate_email, role, "
+    SQLite::Statement& s = stmt("INSERT INTO users (username, display_name, email, alternate_email, role, "
                         "locale, search_text, password_hash, must_change, temp_expires_at, "
                         "password_changed_at, disabled, failed_logins, last_failed_at, "
                         "locked_until, reminder_sent_for, created_at, updated_at, directory_id, "
                         "directory_dn) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     bind_user(s, u);
     s.exec();
-    return db_.getLastInsertRowid();
+    return conn_.db->getLastInsertRowid();
   }
   void update_user(const UserRecord& u) override {
-    SQLite::Statement s(db_,
-                        "UPDATE users SET username=?, display_name=?, email=?, alternate_email=?, "
+    SQLite::Statement& s = stmt("UPDATE users SET username=?, display_name=?, email=?, alternate_email=?, "
                         "role=?, locale=?, search_text=?, password_hash=?, must_change=?, "
                         "temp_expires_at=?, password_changed_at=?, disabled=?, failed_logins=?, "
                         "last_failed_at=?, locked_until=?, reminder_sent_for=?, created_at=?, "
@@ -463,8 +610,7 @@ class SqliteTx final : public Writer {
   void delete_user(int64_t id) override { exec_id("DELETE FROM users WHERE id = ?", id); }
 
   int64_t insert_session(const SessionRecord& r) override {
-    SQLite::Statement s(db_,
-                        "INSERT INTO sessions (user_id, token_hash, must_change, created_at, "
+    SQLite::Statement& s = stmt("INSERT INTO sessions (user_id, token_hash, must_change, created_at, "
                         "expires_at, client_addr, user_agent) VALUES (?,?,?,?,?,?,?)");
     s.bind(1, static_cast<int64_t>(r.user_id));
     s.bind(2, r.token_hash);
@@ -474,11 +620,11 @@ class SqliteTx final : public Writer {
     s.bind(6, r.client_addr);
     s.bind(7, r.user_agent);
     s.exec();
-    return db_.getLastInsertRowid();
+    return conn_.db->getLastInsertRowid();
   }
   void delete_session(int64_t id) override { exec_id("DELETE FROM sessions WHERE id = ?", id); }
   int64_t delete_sessions_for_user(int64_t user_id, int64_t keep_id) override {
-    SQLite::Statement s(db_, "DELETE FROM sessions WHERE user_id = ? AND id != ?");
+    SQLite::Statement& s = stmt("DELETE FROM sessions WHERE user_id = ? AND id != ?");
     s.bind(1, static_cast<int64_t>(user_id));
     s.bind(2, static_cast<int64_t>(keep_id));
     return s.exec();
@@ -488,18 +634,16 @@ class SqliteTx final : public Writer {
   }
 
   int64_t insert_outbox(const OutboxRecord& m) override {
-    SQLite::Statement s(db_,
-                        "INSERT INTO outbox (user_id, kind, recipient, locale, subject, body, "
+    SQLite::Statement& s = stmt("INSERT INTO outbox (user_id, kind, recipient, locale, subject, body, "
                         "carries_secret, secret_expires_at, state, attempts, next_attempt_at, "
                         "last_answer, message_id, created_at, sent_at) VALUES "
                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     bind_outbox(s, m);
     s.exec();
-    return db_.getLastInsertRowid();
+    return conn_.db->getLastInsertRowid();
   }
   void update_outbox(const OutboxRecord& m) override {
-    SQLite::Statement s(db_,
-                        "UPDATE outbox SET user_id=?, kind=?, recipient=?, locale=?, subject=?, "
+    SQLite::Statement& s = stmt("UPDATE outbox SET user_id=?, kind=?, recipient=?, locale=?, subject=?, "
                         "body=?, carries_secret=?, secret_expires_at=?, state=?, attempts=?, "
                         "next_attempt_at=?, last_answer=?, message_id=?, created_at=?, sent_at=? "
                         "WHERE id=?");
@@ -533,8 +677,7 @@ class SqliteTx final : public Writer {
   }
 
   int64_t insert_link_token(const LinkTokenRecord& t) override {
-    SQLite::Statement s(db_,
-                        "INSERT INTO link_tokens (user_id, token_hash, expires_at, used_at, "
+    SQLite::Statement& s = stmt("INSERT INTO link_tokens (user_id, token_hash, expires_at, used_at, "
                         "created_at) VALUES (?,?,?,?,?)");
     s.bind(1, static_cast<int64_t>(t.user_id));
     s.bind(2, t.token_hash);
@@ -542,25 +685,23 @@ class SqliteTx final : public Writer {
     bind_opt(s, 4, t.used_at);
     s.bind(5, static_cast<int64_t>(t.created_at));
     s.exec();
-    return db_.getLastInsertRowid();
+    return conn_.db->getLastInsertRowid();
   }
   void mark_link_token_used(int64_t id, int64_t now) override {
-    SQLite::Statement s(db_, "UPDATE link_tokens SET used_at = ? WHERE id = ?");
+    SQLite::Statement& s = stmt("UPDATE link_tokens SET used_at = ? WHERE id = ?");
     s.bind(1, static_cast<int64_t>(now));
     s.bind(2, static_cast<int64_t>(id));
     s.exec();
   }
   int64_t invalidate_link_tokens(int64_t user_id, int64_t now) override {
-    SQLite::Statement s(db_,
-                        "UPDATE link_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL");
+    SQLite::Statement& s = stmt("UPDATE link_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL");
     s.bind(1, static_cast<int64_t>(now));
     s.bind(2, static_cast<int64_t>(user_id));
     return s.exec();
   }
 
   int64_t insert_code(const CodeRecord& c) override {
-    SQLite::Statement s(db_,
-                        "INSERT INTO self_service_codes (user_id, code_mac, expires_at, tries, "
+    SQLite::Statement& s = stmt("INSERT INTO self_service_codes (user_id, code_mac, expires_at, tries, "
                         "used_at, created_at) VALUES (?,?,?,?,?,?)");
     s.bind(1, static_cast<int64_t>(c.user_id));
     s.bind(2, c.code_mac);
@@ -569,18 +710,17 @@ class SqliteTx final : public Writer {
     bind_opt(s, 5, c.used_at);
     s.bind(6, static_cast<int64_t>(c.created_at));
     s.exec();
-    return db_.getLastInsertRowid();
+    return conn_.db->getLastInsertRowid();
   }
   void update_code(const CodeRecord& c) override {
-    SQLite::Statement s(db_, "UPDATE self_service_codes SET tries = ?, used_at = ? WHERE id = ?");
+    SQLite::Statement& s = stmt("UPDATE self_service_codes SET tries = ?, used_at = ? WHERE id = ?");
     s.bind(1, c.tries);
     bind_opt(s, 2, c.used_at);
     s.bind(3, static_cast<int64_t>(c.id));
     s.exec();
   }
   int64_t invalidate_codes(int64_t user_id, int64_t now) override {
-    SQLite::Statement s(db_,
-                        "UPDATE self_service_codes SET used_at = ? WHERE user_id = ? AND used_at IS NULL");
+    SQLite::Statement& s = stmt("UPDATE self_service_codes SET used_at = ? WHERE user_id = ? AND used_at IS NULL");
     s.bind(1, static_cast<int64_t>(now));
     s.bind(2, static_cast<int64_t>(user_id));
     return s.exec();
@@ -590,8 +730,7 @@ class SqliteTx final : public Writer {
   }
 
   void append_audit(const AuditRecord& a) override {
-    SQLite::Statement s(db_,
-                        "INSERT INTO audit (at, actor, client, action, target, outcome, detail) "
+    SQLite::Statement& s = stmt("INSERT INTO audit (at, actor, client, action, target, outcome, detail) "
                         "VALUES (?,?,?,?,?,?,?)");
     s.bind(1, static_cast<int64_t>(a.at));
     s.bind(2, a.actor);
@@ -607,8 +746,7 @@ class SqliteTx final : public Writer {
   }
 
   void put_setting(const std::string& key, const std::string& value) override {
-    SQLite::Statement s(db_,
-                        "INSERT INTO settings (key, value) VALUES (?, ?) "
+    SQLite::Statement& s = stmt("INSERT INTO settings (key, value) VALUES (?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     s.bind(1, key);
     s.bind(2, value);
@@ -616,8 +754,7 @@ class SqliteTx final : public Writer {
   }
 
   int64_t insert_intent(const DirectoryIntentRecord& i) override {
-    SQLite::Statement s(db_,
-                        "INSERT INTO directory_intents (user_id, username, directory_dn, action, "
+    SQLite::Statement& s = stmt("INSERT INTO directory_intents (user_id, username, directory_dn, action, "
                         "actor, client, sealed, state, detail, created_at) "
                         "VALUES (?,?,?,?,?,?,?,?,?,?)");
     bind_opt(s, 1, i.user_id);
@@ -631,12 +768,11 @@ class SqliteTx final : public Writer {
     s.bind(9, i.detail);
     s.bind(10, static_cast<int64_t>(i.created_at));
     s.exec();
-    return db_.getLastInsertRowid();
+    return conn_.db->getLastInsertRowid();
   }
   void close_intent(int64_t id, const std::string& state, const std::string& detail,
                     int64_t now) override {
-    SQLite::Statement s(db_,
-                        "UPDATE directory_intents SET state = ?, detail = ?, resolved_at = ?, "
+    SQLite::Statement& s = stmt("UPDATE directory_intents SET state = ?, detail = ?, resolved_at = ?, "
                         "sealed = x'' WHERE id = ?");
     s.bind(1, state);
     s.bind(2, detail);
@@ -647,52 +783,88 @@ class SqliteTx final : public Writer {
 
  private:
   int64_t scalar(const char* sql) {
-    SQLite::Statement s(db_, sql);
+    SQLite::Statement& s = stmt(sql);
     s.executeStep();
     return s.getColumn(0).getInt64();
   }
   int64_t exec_id(const char* sql, int64_t v) {
-    SQLite::Statement s(db_, sql);
+    SQLite::Statement& s = stmt(sql);
     s.bind(1, static_cast<int64_t>(v));
     return s.exec();
   }
-  SQLite::Database& db_;
+  SQLite::Statement& stmt(const std::string& sql) { return conn_.stmt(sql); }
+  Conn& conn_;
 };
+
+// The clean-stop mark: data_dir/resetd.clean holds the identity of
+// resetd.db (device, inode, size, mtime in ns) as a clean close left it, with
+// no -wal file beside it. A start that finds the file exactly so skips the
+// full quick_check; any change since (a write by another program, a restore,
+// a damaged copy put in place) or a stop without the mark (crash, power cut,
+// SIGKILL) gets the full check. The mark is deleted (durably) before the
+// database is opened, so it never outlives the run that trusted it.
+std::string file_identity(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " +
+         std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + " " +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+void fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const std::string& data_dir, const OpenOptions& o) : data_dir_(data_dir) {
-    const std::string path = (fs::path(data_dir) / "resetd.db").string();
+  SqliteStore(const std::string& data_dir, const OpenOptions& o)
+      : data_dir_(data_dir),
+        path_((fs::path(data_dir) / "resetd.db").string()),
+        mark_((fs::path(data_dir) / "resetd.clean").string()),
+        busy_timeout_ms_(o.busy_timeout_ms),
+        keep_mark_(o.trust_clean_stop) {
+    const std::string& path = path_;
     const bool existed = fs::exists(path);
     if (!existed && !o.create)
       throw StorageError(StorageError::Kind::Other, "no database at " + path);
+    bool clean = false;
+    if (o.trust_clean_stop) clean = take_clean_mark();
     try {
       int flags = SQLite::OPEN_READWRITE | (o.create ? SQLite::OPEN_CREATE : 0);
-      db_ = std::make_unique<SQLite::Database>(path, flags, o.busy_timeout_ms);
-      if (existed && o.quick_check) {
+      writer_ = std::make_unique<Conn>(std::make_unique<SQLite::Database>(path, flags, o.busy_timeout_ms));
+      SQLite::Database& db = *writer_->db;
+      if (existed && o.quick_check && !clean) {
         // Before anything that could write: a damaged file is never touched.
-        std::string r = db_->execAndGet("PRAGMA quick_check").getString();
+        std::string r = db.execAndGet("PRAGMA quick_check").getString();
         if (r != "ok")
           throw StorageError(StorageError::Kind::Corrupt,
                              "database " + path + " is damaged (quick_check: " + r +
                                  "); restore a backup with 'resetd restore'");
       }
-      const int have = db_->execAndGet("PRAGMA user_version").getInt();
+      const int have = db.execAndGet("PRAGMA user_version").getInt();
       const int known = binary_schema_version();
       if (have > known)
         throw StorageError(StorageError::Kind::TooNew,
                            "database " + path + " has schema version " + std::to_string(have) +
                                ", newer than this binary's " + std::to_string(known) +
                                "; run a newer resetd or restore a backup");
-      db_->exec("PRAGMA journal_mode=WAL");
-      db_->exec("PRAGMA synchronous=FULL");
-      db_->exec("PRAGMA foreign_keys=ON");
-      db_->exec("PRAGMA secure_delete=ON");  // erased bodies leave no plaintext behind
-      db_->exec("PRAGMA temp_store=MEMORY");  // no temp files: the data dir is all we write
-      if (existed) ::chmod(path.c_str(), 0600);
-      else ::chmod(path.c_str(), 0600);
+      db.exec("PRAGMA journal_mode=WAL");
+      db.exec("PRAGMA synchronous=FULL");
+      db.exec("PRAGMA foreign_keys=ON");
+      db.exec("PRAGMA secure_delete=ON");  // erased bodies leave no plaintext behind
+      db.exec("PRAGMA temp_store=MEMORY");  // no temp files: the data dir is all we write
+      ::chmod(path.c_str(), 0600);
       if (o.migrate && have < known) migrate(have, known);
     } catch (const SQLite::Exception& e) {
+      // A full disk shows up at open as "disk I/O error" (SQLite can't size
+      // its -shm file) or SQLITE_FULL: name the cause and the way out.
+      const int primary = e.getErrorCode() & 0xff;
+      if ((primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN) &&
+          disk_is_full(data_dir))
+        throw StorageError(StorageError::Kind::Full, full_disk_message(data_dir));
       StorageError t = translate(e);
       if (t.kind() == StorageError::Kind::Corrupt)
         throw StorageError(StorageError::Kind::Corrupt,
@@ -700,6 +872,12 @@ class SqliteStore final : public Store {
                                "); restore a backup with 'resetd restore'");
       throw t;
     }
+  }
+
+  ~SqliteStore() override {
+    readers_.clear();
+    writer_.reset();  // the last close checkpoints and removes the -wal file
+    if (keep_mark_) put_clean_mark();
   }
 
   // A callback that calls back into the store would wait on its own mutex
@@ -713,13 +891,25 @@ class SqliteStore final : public Store {
     static thread_local bool inside_;
   };
 
+  // Reads run on read-only connections of their own (WAL: a reader sees the
+  // last commit and never waits for the writer), up to kReaders at once.
   void read(const std::function<void(Reader&)>& fn) override {
     ReentryGuard guard;
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_ptr<Conn> c = take_reader();
+    struct Give {
+      SqliteStore& st;
+      std::unique_ptr<Conn>& c;
+      ~Give() { st.give_reader(std::move(c)); }
+    } give{*this, c};
     try {
-      SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::DEFERRED);
-      SqliteTx r(*db_);
+      SQLite::Transaction tx(*c->db, SQLite::TransactionBehavior::DEFERRED);
+      struct Reset {
+        Conn& c;
+        ~Reset() { c.reset_used(); }
+      } reset{*c};
+      SqliteTx r(*c);
       fn(r);
+      c->reset_used();
       tx.commit();
     } catch (const SQLite::Exception& e) {
       throw translate(e);
@@ -729,10 +919,31 @@ class SqliteStore final : public Store {
   void write(const std::function<void(Writer&)>& fn) override {
     ReentryGuard guard;
     std::lock_guard<std::mutex> lock(mu_);
+    write_locked(fn, true);
+  }
+
+  void write_unsynced(const std::function<void(Writer&)>& fn) override {
+    ReentryGuard guard;
+    std::lock_guard<std::mutex> lock(mu_);
+    write_locked(fn, false);
+  }
+
+  // synchronous is switched only here, between transactions: a write() after
+  // an unsynced one goes back to FULL before it begins (or fails).
+  void write_locked(const std::function<void(Writer&)>& fn, bool full_sync) {
     try {
-      SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-      SqliteTx w(*db_);
+      if (full_sync_ != full_sync) {
+        writer_->db->exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        full_sync_ = full_sync;
+      }
+      SQLite::Transaction tx(*writer_->db, SQLite::TransactionBehavior::IMMEDIATE);
+      struct Reset {
+        Conn& c;
+        ~Reset() { c.reset_used(); }
+      } reset{*writer_};
+      SqliteTx w(*writer_);
       fn(w);
+      writer_->reset_used();
       tx.commit();
     } catch (const SQLite::Exception& e) {
       throw translate(e);
@@ -741,12 +952,25 @@ class SqliteStore final : public Store {
 
   void backup_to(const std::string& path) override {
     std::lock_guard<std::mutex> lock(mu_);
+    // The snapshot holds every hash and sealed secret: create it 0600 before
+    // SQLite writes a byte. SQLite gives its journal the main file's mode, and
+    // VACUUM INTO accepts an empty existing file.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+      throw StorageError(StorageError::Kind::Other,
+                         "cannot create " + path + ": " + std::strerror(errno));
+    const bool private_mode = ::fchmod(fd, 0600) == 0;  // whatever the umask
+    ::close(fd);
+    if (!private_mode) {
+      ::unlink(path.c_str());
+      throw StorageError(StorageError::Kind::Other, "cannot make " + path + " private");
+    }
     try {
-      SQLite::Statement s(*db_, "VACUUM INTO ?");
+      SQLite::Statement s(*writer_->db, "VACUUM INTO ?");
       s.bind(1, path);
       s.exec();
-      ::chmod(path.c_str(), 0600);
     } catch (const SQLite::Exception& e) {
+      ::unlink(path.c_str());
       throw translate(e);
     }
   }
@@ -754,7 +978,7 @@ class SqliteStore final : public Store {
   std::string integrity_check() override {
     std::lock_guard<std::mutex> lock(mu_);
     try {
-      return db_->execAndGet("PRAGMA integrity_check").getString();
+      return writer_->db->execAndGet("PRAGMA integrity_check").getString();
     } catch (const SQLite::Exception& e) {
       return e.what();
     }
@@ -762,17 +986,79 @@ class SqliteStore final : public Store {
 
   int schema_version() override {
     std::lock_guard<std::mutex> lock(mu_);
-    return db_->execAndGet("PRAGMA user_version").getInt();
+    return writer_->db->execAndGet("PRAGMA user_version").getInt();
   }
 
  private:
+  static constexpr size_t kReaders = 2;
+
+  std::unique_ptr<Conn> take_reader() {
+    std::unique_lock<std::mutex> lock(rmu_);
+    rcv_.wait(lock, [&] { return !readers_.empty() || open_readers_ < kReaders; });
+    if (!readers_.empty()) {
+      auto c = std::move(readers_.back());
+      readers_.pop_back();
+      return c;
+    }
+    ++open_readers_;
+    lock.unlock();
+    try {
+      auto db = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READONLY, busy_timeout_ms_);
+      db->exec("PRAGMA temp_store=MEMORY");
+      return std::make_unique<Conn>(std::move(db));
+    } catch (const SQLite::Exception& e) {
+      {
+        std::lock_guard<std::mutex> l(rmu_);
+        --open_readers_;
+      }
+      rcv_.notify_one();
+      throw translate(e);
+    }
+  }
+  void give_reader(std::unique_ptr<Conn> c) {
+    {
+      std::lock_guard<std::mutex> lock(rmu_);
+      readers_.push_back(std::move(c));
+    }
+    rcv_.notify_one();
+  }
+
+  // True when the mark matches the file as it is now; the mark is gone after.
+  bool take_clean_mark() {
+    std::string want;
+    {
+      std::ifstream in(mark_);
+      if (!in) return false;
+      std::getline(in, want);
+    }
+    const bool ok = !want.empty() && want == file_identity(path_) && !fs::exists(path_ + "-wal");
+    ::unlink(mark_.c_str());
+    fsync_dir(data_dir_);  // a crash in this run must not find the mark again
+    return ok;
+  }
+  void put_clean_mark() {
+    if (fs::exists(path_ + "-wal")) return;  // another process still has it open
+    const std::string id = file_identity(path_);
+    if (id.empty()) return;
+    const std::string tmp = mark_ + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    const std::string line = id + "\n";
+    const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                    ::fsync(fd) == 0;
+    ::close(fd);
+    if (ok && ::rename(tmp.c_str(), mark_.c_str()) == 0) fsync_dir(data_dir_);
+    else ::unlink(tmp.c_str());
+  }
+
   void migrate(int have, int known) {
     if (have > 0) snapshot_before(known);
     const auto& all = migrations();
+    SQLite::Database& db = *writer_->db;
     for (int v = have; v < known; ++v) {
-      SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-      db_->exec(all[static_cast<size_t>(v)].sql);
-      db_->exec("PRAGMA user_version = " + std::to_string(v + 1));
+      SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+      db.exec(all[static_cast<size_t>(v)].sql);
+      db.exec("PRAGMA user_version = " + std::to_string(v + 1));
       tx.commit();
     }
   }
@@ -784,7 +1070,7 @@ class SqliteStore final : public Store {
     ::chmod(dir.c_str(), 0700);
     fs::path snap = dir / ("pre-v" + std::to_string(target) + ".db");
     fs::remove(snap);
-    SQLite::Statement s(*db_, "VACUUM INTO ?");
+    SQLite::Statement s(*writer_->db, "VACUUM INTO ?");
     s.bind(1, snap.string());
     s.exec();
     ::chmod(snap.c_str(), 0600);
@@ -806,8 +1092,17 @@ class SqliteStore final : public Store {
   }
 
   std::string data_dir_;
-  std::mutex mu_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::string path_;
+  std::string mark_;
+  int busy_timeout_ms_;
+  bool keep_mark_;
+  std::mutex mu_;  // the writer
+  bool full_sync_ = true;  // the writer's synchronous setting: FULL, or NORMAL after write_unsynced()
+  std::unique_ptr<Conn> writer_;
+  std::mutex rmu_;  // the reader pool
+  std::condition_variable rcv_;
+  std::vector<std::unique_ptr<Conn>> readers_;
+  size_t open_readers_ = 0;
 };
 
 thread_local bool SqliteStore::ReentryGuard::inside_ = false;

@@ -94,12 +94,14 @@ export function decodeMail(raw) {
 
 // users: [{username, email, display_name, role}] added with the CLI before
 // the server starts.
-export async function startResetd({ smtpPort, users = [], publicUrl = true, extraToml = '' } = {}) {
+// testClock: the service reads RESETD_TEST_CLOCK_OFFSET_FILE, so
+// setClock(seconds) moves both its clocks forward.
+export async function startResetd({ smtpPort, users = [], publicUrl = true, extraToml = '', testClock = false, adminEmail } = {}) {
   const dataDir = tmpDir('resetd-data-');
   fs.rmSync(dataDir, { recursive: true });
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  run(['init', '--data-dir', dataDir, '--admin', 'admin', '--password-stdin'], ADMIN_INITIAL);
+  run(['init', '--data-dir', dataDir, '--admin', 'admin', '--password-stdin', ...(adminEmail ? ['--email', adminEmail] : [])], ADMIN_INITIAL);
   for (const u of users) {
     const args = ['user', 'add', '--data-dir', dataDir, '--username', u.username, '--email', u.email];
     if (u.display_name) args.push('--display-name', u.display_name);
@@ -116,7 +118,10 @@ export async function startResetd({ smtpPort, users = [], publicUrl = true, extr
   // RESETD_WEB_DIR serves web/ from disk (development); by default the test
   // uses the UI embedded in the binary, as shipped.
   if (process.env.RESETD_WEB_DIR) args.push('--web-dir', process.env.RESETD_WEB_DIR);
-  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env };
+  const clockFile = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.clock`);
+  if (testClock) { fs.writeFileSync(clockFile, '0'); env.RESETD_TEST_CLOCK_OFFSET_FILE = clockFile; }
+  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stdout.on('data', (d) => log.push(String(d)));
   proc.stderr.on('data', (d) => log.push(String(d)));
   let exited = null;
@@ -128,8 +133,18 @@ export async function startResetd({ smtpPort, users = [], publicUrl = true, extr
   }
   return {
     origin, dataDir, log,
+    setClock(seconds) { fs.writeFileSync(clockFile, String(seconds)); },
     stop() { proc.kill('SIGTERM'); },
   };
+}
+
+// The Set-Cookie values of a fetch() response. Debian 12's Node.js 18 uses Debian's
+// undici 5.15, whose Headers lack getSetCookie(): there get() joins them with ", ";
+// split where a new "name=" follows (an Expires date has "Wed, 21 Oct", no "=").
+export function setCookies(headers) {
+  if (headers.getSetCookie) return headers.getSetCookie();
+  const joined = headers.get('set-cookie');
+  return joined ? joined.split(/,\s*(?=[!#$%&'*+.^_`|~0-9A-Za-z-]+=)/) : [];
 }
 
 // A tiny JSON client with a cookie jar and the CSRF token, for setup steps
@@ -143,7 +158,7 @@ export class ApiClient {
     if (this.cookie) headers.Cookie = this.cookie;
     if (this.csrf && method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
     const r = await fetch(`${this.origin}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const set = r.headers.getSetCookie ? r.headers.getSetCookie() : [];
+    const set = setCookies(r.headers);
     if (set.length) this.cookie = set.map((c) => c.split(';')[0]).join('; ');
     const text = await r.text();
     const data = text ? JSON.parse(text) : null;

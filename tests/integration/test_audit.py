@@ -235,3 +235,34 @@ def test_backup_is_a_valid_sqlite_snapshot_for_global_admins_only(server, admin,
     assert_error_json(server.client().get("backup"), 401)
     es = audit(admin, action="backup")
     assert len(es) == 1 and es[0]["actor"] == "admin" and es[0]["outcome"] == "ok", es
+
+
+def test_target_filter_partial_matching_and_where_the_secret_went(server, sink, admin):
+    """Issue 13: "who reset John?" — target filter, match=partial for actor and
+    target, reset details name the addresses (never the secret); exact stays the
+    default so old callers get what they got."""
+    uid = admin.create_user("john.tgt", alternate_email="john.tgt@home.example.net").json["user"]["id"]
+    r = admin.reset(uid, notify=["john.tgt@home.example.net"], notify_user=True)
+    assert r.status == 200, r
+    pw = r.json["password"]
+    assert r.json["expires_at"] and RFC3339_UTC.match(r.json["expires_at"]), r.json
+    r = admin.reset(uid, notify=[], notify_user=False)
+    assert r.status == 200, r
+
+    def entries(q):
+        r = admin.get("audit?action=password_reset&" + q)
+        assert r.status == 200, r
+        return r.json["entries"]
+
+    assert entries("actor=adm") == []                       # exact, as before
+    assert entries("target=john") == []
+    both = entries("actor=ADM&target=N.TG&match=partial")
+    assert len(both) == 2 and all(e["target"] == "john.tgt" for e in both), both
+    assert len(entries("target=john.tgt")) == 2
+    newest, older = both
+    assert "password mailed to nobody" in newest["detail"], newest
+    assert "password to john.tgt@home.example.net" in older["detail"], older
+    assert "notice to " in older["detail"], older
+    assert pw not in str(both)
+    r = admin.get("audit?match=fuzzy")
+    assert_error_json(r, 422, "invalid_query")

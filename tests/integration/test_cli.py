@@ -263,3 +263,49 @@ def test_database_newer_than_binary_is_refused(data_dir):
     con = sqlite3.connect(os.path.join(data_dir, dbs[0]))
     assert con.execute("PRAGMA user_version").fetchone()[0] == 97, "the newer database was modified"
     con.close()
+
+
+def test_backup_file_and_journal_are_private_from_the_first_byte(data_dir, workdir):
+    """Issue 9 #7: the snapshot (and SQLite's journal next to it) must never be
+    readable by others, not even while it is being written — whatever the
+    caller's umask. strace slows every write so the watcher sees each file."""
+    import shutil
+    import threading
+    assert shutil.which("strace"), "strace is needed (build.sh installs it)"
+    # a database with some pages to copy
+    for i in range(40):
+        r = run_cli("user", "add", "--data-dir", data_dir, "--username", "bulk%02d" % i,
+                    "--email", "bulk%02d@example.org" % i, "--display-name", "x" * 100,
+                    "--password-stdin", stdin=strong_password() + "\n")
+        assert r.returncode == 0, r
+    target_dir = os.path.join(workdir, "media")
+    os.makedirs(target_dir)
+    target = os.path.join(target_dir, "snap.db")
+    seen, stop = {}, threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            for name in os.listdir(target_dir):
+                try:
+                    mode = stat.S_IMODE(os.lstat(os.path.join(target_dir, name)).st_mode)
+                except FileNotFoundError:
+                    continue
+                seen.setdefault(name, set()).add(mode)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    try:
+        r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null",
+                            "-e", "inject=pwrite64,write:delay_exit=20000",
+                            RESETD_BIN, "backup", "--data-dir", data_dir, "--to", target],
+                           capture_output=True, text=True, timeout=120,
+                           preexec_fn=lambda: os.umask(0o022))
+    finally:
+        stop.set()
+        t.join()
+    assert r.returncode == 0, r
+    assert "snap.db" in seen, seen
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    loose = {n: sorted(oct(m) for m in modes) for n, modes in seen.items() if any(m & 0o077 for m in modes)}
+    assert not loose, "files readable by others while the backup ran: %r" % loose
+    assert run_cli("check", "--data-dir", data_dir).returncode == 0

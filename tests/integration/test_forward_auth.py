@@ -115,12 +115,15 @@ def fa_toml(origins, rules=None, cookie_domain=""):
     return "\n".join(lines) + "\n"
 
 
-def via_proxy(nginx, path="/", cookie=None, host=None):
+def via_proxy(nginx, path="/", cookie=None, host=None, headers=None):
     """GET through nginx (no redirects followed). Returns the Response."""
     c = Client(nginx.proxy_port)
     if cookie:
         c.cookies = {"resetd_session": cookie}
-    return c.get(path, headers={"Host": host} if host else None)
+    h = dict(headers or {})
+    if host:
+        h["Host"] = host
+    return c.get(path, headers=h or None)
 
 
 @pytest.fixture
@@ -210,6 +213,9 @@ def test_foreign_rd_is_refused(fa):
 
 
 def test_host_rule_refuses_roles_not_listed(fa):
+    """Also through client-sent headers: nginx passes the client's own headers on to the auth
+    subrequest, so a client's X-Forwarded-Host (or X-Original-URL with Caddy) must not choose
+    the host the rule is looked up for; and nginx serves "host." as "host"."""
     srv, ng = fa
     admin = srv.admin()
     pw = strong_password()
@@ -218,9 +224,22 @@ def test_host_rule_refuses_roles_not_listed(fa):
     c.must_sign_in("hd.carol", pw)
     r = via_proxy(ng, "/", cookie=c.cookies["resetd_session"])
     assert r.status == 403, (r, ng.log())
-    # the admin (global_admin is listed) enters
-    r = via_proxy(ng, "/", cookie=admin.cookies["resetd_session"])
-    assert r.status == 200 and b"user=[admin]" in r.body and b"groups=[global_admin]" in r.body, r.body
+    proxy_host = "127.0.0.1:%d" % ng.proxy_port
+    for headers in ({"X-Forwarded-Host": "unruled.example"},
+                    {"X-Forwarded-Host": "unruled.example", "X-Forwarded-Proto": "http", "X-Forwarded-Uri": "/"},
+                    {"Host": "127.0.0.1.:%d" % ng.proxy_port},
+                    {"Host": "127.0.0.1.:%d" % ng.proxy_port, "X-Forwarded-Host": "127.0.0.1.:%d" % ng.proxy_port}):
+        r = via_proxy(ng, "/", cookie=c.cookies["resetd_session"], headers=headers)
+        assert r.status == 403, (headers, r, ng.log())
+    # straight from a trusted peer: X-Original-URL and X-Forwarded-Host naming different hosts
+    for headers in ({"X-Original-URL": "http://%s/" % proxy_host, "X-Forwarded-Host": "unruled.example"},
+                    {"X-Original-URL": "http://unruled.example/", "X-Forwarded-Proto": "http",
+                     "X-Forwarded-Uri": "/", "X-Forwarded-Host": proxy_host}):
+        assert_error_json(c.get("auth/verify", headers=headers), 403, "forbidden")
+    # the admin (global_admin is listed) enters, also with a consistent X-Forwarded-Host
+    for headers in (None, {"X-Forwarded-Host": proxy_host}):
+        r = via_proxy(ng, "/", cookie=admin.cookies["resetd_session"], headers=headers)
+        assert r.status == 200 and b"user=[admin]" in r.body and b"groups=[global_admin]" in r.body, r.body
 
 
 def test_must_change_session_is_sent_to_the_change_page(fa):
@@ -364,3 +383,37 @@ def test_caddy_forward_auth(make_resetd, workdir):
             proc.kill()
             proc.wait(5)
         log.close()
+
+
+def readme_block(lang):
+    """The README's fenced ```lang block (the one under "Sign-in for the appliance's other services")."""
+    from conftest import REPO
+    text = open(os.path.join(REPO, "README.md")).read()
+    start = text.index("```%s\n" % lang) + len("```%s\n" % lang)
+    return text[start:text.index("```", start)]
+
+
+def test_readme_caddy_snippet_parses_as_written(workdir):
+    """Readers paste the snippet: Debian's caddy must accept it verbatim."""
+    prefix = os.path.join(workdir, "caddy-readme")
+    os.makedirs(prefix)
+    conf = os.path.join(prefix, "Caddyfile")
+    with open(conf, "w") as f:
+        f.write("{\n  admin off\n  storage file_system %s/data\n}\n" % prefix + readme_block("caddy"))
+    env = dict(os.environ, HOME=prefix, XDG_DATA_HOME=prefix, XDG_CONFIG_HOME=prefix)
+    r = subprocess.run([CADDY, "adapt", "--config", conf, "--adapter", "caddyfile"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert '"tls":{"insecure_skip_verify":true}' in r.stdout.replace(" ", ""), r.stdout
+
+
+def test_readme_nginx_snippet_passes_nginx_t(workdir):
+    """The README's nginx locations, pasted into a server block, pass Debian's `nginx -t`."""
+    prefix = os.path.join(workdir, "nginx-readme")
+    os.makedirs(prefix)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n  access_log off;\n"
+                "  server {\n    listen 127.0.0.1:%d;\n%s  }\n}\n" % (prefix, prefix, free_port(), readme_block("nginx")))
+    r = subprocess.run([NGINX, "-t", "-p", prefix, "-c", conf], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr

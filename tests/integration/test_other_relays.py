@@ -106,3 +106,45 @@ def test_webhook_signed_retried_on_5xx_permanent_on_4xx(make_resetd, workdir):
         assert "429" in n["last_answer"], n
     finally:
         hook.shutdown()
+
+
+class LeakyHook(http.server.BaseHTTPRequestHandler):
+    """An internal service that answers 500 with something it should not show."""
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        out = b"INTERNAL db_password=hunter2 host=10.9.8.7\nTraceback ..."
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *a):
+        pass
+
+
+def test_webhook_test_send_shows_status_and_fixed_phrase_not_the_body(make_resetd, workdir):
+    """Issue 9 #9: "Send test message" (and the audit, and the outbox) must not
+    echo what the webhook target answered."""
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), LeakyHook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/hook" % hook.server_address[1]
+        srv = make_resetd()
+        admin = srv.admin()
+        r = admin.request("PUT", "settings/relay", {"kind": "webhook", "url": url, "secret": "k" * 32})
+        assert r.status == 200, r
+        t = admin.post("settings/relay/test", {"to": "probe@example.net"})
+        assert t.status == 200, t
+        assert t.json["ok"] is False
+        assert t.json["answer"].startswith("HTTP 500 "), t.json
+        assert "hunter2" not in t.json["answer"] and "INTERNAL" not in t.json["answer"], t.json
+        audit = admin.get("audit?action=relay_test").json["entries"]
+        assert audit and "HTTP 500" in audit[0]["detail"], audit
+        assert not [a for a in audit if "hunter2" in a["detail"] or "INTERNAL" in a["detail"]], audit
+        uid = admin.create_user("leaky", password=strong_password()).json["user"]["id"]
+        r = admin.reset(uid, notify=["leaky.home@example.net"], notify_user=False)
+        nid = r.json["notifications"][0]["id"]
+        n = admin.wait_notification(nid, "queued", user_id=uid, pred=lambda n: n["attempts"] >= 1)
+        assert n["last_answer"].startswith("HTTP 500 ") and "hunter2" not in n["last_answer"], n
+    finally:
+        hook.shutdown()

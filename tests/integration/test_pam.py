@@ -59,13 +59,41 @@ def audit_rows(admin, target):
     return [e for e in r.json["entries"] if e["target"] == target]
 
 
-def web_attempts_until_throttled(srv, username):
-    for i in range(1, 30):
+def delay_after_s(failures):
+    """The throttle's schedule (accounts/throttle.cpp): none for the first 3, then 1, 2, 4 ... 60 s."""
+    return 0 if failures < 3 else min(2 ** min(failures - 3, 6), 60)
+
+
+def failures_until_throttled(attempt):
+    """Calls attempt(i) (True = the throttle answered) until the throttle answers. Returns the
+    number of failures counted before that, after checking each answer against the schedule
+    with the test's own timestamps: a failure past the third was counted only when the delay
+    owed for the one before had passed, and the throttled attempt came inside the delay. A
+    loaded machine may thus move the count (a slow attempt arrives after its delay), but a
+    throttle that counts or waits differently fails here."""
+    spans = []
+    for i in range(1, 20):
+        t0 = time.monotonic()
+        throttled = attempt(i)
+        t1 = time.monotonic()
+        if throttled:
+            k = len(spans)
+            assert k >= 3, "throttled after only %d failures" % k
+            for j in range(3, k):
+                assert spans[j][1] - spans[j - 1][0] >= delay_after_s(j), (
+                    "failure %d counted before the %d s owed after failure %d" % (j + 1, delay_after_s(j), j))
+            assert t0 - spans[-1][1] < delay_after_s(k), "throttled after its delay had passed"
+            return k
+        spans.append((t0, t1))
+    pytest.fail("never throttled")
+
+
+def web_failures_until_throttled(srv, username):
+    def attempt(i):
         r = srv.client().post("session", {"username": username, "password": "wrong-%d" % i}, csrf=False)
-        if r.status == 429:
-            return i
-        assert r.status == 401, r
-    pytest.fail("web sign-in never throttled")
+        assert r.status in (401, 429), r
+        return r.status == 429
+    return failures_until_throttled(attempt)
 
 
 def test_right_password_succeeds_wrong_fails_and_is_throttled_like_the_web(pam):
@@ -81,28 +109,33 @@ def test_right_password_succeeds_wrong_fails_and_is_throttled_like_the_web(pam):
     ok, out = pamtester(service, "PAM.Ann", pw)  # usernames are case-insensitive, as on the web
     assert ok, out
 
-    ok, out = pamtester(service, "pam.ann", "not-the-password")
-    assert not ok and "The username or password is incorrect." in out, out
+    # the account throttle counts PAM failures exactly like web sign-in failures: the same
+    # schedule (3 free failures, then growing delays); on an idle machine both stop at 3
+    k_web = web_failures_until_throttled(srv, "web.ann")
 
-    # the account throttle counts PAM failures exactly like web sign-in failures
-    n_web = web_attempts_until_throttled(srv, "web.ann")
-    n_pam = None
-    for i in range(2, 30):
+    def pam_attempt(i):
         ok, out = pamtester(service, "pam.ann", "wrong-%d" % i)
-        assert not ok
-        if "Too many sign-in attempts" in out:
-            n_pam = i
-            break
-    assert n_pam == n_web, (n_pam, n_web)
-    # while throttled even the right password is refused
+        assert not ok, out
+        throttled = "Too many sign-in attempts" in out
+        assert throttled or "The username or password is incorrect." in out, out
+        return throttled
+    k_pam = failures_until_throttled(pam_attempt)
+    # while throttled even the right password is refused: more failures (the clock moved past
+    # each delay, as in the lockout test) make the delay 60 s, far longer than one pamtester run
+    for i in range(k_pam, 9):
+        clock.advance(srv, 70)
+        assert not pam_attempt(100 + i)
     ok, out = pamtester(service, "pam.ann", pw)
     assert not ok and "Too many sign-in attempts" in out, out
 
+    admin = fresh_admin(srv)  # the clock moved past the admin's idle limit
     rows = audit_rows(admin, "pam.ann")
     assert [e for e in rows if e["outcome"] == "ok" and e["client"] == "pam:" + service
             and "rhost 192.0.2.7" in e["detail"]], rows
     fails = [e for e in rows if e["outcome"] == "failed" and e["client"] == "pam:" + service]
-    assert len(fails) == n_pam - 1, rows
+    assert len(fails) == max(k_pam, 9), rows  # every counted failure, none of the throttled
+    web_fails = [e for e in audit_rows(admin, "web.ann") if e["outcome"] == "failed"]
+    assert len(web_fails) == k_web, web_fails
     assert not [e for e in rows if e["client"] != "pam:" + service], rows
 
 

@@ -239,3 +239,35 @@ def test_backoff_no_immediate_retry_and_state_filter(server, sink, admin):
     queued = admin.notifications(state="queued")
     assert [x["id"] for x in queued] == [nid], queued
     assert_error_json(admin.get("notifications?state=bogus"), (400, 422))
+
+
+def test_moved_relay_gets_no_stored_password_through_test_send(workdir, make_resetd):
+    """Issue 9 #5: pointing the saved relay at another listener and pressing
+    "Send test message" handed it the stored AUTH password. The listener here
+    would accept exactly that password: after the move it must not get it."""
+    cert, key = make_cert(workdir)
+    relay_pw = "relay-Secret-" + strong_password()
+    for sub in ("legit", "thief"):
+        os.makedirs(os.path.join(workdir, sub))
+    legit = AioRelay(os.path.join(workdir, "legit"), mode="starttls", cert=cert, key=key,
+                     auth=("resetd-relay", relay_pw)).start()
+    thief = AioRelay(os.path.join(workdir, "thief"), mode="starttls", cert=cert, key=key,
+                     auth=("resetd-relay", relay_pw)).start()
+    try:
+        pwfile = os.path.join(workdir, "relay.pass")
+        with open(pwfile, "w") as f:
+            f.write(relay_pw + "\n")
+        srv = make_resetd(relay_port=legit.port, relay_extra={
+            "security": "starttls", "ca_file": cert, "username": "resetd-relay", "password_file": pwfile})
+        admin = srv.admin()
+        t = admin.post("settings/relay/test", {"to": "probe@example.net"})
+        assert t.status == 200 and t.json["ok"] is True, t
+        r = admin.request("PUT", "settings/relay", {"port": thief.port})
+        assert r.status == 200, r
+        t = admin.post("settings/relay/test", {"to": "probe2@example.net"})
+        assert not [m for m, _, _ in thief.messages() if m.get("authenticated")], "password reached the listener"
+        assert t.status == 200 and t.json["ok"] is False, "the moved relay authenticated: %r" % t.json
+        assert r.json["password_set"] is False, r
+    finally:
+        legit.stop()
+        thief.stop()

@@ -5,7 +5,7 @@ says what happened (also for unknown users)."""
 import time
 
 from conftest import assert_error_json, mail_text, strong_password, wait_until
-from sitekit import (audit, clocked, codes_in, enable_self_service, sign_in_as, ss_request,  # noqa: F401
+from sitekit import (audit, clocked, codes_in, enable_self_service, put_ok, sign_in_as, ss_request,  # noqa: F401
                      ss_reset, wait_audit, wait_code)
 
 
@@ -215,3 +215,90 @@ def test_fifth_try_with_the_right_code_still_works(server, sink, admin):
     r = ss_reset(server, "fiona", code, pw, source="127.0.0.113")
     assert r.status == 200, "the 5th try (right code) was refused: %r" % r
     assert sign_in_as(server, "fiona", pw, source="127.0.0.114")[1].status == 200
+
+
+def make_admin(admin, name, pw):
+    r = admin.create_user(name, email="%s@corp.example.org" % name, password=pw, role="global_admin",
+                          alternate_email="%s.alt@home.example.net" % name)
+    return r.json["user"]["id"]
+
+
+def test_own_address_change_needs_password_notifies_old_addresses_and_voids_codes(server, sink, admin):
+    """Issue 9 #4: a borrowed session must not be able to redirect its owner's
+    codes: changing one's own email/alternate_email needs the current password,
+    the old addresses get a secret-free notice, outstanding codes die."""
+    pw = strong_password()
+    gid = make_admin(admin, "gail", pw)
+    put_ok(admin, "self-service", {"enabled": True, "admins_enabled": True})
+    assert ss_request(server, "gail").status == 202
+    code = wait_code(sink, "gail.alt@home.example.net")
+
+    c, r = sign_in_as(server, "gail", pw)
+    assert r.status == 200, r
+    e = assert_error_json(c.patch("users/%d" % gid, {"alternate_email": "thief@evil.example"}), 422,
+                          "current_password_required")
+    assert e.get("field") == "current_password", e
+    e = assert_error_json(c.patch("users/%d" % gid, {"alternate_email": "thief@evil.example",
+                                                     "current_password": "not-" + pw}), 422,
+                          "wrong_current_password")
+    assert e.get("field") == "current_password", e
+    assert admin.get("users/%d" % gid).json["alternate_email"] == "gail.alt@home.example.net"
+    # other fields of one's own account still need no password
+    assert c.patch("users/%d" % gid, {"display_name": "Gail G."}).status == 200
+    assert c.patch("users/%d" % gid, {"email": "gail@corp.example.org"}).status == 200  # unchanged value
+
+    r = c.patch("users/%d" % gid, {"alternate_email": "gail.new@home.example.net", "current_password": pw})
+    assert r.status == 200, r
+    assert r.json["alternate_email"] == "gail.new@home.example.net"
+    # a secret-free notice to both old addresses, none to the new one
+    for addr in ("gail@corp.example.org", "gail.alt@home.example.net"):
+        msgs = sink.wait_message_to(addr, contains="changed", timeout=20)
+        text = mail_text(msgs[-1][2])
+        assert not codes_in(msgs[-1][2]) and pw not in text, text
+    assert not sink.messages_to("gail.new@home.example.net")
+    # the code mailed to the old alternate address is void
+    r = ss_reset(server, "gail", code, strong_password())
+    assert r.status == 422, r
+    assert sign_in_as(server, "gail", pw)[1].status == 200, "the password changed anyway"
+    entry = wait_audit(admin, lambda e: e["action"] == "user_update" and e["target"] == "gail"
+                       and "current password confirmed" in e["detail"], "address change")[0]
+    assert "thief" not in entry["detail"]
+    assert wait_audit(admin, lambda e: e["action"] == "user_update" and e["target"] == "gail"
+                      and e["outcome"] == "failed", "wrong current password")
+
+    # throttled like a sign-in: wrong guesses soon answer 429
+    statuses = []
+    for i in range(6):
+        r = c.patch("users/%d" % gid, {"email": "x%d@evil.example" % i, "current_password": "guess-%d" % i})
+        statuses.append(r.status)
+        if r.status == 429:
+            break
+    assert statuses[-1] == 429 and statuses.count(422) <= 3, statuses
+    assert admin.get("users/%d" % gid).json["email"] == "gail@corp.example.org"
+
+    # an admin changing someone else's address: unchanged (no password asked)
+    uid = make_user(admin, "otto")
+    assert admin.patch("users/%d" % uid, {"alternate_email": "otto.new@home.example.net"}).status == 200
+
+
+def test_self_service_is_off_for_admin_roles_unless_the_site_allows_it(server, sink, admin):
+    """Issue 9 #4: admin roles get no code unless the site turns it on for them;
+    the request answers 202 alike."""
+    gid = make_admin(admin, "hera", strong_password())
+    make_user(admin, "ulla")
+    j = put_ok(admin, "self-service", {"enabled": True})
+    assert j == {"enabled": True, "admins_enabled": False}, j
+    assert ss_request(server, "hera").status == 202
+    assert ss_request(server, "ulla").status == 202
+    wait_code(sink, "ulla.alt@home.example.net")
+    wait_audit(admin, lambda e: e["action"] == "self_service_request" and e["target"] == "hera"
+               and "admin roles" in e["detail"], "admin refused")
+    assert not sink.messages_to("hera.alt@home.example.net")
+    j = put_ok(admin, "self-service", {"admins_enabled": True})
+    assert j == {"enabled": True, "admins_enabled": True}, j
+    assert ss_request(server, "hera").status == 202
+    code = wait_code(sink, "hera.alt@home.example.net")
+    # switched off again: a code already mailed no longer works for an admin
+    put_ok(admin, "self-service", {"admins_enabled": False})
+    assert ss_reset(server, "hera", code, strong_password()).status == 422
+    assert gid

@@ -83,12 +83,14 @@ def test_expiration_edge_values(admin):
 
 def test_self_service_and_retention_settings(server, admin):
     g = admin.get("settings/self-service")
-    assert g.status == 200 and g.json == {"enabled": False}, g  # off until an admin turns it on
-    assert put_ok(admin, "self-service", {"enabled": True}) == {"enabled": True}
-    assert admin.get("settings/self-service").json == {"enabled": True}
+    # off until an admin turns it on, and off for admin roles unless the site says so
+    assert g.status == 200 and g.json == {"enabled": False, "admins_enabled": False}, g
+    assert put_ok(admin, "self-service", {"enabled": True}) == {"enabled": True, "admins_enabled": False}
+    assert admin.get("settings/self-service").json == {"enabled": True, "admins_enabled": False}
     assert_error_json(put(admin, "self-service", {"enabled": "yes"}), 400, "invalid_type")
-    assert admin.get("settings/self-service").json == {"enabled": True}
-    assert put_ok(admin, "self-service", {"enabled": False}) == {"enabled": False}
+    assert_error_json(put(admin, "self-service", {"admins_enabled": 1}), 400, "invalid_type")
+    assert admin.get("settings/self-service").json == {"enabled": True, "admins_enabled": False}
+    assert put_ok(admin, "self-service", {"enabled": False}) == {"enabled": False, "admins_enabled": False}
 
     g = admin.get("settings/retention")
     assert g.status == 200 and g.json["audit_days"] == 365, g  # spec §9 default
@@ -240,3 +242,49 @@ def test_relay_test_returns_the_relays_exact_answer(server, sink, admin):
     es = [e for e in admin.get("audit?action=relay_test&limit=100").json["entries"]]
     assert any(e["target"] == "relaytest2@example.net" and e["outcome"] == "failed" and text in e["detail"]
                for e in es), es
+
+
+def test_relay_secret_is_dropped_when_the_destination_changes(server, admin):
+    """Issue 9 #5: a stored SMTP password / webhook secret never follows the relay
+    to a new destination unless it is typed again in the same request."""
+    pw = "RelayPw-" + strong_password()
+    base = {"kind": "smtp", "host": "127.0.0.1", "port": server.relay_port, "security": "starttls",
+            "username": "resetd-relay"}
+    for change in ({"host": "localhost"}, {"port": server.relay_port + 1}, {"security": "tls"},
+                   {"username": "someone-else"}, {"kind": "file"}):
+        j = put_ok(admin, "relay", dict(base, password=pw))
+        assert j["password_set"] is True, j
+        j = put_ok(admin, "relay", change)
+        assert j["password_set"] is False, "password kept after %r: %r" % (change, j)
+        a = admin.get("audit?action=setting_change&limit=1").json["entries"][0]
+        assert "password dropped" in a["detail"], a
+    # typed again in the same request: kept
+    put_ok(admin, "relay", dict(base, password=pw))
+    j = put_ok(admin, "relay", {"host": "localhost", "password": pw})
+    assert j["password_set"] is True, j
+    # the same destination sent again (a form that posts every field): kept
+    j = put_ok(admin, "relay", {"kind": "smtp", "host": "localhost", "port": server.relay_port,
+                                "security": "starttls", "username": "resetd-relay", "timeout_s": 9})
+    assert j["password_set"] is True, j
+
+    # webhook: a new url without the secret is refused (the secret is required) and
+    # nothing changes; with the secret typed again it is saved
+    j = put_ok(admin, "relay", {"kind": "webhook", "url": "http://127.0.0.1:9/a", "secret": "hook-secret-1"})
+    assert j["secret_set"] is True
+    expect_field_error(put(admin, "relay", {"url": "http://127.0.0.1:9/b"}), "secret")
+    assert admin.get("settings/relay").json["url"] == "http://127.0.0.1:9/a"
+    j = put_ok(admin, "relay", {"url": "http://127.0.0.1:9/b", "secret": "hook-secret-2"})
+    assert j["secret_set"] is True and j["url"].endswith("/b"), j
+    assert j["password_set"] is False
+
+
+def test_relay_auth_without_tls_is_refused(server, admin):
+    """Issue 9 #5: a username (AUTH) with security "none" would send credentials in clear."""
+    before = admin.get("settings/relay").json
+    e = expect_field_error(put(admin, "relay", {"kind": "smtp", "security": "none", "username": "resetd-relay",
+                                                "password": "RelayPw-" + strong_password()}), "security")
+    assert e["message"].strip()
+    assert admin.get("settings/relay").json == before
+    # with TLS it is fine; switching that relay back to "none" is refused too
+    put_ok(admin, "relay", {"security": "starttls", "username": "resetd-relay", "password": "x" * 20})
+    expect_field_error(put(admin, "relay", {"security": "none"}), "security")

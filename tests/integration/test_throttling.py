@@ -119,3 +119,41 @@ def test_trusted_proxy_last_x_forwarded_for_hop_is_used(sink, make_resetd):
         "session", {"username": "nobody.else", "password": "x" * 14}, csrf=False,
         headers={"X-Forwarded-For": "10.1.1.1, 10.1.1.2"})
     assert r2.status == 401, r2
+
+
+def test_parallel_wrong_passwords_get_no_more_guesses_than_sequential(server, admin):
+    """Issue 9 #6: 40 concurrent wrong passwords for one account must not get more
+    verified guesses than one at a time (3 before the growing delay starts).
+    A 401 is a verified guess; 429 (throttled) and 503 (hasher busy) are not."""
+    from concurrent.futures import ThreadPoolExecutor
+    admin.create_user("racer", password=strong_password())
+    # sequential baseline: how many 401s before the first 429
+    seq = []
+    admin.create_user("walker", password=strong_password())
+    for i in range(10):
+        r = Client(server.port, source="127.0.0.%d" % (100 + i)).post(
+            "session", {"username": "walker", "password": "wrong-%d-xyzzy" % i}, csrf=False)
+        seq.append(r.status)
+        if r.status == 429:
+            break
+    verified_seq = seq.index(429) if 429 in seq else len(seq)
+    assert verified_seq == 3, seq
+
+    def attempt(i):
+        c = Client(server.port, source="127.0.0.%d" % (150 + i))
+        return c.post("session", {"username": "racer", "password": "wrong-%d-" % i + secrets.token_hex(4)},
+                      csrf=False).status
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = list(pool.map(attempt, range(40)))
+    elapsed = time.monotonic() - t0
+    assert set(statuses) <= {401, 429, 503}, statuses
+    verified = statuses.count(401)
+    # What a sequential attacker gets in the same time: the 3 free guesses, then
+    # one more after each delay of 1, 2, 4 ... s (a loaded machine may take >1 s).
+    allowed, spent, delay = verified_seq, 0, 1
+    while spent + delay <= elapsed:
+        allowed, spent, delay = allowed + 1, spent + delay, delay * 2
+    assert verified <= allowed, "%d verified guesses in parallel in %.1f s vs %d one at a time: %r" % (
+        verified, elapsed, allowed, statuses)

@@ -12,7 +12,8 @@
 # default configuration of every resetd command (config.cpp), so installing on a
 # machine shared with other engineers would change their test runs. The chroot is a
 # debootstrap --variant=minbase of bookworm, made once and cached as a tarball in
-# BUILD_DIR (needs deb.debian.org the first time, about 2 minutes).
+# /var/cache/resetd-ci by bookworm-base.sh (needs deb.debian.org the first time, about
+# 2 minutes).
 set -euo pipefail
 BUILD_DIR=$(realpath "${1:?usage: deb_install_test.sh BUILD_DIR}")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -56,14 +57,7 @@ out=$(systemd-analyze verify --root="$vroot" resetd.service 2>&1) || fail "syste
 ok "systemd-analyze verify resetd.service: clean"
 
 # ------------------------------------------------------------------- the chroot
-base="$BUILD_DIR/pkg-chroot-base.tar"
-if [ ! -f "$base" ]; then
-  command -v debootstrap >/dev/null || apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null
-  rm -rf "$BUILD_DIR/pkg-chroot-make"
-  debootstrap --variant=minbase bookworm "$BUILD_DIR/pkg-chroot-make" http://deb.debian.org/debian >/dev/null
-  tar -C "$BUILD_DIR/pkg-chroot-make" -cf "$base.tmp" . && mv "$base.tmp" "$base"
-  rm -rf "$BUILD_DIR/pkg-chroot-make"
-fi
+base=$(bash "$HERE/bookworm-base.sh")   # cached outside the tree, shared with .ci/fresh-machine.sh
 C="$BUILD_DIR/pkg-chroot"
 cleanup() {
   [ -n "${srv_pid:-}" ] && kill "$srv_pid" 2>/dev/null || true

@@ -1,7 +1,7 @@
 // Notifications (outbox with states and retry), Settings (relay with test
 // send, password policy, expiration, self-service, retention), Audit (filters,
 // paging, CSV export) and My sessions.
-import { h } from './dom.js';
+import { h, email, wbr } from './dom.js';
 import { t, num, date, has } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce } from './ui.js';
@@ -28,7 +28,8 @@ export async function notifications(view, ctx) {
       count.textContent = t('notif.count', { n: num(r.total ?? list.length) });
       tbody.replaceChildren(...list.map((n) => h('tr', {},
         h('td', {}, date(n.created_at)),
-        h('td', { class: 'wrap' }, n.recipient),
+        h('td', { class: 'nowrap' }, n.username || ''),
+        h('td', {}, email(n.recipient)),
         h('td', {}, has(`kind.${n.kind}`) ? t(`kind.${n.kind}`) : n.kind),
         h('td', {}, stateBadge(n.state)),
         h('td', {}, num(n.attempts || 0)),
@@ -37,7 +38,7 @@ export async function notifications(view, ctx) {
         h('td', {}, (n.state === 'failed' || (n.state === 'queued' && n.attempts > 0)) && button(t('notif.retry'), async () => {
           try { await api('POST', `/notifications/${n.id}/retry`, {}); announce(t('notif.retrying', { to: n.recipient })); load(); } catch (e) { say(err, errText(e)); }
         })))));
-      if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 8 }, t('notif.none'))));
+      if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 9 }, t('notif.none'))));
       if (list.some((n) => n.state === 'queued' || n.state === 'sending')) timer = setTimeout(() => load(true), 5000);
     } catch (e) { say(err, errText(e)); }
   };
@@ -47,7 +48,7 @@ export async function notifications(view, ctx) {
   view.append(h('h1', { tabindex: '-1' }, t('notif.pageTitle')), h('p', {}, t('notif.intro')), err,
     h('div', { class: 'filters' }, state, button(t('common.refresh'), () => load())), count,
     h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, t('notif.pageTitle')),
-      h('thead', {}, h('tr', {}, ['notif.created', 'notif.recipient', 'notif.kind', 'notif.state', 'notif.attempts', 'notif.answer', 'notif.sentAt', 'notif.action']
+      h('thead', {}, h('tr', {}, ['notif.created', 'notif.user', 'notif.recipient', 'notif.kind', 'notif.state', 'notif.attempts', 'notif.answer', 'notif.sentAt', 'notif.action']
         .map((k) => h('th', { scope: 'col' }, t(k))))), tbody)));
 }
 
@@ -84,7 +85,7 @@ async function section(path, titleKey, intro, fields, extra) {
     grid.append(w);
   }
   const submit = h('button', { type: 'submit', class: 'btn primary' }, t('common.save'));
-  form.append(grid, h('div', { class: 'actions' }, submit));
+  form.append(grid);
   const shown = (key) => !inputs[key].hidden;
   const sync = () => {
     const kind = inputs.kind?.input.value;
@@ -96,6 +97,13 @@ async function section(path, titleKey, intro, fields, extra) {
   };
   form.addEventListener('change', sync);
   sync();
+  // Changes on screen are not in effect (nor tested) until saved: say so.
+  const unsaved = h('p', { class: 'unsaved', role: 'status' });
+  const state = { dirty: false };
+  const setDirty = (d) => { state.dirty = d; unsaved.textContent = d ? t('set.unsaved') : ''; unsaved.hidden = !d; };
+  setDirty(false);
+  form.addEventListener('input', () => setDirty(true));
+  form.addEventListener('change', () => setDirty(true));
   const bad = (key, text) => {
     const i = inputs[key].input;
     say(err, t('err.checkField'));
@@ -130,6 +138,7 @@ async function section(path, titleKey, intro, fields, extra) {
           inputs[key].input.value = '';
           inputs[key].querySelector('.hint').textContent = secretHint(key);
         }
+        setDirty(false);
         say(ok, t('settings.saved'));
         announce(t('settings.saved'));
       } catch (e) {
@@ -142,12 +151,15 @@ async function section(path, titleKey, intro, fields, extra) {
       }
     });
   });
+  form.append(h('div', { class: 'actions' }, submit, unsaved));
   sec.append(form);
-  if (extra) sec.append(extra());
+  if (extra) sec.append(extra(state));
   return sec;
 }
 
-function relayTest() {
+// The test goes through the saved relay (the API has no other), so with
+// unsaved changes on screen it refuses instead of reporting on another relay.
+function relayTest(relay) {
   const to = field({ label: t('set.testTo'), name: 'to', type: 'email', autocomplete: 'email' });
   const answer = h('div', { class: 'answer', role: 'status' });
   const send = h('button', { type: 'submit', class: 'btn' }, t('set.testSend'));
@@ -158,6 +170,7 @@ function relayTest() {
     clearErrors(form);
     say(err, '');
     answer.replaceChildren();
+    if (relay.dirty) { say(err, t('set.testNeedsSave')); err.setAttribute('tabindex', '-1'); err.focus(); return; }
     const addr = to.input.value.trim();
     if (!/^[^\s@,;<>]+@[^\s@,;<>]+$/.test(addr)) { fieldError(to.input, t('err.invalid_email')); to.input.focus(); return; }
     busy(send, async () => {
@@ -253,7 +266,7 @@ export async function settings(view) {
       ['min_length', 'int', { min: 8, max: 64 }], ['min_strength_bits', 'int', { min: 0, max: 80 }], ['banned_words', 'list']]),
     section('/settings/expiration', 'settings.expiration', 'settings.expirationIntro', [
       ['never_expires', 'bool'], ['days', 'int', { min: 14, max: 730, show: 'finite' }], ['reminder_days', 'int', { min: 1, max: 30, show: 'finite' }]]),
-    section('/settings/self-service', 'settings.selfService', 'settings.selfServiceIntro', [['enabled', 'bool']]),
+    section('/settings/self-service', 'settings.selfService', 'settings.selfServiceIntro', [['enabled', 'bool'], ['admins_enabled', 'bool']]),
     section('/settings/retention', 'settings.retention', (d) => t('settings.retentionIntro', { n: num(d.outbox_days ?? 30) }), [
       ['audit_days', 'int', { min: 30, max: 3650 }]]),
     integrations(),
@@ -266,19 +279,54 @@ const ACTIONS = ['sign_in', 'sign_out', 'password_change', 'password_reset', 'se
   'notification_expired', 'notification_retry', 'self_service_request', 'self_service_reset', 'session_end', 'expiry_reminder', 'backup'];
 const named = (prefix, v) => (v && has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v || '');
 
+// Who acted, in words: the service itself, the console, or nobody signed in.
+const WHO = { system: 'audit.system', console: 'audit.console', '-': 'audit.anonymous', '(unknown user)': 'audit.unknownUser' };
+const who = (v) => (WHO[v] ? t(WHO[v]) : v || '');
+
+// The audit's details are short English phrases from the service; the known
+// ones are shown in the page's language, anything else as stored.
+const FIELDS = { display_name: 'users.displayName', email: 'users.email', alternate_email: 'users.altEmail', role: 'users.role', locale: 'users.locale' };
+const WHOLE = { 'unknown username': 'adet.unknownUsername', 'temporary password expired': 'adet.tempExpired', rehashed: 'adet.rehashed',
+  'code sent to the alternate address': 'adet.codeSent', 'hourly code limit reached': 'adet.codeLimit', 'break-glass console reset': 'adet.breakGlass' };
+const PARTS = [
+  [/^delivery (password|link)$/, (m) => t(`adet.delivery.${m[1]}`)],
+  [/^mode (auto|manual)$/, (m) => t(`adet.mode.${m[1]}`)],
+  [/^must change$/, () => t('adet.mustChange')],
+  [/^(\d+) notification\(s\)$/, (m) => t('adet.notifications', { n: num(Number(m[1])) })],
+  [/^(password|link) mailed to nobody$/, (m) => t(`adet.nobody.${m[1]}`)],
+  [/^(password|link) to (.+)$/, (m) => t(`adet.secretTo.${m[1]}`, { to: m[2].split(' ').join(', ') })],
+  [/^notice to (.+)$/, (m) => t('adet.noticeTo', { to: m[1].split(' ').join(', ') })],
+  [/^role (\w+)$/, (m) => t('adet.role', { role: named('role', m[1]) })],
+  [/^(enabled|disabled)$/, (m) => t(`adet.${m[1]}`)],
+];
+const part = (p) => { const hit = PARTS.find(([re]) => re.test(p)); return hit ? hit[1](p.match(hit[0])) : null; };
+function detailText(e) {
+  const d = e.detail || '';
+  if (!d) return '';
+  if (WHOLE[d]) return t(WHOLE[d]);
+  // A message's final outcome: the relay's own words stay as they came.
+  const n = d.match(/^notification (\d+) \((\w+)\), attempts (\d+): ([\s\S]*)$/);
+  if (n) return t('adet.message', { id: n[1], kind: named('kind', n[2]), n: num(Number(n[3])), answer: n[4] });
+  if (e.action === 'user_update') return d.split(',').map((x) => (FIELDS[x] ? t(FIELDS[x]) : part(x) ?? x)).join(' · ');
+  const out = d.split(', ').map(part);
+  return out.every((x) => x !== null) ? out.join(' · ') : d;
+}
+
 export async function audit(view) {
-  const f = { actor: '', action: '', since: '', offset: 0, limit: 50 };
+  const f = { actor: '', target: '', action: '', since: '', offset: 0, limit: 50 };
   const err = errorBox();
   const actor = field({ label: t('audit.actor'), name: 'actor', autocomplete: 'off', attrs: { autocapitalize: 'none' } });
+  const target = field({ label: t('audit.targetFilter'), name: 'target', autocomplete: 'off', attrs: { autocapitalize: 'none' } });
   const action = select({ label: t('audit.action'), name: 'action', value: '', options: [{ value: '', label: t('audit.allActions') }, ...ACTIONS.map((a) => ({ value: a, label: t(`act.${a}`) }))] });
   const since = field({ label: t('audit.since'), name: 'since', type: 'date' });
   const apply = h('button', { type: 'submit', class: 'btn primary' }, t('audit.apply'));
   const csv = h('a', { class: 'btn', download: 'resetd-audit.csv', 'aria-describedby': 'csv-hint' }, t('audit.csv'));
-  const form = h('form', { class: 'filters', novalidate: true }, actor, action, since, h('div', { class: 'actions' }, apply, csv));
+  const form = h('form', { class: 'filters', novalidate: true }, actor, target, action, since, h('div', { class: 'actions' }, apply, csv));
   const tbody = h('tbody');
   const count = h('p', { class: 'count', role: 'status' });
   const pager = h('div', { class: 'pager' });
-  const filters = () => ({ actor: f.actor, action: f.action, since: f.since ? new Date(`${f.since}T00:00:00`).toISOString().replace('.000', '') : '' });
+  // Both names match in part ("adm" finds admin), as people type them.
+  const filters = () => ({ actor: f.actor, target: f.target, match: f.actor || f.target ? 'partial' : '', action: f.action, since: f.since ? new Date(`${f.since}T00:00:00`).toISOString().replace('.000', '') : '' });
   const load = async () => {
     csv.href = `/api/v1/audit${qs({ ...filters(), format: 'csv' })}`;
     say(err, '');
@@ -289,12 +337,12 @@ export async function audit(view) {
       count.textContent = t('audit.count', { n: num(total) });
       tbody.replaceChildren(...list.map((e) => h('tr', {},
         h('td', {}, date(e.at)),
-        h('td', { class: 'nowrap' }, e.actor),
+        h('td', { class: 'nowrap' }, who(e.actor)),
         h('td', {}, named('act', e.action)),
-        h('td', { class: 'wrap' }, e.target),
+        h('td', {}, h('span', { class: 'email' }, wbr(who(e.target)))),
         h('td', {}, named('outcome', e.outcome)),
         h('td', { class: 'nowrap' }, e.client),
-        h('td', { class: 'wrap detail' }, e.detail))));
+        h('td', { class: 'wrap detail' }, detailText(e)))));
       if (!list.length) tbody.append(h('tr', {}, h('td', { colspan: 7 }, t('audit.none'))));
       const pages = Math.max(1, Math.ceil(total / f.limit));
       pager.replaceChildren(
@@ -305,7 +353,7 @@ export async function audit(view) {
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    Object.assign(f, { actor: actor.input.value.trim().toLowerCase(), action: action.input.value, since: since.input.value, offset: 0 });
+    Object.assign(f, { actor: actor.input.value.trim().toLowerCase(), target: target.input.value.trim().toLowerCase(), action: action.input.value, since: since.input.value, offset: 0 });
     busy(apply, load);
   });
   await load();

@@ -27,6 +27,20 @@ function add(el, kids) {
   }
 }
 
+// An address that may wrap after "@" and before dots, never inside a word
+// (with .email's overflow-wrap: break-word as the last resort).
+export function wbr(text) {
+  const out = [];
+  String(text || '').split(/(?=[@.])/).forEach((p, i) => { if (i) out.push(document.createElement('wbr')); out.push(p); });
+  return out;
+}
+export function email(addr) {
+  const el = document.createElement('span');
+  el.className = 'email';
+  el.append(...wbr(addr));
+  return el;
+}
+
 export function debounce(fn, ms) {
   let t;
   return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };

@@ -50,7 +50,10 @@ export function date(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  // zh-TW's timeStyle uses flexible day periods ("清晨7:45"); an office
+  // clock says 上午 / 下午, which the explicit fields give.
+  const o = locale === 'zh-TW' ? { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' };
+  return new Intl.DateTimeFormat(locale, o).format(d);
 }
 
 export const num = (n) => new Intl.NumberFormat(locale).format(n);

@@ -14,39 +14,77 @@ const EMAIL = /^[^\s@,;<>]+@[^\s@,;<>]+$/;
 let saved = null;
 
 // The reset options part of a form; values() returns the API's reset options
-// or null after marking what is wrong.
-export function resetOptions({ user, emailInput, create, bulk }) {
+// or null after marking what is wrong. The recipients start empty: the seed
+// asks for "an address the user can get to", and the mailbox on file is often
+// the one the user can't open without this password. The addresses we know
+// (alternate, primary, the admin's own) are one click away instead.
+// linkDefault: the appliance can send links (public_url is set), so the safer
+// link is the default delivery; the password stays one click away.
+export function resetOptions({ user, emailInput, altInput, create, bulk, me, linkDefault }) {
   const mode = !bulk && radios({ legend: t('reset.passwordLegend'), name: 'mode', value: 'auto', options: [
     { value: 'auto', label: t('reset.auto') }, { value: 'manual', label: t('reset.manual') }] });
   const pw = !bulk && newPassword({ label: t('reset.password'), name: 'password', userId: user?.id });
   if (pw) pw.hidden = true;
-  const require = checkbox({ label: t('reset.requireChange'), name: 'require_change', checked: true });
-  const delivery = radios({ legend: t('reset.deliveryLegend'), name: 'delivery', value: 'password', options: [
-    { value: 'password', label: t('reset.deliverPassword') }, { value: 'link', label: t('reset.deliverLink') }] });
+  const require = checkbox({ label: bulk ? t('reset.requireChangeBulk') : t('reset.requireChange'), name: 'require_change', checked: true });
+  const delivery = radios({ legend: t('reset.deliveryLegend'), name: 'delivery', value: linkDefault ? 'link' : 'password', options: [
+    { value: 'link', label: t('reset.deliverLink'), hint: t('reset.deliverLinkHint') },
+    { value: 'password', label: t('reset.deliverPassword'), hint: t('reset.deliverPasswordHint') }] });
+  if (!linkDefault) {
+    delivery.inputs.link.disabled = true;
+    delivery.hints.link.textContent = t('reset.linkNeedsUrl');
+  }
   const linkHint = h('p', { class: 'hint', hidden: true }, t('reset.linkNeedsAuto'));
   delivery.append(linkHint);
-  const to = field({ label: t('reset.recipients'), name: 'notify', type: 'text', value: user?.email || '',
+  const to = field({ label: t('reset.recipients'), name: 'notify', type: 'text', value: '',
     hint: bulk ? t('reset.recipientsHintBulk') : t('reset.recipientsHint'), autocomplete: 'off', attrs: { inputmode: 'email' } });
-  const notifyUser = checkbox({ name: 'notify_user', checked: true,
-    label: user ? t('reset.notifyUserAt', { email: user.email || '—' }) : t('reset.notifyUser'), hint: t('reset.notifyUserHint') });
-  let toEdited = false;
-  to.input.addEventListener('input', () => { toEdited = true; });
-  if (emailInput) emailInput.addEventListener('input', () => { if (!toEdited) to.input.value = emailInput.value.trim(); });
+  const picks = h('div', { class: 'picks', role: 'group', 'aria-label': t('reset.picks') });
+  const addresses = () => {
+    const out = [];
+    const alt = altInput ? altInput.value.trim() : user?.alternate_email;
+    const primary = emailInput ? emailInput.value.trim() : user?.email;
+    if (alt && EMAIL.test(alt)) out.push(['reset.pickAlt', alt]);
+    if (primary && EMAIL.test(primary) && !bulk) out.push(['reset.pickPrimary', primary]);
+    if (me?.email && EMAIL.test(me.email)) out.push(['reset.pickMe', me.email]);
+    return out;
+  };
+  const current = () => to.input.value.split(/[,;\s]+/).map((x) => x.trim()).filter(Boolean);
+  const drawPicks = () => {
+    const have = current().map((x) => x.toLowerCase());
+    picks.replaceChildren(...addresses().map(([key, addr]) => h('button', { type: 'button', class: 'btn chip', disabled: have.includes(addr.toLowerCase()),
+      onclick: () => { to.input.value = [...current(), addr].join(', '); drawPicks(); to.input.focus(); sync(); } }, t(key, { email: addr }))));
+    picks.hidden = !picks.children.length;
+  };
+  to.input.insertAdjacentElement('afterend', picks);
+  to.input.addEventListener('input', () => { drawPicks(); sync(); });
+  for (const i of [emailInput, altInput]) if (i) i.addEventListener('input', drawPicks);
+  const ownAddr = () => (emailInput ? emailInput.value.trim() : user?.email) || '';
+  const notifyUser = checkbox({ name: 'notify_user', checked: true, label: '', hint: create ? t('reset.notifyUserHintNew') : t('reset.notifyUserHint') });
+  const where = h('p', { class: 'where', role: 'status' });
 
-  const sync = () => {
+  function sync() {
     const manual = mode && mode.value() === 'manual';
     if (pw) pw.hidden = !manual;
-    delivery.inputs.link.disabled = manual;
+    delivery.inputs.link.disabled = manual || !linkDefault;
     linkHint.hidden = !manual;
-    if (manual && delivery.value() === 'link') delivery.inputs.password.checked = true;
-    to.querySelector('label').textContent = delivery.value() === 'link' ? t('reset.recipientsLink') : t('reset.recipients');
-  };
+    if ((manual || !linkDefault) && delivery.value() === 'link') delivery.inputs.password.checked = true;
+    const link = delivery.value() === 'link';
+    to.querySelector('label').textContent = link ? t('reset.recipientsLink') : t('reset.recipients');
+    const own = ownAddr();
+    notifyUser.querySelector('label').textContent = bulk || !own ? t('reset.notifyUser') : t('reset.notifyUserAt', { email: own });
+    // What will be sent where, in words, before Reset is pressed.
+    const n = current().length;
+    const secret = link ? t('reset.whatLink') : t('reset.whatPassword');
+    where.textContent = n ? t('reset.whereSent', { what: secret, to: current().join(', ') }) : t('reset.whereNone', { what: secret });
+  }
   if (mode) mode.addEventListener('change', sync);
   delivery.addEventListener('change', sync);
+  if (emailInput) emailInput.addEventListener('input', sync);
+  drawPicks();
+  sync();
 
-  const el = h('div', { class: 'reset-options' }, mode, pw, require, delivery, to, notifyUser);
+  const el = h('div', { class: 'reset-options' }, mode, pw, require, delivery, to, where, notifyUser);
   const values = () => {
-    const list = to.input.value.split(/[,;\s]+/).map((s) => s.trim()).filter(Boolean);
+    const list = current();
     const bad = list.find((a) => !EMAIL.test(a));
     if (bad) { fieldError(to.input, t('err.invalid_email_named', { email: bad })); to.input.focus(); return null; }
     if (list.length > 5) { fieldError(to.input, t('err.too_many_recipients')); to.input.focus(); return null; }
@@ -74,8 +112,10 @@ function secretBlock(item, label, value, typeKey) {
 export function showResult(ctx, results, opts, headline) {
   const ok = results.filter((r) => !r.error);
   const slips = ok.filter((r) => r.password || r.link || opts.password).map((r) => ({
-    username: r.user.username, password: r.password || opts.password, link: r.link,
-    expires: r.expires_at || r.link_expires_at || r.password_expires_at || r.user.password_expires_at }));
+    username: r.user.username, display_name: r.user.display_name, password: r.password || opts.password, link: r.link,
+    mustChange: opts.require_change !== false,
+    // The expiry the API answered for this reset; never the record read before it.
+    expires: r.expires_at || null }));
   const h2 = h('h2', { tabindex: '-1' }, headline);
   const out = h('section', { class: 'result', 'aria-labelledby': 'res-h' }, h2);
   h2.id = 'res-h';
@@ -91,26 +131,41 @@ export function showResult(ctx, results, opts, headline) {
     const row = out.querySelector('.secret-box');
     if (print && row) row.append(print);
     else if (print) out.append(h('div', { class: 'actions' }, print));
-    // The expiry for the slip comes from the user record after the reset.
-    if (r.user.id && !slips[0]?.expires) {
-      api('GET', `/users/${r.user.id}`, undefined, { background: true }).then((x) => {
-        const e = (x.user || x).password_expires_at;
-        if (e && slips[0]) { slips[0].expires = e; exp.textContent = t('result.expires', { when: date(e) }); }
-      }).catch(() => {});
-    } else if (slips[0]?.expires) exp.textContent = t('result.expires', { when: date(slips[0].expires) });
+    if (r.expires_at) exp.textContent = t(r.link ? 'result.linkExpires' : 'result.expires', { when: date(r.expires_at) });
   } else {
     const tb = h('tbody', {}, results.map((r) => h('tr', {},
       h('td', {}, r.user.username || `#${r.id}`),
       h('td', {}, r.error ? h('span', { class: 'error' }, errText({ code: r.error.code || r.error, message: r.error.message || r.error })) : t('result.done')),
       h('td', { class: 'wrap mono' }, r.password || r.link || ''),
+      h('td', {}, r.expires_at ? date(r.expires_at) : ''),
       h('td', {}, (r.password || r.link) && h('button', { type: 'button', class: 'btn', onclick: (ev) => copy(r.password || r.link, ev.currentTarget) },
         t('result.copy'), h('span', { class: 'sr-only' }, ` ${r.user.username}`))))));
     out.append(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, headline),
-      h('thead', {}, h('tr', {}, ['users.username', 'result.status', 'result.secret', 'notif.action'].map((k) => h('th', { scope: 'col' }, t(k))))), tb)),
+      h('thead', {}, h('tr', {}, ['users.username', 'result.status', 'result.secret', 'result.expiresCol', 'notif.action'].map((k) => h('th', { scope: 'col' }, t(k))))), tb)),
     h('p', { class: 'once' }, t('result.once')));
-    if (print) out.append(h('div', { class: 'actions' }, print));
+    // The new passwords once as a CSV file, under the same rule as the
+    // screen: one download, then the button is gone.
+    const rowsCsv = ok.filter((r) => r.password || r.link);
+    const dl = rowsCsv.length && h('button', { type: 'button', class: 'btn' }, t('result.csv'));
+    if (dl) {
+      dl.addEventListener('click', () => {
+        const q = (v) => `"${String(v ?? '').replace(/"/g, '""')}"`;
+        const lines = [['username', 'display_name', 'password', 'link', 'expires_at'].join(','),
+          ...rowsCsv.map((r) => [r.user.username, r.user.display_name, r.password || '', r.link || '', r.expires_at || ''].map(q).join(','))];
+        const url = URL.createObjectURL(new Blob([`${lines.join('\r\n')}\r\n`], { type: 'text/csv' }));
+        const a = h('a', { href: url, download: 'resetd-new-passwords.csv', class: 'sr-only' });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 1000);
+        dl.replaceWith(h('span', { class: 'hint', role: 'status' }, t('result.csvDone')));
+      });
+    }
+    if (print || dl) out.append(h('div', { class: 'actions' }, print, dl));
   }
   const notes = ok.flatMap((r) => r.notifications || []);
+  // Say plainly when no mail carries the secret, so nobody waits for one.
+  if (ok.length && !(opts.notify || []).length) out.insertBefore(h('p', { class: 'alert ok' }, t(opts.delivery === 'link' ? 'result.linkNotMailed' : 'result.notMailed')), h2.nextSibling);
   const ids = [...new Set(ok.map((r) => r.user.id).filter(Boolean))];
   const live = liveNotifications(notes, ids.length <= 3 ? ids : null);
   ctx.onLeave(live.stop);
@@ -136,11 +191,11 @@ export async function reset(view, ctx) {
     ? h('div', {}, h('p', {}, t('reset.bulkIntro', { n: num(users.length) })), h('ul', { class: 'names' }, users.map((u) => h('li', {}, `${u.display_name || u.username} (${u.username})`))))
     : h('p', { class: 'who-line' }, t('reset.for', { name: users[0].display_name || users[0].username, username: users[0].username }));
   const blocked = users.filter((u) => !canReset(me, u));
-  const opts = resetOptions({ user: bulk ? null : users[0], bulk });
+  const opts = resetOptions({ user: bulk ? null : users[0], bulk, me, linkDefault: !!ctx.app.session.link_delivery });
   const submit = h('button', { type: 'submit', class: 'btn primary', disabled: blocked.length > 0 }, t('reset.submit'));
   const form = h('form', { novalidate: true }, err, who,
     blocked.length > 0 && h('p', { class: 'alert error' }, t('reset.notAllowed', { names: blocked.map((u) => u.username).join(', ') })),
-    h('p', { class: 'hint' }, t('reset.steps')), opts.el,
+    h('p', { class: 'hint' }, bulk ? t('reset.stepsBulk') : t('reset.steps')), opts.el,
     h('div', { class: 'actions' }, submit, h('a', { href: '#/users', class: 'btn link' }, t('common.cancel'))));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -172,4 +227,6 @@ export async function reset(view, ctx) {
     });
   });
   view.append(title, form);
+  // Keyboard: straight to the recipients; Enter there resets.
+  if (!bulk) ctx.focus = form.querySelector('input[name=notify]');
 }

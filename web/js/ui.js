@@ -1,6 +1,6 @@
 // Shared widgets: labelled fields, error display, the live password check,
 // the notification table with live state, copy and the print slip.
-import { h, uid, debounce } from './dom.js';
+import { h, uid, debounce, email } from './dom.js';
 import { t, has, date, num, upper } from './i18n.js';
 import { api } from './api.js';
 
@@ -17,8 +17,13 @@ const SAME = {
   unsupported_encoding: 'refused', unsupported_media_type: 'refused', method_not_allowed: 'refused',
 };
 
+// The policy's numbers as the last live check reported them (for messages
+// such as "at least 12 characters").
+const policy = { min_length: null };
+
 export function errText(err) {
   const code = err && (SAME[err.code] || err.code);
+  if (code === 'password_too_short' && policy.min_length) return t('err.password_too_short_n', { n: num(policy.min_length) });
   if (code && has(`err.${code}`)) return t(`err.${code}`, { seconds: err.retryAfter || '' });
   if (err && err.status === 0) return t('err.network');
   return (err && err.message) || t('err.generic');
@@ -59,13 +64,19 @@ export function checkbox({ label, name, checked, hint }) {
 
 export function radios({ legend, name, options, value }) {
   const inputs = {};
+  const hints = {};
   const fs = h('fieldset', { class: 'radios' }, h('legend', {}, legend),
     options.map((o) => {
       const id = uid(name);
       inputs[o.value] = h('input', { type: 'radio', id, name, value: o.value, checked: o.value === value });
-      return h('div', { class: 'check' }, inputs[o.value], h('label', { for: id, id: `${id}-l` }, o.label));
+      if (o.hint) {
+        hints[o.value] = h('p', { class: 'hint', id: `${id}-hint` }, o.hint);
+        described(inputs[o.value], `${id}-hint`);
+      }
+      return h('div', { class: 'check' }, inputs[o.value], h('label', { for: id, id: `${id}-l` }, o.label), hints[o.value]);
     }));
   fs.inputs = inputs;
+  fs.hints = hints;
   fs.value = () => Object.values(inputs).find((i) => i.checked)?.value;
   return fs;
 }
@@ -96,6 +107,20 @@ export function clearErrors(form) {
   for (const el of form.querySelectorAll('.field-error')) { el.textContent = ''; el.hidden = true; }
 }
 
+// A field that became valid loses its error, and the form's "Check the
+// marked field." goes once nothing is marked any more.
+export function clearStale(input) {
+  input.removeAttribute('aria-invalid');
+  const e = document.getElementById(`${input.id}-err`);
+  if (e) { e.textContent = ''; e.hidden = true; }
+  const form = input.closest('form');
+  if (form && !form.querySelector('[aria-invalid="true"]')) {
+    for (const box of form.querySelectorAll('.alert.error')) {
+      if (box.textContent === t('err.checkField') || box.dataset.field === input.name) { box.textContent = ''; box.hidden = true; delete box.dataset.field; }
+    }
+  }
+}
+
 export function fieldError(input, text) {
   input.setAttribute('aria-invalid', 'true');
   const e = document.getElementById(`${input.id}-err`);
@@ -108,6 +133,8 @@ export function showError(form, box, err) {
   clearErrors(form);
   const msg = errText(err);
   say(box, msg);
+  if (err && err.field) box.dataset.field = err.field;
+  else delete box.dataset.field;
   if (err && err.field) {
     const input = form.querySelector(`[name="${CSS.escape(err.field)}"]`);
     if (input && !input.closest('[hidden]')) { say(box, t('err.checkField')); fieldError(input, msg); input.focus(); return; }
@@ -147,12 +174,18 @@ export function newPassword({ label, name = 'new_password', userId, autocomplete
       const r = await api('POST', '/password-check', body, { background: true });
       if (my !== seqNo) return;
       f.check = r;
+      if (r.min_length) policy.min_length = r.min_length;
       const bits = Math.round(r.strength_bits || 0);
+      const need = r.min_strength_bits ?? 30;
+      meter.low = need;
+      meter.high = need + 20;
       meter.value = Math.min(bits, 80);
-      const word = bits < 30 ? 'pw.weak' : bits < 50 ? 'pw.fair' : 'pw.strong';
-      level.textContent = t('pw.level', { level: t(word), bits: num(bits) });
+      // Words, not bits: measured against what this appliance's policy asks.
+      const word = bits < need ? 'pw.weak' : bits < need + 20 ? 'pw.fair' : 'pw.strong';
+      level.textContent = t(word);
       reasons.replaceChildren(...(r.ok ? [h('li', { class: 'good' }, t('pw.ok'))]
-        : (r.reasons || []).map((c) => h('li', {}, has(`reason.${c}`) ? t(`reason.${c}`) : c))));
+        : (r.reasons || []).map((c) => h('li', {}, has(`reason.${c}`) ? t(`reason.${c}`, { n: num(r.min_length || 12) }) : c))));
+      if (r.ok) clearStale(f.input);
     } catch (e) {
       if (my === seqNo) reasons.replaceChildren(h('li', {}, errText(e)));
     }
@@ -180,7 +213,7 @@ export function liveNotifications(list, userIds) {
   let stopped = false;
   let started = Date.now();
   const draw = () => tbody.replaceChildren(...[...byId.values()].map((n) => h('tr', {},
-    h('td', { class: 'wrap' }, n.recipient),
+    h('td', {}, email(n.recipient)),
     h('td', {}, has(`kind.${n.kind}`) ? t(`kind.${n.kind}`) : n.kind),
     h('td', {}, stateBadge(n.state)),
     h('td', {}, num(n.attempts || 0)),
@@ -239,16 +272,21 @@ export async function copy(text, btn) {
   }
 }
 
-// Fills the print-only slip (username, secret, sign-in address, expiry) and
-// prints; @media print hides everything else.
+// Fills the print-only slip and prints; @media print hides everything else.
+// A heading, who it is for, the secret, where to sign in, what must happen at
+// first sign-in and when what expires: a slip handed over at the desk has to
+// make sense on its own.
 export function printSlips(items) {
   const slip = document.getElementById('slip');
   slip.replaceChildren(...items.map((it) => h('div', { class: 'slip-page' },
+    h('h2', {}, t('slip.title')),
     h('dl', {},
+      it.display_name && h('dt', {}, t('slip.name')), it.display_name && h('dd', {}, it.display_name),
       h('dt', {}, t('slip.username')), h('dd', {}, it.username),
       h('dt', {}, it.link ? t('slip.link') : t('slip.password')), h('dd', { class: 'secret' }, it.link || it.password),
       h('dt', {}, t('slip.signin')), h('dd', {}, `${location.origin}/`),
-      it.expires && h('dt', {}, t('slip.expires')), it.expires && h('dd', {}, date(it.expires))))));
+      it.expires && h('dt', {}, it.link ? t('slip.linkExpires') : t('slip.passwordExpires')), it.expires && h('dd', {}, date(it.expires))),
+    it.link ? h('p', {}, t('slip.linkUse')) : it.mustChange && h('p', {}, t('slip.mustChange')))));
   window.addEventListener('afterprint', () => slip.replaceChildren(), { once: true });
   window.print();
 }

@@ -1,7 +1,7 @@
 // Users → Active users: search as you type, sort, page, select; the actions
 // (Reset password, Add user, Edit, Disable/Enable, Unlock, Delete), and the
 // add / edit user form.
-import { h, debounce } from './dom.js';
+import { h, debounce, wbr } from './dom.js';
 import { t, num, date, foldChars, upper } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, announce } from './ui.js';
@@ -40,7 +40,7 @@ const roleName = (r) => t(`role.${r}`);
 function statusOf(u) {
   const s = [];
   if (u.disabled) s.push(h('span', { class: 'badge st-failed' }, upper(t('user.disabled'))));
-  if (u.locked) s.push(h('span', { class: 'badge st-queued' }, upper(t('user.locked'))));
+  if (u.locked) s.push(h('span', { class: 'badge st-queued' }, upper(u.locked_until ? t('user.lockedUntil', { when: date(u.locked_until) }) : t('user.locked'))));
   if (u.must_change_password) s.push(h('span', { class: 'badge st-sending' }, upper(t('user.mustChange'))));
   if (!s.length) s.push(h('span', { class: 'badge st-sent' }, upper(t('user.active'))));
   return s;
@@ -75,7 +75,7 @@ export async function users(view, ctx) {
       n > 1 ? t('users.resetMany', { n: num(n) }) : t('users.reset')),
       manage && button(t('users.add'), () => ctx.go('/users/new')),
       manage && h('button', { type: 'button', class: 'btn', disabled: !(u && canManage(me, u)), onclick: () => ctx.go(`/users/${u.id}`) }, t('users.edit')),
-      manage && h('button', { type: 'button', class: 'btn', disabled: !(u && canManage(me, u)), onclick: () => act(u, 'PATCH', `/users/${u.id}`, { disabled: !u.disabled }, u.disabled ? 'users.enabled' : 'users.disabledDone') },
+      manage && h('button', { type: 'button', class: 'btn', disabled: !(u && canManage(me, u)), onclick: () => (u.disabled ? act(u, 'PATCH', `/users/${u.id}`, { disabled: false }, 'users.enabled') : confirmBlock(u)) },
         u && u.disabled ? t('users.enable') : t('users.disable')),
       h('button', { type: 'button', class: 'btn', disabled: !(u && u.locked && canReset(me, u)), onclick: () => act(u, 'POST', `/users/${u.id}/unlock`, {}, 'users.unlocked') }, t('users.unlock')),
       manage && h('button', { type: 'button', class: 'btn danger', disabled: !(u && canManage(me, u)), onclick: () => confirmDelete(u) }, t('users.delete')));
@@ -84,11 +84,50 @@ export async function users(view, ctx) {
 
   async function act(u, method, path, body, doneKey) {
     say(err, '');
+    say(msg, '');
     try {
       await api(method, path, body);
       say(msg, t(doneKey, { name: u.username }));
       await load();
     } catch (e) { say(err, errText(e)); }
+  }
+
+  // The user's details with their actions, opened from the name (the admin
+  // centre's habit).
+  function details(u) {
+    const name = u.display_name || u.username;
+    const close = h('button', { type: 'button', class: 'btn' }, t('common.close'));
+    const acts = [
+      canReset(me, u) && h('a', { class: 'btn primary', href: `#/reset/${u.id}` }, t('users.reset')),
+      u.locked && canReset(me, u) && button(t('users.unlock'), () => { dialog.close(); act(u, 'POST', `/users/${u.id}/unlock`, {}, 'users.unlocked'); }),
+      canManage(me, u) && button(u.disabled ? t('users.enable') : t('users.disable'), () => { dialog.close(); if (u.disabled) act(u, 'PATCH', `/users/${u.id}`, { disabled: false }, 'users.enabled'); else confirmBlock(u); }),
+      canManage(me, u) && h('a', { class: 'btn', href: `#/users/${u.id}` }, t('users.edit')),
+    ];
+    const row = (k, v) => [h('dt', {}, t(k)), h('dd', {}, v || '—')];
+    dialog.replaceChildren(h('h2', { id: 'del-title' }, name),
+      h('dl', { class: 'facts' }, row('users.username', u.username), row('users.email', u.email), row('users.altEmail', u.alternate_email),
+        row('users.role', roleName(u.role)), row('users.status', statusOf(u)), row('users.created', date(u.created_at))),
+      h('div', { class: 'actions' }, acts, close));
+    close.onclick = () => dialog.close();
+    dialog.showModal();
+    (dialog.querySelector('.actions .btn') || close).focus();
+  }
+
+  // Blocking ends the user's sessions at once: ask first, as Delete does.
+  function confirmBlock(u) {
+    const name = u.display_name || u.username;
+    const yes = h('button', { type: 'button', class: 'btn danger' }, t('users.disable'));
+    const no = h('button', { type: 'button', class: 'btn' }, t('common.cancel'));
+    dialog.replaceChildren(h('h2', { id: 'del-title' }, t('users.blockTitle', { name })),
+      h('p', {}, t('users.blockText', { name, username: u.username })),
+      h('div', { class: 'actions' }, yes, no));
+    no.onclick = () => dialog.close();
+    yes.onclick = async () => {
+      dialog.close();
+      await act(u, 'PATCH', `/users/${u.id}`, { disabled: true }, 'users.disabledDone');
+    };
+    dialog.showModal();
+    no.focus();
   }
 
   function confirmDelete(u) {
@@ -120,7 +159,7 @@ export async function users(view, ctx) {
         const active = list.sort.replace('-', '') === key;
         const desc = list.sort.startsWith('-');
         return h('th', { scope: 'col', 'aria-sort': active ? (desc ? 'descending' : 'ascending') : 'none' },
-          h('button', { type: 'button', class: 'sort', onclick: () => { list.sort = active && !desc ? `-${key}` : key; list.offset = 0; load(); } },
+          h('button', { type: 'button', class: 'sort', onclick: () => { list.sort = active && !desc ? `-${key}` : key; fresh(); load(); } },
             t(label), h('span', { 'aria-hidden': 'true' }, active ? (desc ? ' ▼' : ' ▲') : '')));
       }));
   }
@@ -135,13 +174,13 @@ export async function users(view, ctx) {
       });
       const tr = h('tr', { class: list.selected.has(u.id) ? 'selected' : '' },
         h('td', { class: 'sel' }, box, h('label', { for: id, class: 'sr-only' }, t('users.select', { name: u.display_name || u.username }))),
-        h('td', {}, mark(u.display_name, list.q)),
+        h('td', {}, h('button', { type: 'button', class: 'name-btn', onclick: () => details(u) }, mark(u.display_name || u.username, list.q))),
         h('td', { class: 'wrap' }, mark(u.username, list.q)),
-        h('td', { class: 'wrap' }, mark(u.email, list.q)),
+        h('td', {}, h('span', { class: 'email' }, [mark(u.email, list.q)].flat().map((x) => (typeof x === 'string' ? wbr(x) : x)))),
         h('td', {}, roleName(u.role)),
         h('td', {}, date(u.created_at)),
         h('td', {}, statusOf(u)));
-      tr.addEventListener('click', (ev) => { if (ev.target.tagName !== 'INPUT' && ev.target.tagName !== 'LABEL') box.click(); });
+      tr.addEventListener('click', (ev) => { if (!ev.target.closest('input, label, button, a')) box.click(); });
       return tr;
     }));
     if (!rows.length) tbody.append(h('tr', {}, h('td', { colspan: 7 }, t('users.none'))));
@@ -151,9 +190,9 @@ export async function users(view, ctx) {
     const pages = Math.max(1, Math.ceil(total / list.limit));
     const pageNo = Math.floor(list.offset / list.limit) + 1;
     pager.replaceChildren(
-      h('button', { type: 'button', class: 'btn', disabled: list.offset === 0, onclick: () => { list.offset = Math.max(0, list.offset - list.limit); load(); } }, t('common.previous')),
+      h('button', { type: 'button', class: 'btn', disabled: list.offset === 0, onclick: () => { const o = Math.max(0, list.offset - list.limit); list.selected.clear(); list.offset = o; load(); } }, t('common.previous')),
       h('span', {}, t('common.page', { page: num(pageNo), pages: num(pages) })),
-      h('button', { type: 'button', class: 'btn', disabled: list.offset + list.limit >= total, onclick: () => { list.offset += list.limit; load(); } }, t('common.next')));
+      h('button', { type: 'button', class: 'btn', disabled: list.offset + list.limit >= total, onclick: () => { const o = list.offset + list.limit; list.selected.clear(); list.offset = o; load(); } }, t('common.next')));
   }
 
   // Directory mode: when the list was last read from the directory, and a refresh.
@@ -189,7 +228,26 @@ export async function users(view, ctx) {
     } catch (e) { if (my === loadSeq) say(err, errText(e)); }
   }
 
-  search.input.addEventListener('input', debounce(() => { list.q = search.input.value; list.offset = 0; load(); }, 250));
+  // A new search, sort or page shows other rows: the selection starts again,
+  // so nothing that is no longer on screen can be reset, blocked or deleted.
+  const fresh = () => { list.selected.clear(); list.offset = 0; say(msg, ''); say(err, ''); };
+  search.input.addEventListener('input', debounce(() => {
+    if (search.input.value.trim() === list.q.trim()) return;
+    list.q = search.input.value; fresh(); load();
+  }, 250));
+  // Keyboard: Enter in the search with a single match ticks it and moves to
+  // Reset password, so search → reset is a few keys.
+  search.input.addEventListener('keydown', async (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    if (search.input.value.trim() !== list.q.trim()) { list.q = search.input.value; fresh(); await load(); }
+    if (rows.length === 1 && canReset(me, rows[0])) {
+      list.selected.clear();
+      list.selected.set(rows[0].id, rows[0]);
+      drawBody(); drawTools(); drawHead();
+      tools.querySelector('.btn.primary').focus();
+    }
+  });
   if (ctx.flash) say(msg, ctx.flash);
   drawTools();
   await load();
@@ -213,10 +271,13 @@ export async function userForm(view, ctx) {
     locale: select({ label: t('users.locale'), name: 'locale', value: u?.locale || 'en', options: ['en', 'zh-TW', 'tr-TR'].map((l) => ({ value: l, label: t(`lang.${l}`) })) }),
   };
   const disabled = u && checkbox({ label: t('users.isDisabled'), name: 'disabled', checked: u.disabled });
-  const opts = !u && resetOptions({ user: null, emailInput: f.email.input, create: true });
+  // Editing one's own addresses needs the current password (the server asks for it).
+  const self = u && u.id === me.id;
+  const current = self && field({ label: t('users.currentPassword'), name: 'current_password', type: 'password', autocomplete: 'current-password', hint: t('users.currentPasswordHint') });
+  const opts = !u && resetOptions({ user: null, emailInput: f.email.input, altInput: f.alternate_email.input, create: true, me, linkDefault: !!ctx.app.session.link_delivery });
   const submit = h('button', { type: 'submit', class: 'btn primary' }, u ? t('common.save') : t('users.addSubmit'));
   const form = h('form', { novalidate: true }, err,
-    h('div', { class: 'cols' }, Object.values(f), disabled),
+    h('div', { class: 'cols' }, Object.values(f), disabled, current),
     opts && opts.el,
     h('div', { class: 'actions' }, submit, h('a', { href: '#/users', class: 'btn link' }, t('common.cancel'))));
   form.addEventListener('submit', (ev) => {
@@ -227,6 +288,7 @@ export async function userForm(view, ctx) {
     if (!body.alternate_email) body.alternate_email = u ? '' : undefined;
     if (!u && !/^[a-z0-9._-]{1,64}$/i.test(body.username)) return fieldError(f.username.input, t('err.invalid_username'));
     if (u) body.disabled = disabled.input.checked;
+    if (current && current.input.value) body.current_password = current.input.value;
     let extra = {};
     if (opts) { extra = opts.values(); if (!extra) return; }
     busy(submit, async () => {
@@ -239,8 +301,9 @@ export async function userForm(view, ctx) {
           const r = await api('POST', '/users', { ...body, ...extra });
           const nu = r.user || {};
           announce(t('users.addedDone', { name: nu.username || body.username }));
-          view.replaceChildren(h('h1', { tabindex: '-1' }, t('users.addTitle')),
-            showResult(ctx, [{ user: nu, ...r }], extra, t('users.addedDone', { name: nu.username || body.username })));
+          const res = showResult(ctx, [{ user: nu, ...r }], extra, t('users.addedDone', { name: nu.username || body.username }));
+          res.querySelector('.actions:last-child').append(button(t('users.addAnother'), () => ctx.go('/users/new')));
+          view.replaceChildren(h('h1', { tabindex: '-1' }, t('users.addTitle')), res);
           view.querySelector('h2').focus();
         }
       } catch (e) { showError(form, err, e); }

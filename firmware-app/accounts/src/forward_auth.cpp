@@ -60,6 +60,8 @@ std::optional<Parsed> parse(std::string_view url) {
       host = auth.substr(0, colon);
       port = auth.substr(colon + 1);
     }
+    // "name." is "name" to DNS, browsers and nginx's server_name: one spelling only.
+    while (!host.empty() && host.back() == '.') host.remove_suffix(1);
     if (host.empty() ||
         host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
             std::string_view::npos)
@@ -82,12 +84,22 @@ std::optional<Parsed> parse(std::string_view url) {
 
 std::string host_port(const Parsed& p) { return p.port.empty() ? p.host : p.host + ":" + p.port; }
 
+// "Name.:port" -> "name:port": lower case, trailing dots of the name dropped.
+std::string normal_host(std::string_view in) {
+  std::string h = lower(in);
+  if (h.empty() || h.front() == '[') return h;
+  const size_t colon = h.find(':');
+  std::string name = h.substr(0, colon);
+  while (!name.empty() && name.back() == '.') name.pop_back();
+  return colon == std::string::npos ? name : name + h.substr(colon);
+}
+
 }  // namespace
 
 ForwardAuthPolicy::ForwardAuthPolicy(ForwardAuthSettings s) : s_(std::move(s)) {
   for (const auto& o : s_.allowed_redirect_origins)
     if (auto n = origin_of(o)) origins_.push_back(*n);
-  for (auto& [host, roles] : s_.rules) host = lower(host);
+  for (auto& [host, roles] : s_.rules) host = normal_host(host);
 }
 
 std::optional<std::string> ForwardAuthPolicy::origin_of(std::string_view url) {
@@ -111,7 +123,7 @@ std::optional<std::string> ForwardAuthPolicy::return_url(std::string_view rd) co
 
 bool ForwardAuthPolicy::may_enter(std::string_view host_in, Role role) const {
   if (s_.rules.empty()) return true;
-  const std::string host = lower(host_in);
+  const std::string host = normal_host(host_in);
   if (host.empty()) return false;  // rules exist but the host is unknown: fail closed
   const std::string name = host.front() == '[' ? host.substr(0, host.find(']') + 1)
                                                : host.substr(0, host.find(':'));

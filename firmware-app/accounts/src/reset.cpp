@@ -79,6 +79,7 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
     while (!base.empty() && base.back() == '/') base.pop_back();
     out.link = base + "/#/set-password?token=" + *p.link_token;
     secret_expires = t.expires_at;
+    out.expires_at = t.expires_at;
     vars["link"] = *out.link;
     vars["expires_at"] = rfc3339(t.expires_at);
     kind = "link";
@@ -87,6 +88,8 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
     set_password(u, p.hash, o.require_change,
                  o.require_change ? std::optional<int64_t>(now + ttl) : std::nullopt, now);
     secret_expires = now + ttl;
+    // An ordinary password (require_change off) does not expire as a temporary one.
+    out.expires_at = o.require_change ? std::optional<int64_t>(now + ttl) : std::nullopt;
     vars["password"] = *p.password;
     vars["expires_at"] = rfc3339(now + ttl);
     kind = "password";
@@ -94,11 +97,13 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
   }
   w.update_user(u);
 
+  // A new account gets welcome texts; the outbox kinds stay password/link/notice.
+  const std::string tmpl = action == "user_create_password" ? "welcome_" : "";
   std::vector<std::string> sent_to;
   for (const auto& addr : o.notify) {
     if (std::find(sent_to.begin(), sent_to.end(), lower(addr)) != sent_to.end()) continue;
     sent_to.push_back(lower(addr));
-    OutboxRecord m = make_message(u, kind, addr, vars, secret_expires);
+    OutboxRecord m = make_message(u, kind, addr, vars, secret_expires, tmpl + kind);
     m.id = w.insert_outbox(m);
     out.notifications.push_back(m);
   }
@@ -108,13 +113,22 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
         u, "notice", u.email,
         {{"username", u.username}, {"display_name", display_or_username(u)},
          {"actor", actor_name}, {"when", rfc3339(now)}},
-        std::nullopt);
+        std::nullopt, tmpl + "notice");
     m.id = w.insert_outbox(m);
     out.notifications.push_back(m);
   }
+  // Where the secret and the notice went: addresses only, never the secret.
+  std::string secret_to, notice_to;
+  for (const auto& m : out.notifications) {
+    std::string& list = m.kind == "notice" ? notice_to : secret_to;
+    list += (list.empty() ? "" : " ") + m.recipient;
+  }
   std::string detail = "delivery " + o.delivery + ", mode " + o.mode +
                        (o.require_change ? ", must change" : "") + ", " +
-                       std::to_string(out.notifications.size()) + " notification(s)";
+                       std::to_string(out.notifications.size()) + " notification(s)" +
+                       (secret_to.empty() ? ", " + o.delivery + " mailed to nobody"
+                                          : ", " + o.delivery + " to " + secret_to) +
+                       (notice_to.empty() ? "" : ", notice to " + notice_to);
   audit(w, actor_name, client, action, u.username, "ok", detail);
   out.user = u;
   return out;

@@ -69,7 +69,8 @@ void AccountService::process_self_service(const std::string& username_in, const 
   const std::string username = ascii_lower(username_in);
   const int64_t now = clock_.now();
   std::optional<UserRecord> u;
-  bool enabled = self_service().enabled;
+  const SelfServiceSettings ss = self_service();
+  const bool enabled = ss.enabled;
   store_.read([&](storage::Reader& r) {
     if (valid_username(username)) u = r.user_by_username(username);
   });
@@ -83,6 +84,9 @@ void AccountService::process_self_service(const std::string& username_in, const 
   } else if (u->disabled) {
     outcome = "denied";
     detail = "account disabled";
+  } else if (is_admin(parse_role(u->role).value_or(Role::User)) && !ss.admins_enabled) {
+    outcome = "denied";
+    detail = "self-service is off for admin roles";
   } else if (u->alternate_email.empty()) {
     outcome = "failed";
     detail = "no alternate address on file";
@@ -124,7 +128,8 @@ Status AccountService::self_service_reset(const std::string& username_in, const 
     e.retry_after_s = static_cast<int>(wait);
     return e;
   }
-  if (!self_service().enabled)
+  const SelfServiceSettings ss = self_service();
+  if (!ss.enabled)
     return make_error("self_service_disabled", "Self-service password reset is turned off here.");
   const std::string username = ascii_lower(username_in);
   if (code.size() != 8 || code.find_first_not_of("0123456789") != std::string::npos) return invalid_code();
@@ -136,6 +141,7 @@ Status AccountService::self_service_reset(const std::string& username_in, const 
   });
   const int64_t now = clock_.now();
   if (!u || !c || u->disabled) return invalid_code();
+  if (is_admin(parse_role(u->role).value_or(Role::User)) && !ss.admins_enabled) return invalid_code();
   if (c->expires_at <= now)
     return make_error("code_expired", "This code has expired. Ask for a new one.", "code");
   if (c->tries >= kCodeTries)

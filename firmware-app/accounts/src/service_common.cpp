@@ -27,9 +27,10 @@ AccountService::AccountService(storage::Store& store, const Clock& clock,
       account_failures_(clock, kLockoutFailures, kLockoutS),
       ss_request_limit_(clock, 5, 900),
       ss_reset_limit_(clock, 10, 900) {
-  // A real hash with the live parameters, so a sign-in for an unknown user
-  // costs the same as one for a known user.
-  dummy_hash_ = hasher_.hash(crypto::random_token(16)).value_or("");
+  // A well-formed hash with the live parameters, so a sign-in for an unknown
+  // user costs one full verification like a known user's; made without
+  // hashing, so the start does not pay for an Argon2id run.
+  dummy_hash_ = hasher_.unmatchable_hash();
   ss_thread_ = std::thread([this] { self_service_loop(); });
 }
 
@@ -73,8 +74,7 @@ Result<std::string> AccountService::hash_password(const std::string& pw) {
 }
 
 PolicySettings AccountService::policy() const {
-  std::optional<std::string> j;
-  store_.read([&](storage::Reader& r) { j = r.setting("password_policy"); });
+  const std::optional<std::string> j = setting("password_policy");
   return j ? policy_from_json(*j) : PolicySettings{};
 }
 
@@ -94,13 +94,14 @@ PolicyResult AccountService::check_policy(const std::string& password,
 OutboxRecord AccountService::make_message(const UserRecord& u, const std::string& kind,
                                           const std::string& to,
                                           const std::map<std::string, std::string>& vars,
-                                          std::optional<int64_t> secret_expires) {
+                                          std::optional<int64_t> secret_expires,
+                                          const std::string& tmpl) {
   OutboxRecord m;
   m.user_id = u.id;
   m.kind = kind;
   m.recipient = to;
   m.locale = u.locale.empty() ? settings_.default_locale : u.locale;
-  auto [subject, body] = render_(kind, m.locale, vars);
+  auto [subject, body] = render_(tmpl.empty() ? kind : tmpl, m.locale, vars);
   m.subject = subject;
   m.carries_secret = secret_expires.has_value();
   m.secret_expires_at = secret_expires;
@@ -155,15 +156,7 @@ Result<OutboxRecord> AccountService::retry_notification(const Actor& a, int64_t 
 
 void AccountService::sweep() {
   const int64_t now = clock_.now();
-  int64_t audit_days = 365;
-  store_.read([&](storage::Reader& r) {
-    if (auto v = r.setting("audit_retention_days")) {
-      try {
-        audit_days = std::stoll(*v);
-      } catch (...) {
-      }
-    }
-  });
+  const int64_t audit_days = audit_retention_days();
   store_.write([&](storage::Writer& w) {
     w.purge_expired_sessions(now);
     w.expire_secret_messages(now);

@@ -24,7 +24,9 @@ Error bad_credentials() {
 Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     const std::string& username, const std::string& password, const std::string& client,
     const std::string& throttle_key) {
-  if (int64_t wait = client_failures_.retry_after(throttle_key); wait > 0) return throttled(wait);
+  // The client's attempt is taken (and given back when the password is right)
+  // before the verification, so parallel attempts can't all pass the check.
+  if (int64_t wait = client_failures_.take(throttle_key); wait > 0) return throttled(wait);
 
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_username(username); });
@@ -36,7 +38,13 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     const int64_t locked_for = u->locked_until ? *u->locked_until - now : 0;
     account_failures_.seed(username, u->failed_logins, locked_for);
   }
-  if (int64_t wait = account_failures_.wait_s(username); wait > 0) return throttled(wait);
+  // Reserved under the throttle's lock before verifying: 40 parallel guesses
+  // get no more verifications than 40 sequential ones.
+  const auto slot = account_failures_.reserve(username);
+  if (!slot.allowed) {
+    client_failures_.give_back(throttle_key);
+    return throttled(slot.wait_s);
+  }
 
   // A directory user signs in with a simple bind over TLS; the directory
   // decides (including "must change" and its own lockout).
@@ -48,7 +56,12 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
   if (dir_user && can_sign_in) {
     auto d = directory();
     dans = d->bind_check(u->directory_dn, password);
-    if (dans->outcome == directory::Outcome::Unavailable) return directory_error(*dans);
+    if (dans->outcome == directory::Outcome::Unavailable) {
+      // No answer from the directory is not a failed guess.
+      account_failures_.release(username, slot);
+      client_failures_.give_back(throttle_key);
+      return directory_error(*dans);
+    }
     ok = dans->outcome == directory::Outcome::Ok || dans->outcome == directory::Outcome::MustChange;
     if (*ok && !d->config().roles.empty()) {
       // Staff roles come from group membership ([directory.roles]).
@@ -68,10 +81,14 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     // Unknown, disabled and password-less accounts cost one verification too.
     ok = hasher_.verify(can_sign_in && !dir_user ? u->password_hash : dummy_hash_, nfc(password));
   }
-  if (!ok) return busy_error();
+  if (!ok) {
+    account_failures_.release(username, slot);
+    client_failures_.give_back(throttle_key);
+    return busy_error();
+  }
   if (!can_sign_in || !*ok) {
-    client_failures_.hit(throttle_key);
-    auto [failures, locked] = account_failures_.failed(username);
+    const int failures = slot.failures;
+    const bool locked = slot.locked;
     if (!u) {
       // The typed name is not recorded: an unknown "username" is often a
       // password typed into the wrong field.
@@ -97,7 +114,9 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     return bad_credentials();
   }
 
+  client_failures_.give_back(throttle_key);
   if (!dir_user && u->temp_expires_at && *u->temp_expires_at <= now) {
+    account_failures_.release(username, slot);  // the right password: not a failed guess
     store_.write([&](storage::Writer& w) {
       audit(w, username, client, "sign_in", username, "failed", "temporary password expired");
     });
@@ -249,6 +268,39 @@ Status AccountService::sign_out(const Actor& a) {
   });
   std::lock_guard<std::mutex> lock(idle_mu_);
   last_activity_ms_.erase(a.session_id);
+  return ok_status();
+}
+
+Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
+                                            const std::optional<std::string>& password,
+                                            const std::string& action) {
+  if (!password || password->empty())
+    return make_error("current_password_required",
+                      "Enter your current password to change your own email addresses.",
+                      "current_password");
+  // Throttled like a sign-in, on the same counters: a borrowed session can't
+  // guess the owner's password here faster than at the sign-in page.
+  if (int64_t wait = client_failures_.take(a.client); wait > 0) return throttled(wait);
+  const auto slot = account_failures_.reserve(u.username);
+  if (!slot.allowed) {
+    client_failures_.give_back(a.client);
+    return throttled(slot.wait_s);
+  }
+  auto ok = hasher_.verify(u.password_hash, nfc(*password));
+  if (!ok) {
+    account_failures_.release(u.username, slot);
+    client_failures_.give_back(a.client);
+    return busy_error();
+  }
+  if (!*ok) {
+    store_.write([&](storage::Writer& w) {
+      audit(w, a.username, a.client, action, u.username, "failed", "wrong current password");
+    });
+    return make_error("wrong_current_password", "The current password is incorrect.",
+                      "current_password");
+  }
+  client_failures_.give_back(a.client);
+  account_failures_.clear(u.username);
   return ok_status();
 }
 

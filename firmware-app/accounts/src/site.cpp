@@ -13,16 +13,32 @@ using storage::UserRecord;
 namespace {
 Error forbidden() { return make_error("forbidden", "Only a global admin may change settings."); }
 
-std::optional<std::string> read_setting(storage::Store& st, const std::string& key) {
+}  // namespace
+
+std::optional<std::string> AccountService::setting(const std::string& key) const {
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> lock(settings_mu_);
+    if (auto it = settings_cache_.find(key); it != settings_cache_.end()) return it->second;
+    gen = settings_gen_;
+  }
   std::optional<std::string> v;
-  st.read([&](storage::Reader& r) { v = r.setting(key); });
+  store_.read([&](storage::Reader& r) { v = r.setting(key); });
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  if (gen == settings_gen_) settings_cache_[key] = v;
   return v;
 }
-}  // namespace
+
+// After the write committed (or failed): the next read goes to the database.
+void AccountService::setting_changed(const std::string& key) {
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  ++settings_gen_;
+  settings_cache_.erase(key);
+}
 
 ExpirationSettings AccountService::expiration() const {
   ExpirationSettings e;
-  auto v = read_setting(store_, "expiration");
+  auto v = setting("expiration");
   if (!v) return e;
   auto j = json::parse(*v, nullptr, false);
   if (!j.is_object()) return e;
@@ -34,15 +50,18 @@ ExpirationSettings AccountService::expiration() const {
 
 SelfServiceSettings AccountService::self_service() const {
   SelfServiceSettings s;
-  auto v = read_setting(store_, "self_service");
+  auto v = setting("self_service");
   if (!v) return s;
   auto j = json::parse(*v, nullptr, false);
-  if (j.is_object()) s.enabled = j.value("enabled", false);
+  if (j.is_object()) {
+    s.enabled = j.value("enabled", false);
+    s.admins_enabled = j.value("admins_enabled", false);
+  }
   return s;
 }
 
 int AccountService::audit_retention_days() const {
-  auto v = read_setting(store_, "audit_retention_days");
+  auto v = setting("audit_retention_days");
   if (!v) return 365;
   try {
     return std::stoi(*v);
@@ -79,6 +98,7 @@ Status AccountService::put_policy(const Actor& a, const PolicySettings& p) {
               std::to_string(p.min_strength_bits) + ", " + std::to_string(p.banned.size()) +
               " banned word(s)");
   });
+  setting_changed("password_policy");
   return ok_status();
 }
 
@@ -100,17 +120,20 @@ Status AccountService::put_expiration(const Actor& a, const ExpirationSettings& 
                           : "expires after " + std::to_string(e.days) + " days, reminder " +
                                 std::to_string(e.reminder_days) + " days before");
   });
+  setting_changed("expiration");
   return ok_status();
 }
 
 Status AccountService::put_self_service(const Actor& a, const SelfServiceSettings& s) {
   if (!may_administer_site(a.role)) return forbidden();
-  json j = {{"enabled", s.enabled}};
+  json j = {{"enabled", s.enabled}, {"admins_enabled", s.admins_enabled}};
   store_.write([&](storage::Writer& w) {
     w.put_setting("self_service", j.dump());
     audit(w, a.username, a.client, "setting_change", "self_service", "ok",
-          s.enabled ? "enabled" : "disabled");
+          std::string(s.enabled ? "enabled" : "disabled") +
+              (s.admins_enabled ? ", also for admin roles" : ", not for admin roles"));
   });
+  setting_changed("self_service");
   return ok_status();
 }
 
@@ -122,6 +145,7 @@ Status AccountService::put_audit_retention(const Actor& a, int days) {
     w.put_setting("audit_retention_days", std::to_string(days));
     audit(w, a.username, a.client, "setting_change", "retention", "ok", "audit_days " + std::to_string(days));
   });
+  setting_changed("audit_retention_days");
   return ok_status();
 }
 

@@ -43,6 +43,12 @@ int64_t RateLimiter::take(const std::string& key) {
   return wait;
 }
 
+void RateLimiter::give_back(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = buckets_.find(key);
+  if (it != buckets_.end() && it->second.count > 0) --it->second.count;
+}
+
 void RateLimiter::clear(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   buckets_.erase(key);
@@ -53,14 +59,45 @@ int64_t SignInThrottle::delay_after_s(int failures) {
   return std::min<int64_t>(int64_t{1} << std::min(failures - 3, 6), 60);
 }
 
-int64_t SignInThrottle::wait_s(const std::string& user) {
-  std::lock_guard<std::mutex> lock(mu_);
+int64_t SignInThrottle::wait_locked(const std::string& user, int64_t now) const {
   auto it = state_.find(user);
   if (it == state_.end()) return 0;
-  const int64_t now = clock_.mono_ms();
   const State& st = it->second;
   int64_t until = std::max(st.locked_until_ms, st.last_fail_ms + delay_after_s(st.failures) * 1000);
   return until > now ? (until - now + 999) / 1000 : 0;
+}
+
+int64_t SignInThrottle::wait_s(const std::string& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return wait_locked(user, clock_.mono_ms());
+}
+
+SignInThrottle::Reservation SignInThrottle::reserve(const std::string& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_.mono_ms();
+  Reservation r;
+  r.wait_s = wait_locked(user, now);
+  if (r.wait_s > 0) return r;
+  if (!state_.count(user)) make_room_locked();
+  State& st = state_[user];
+  st.failures += 1;
+  st.last_fail_ms = now;
+  r.locked = st.failures % every_ == 0;
+  if (r.locked) st.locked_until_ms = now + lockout_ms_;
+  r.allowed = true;
+  r.failures = st.failures;
+  return r;
+}
+
+void SignInThrottle::release(const std::string& user, const Reservation& r) {
+  if (!r.allowed) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = state_.find(user);
+  if (it == state_.end()) return;
+  State& st = it->second;
+  if (st.failures > 0) st.failures -= 1;
+  if (r.locked) st.locked_until_ms = 0;
+  if (st.failures == 0 && st.locked_until_ms == 0) state_.erase(it);
 }
 
 void SignInThrottle::make_room_locked() {

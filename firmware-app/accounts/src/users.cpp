@@ -1,5 +1,7 @@
 // AccountService: listing, reading, creating, editing, deleting, unlocking users,
 // and the console (CLI) operations.
+#include <algorithm>
+
 #include "resetd/accounts/service.h"
 #include "credentials.h"
 #include "resetd/accounts/text.h"
@@ -101,18 +103,28 @@ Result<UserRecord> AccountService::patch_user(const Actor& a, int64_t id, const 
     if (auto s = check_display_name(*p.display_name); !s) return s.error();
   if (p.locale && !valid_locale(*p.locale))
     return make_error("invalid_locale", "Locale must be en, zh-TW or tr-TR.", "locale");
-  if ((p.display_name || p.email || p.alternate_email || p.disabled) && directory_mode()) {
+  std::optional<UserRecord> before;
+  store_.read([&](storage::Reader& r) { before = r.user_by_id(id); });
+  if (!before) return not_found();
+  if ((p.display_name || p.email || p.alternate_email || p.disabled) && directory_mode() &&
+      !before->directory_id.empty()) {
     // Names, addresses and the enabled state of a directory user live in the
     // directory; a local edit would be undone by the next refresh.
-    std::optional<UserRecord> t;
-    store_.read([&](storage::Reader& r) { t = r.user_by_id(id); });
-    if (t && !t->directory_id.empty())
-      return make_error("directory_managed",
-                        "This user comes from the directory: change the name, addresses or "
-                        "enabled state there; resetd shows them after the next refresh.");
+    return make_error("directory_managed",
+                      "This user comes from the directory: change the name, addresses or "
+                      "enabled state there; resetd shows them after the next refresh.");
   }
+  // One's own addresses are where self-service codes and notices go: changing
+  // them from a session alone would let whoever holds it take the account.
+  const auto addresses_changed = [&p](const UserRecord& u) {
+    return (p.email && *p.email != u.email) || (p.alternate_email && *p.alternate_email != u.alternate_email);
+  };
+  const bool own_addresses = a.user_id == id && addresses_changed(*before);
+  if (own_addresses)
+    if (auto s = confirm_own_password(a, *before, p.current_password, "user_update"); !s) return s.error();
   std::optional<Error> err;
   UserRecord out;
+  bool queued = false;
   store_.write([&](storage::Writer& w) {
     auto u = w.user_by_id(id);
     if (!u) {
@@ -135,6 +147,12 @@ Result<UserRecord> AccountService::patch_user(const Actor& a, int64_t id, const 
       err = make_error("last_global_admin", "The last enabled global admin can't be demoted or disabled.");
       return;
     }
+    const UserRecord old = *u;
+    const bool self_addresses = a.user_id == id && addresses_changed(old);
+    if (self_addresses && !own_addresses) {  // changed between the check and now
+      err = make_error("account_changed", "The account changed meanwhile. Try again.");
+      return;
+    }
     std::string changes;
     auto note = [&](const char* f) { changes += std::string(changes.empty() ? "" : ",") + f; };
     if (p.display_name) u->display_name = *p.display_name, note("display_name");
@@ -147,10 +165,28 @@ Result<UserRecord> AccountService::patch_user(const Actor& a, int64_t id, const 
     u->updated_at = clock_.now();
     w.update_user(*u);
     if (p.disabled && *p.disabled) w.delete_sessions_for_user(u->id, 0);
+    if (self_addresses) {
+      const int64_t now = clock_.now();
+      // Codes mailed to the old alternate address must not outlive it.
+      w.invalidate_codes(u->id, now);
+      // A secret-free notice to each old address, so the owner learns of it.
+      std::vector<std::string> to;
+      for (const std::string* addr : {&old.email, &old.alternate_email})
+        if (!addr->empty() && std::find(to.begin(), to.end(), *addr) == to.end()) to.push_back(*addr);
+      for (const auto& addr : to) {
+        w.insert_outbox(make_message(*u, "address_change", addr,
+                                     {{"username", u->username}, {"display_name", display_or_username(*u)},
+                                      {"actor", a.username}, {"when", rfc3339(now)}},
+                                     std::nullopt));
+        queued = true;
+      }
+      changes += " (current password confirmed; notice to the old addresses; codes cancelled)";
+    }
     audit(w, a.username, a.client, "user_update", u->username, "ok", changes);
     out = *u;
   });
   if (err) return *err;
+  if (queued) notify_outbox();
   return out;
 }
 

@@ -194,7 +194,22 @@ bool AuthSocketServer::start(std::string* error) {
     }
     ::chmod(dir.c_str(), 0755);
   }
+  // chown/chmod below go by path: whoever else may rename entries of the
+  // directory could swap the socket for a link between bind and chmod.
   struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *error = "pam: " + dir.string() + " is not a directory";
+    return false;
+  }
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    *error = "pam: " + dir.string() + " is owned by another user (uid " + std::to_string(st.st_uid) +
+             "); use a directory of root or the service user, e.g. /run/resetd";
+    return false;
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+    *error = "pam: " + dir.string() + " is writable by other users; use a directory only the service may write, e.g. /run/resetd";
+    return false;
+  }
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       *error = "pam: " + path + " exists and is not a socket";

@@ -44,9 +44,12 @@ std::optional<Error> get(const toml::table& t, const std::string& section, const
     }
     return bad(full, show(*n), "true or false");
   } else if constexpr (std::is_same_v<T, int>) {
-    if (auto v = n->value<int64_t>()) {
-      if (*v < -1000000000 || *v > 1000000000) return bad(full, show(*v), "a smaller integer");
-      out = static_cast<int>(*v);
+    // as_integer(), not value<int64_t>(): the latter converts floats, and one
+    // outside int64's range (2e58) is undefined behaviour (found by fuzz_config).
+    if (const toml::value<int64_t>* iv = n->as_integer()) {
+      const int64_t v = iv->get();
+      if (v < -1000000000 || v > 1000000000) return bad(full, show(v), "a smaller integer");
+      out = static_cast<int>(v);
       return std::nullopt;
     }
     return bad(full, show(*n), "an integer");

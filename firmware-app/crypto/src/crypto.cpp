@@ -80,9 +80,20 @@ PasswordHasher::PasswordHasher(unsigned opslimit, unsigned memlimit_mib, unsigne
       max_(max_concurrent == 0 ? 1 : max_concurrent),
       max_wait_(max_wait) {}
 
+namespace {
+thread_local std::optional<std::chrono::steady_clock::time_point> t_slot_deadline;
+}
+
+SlotDeadline::SlotDeadline(std::chrono::steady_clock::time_point deadline) : prev_(t_slot_deadline) {
+  t_slot_deadline = deadline;
+}
+SlotDeadline::~SlotDeadline() { t_slot_deadline = prev_; }
+
 bool PasswordHasher::acquire() {
+  auto until = std::chrono::steady_clock::now() + max_wait_;
+  if (t_slot_deadline && *t_slot_deadline < until) until = *t_slot_deadline;
   std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_for(lock, max_wait_, [&] { return running_ < max_; })) return false;
+  if (!cv_.wait_until(lock, until, [&] { return running_ < max_; })) return false;
   ++running_;
   return true;
 }
@@ -111,6 +122,22 @@ std::optional<bool> PasswordHasher::verify(const std::string& hash, const std::s
   int rc = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size());
   release();
   return rc == 0;
+}
+
+std::string PasswordHasher::unmatchable_hash() const {
+  // libsodium's format: $argon2id$v=19$m=<KiB>,t=<ops>,p=1$<salt>$<digest>,
+  // both in unpadded standard base64; 16-byte salt, 32-byte digest.
+  auto b64 = [](size_t n) {
+    std::string raw(n, '\0');
+    randombytes_buf(raw.data(), raw.size());
+    std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL_NO_PADDING), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                      raw.size(), sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    out.resize(std::char_traits<char>::length(out.c_str()));
+    return out;
+  };
+  return "$argon2id$v=19$m=" + std::to_string(mem_ / 1024) + ",t=" + std::to_string(ops_) +
+         ",p=1$" + b64(crypto_pwhash_SALTBYTES) + "$" + b64(32);
 }
 
 bool PasswordHasher::needs_rehash(const std::string& hash) const {

@@ -7,7 +7,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -26,10 +26,23 @@ struct ApiError {
   Error error;
 };
 
+// A route's path under /api/v1: literal segments, and "(\\d+)" segments
+// that match a run of digits and capture it. Matched segment by segment, with
+// no regex engine.
+class PathPattern {
+ public:
+  explicit PathPattern(std::string_view pattern);
+  // On a match, caps[0] is the whole path and caps[i] the i-th capture.
+  bool match(std::string_view path, std::vector<std::string>& caps) const;
+
+ private:
+  std::vector<std::string> segments_;  // "" stands for a digits capture
+};
+
 struct Ctx {
   const httplib::Request& req;
   httplib::Response& res;
-  std::smatch m;
+  std::vector<std::string> m;  // path captures, as PathPattern::match fills them
   std::optional<accounts::Actor> actor;
   std::string token;  // session cookie value, when signed in
   std::string client;
@@ -44,7 +57,7 @@ enum class Auth {
 
 struct Route {
   std::string method;
-  std::regex pattern;
+  PathPattern pattern;
   Auth auth;
   std::function<void(Ctx&)> handler;
 };
@@ -58,6 +71,11 @@ struct Services {
   bool tls;
   accounts::ForwardAuthPolicy forward_auth;
 };
+
+// The server's TLS context: TLS 1.2+ with forward-secret AEAD suites only
+// (TLS 1.2: ECDHE with AES-GCM or ChaCha20-Poly1305; TLS 1.3: OpenSSL's
+// defaults, all AEAD), no compression or renegotiation. Null + `error`.
+struct ssl_ctx_st* make_tls_context(const std::string& cert, const std::string& key, std::string* error);
 
 void add_session_routes(std::vector<Route>& r, Services& s);
 void add_user_routes(std::vector<Route>& r, Services& s);
@@ -80,7 +98,15 @@ void send_json(httplib::Response& res, int status, const json& j);
 
 json user_json(const storage::UserRecord& u, const Services& s);
 json user_json(const storage::UserRecord& u, const Services& s, const accounts::ExpirationSettings& e);
+json user_json_at(const storage::UserRecord& u, int64_t now, const accounts::ExpirationSettings& e);
+// The same bytes as user_json_at(...).dump(), appended without building a
+// json object (lists: most of a page's CPU went to map nodes).
+void append_user_json(std::string& out, const storage::UserRecord& u, int64_t now,
+                      const accounts::ExpirationSettings& e);
 json notification_json(const storage::OutboxRecord& m);
+
+// The request body as a JSON object; ApiError 400 malformed_json otherwise.
+json body_object(const std::string& body);
 
 // Body field readers: absent -> nullopt; wrong type -> ApiError 400.
 std::optional<std::string> opt_string(const json& b, const char* key);

@@ -15,7 +15,8 @@ int status_for(const std::string& code) {
       {"cannot_delete_self", 403},    {"password_change_required", 403},
       {"not_found", 404},             {"method_not_allowed", 405},
       {"username_taken", 409},        {"last_global_admin", 409},
-      {"not_retryable", 409},         {"length_required", 411},
+      {"not_retryable", 409},         {"account_changed", 409},
+      {"length_required", 411},
       {"payload_too_large", 413},     {"unsupported_media_type", 415},
       {"unsupported_encoding", 415},  {"too_many_attempts", 429},
       {"rate_limited", 429},          {"busy", 503},
@@ -55,7 +56,10 @@ json user_json(const storage::UserRecord& u, const Services& s) {
 }
 
 json user_json(const storage::UserRecord& u, const Services& s, const accounts::ExpirationSettings& e) {
-  const int64_t now = s.clock.now();
+  return user_json_at(u, s.clock.now(), e);
+}
+
+json user_json_at(const storage::UserRecord& u, int64_t now, const accounts::ExpirationSettings& e) {
   return {
       {"id", u.id},
       {"username", u.username},
@@ -66,12 +70,94 @@ json user_json(const storage::UserRecord& u, const Services& s, const accounts::
       {"locale", u.locale},
       {"disabled", u.disabled},
       {"locked", u.locked_until.has_value() && *u.locked_until > now},
+      {"locked_until", u.locked_until.has_value() && *u.locked_until > now ? json(rfc3339(*u.locked_until)) : json(nullptr)},
       {"must_change_password", u.must_change},
       {"password_expires_at", opt_time(accounts::AccountService::password_expires_at(u, e))},
       {"source", u.directory_id.empty() ? "local" : "directory"},
       {"created_at", rfc3339(u.created_at)},
       {"updated_at", rfc3339(u.updated_at)},
   };
+}
+
+namespace {
+// A JSON string exactly as nlohmann's dump() writes it (UTF-8 kept, control
+// characters escaped); invalid UTF-8 goes through nlohmann's replacement.
+void append_string(std::string& out, const std::string& v) {
+  size_t i = 0;
+  const size_t n = v.size();
+  bool valid = true;
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > n) { valid = false; break; }
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(v[i + k]) & 0xc0) != 0x80) valid = false;
+    if (!valid) break;
+    i += len;
+  }
+  if (!valid) {
+    out += json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet copied: copied in spans, not byte by byte
+  for (size_t k = 0; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(v[k]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(v, run, k - run);
+    run = k + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static const char* kHex = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      }
+    }
+  }
+  out.append(v, run, n - run);
+  out += '"';
+}
+void append_key(std::string& out, const char* k) {
+  out += '"';
+  out += k;
+  out += "\":";
+}
+}  // namespace
+
+void append_user_json(std::string& out, const storage::UserRecord& u, int64_t now,
+                      const accounts::ExpirationSettings& e) {
+  // Keys in nlohmann's (sorted) order, so the bytes equal user_json_at().dump().
+  out += '{';
+  append_key(out, "alternate_email"), append_string(out, u.alternate_email), out += ',';
+  append_key(out, "created_at"), append_string(out, rfc3339(u.created_at)), out += ',';
+  append_key(out, "disabled"), out += u.disabled ? "true," : "false,";
+  append_key(out, "display_name"), append_string(out, u.display_name), out += ',';
+  append_key(out, "email"), append_string(out, u.email), out += ',';
+  append_key(out, "id"), out += std::to_string(u.id), out += ',';
+  append_key(out, "locale"), append_string(out, u.locale), out += ',';
+  append_key(out, "locked"), out += (u.locked_until.has_value() && *u.locked_until > now) ? "true," : "false,";
+  append_key(out, "locked_until");
+  if (u.locked_until.has_value() && *u.locked_until > now) append_string(out, rfc3339(*u.locked_until));
+  else out += "null";
+  out += ',';
+  append_key(out, "must_change_password"), out += u.must_change ? "true," : "false,";
+  append_key(out, "password_expires_at");
+  if (auto t = accounts::AccountService::password_expires_at(u, e)) append_string(out, rfc3339(*t));
+  else out += "null";
+  out += ',';
+  append_key(out, "role"), append_string(out, u.role), out += ',';
+  append_key(out, "source"), out += u.directory_id.empty() ? "\"local\"," : "\"directory\",";
+  append_key(out, "updated_at"), append_string(out, rfc3339(u.updated_at)), out += ',';
+  append_key(out, "username"), append_string(out, u.username);
+  out += '}';
 }
 
 json notification_json(const storage::OutboxRecord& m) {
@@ -86,6 +172,13 @@ json notification_json(const storage::OutboxRecord& m) {
       {"created_at", rfc3339(m.created_at)},
       {"sent_at", opt_time(m.sent_at)},
   };
+}
+
+json body_object(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) fail(400, "malformed_json", "The request body is not valid JSON.");
+  if (!j.is_object()) fail(400, "malformed_json", "The request body must be a JSON object.");
+  return j;
 }
 
 std::optional<std::string> opt_string(const json& b, const char* key) {
@@ -145,8 +238,40 @@ int64_t query_int(const httplib::Request& req, const char* key, int64_t def, int
   return n;
 }
 
+PathPattern::PathPattern(std::string_view pattern) {
+  size_t i = 1;  // after the leading '/'
+  while (i <= pattern.size()) {
+    size_t j = pattern.find('/', i);
+    if (j == std::string_view::npos) j = pattern.size();
+    std::string_view seg = pattern.substr(i, j - i);
+    segments_.emplace_back(seg == "(\\d+)" ? std::string_view() : seg);
+    i = j + 1;
+  }
+}
+
+bool PathPattern::match(std::string_view path, std::vector<std::string>& caps) const {
+  if (path.empty() || path[0] != '/') return false;
+  caps.assign(1, std::string(path));
+  size_t i = 1;
+  for (size_t k = 0; k < segments_.size(); ++k) {
+    if (i > path.size()) return false;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    const std::string_view seg = path.substr(i, j - i);
+    if (segments_[k].empty()) {
+      if (seg.empty() || seg.find_first_not_of("0123456789") != std::string_view::npos) return false;
+      caps.emplace_back(seg);
+    } else if (seg != segments_[k]) {
+      return false;
+    }
+    i = j + 1;
+  }
+  return i == path.size() + 1;  // every segment used, nothing left over
+}
+
 int64_t path_id(const Ctx& c, int group) {
-  const std::string s = c.m[static_cast<size_t>(group)].str();
+  const size_t g = static_cast<size_t>(group);
+  const std::string s = g < c.m.size() ? c.m[g] : std::string();
   if (s.empty() || s.size() > 15) fail(404, "not_found", "No such resource.");
   return std::stoll(s);
 }

@@ -85,19 +85,19 @@ json directory_status_json(accounts::AccountService& a) {
 }
 
 void add_directory_routes(std::vector<Route>& r, Services& s) {
-  r.push_back({"GET", std::regex("/settings/directory"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/directory"), Auth::Session, [&s](Ctx& c) {
                  require_admin(c);
                  auto cfg = s.accounts.directory_config();
                  send_json(c.res, 200, config_json(cfg, !cfg.bind_password.empty()));
                }});
-  r.push_back({"PUT", std::regex("/settings/directory"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/directory"), Auth::Session, [&s](Ctx& c) {
                  require_admin(c);
                  auto cfg = s.accounts.directory_config();
                  const bool new_pw = apply_body(c.body, cfg);
                  auto saved = take(s.accounts.put_directory(*c.actor, cfg, !new_pw));
                  send_json(c.res, 200, config_json(saved, !saved.bind_password.empty()));
                }});
-  r.push_back({"POST", std::regex("/settings/directory/test"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/settings/directory/test"), Auth::Session, [&s](Ctx& c) {
                  require_admin(c);
                  // Tests what the form holds (unsaved), falling back to the saved values.
                  auto cfg = s.accounts.directory_config();
@@ -108,13 +108,13 @@ void add_directory_routes(std::vector<Route>& r, Services& s) {
                                         {"ldap_code", ans.ldap_code},
                                         {"answer", ans.text}});
                }});
-  r.push_back({"POST", std::regex("/directory/sync"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/directory/sync"), Auth::Session, [&s](Ctx& c) {
                  if (!accounts::is_admin(c.actor->role)) fail(403, "forbidden", "Admins only.");
                  auto rep = take(s.accounts.sync_directory(c.actor->username, c.client));
                  s.accounts.resolve_intents();
                  send_json(c.res, 200, sync_json(rep));
                }});
-  r.push_back({"GET", std::regex("/directory/status"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/directory/status"), Auth::Session, [&s](Ctx& c) {
                  if (!accounts::is_admin(c.actor->role)) fail(403, "forbidden", "Admins only.");
                  json st = directory_status_json(s.accounts);
                  json intents = json::array();

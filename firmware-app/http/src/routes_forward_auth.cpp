@@ -52,6 +52,28 @@ std::string original_url(const Ctx& c) {
   return proto + "://" + host + uri;
 }
 
+// The host the browser asked the proxy for, for host rules; empty (so a rule
+// refuses) when unknown or when X-Original-URL and X-Forwarded-Host disagree.
+// Proxies pass the client's own headers on to the auth request (nginx sets
+// only X-Original-URL, Caddy only X-Forwarded-*), so either header may be the
+// client's: a host both name, or the only one named, is the one that counts.
+std::string requested_host(const Ctx& c) {
+  using accounts::ForwardAuthPolicy;
+  const std::string orig = c.req.get_header_value("X-Original-URL");
+  const std::string fwd = c.req.get_header_value("X-Forwarded-Host");
+  const auto from_orig = orig.empty() ? std::nullopt : ForwardAuthPolicy::host_of(orig);
+  if (fwd.empty()) return from_orig.value_or("");
+  std::string scheme = c.req.get_header_value("X-Forwarded-Proto");
+  if (from_orig) {
+    const std::string o = *ForwardAuthPolicy::origin_of(orig);
+    scheme = o.substr(0, o.find(':'));
+  }
+  if (scheme != "http" && scheme != "https") scheme = "https";
+  const auto from_fwd = ForwardAuthPolicy::host_of(scheme + "://" + fwd + "/");
+  if (!from_fwd || (!orig.empty() && from_orig != from_fwd)) return {};
+  return *from_fwd;
+}
+
 std::string base_url(const Services& s, const Ctx& c) {
   std::string b = s.opts.public_url;
   if (b.empty()) b = std::string(s.tls ? "https://" : "http://") + c.req.get_header_value("Host");
@@ -69,19 +91,14 @@ bool peer_is_trusted_proxy(const Services& s, const std::string& peer) {
 }
 
 void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
-  r.push_back({"GET", std::regex("/auth/verify"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/auth/verify"), Auth::None, [&s](Ctx& c) {
                  if (!s.forward_auth.enabled())
                    fail(404, "not_found", "Forward auth is off ([forward_auth] enabled = false).");
                  // Only a trusted proxy speaks for the browser; from anyone else the
                  // forwarded headers are ignored (host unknown: host rules refuse).
                  const bool trusted = peer_is_trusted_proxy(s, c.req.remote_addr);
                  const std::string orig = trusted ? original_url(c) : std::string();
-                 std::string host;
-                 if (trusted) {
-                   host = c.req.get_header_value("X-Forwarded-Host");
-                   if (host.empty() && !orig.empty())
-                     host = accounts::ForwardAuthPolicy::host_of(orig).value_or("");
-                 }
+                 const std::string host = trusted ? requested_host(c) : std::string();
                  // Caddy and Traefik hand a non-2xx answer to the browser as is:
                  // ?redirect=1 makes it a 302. nginx auth_request wants 401.
                  const bool redirect = c.req.get_param_value("redirect") == "1";
@@ -107,7 +124,7 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                  c.res.set_header("Remote-Groups", accounts::role_name(c.actor->role));
                  c.res.status = 200;
                }});
-  r.push_back({"GET", std::regex("/auth/redirect"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/auth/redirect"), Auth::None, [&s](Ctx& c) {
                  if (!s.forward_auth.enabled())
                    fail(404, "not_found", "Forward auth is off ([forward_auth] enabled = false).");
                  const std::string rd = c.req.get_param_value("rd");
@@ -116,7 +133,7 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                    fail(422, "redirect_not_allowed", "That return address is not among the configured sites.", "rd");
                  send_json(c.res, 200, {{"redirect", *url}});
                }});
-  r.push_back({"GET", std::regex("/settings/integrations"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/integrations"), Auth::Session, [&s](Ctx& c) {
                  if (!accounts::may_administer_site(c.actor->role))
                    fail(403, "forbidden", "Only a global admin may do this.");
                  const auto& fa = s.forward_auth.settings();

@@ -1,11 +1,13 @@
 // /password-check, /set-password, /notifications, /healthz.
+#include <map>
+
 #include "api.h"
 
 namespace resetd::http {
 
 void add_misc_routes(std::vector<Route>& r, Services& s) {
   static accounts::RateLimiter check_limit(s.clock, 120, 60);
-  r.push_back({"POST", std::regex("/password-check"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/password-check"), Auth::None, [&s](Ctx& c) {
                  if (int64_t wait = check_limit.take(c.client); wait > 0)
                    throw ApiError{429, Error{"rate_limited", "Too many checks; slow down.", "",
                                              static_cast<int>(wait)}};
@@ -15,15 +17,17 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                  const accounts::Actor* a = c.actor ? &*c.actor : nullptr;
                  auto pr = s.accounts.check_policy(pw, uid, a);
                  send_json(c.res, 200,
-                           {{"ok", pr.ok}, {"reasons", pr.reasons}, {"strength_bits", pr.strength_bits}});
+                           {{"ok", pr.ok}, {"reasons", pr.reasons}, {"strength_bits", pr.strength_bits},
+                            {"min_length", s.accounts.policy().min_length},
+                            {"min_strength_bits", s.accounts.policy().min_strength_bits}});
                }});
-  r.push_back({"POST", std::regex("/set-password"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/set-password"), Auth::None, [&s](Ctx& c) {
                  const std::string token = req_string(c.body, "token");
                  const std::string pw = req_string(c.body, "new_password");
                  take(s.accounts.set_password_with_link(token, pw, c.client));
                  send_json(c.res, 200, {{"ok", true}});
                }});
-  r.push_back({"GET", std::regex("/notifications"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/notifications"), Auth::Session, [&s](Ctx& c) {
                  storage::OutboxQuery q;
                  if (c.req.has_param("state")) {
                    q.state = c.req.get_param_value("state");
@@ -37,15 +41,28 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                  q.offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
                  q.limit = query_int(c.req, "limit", 100, 1, 500);
                  auto [list, total] = take(s.accounts.list_notifications(*c.actor, q));
+                 // Whose message it is: two rows to the same helpdesk address after a
+                 // bulk reset are otherwise alike.
+                 std::map<int64_t, std::string> names;
+                 s.store.read([&](storage::Reader& rd) {
+                   for (const auto& m : list)
+                     if (m.user_id && !names.count(*m.user_id))
+                       if (auto u = rd.user_by_id(*m.user_id)) names[*m.user_id] = u->username;
+                 });
                  json out = json::array();
-                 for (const auto& m : list) out.push_back(notification_json(m));
+                 for (const auto& m : list) {
+                   json j = notification_json(m);
+                   auto it = m.user_id ? names.find(*m.user_id) : names.end();
+                   j["username"] = it != names.end() ? json(it->second) : json(nullptr);
+                   out.push_back(j);
+                 }
                  send_json(c.res, 200, {{"notifications", out}, {"total", total}});
                }});
-  r.push_back({"POST", std::regex("/notifications/(\\d+)/retry"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/notifications/(\\d+)/retry"), Auth::Session, [&s](Ctx& c) {
                  auto m = take(s.accounts.retry_notification(*c.actor, path_id(c)));
                  send_json(c.res, 200, notification_json(m));
                }});
-  r.push_back({"GET", std::regex("/healthz"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/healthz"), Auth::None, [&s](Ctx& c) {
                  std::string db = "ok";
                  int64_t pending = 0;
                  try {

@@ -14,7 +14,7 @@ std::string session_cookie(const Services& s, const std::string& token, int64_t 
 }
 
 void add_session_routes(std::vector<Route>& r, Services& s) {
-  r.push_back({"POST", std::regex("/session"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/session"), Auth::None, [&s](Ctx& c) {
                  const std::string username = req_string(c.body, "username");
                  const std::string password = req_string(c.body, "password");
                  if (username.size() > 256 || password.size() > 4096)
@@ -27,6 +27,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                                                  accounts::AccountService::kSessionAbsoluteS));
                  json out = {{"user", user_json(in.user, s)},
                              {"must_change_password", in.must_change},
+                             {"link_delivery", !s.accounts.settings().public_url.empty()},
                              {"csrf_token", s.accounts.csrf_token_for(in.token)}};
                  // Forward auth: where the browser goes next, only to a configured origin.
                  if (rd && s.forward_auth.enabled()) {
@@ -35,19 +36,20 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  }
                  send_json(c.res, 200, out);
                }});
-  r.push_back({"GET", std::regex("/session"), Auth::AnySession, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/session"), Auth::AnySession, [&s](Ctx& c) {
                  auto u = take(s.accounts.get_user(*c.actor, c.actor->user_id));
                  send_json(c.res, 200,
                            {{"user", user_json(u, s)},
                             {"must_change_password", c.actor->must_change},
+                            {"link_delivery", !s.accounts.settings().public_url.empty()},
                             {"csrf_token", s.accounts.csrf_token_for(c.token)}});
                }});
-  r.push_back({"DELETE", std::regex("/session"), Auth::AnySession, [&s](Ctx& c) {
+  r.push_back({"DELETE", PathPattern("/session"), Auth::AnySession, [&s](Ctx& c) {
                  take(s.accounts.sign_out(*c.actor));
                  c.res.set_header("Set-Cookie", session_cookie(s, "", 0));
                  c.res.status = 204;
                }});
-  r.push_back({"POST", std::regex("/session/password"), Auth::AnySession, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/session/password"), Auth::AnySession, [&s](Ctx& c) {
                  const std::string cur = req_string(c.body, "current_password");
                  const std::string next = req_string(c.body, "new_password");
                  take(s.accounts.change_own_password(*c.actor, cur, next));
@@ -55,6 +57,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200,
                            {{"user", user_json(u, s)},
                             {"must_change_password", u.must_change},
+                            {"link_delivery", !s.accounts.settings().public_url.empty()},
                             {"csrf_token", s.accounts.csrf_token_for(c.token)}});
                }});
 }

@@ -36,6 +36,10 @@ json policy_json(const accounts::PolicySettings& p) {
           {"banned_words", p.banned}};
 }
 
+json self_service_json(const accounts::SelfServiceSettings& ss) {
+  return {{"enabled", ss.enabled}, {"admins_enabled", ss.admins_enabled}};
+}
+
 json expiration_json(const accounts::ExpirationSettings& e) {
   return {{"never_expires", e.never_expires}, {"days", e.days}, {"reminder_days", e.reminder_days}};
 }
@@ -71,11 +75,11 @@ std::string csv_field(std::string v) {
 
 void add_site_routes(std::vector<Route>& r, Services& s) {
   // ---- settings ----
-  r.push_back({"GET", std::regex("/settings/relay"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/relay"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, relay_json(s.hooks.relay_settings->current()));
                }});
-  r.push_back({"PUT", std::regex("/settings/relay"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/relay"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  notify::RelayConfig cfg = s.hooks.relay_settings->current();
                  if (auto v = opt_string(c.body, "kind")) cfg.kind = *v;
@@ -95,6 +99,24 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  }
                  if (auto v = opt_string(c.body, "url")) cfg.url = *v;
                  if (auto v = opt_string(c.body, "secret")) cfg.secret = *v;
+                 // A stored secret only ever goes where it was typed for: when the
+                 // destination changes it must be typed again, or a borrowed session
+                 // could point the relay at a listener and read it off the wire.
+                 const notify::RelayConfig was = s.hooks.relay_settings->current();
+                 const bool smtp_moved = cfg.kind != was.kind || cfg.host != was.host ||
+                                         cfg.port != was.port || cfg.security != was.security ||
+                                         cfg.username != was.username || cfg.ca_file != was.ca_file;
+                 const bool hook_moved = cfg.kind != was.kind || cfg.url != was.url ||
+                                         cfg.ca_file != was.ca_file;
+                 std::string dropped;
+                 if (smtp_moved && !opt_string(c.body, "password") && !cfg.password.empty()) {
+                   cfg.password.clear();
+                   dropped += ", stored password dropped (destination changed)";
+                 }
+                 if (hook_moved && !opt_string(c.body, "secret") && !cfg.secret.empty()) {
+                   cfg.secret.clear();
+                   dropped += ", stored secret dropped (destination changed)";
+                 }
                  for (auto [name, value] : {std::pair{"host", &cfg.host}, std::pair{"username", &cfg.username},
                                             std::pair{"from", &cfg.from}, std::pair{"url", &cfg.url},
                                             std::pair{"ca_file", &cfg.ca_file}})
@@ -110,10 +132,10 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  }
                  std::shared_ptr<notify::Relay> shared(std::move(relay.value()));
                  if (s.hooks.relay_changed) s.hooks.relay_changed(shared, cfg.from);
-                 s.accounts.audit_setting(*c.actor, "relay", shared->describe());
+                 s.accounts.audit_setting(*c.actor, "relay", shared->describe() + dropped);
                  send_json(c.res, 200, relay_json(cfg));
                }});
-  r.push_back({"POST", std::regex("/settings/relay/test"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/settings/relay/test"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  const std::string to = req_string(c.body, "to");
                  if (to.size() > 254 || to.find_first_of(" \r\n<>,;") != std::string::npos ||
@@ -140,11 +162,11 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                                         res.answer);
                  send_json(c.res, 200, {{"ok", ok}, {"answer", res.answer}});
                }});
-  r.push_back({"GET", std::regex("/settings/password-policy"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/password-policy"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, policy_json(s.accounts.policy()));
                }});
-  r.push_back({"PUT", std::regex("/settings/password-policy"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/password-policy"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  accounts::PolicySettings p = s.accounts.policy();
                  if (auto v = opt_int(c.body, "min_length")) p.min_length = static_cast<int>(std::clamp<int64_t>(*v, -1, 1000));
@@ -160,11 +182,11 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  take(s.accounts.put_policy(*c.actor, p));
                  send_json(c.res, 200, policy_json(s.accounts.policy()));
                }});
-  r.push_back({"GET", std::regex("/settings/expiration"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/expiration"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, expiration_json(s.accounts.expiration()));
                }});
-  r.push_back({"PUT", std::regex("/settings/expiration"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/expiration"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  accounts::ExpirationSettings e = s.accounts.expiration();
                  if (auto v = opt_bool(c.body, "never_expires")) e.never_expires = *v;
@@ -173,22 +195,23 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  take(s.accounts.put_expiration(*c.actor, e));
                  send_json(c.res, 200, expiration_json(s.accounts.expiration()));
                }});
-  r.push_back({"GET", std::regex("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
-                 send_json(c.res, 200, {{"enabled", s.accounts.self_service().enabled}});
+                 send_json(c.res, 200, self_service_json(s.accounts.self_service()));
                }});
-  r.push_back({"PUT", std::regex("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/self-service"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  accounts::SelfServiceSettings ss = s.accounts.self_service();
                  if (auto v = opt_bool(c.body, "enabled")) ss.enabled = *v;
+                 if (auto v = opt_bool(c.body, "admins_enabled")) ss.admins_enabled = *v;
                  take(s.accounts.put_self_service(*c.actor, ss));
-                 send_json(c.res, 200, {{"enabled", s.accounts.self_service().enabled}});
+                 send_json(c.res, 200, self_service_json(s.accounts.self_service()));
                }});
-  r.push_back({"GET", std::regex("/settings/retention"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/settings/retention"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  send_json(c.res, 200, {{"audit_days", s.accounts.audit_retention_days()}, {"outbox_days", 30}});
                }});
-  r.push_back({"PUT", std::regex("/settings/retention"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PUT", PathPattern("/settings/retention"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  auto v = opt_int(c.body, "audit_days");
                  if (!v) fail(422, "missing_field", "audit_days is required.", "audit_days");
@@ -197,7 +220,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
 
   // ---- audit ----
-  r.push_back({"GET", std::regex("/audit"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/audit"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  storage::AuditQuery q;
                  const bool csv = c.req.has_param("format") && c.req.get_param_value("format") == "csv";
@@ -205,6 +228,13 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  q.offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
                  q.limit = query_int(c.req, "limit", csv ? 100000 : 100, 1, csv ? 100000 : 1000);
                  if (c.req.has_param("actor")) q.actor = c.req.get_param_value("actor");
+                 if (c.req.has_param("target")) q.target = c.req.get_param_value("target");
+                 if (q.actor.size() > 256 || q.target.size() > 256) fail(422, "invalid_query", "actor and target: at most 256 characters.", "actor");
+                 if (c.req.has_param("match")) {
+                   const std::string m = c.req.get_param_value("match");
+                   if (m != "exact" && m != "partial") fail(422, "invalid_query", "match must be exact or partial.", "match");
+                   q.partial = m == "partial";
+                 }
                  if (c.req.has_param("action")) q.action = c.req.get_param_value("action");
                  if (c.req.has_param("since")) {
                    q.since = parse_time(c.req.get_param_value("since"));
@@ -235,7 +265,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
 
   // ---- backup ----
-  r.push_back({"GET", std::regex("/backup"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/backup"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
                  namespace fs = std::filesystem;
                  fs::path dir = fs::path(s.hooks.data_dir) / "backups";
@@ -254,7 +284,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
 
   // ---- my sessions ----
-  r.push_back({"GET", std::regex("/sessions"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/sessions"), Auth::Session, [&s](Ctx& c) {
                  auto list = take(s.accounts.list_sessions(*c.actor));
                  json out = json::array();
                  for (const auto& x : list)
@@ -263,19 +293,19 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                                   {"user_agent", x.user_agent}, {"current", x.id == c.actor->session_id}});
                  send_json(c.res, 200, {{"sessions", out}});
                }});
-  r.push_back({"DELETE", std::regex("/sessions"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"DELETE", PathPattern("/sessions"), Auth::Session, [&s](Ctx& c) {
                  if (!c.req.has_param("others") || c.req.get_param_value("others") != "true")
                    fail(422, "invalid_query", "Use ?others=true to end all your other sessions.", "others");
                  take(s.accounts.end_other_sessions(*c.actor));
                  c.res.status = 204;
                }});
-  r.push_back({"DELETE", std::regex("/sessions/(\\d+)"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"DELETE", PathPattern("/sessions/(\\d+)"), Auth::Session, [&s](Ctx& c) {
                  take(s.accounts.end_session(*c.actor, path_id(c)));
                  c.res.status = 204;
                }});
 
   // ---- self-service (unauthenticated) ----
-  r.push_back({"POST", std::regex("/self-service/requests"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/self-service/requests"), Auth::None, [&s](Ctx& c) {
                  auto username = opt_string(c.body, "username");
                  if (!username || username->empty())
                    fail(422, "missing_field", "username is required.", "username");
@@ -284,7 +314,7 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                                         {"message", "If self-service is available for this account, a code "
                                                     "is on its way to the alternate address on file."}});
                }});
-  r.push_back({"POST", std::regex("/self-service/reset"), Auth::None, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/self-service/reset"), Auth::None, [&s](Ctx& c) {
                  const std::string username = req_string(c.body, "username");
                  const std::string code = req_string(c.body, "code");
                  const std::string pw = req_string(c.body, "new_password");

@@ -8,13 +8,14 @@ json outcome_json(const accounts::ResetOutcome& o, const Services& s) {
   json j = {{"user", user_json(o.user, s)}, {"notifications", json::array()}};
   if (o.password) j["password"] = *o.password;
   if (o.link) j["link"] = *o.link;
+  if (o.expires_at) j["expires_at"] = rfc3339(*o.expires_at);
   for (const auto& m : o.notifications) j["notifications"].push_back(notification_json(m));
   return j;
 }
 }  // namespace
 
 void add_user_routes(std::vector<Route>& r, Services& s) {
-  r.push_back({"GET", std::regex("/users"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/users"), Auth::Session, [&s](Ctx& c) {
                  const std::string q = c.req.has_param("q") ? c.req.get_param_value("q") : "";
                  if (q.size() > 256) fail(422, "invalid_query", "q is too long.", "q");
                  const int64_t offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
@@ -28,13 +29,20 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                    else fail(422, "invalid_query", "disabled must be true or false.", "disabled");
                  }
                  auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled));
-                 json users = json::array();
                  const auto expiry = s.accounts.expiration();
-                 for (const auto& u : page.users) users.push_back(user_json(u, s, expiry));
-                 send_json(c.res, 200, {{"users", users}, {"total", page.total},
-                                        {"directory", directory_status_json(s.accounts)}});
+                 const int64_t now = s.clock.now();
+                 std::string out = "{\"directory\":" + directory_status_json(s.accounts).dump() +
+                                   ",\"total\":" + std::to_string(page.total) + ",\"users\":[";
+                 out.reserve(page.users.size() * 400 + 128);
+                 for (size_t i = 0; i < page.users.size(); ++i) {
+                   if (i) out += ',';
+                   append_user_json(out, page.users[i], now, expiry);
+                 }
+                 out += "]}";
+                 c.res.status = 200;
+                 c.res.set_content(std::move(out), "application/json; charset=utf-8");
                }});
-  r.push_back({"POST", std::regex("/users"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/users"), Auth::Session, [&s](Ctx& c) {
                  accounts::NewUser nu;
                  nu.username = req_string(c.body, "username");
                  nu.display_name = opt_string(c.body, "display_name").value_or("");
@@ -46,7 +54,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  auto out = take(s.accounts.create_user(*c.actor, nu, o));
                  send_json(c.res, 201, outcome_json(out, s));
                }});
-  r.push_back({"POST", std::regex("/users/password-reset"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/users/password-reset"), Auth::Session, [&s](Ctx& c) {
                  auto it = c.body.find("ids");
                  if (it == c.body.end() || !it->is_array())
                    fail(400, "invalid_type", "ids must be an array of user ids.", "ids");
@@ -68,6 +76,9 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                      item["status"] = 200;
                      if (out->password) item["password"] = *out->password;
                      if (out->link) item["link"] = *out->link;
+                     // The record after the reset: the slip needs the new expiry.
+                     item["user"] = user_json(out->user, s);
+                     if (out->expires_at) item["expires_at"] = rfc3339(*out->expires_at);
                      item["notifications"] = json::array();
                      for (const auto& m : out->notifications)
                        item["notifications"].push_back(notification_json(m));
@@ -79,10 +90,10 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  }
                  send_json(c.res, 200, {{"results", results}});
                }});
-  r.push_back({"GET", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"GET", PathPattern("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
                  send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, path_id(c))), s));
                }});
-  r.push_back({"PATCH", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"PATCH", PathPattern("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
                  accounts::UserPatch p;
                  p.display_name = opt_string(c.body, "display_name");
                  p.email = opt_string(c.body, "email");
@@ -90,19 +101,20 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  p.role = opt_string(c.body, "role");
                  p.disabled = opt_bool(c.body, "disabled");
                  p.locale = opt_string(c.body, "locale");
+                 p.current_password = opt_string(c.body, "current_password");
                  auto u = take(s.accounts.patch_user(*c.actor, path_id(c), p));
                  send_json(c.res, 200, user_json(u, s));
                }});
-  r.push_back({"DELETE", std::regex("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"DELETE", PathPattern("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
                  take(s.accounts.delete_user(*c.actor, path_id(c)));
                  c.res.status = 204;
                }});
-  r.push_back({"POST", std::regex("/users/(\\d+)/password-reset"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/users/(\\d+)/password-reset"), Auth::Session, [&s](Ctx& c) {
                  auto o = reset_options(c.body);
                  auto out = take(s.accounts.reset_password(*c.actor, path_id(c), o));
                  send_json(c.res, 200, outcome_json(out, s));
                }});
-  r.push_back({"POST", std::regex("/users/(\\d+)/unlock"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/users/(\\d+)/unlock"), Auth::Session, [&s](Ctx& c) {
                  const int64_t id = path_id(c);
                  take(s.accounts.unlock_user(*c.actor, id));
                  send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, id)), s));

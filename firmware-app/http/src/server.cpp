@@ -11,86 +11,33 @@
 #include <thread>
 
 #include "api.h"
+#include "edge.h"
+#include "guards.h"
 #include "resetd/web/assets.h"
 
 namespace resetd::http {
 namespace {
 
-constexpr size_t kMaxBody = 64 * 1024;
 const char* kCsp =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'";
 
-// A worker pool with a bounded queue. When the queue is full the accept
-// thread runs the connection itself, which stops it from accepting more
-// (backpressure into the kernel's listen backlog) instead of growing memory.
-class BoundedPool final : public httplib::TaskQueue {
- public:
-  BoundedPool(size_t threads, size_t max_queue) : max_queue_(max_queue) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
-  }
-  void enqueue(std::function<void()> fn) override {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (jobs_.size() < max_queue_) {
-        jobs_.push_back(std::move(fn));
-        cv_.notify_one();
-        return;
-      }
-    }
-    fn();
-  }
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
-
- private:
-  void run() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-        if (stop_ && jobs_.empty()) return;
-        fn = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      fn();
-    }
-  }
-  size_t max_queue_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> workers_;
-  bool stop_ = false;
-};
-
-std::string cookie_value(const httplib::Request& req, const std::string& name) {
-  for (size_t i = 0; i < req.get_header_value_count("Cookie"); ++i) {
-    std::string all = req.get_header_value("Cookie", i);
-    std::stringstream ss(all);
-    std::string part;
-    while (std::getline(ss, part, ';')) {
-      size_t b = part.find_first_not_of(' ');
-      if (b == std::string::npos) continue;
-      part = part.substr(b);
-      if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-    }
-  }
-  return {};
-}
-
-bool is_json(const httplib::Request& req) {
-  std::string ct = req.get_header_value("Content-Type");
-  for (auto& ch : ct) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return ct.rfind("application/json", 0) == 0;
+// "scheme://host[:port]" of a URL as a browser sends it in Origin: lower-case
+// scheme and host, default port left out, no path. Empty for no URL.
+std::string origin_of(const std::string& url) {
+  const size_t sep = url.find("://");
+  if (sep == std::string::npos) return {};
+  std::string scheme = url.substr(0, sep);
+  std::string auth = url.substr(sep + 3);
+  auth = auth.substr(0, auth.find_first_of("/?#"));
+  if (size_t at = auth.rfind('@'); at != std::string::npos) auth = auth.substr(at + 1);
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& ch : auth) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string def = scheme == "https" ? ":443" : scheme == "http" ? ":80" : "";
+  if (!def.empty() && auth.ends_with(def))
+    auth.resize(auth.size() - def.size());
+  return scheme + "://" + auth;
 }
 
 bool changes_state(const std::string& m) {
@@ -125,7 +72,8 @@ struct ApiServer::Impl {
   ServerOptions opts;
   ServerHooks hooks;
   Services svc;
-  std::unique_ptr<httplib::Server> server;
+  std::unique_ptr<Edge> server;
+  std::string public_origin = origin_of(opts.public_url);
   std::vector<Route> routes;
   std::thread thread;
   int port = 0;
@@ -165,23 +113,7 @@ struct ApiServer::Impl {
       send_error(res, status, make_error(code, msg));
       return httplib::Server::HandlerResponse::Handled;
     };
-    if (req.has_header("Transfer-Encoding"))
-      return refuse(411, "length_required", "Chunked request bodies are not accepted; send Content-Length.");
-    if (req.has_header("Content-Encoding"))
-      return refuse(415, "unsupported_encoding", "Compressed request bodies are not accepted.");
-    if (req.get_header_value_count("Content-Length") > 1)
-      return refuse(400, "bad_request", "More than one Content-Length.");
-    const bool has_len = req.has_header("Content-Length");
-    uint64_t len = 0;  // 64-bit also on armhf: 2^32+1 must not wrap to 1
-    if (has_len) {
-      const std::string v = req.get_header_value("Content-Length");
-      if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
-        return refuse(400, "bad_request", "Invalid Content-Length.");
-      len = static_cast<uint64_t>(std::stoull(v));
-    }
-    if (len > kMaxBody) return refuse(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
-    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !has_len)
-      return refuse(411, "length_required", "Content-Length is required.");
+    if (auto r = refuse_before_body(req)) return refuse(r->status, r->code, r->message);
     return httplib::Server::HandlerResponse::Unhandled;
   }
 
@@ -194,15 +126,15 @@ struct ApiServer::Impl {
     const std::string path = req.path.substr(7);  // keep leading '/'
     bool path_known = false;
     std::string allow;
+    std::vector<std::string> m;
     for (const Route& r : routes) {
-      std::smatch m;
-      if (!std::regex_match(path, m, r.pattern)) continue;
+      if (!r.pattern.match(path, m)) continue;
       path_known = true;
       allow += (allow.empty() ? "" : ", ") + r.method;
       // HEAD is GET without the body (httplib drops it).
       const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
       if (r.method != method) continue;
-      Ctx c{req, res, m, std::nullopt, {}, client_of(req), json::object()};
+      Ctx c{req, res, std::move(m), std::nullopt, {}, client_of(req), json::object()};
       try {
         run(r, c);
       } catch (const ApiError& e) {
@@ -237,16 +169,18 @@ struct ApiServer::Impl {
       // unauthenticated POSTs: JSON only, and same-origin when Origin is sent
       if (!is_json(req)) fail(415, "unsupported_media_type", "Send Content-Type: application/json.");
       if (req.has_header("Origin")) {
-        const std::string want = std::string(opts.tls ? "https://" : "http://") + req.get_header_value("Host");
+        // public_url names the one origin staff use; without it, the Host
+        // the request came to is all we know.
+        const std::string want = !public_origin.empty()
+                                     ? public_origin
+                                     : std::string(opts.tls ? "https://" : "http://") + req.get_header_value("Host");
         if (req.get_header_value("Origin") != want)
           fail(403, "origin_mismatch", "Cross-origin requests are not accepted.");
       }
     }
     if (!req.body.empty()) {
       if (!is_json(req)) fail(415, "unsupported_media_type", "Send Content-Type: application/json.");
-      c.body = json::parse(req.body, nullptr, false);
-      if (c.body.is_discarded()) fail(400, "malformed_json", "The request body is not valid JSON.");
-      if (!c.body.is_object()) fail(400, "malformed_json", "The request body must be a JSON object.");
+      c.body = body_object(req.body);
     } else if (state_change && req.method != "DELETE" && r.auth == Auth::None) {
       fail(400, "malformed_json", "A JSON body is required.");
     }
@@ -312,33 +246,13 @@ int ApiServer::bound_port() const { return impl_->port; }
 
 bool ApiServer::start(std::string* error) {
   Impl& im = *impl_;
-  if (im.opts.tls) {
-    const std::string cert = im.opts.cert_file, key = im.opts.key_file;
-    auto s = std::make_unique<httplib::SSLServer>([cert, key](SSL_CTX& ctx) {
-      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-      SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-      return SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1 &&
-             SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 &&
-             SSL_CTX_check_private_key(&ctx) == 1;
-    });
-    if (!s->is_valid()) {
-      *error = "tls: cannot load certificate " + cert + " / key " + key;
-      return false;
-    }
-    im.server = std::move(s);
-  } else {
-    im.server = std::make_unique<httplib::Server>();
-  }
-  httplib::Server& srv = *im.server;
-  const size_t threads = static_cast<size_t>(std::max(2, im.opts.threads));
-  srv.new_task_queue = [threads] { return new BoundedPool(threads, 64); };
-  // Headers and body go out in separate writes; without TCP_NODELAY, Nagle
-  // plus the client's delayed ACK adds ~40 ms to every keep-alive response.
-  srv.set_tcp_nodelay(true);
-  srv.set_read_timeout(5, 0);
-  srv.set_write_timeout(5, 0);
-  srv.set_keep_alive_timeout(5);
-  srv.set_keep_alive_max_count(100);
+  SSL_CTX* tls = nullptr;
+  if (im.opts.tls && !(tls = make_tls_context(im.opts.cert_file, im.opts.key_file, error))) return false;
+  EdgeLimits lim;
+  lim.workers = static_cast<size_t>(std::max(2, im.opts.threads));
+  lim.frame.max_body = kMaxBody;
+  im.server = std::make_unique<Edge>(lim, tls, im.opts.trusted_proxies);
+  Edge& srv = *im.server;
   srv.set_payload_max_length(kMaxBody);
   srv.set_pre_routing_handler(
       [&im](const httplib::Request& req, httplib::Response& res) { return im.pre_routing(req, res); });
@@ -385,16 +299,12 @@ bool ApiServer::start(std::string* error) {
   add_forward_auth_routes(im.routes, im.svc);
   add_directory_routes(im.routes, im.svc);
 
-  if (im.opts.port == 0) {
-    im.port = srv.bind_to_any_port(im.opts.host);
-  } else {
-    im.port = srv.bind_to_port(im.opts.host, im.opts.port) ? im.opts.port : -1;
-  }
+  im.port = srv.bind(im.opts.host, im.opts.port);
   if (im.port <= 0) {
     *error = "cannot listen on " + im.opts.host + ":" + std::to_string(im.opts.port);
     return false;
   }
-  im.thread = std::thread([&srv] { srv.listen_after_bind(); });
+  im.thread = std::thread([&srv] { srv.serve(); });
   return true;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "api.h"
 #include "resetd/http/server.h"
 
 namespace resetd::http {
@@ -114,6 +115,26 @@ bool make_self_signed(const std::string& cert_path, const std::string& key_path,
     return false;
   }
   return true;
+}
+
+SSL_CTX* make_tls_context(const std::string& cert, const std::string& key, std::string* error) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  const bool ok =
+      ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+      SSL_CTX_set_cipher_list(ctx,
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") == 1 &&
+      SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) == 1 &&
+      SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 &&
+      SSL_CTX_check_private_key(ctx) == 1;
+  if (!ok) {
+    if (ctx) SSL_CTX_free(ctx);
+    *error = "tls: cannot load certificate " + cert + " / key " + key;
+    return nullptr;
+  }
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  return ctx;
 }
 
 std::string cert_fingerprint(const std::string& cert_path) {

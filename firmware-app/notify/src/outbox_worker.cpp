@@ -158,6 +158,9 @@ bool OutboxWorker::is_due(const storage::OutboxRecord& m, int64_t now, int64_t m
 
 int OutboxWorker::run_once() {
   int handled = 0;
+  // Answers the relay already gave come first; while storage still refuses
+  // them, sending more would only pile up answers that can't be recorded.
+  if (!record_kept_results()) return handled;
   for (int round = 0; round < kMaxRoundsPerPass; ++round) {
     std::vector<storage::OutboxRecord> queued, due;
     const int64_t now = clock_.now();
@@ -177,6 +180,10 @@ int OutboxWorker::run_once() {
       }
       deliver_one(std::move(m));
       ++handled;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!unrecorded_.empty()) return handled;  // storage refuses: send nothing more
+      }
     }
     if (due.size() < static_cast<size_t>(kBatch)) break;
   }
@@ -187,10 +194,20 @@ void OutboxWorker::loop() {
   tl_in_worker_thread = true;
   std::optional<int64_t> last_sweep_ms;
   while (true) {
+    bool stopping = false;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      if (stop_) return;
+      stopping = stop_;
       woken_ = false;
+    }
+    if (stopping) {
+      // Last chance for kept answers; what still fails is requeued at the
+      // next start and sent again (at-least-once, same Message-ID).
+      try {
+        record_kept_results();
+      } catch (const std::exception&) {
+      }
+      return;
     }
     bool failed = false;
     try {
@@ -221,6 +238,7 @@ void OutboxWorker::loop() {
 }
 
 bool OutboxWorker::any_due_locked(int64_t mono) const {
+  if (!unrecorded_.empty()) return true;  // retry recording at the next tick
   for (const auto& [id, d] : due_mono_)
     if (mono >= d.second) return true;
   return false;
@@ -233,7 +251,12 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
   std::string plaintext;
   const int64_t now = clock_.now();
 
-  store_.write([&](storage::Writer& w) {
+  // The claim is not synced to flash (see Store::write_unsynced): lost in a
+  // power cut, the message is simply queued again and sent with the same
+  // Message-ID — what a durable "sending" gives after a restart too
+  // (requeue_sending). The reset that queued it and the outcome written after
+  // the relay answered stay synced.
+  store_.write_unsynced([&](storage::Writer& w) {
     claim = Claim::Skip;
     auto row = w.outbox_by_id(m.id);
     // Superseded, retried or taken by another pass since it was listed.
@@ -308,52 +331,84 @@ void OutboxWorker::deliver_one(storage::OutboxRecord m) {
   res.answer = detail::one_line(res.answer, 500);
   if (res.answer.empty()) res.answer = "(no answer)";
 
-  double jitter = 0;
+  Unrecorded u;
+  u.result = std::move(res);
+  u.done_at = clock_.now();
+  u.via = via;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    u.jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   }
-  const int64_t done_at = clock_.now();
+  record_result(cur.id, u);
+}
+
+bool OutboxWorker::record_result(int64_t id, const Unrecorded& u) {
+  const DeliveryResult& res = u.result;
+  const int64_t done_at = u.done_at;
+  storage::OutboxRecord cur;
   int64_t delay_s = 0;
   bool gave_up = false;
   bool found = false;
-  store_.write([&](storage::Writer& w) {
-    found = false;
-    gave_up = false;
-    auto row = w.outbox_by_id(cur.id);
-    if (!row) return;  // deleted meanwhile
-    found = true;
-    cur = std::move(*row);
-    cur.last_answer = res.answer;
-    if (res.outcome == Outcome::Sent) {
-      // Even if it was superseded meanwhile: the mail has left, say so.
-      cur.state = "sent";
-      cur.body.clear();
-      cur.sent_at = done_at;
-    } else if (cur.state != "sending") {
-      // Superseded or expired while in flight: that state stands.
-    } else if (res.outcome == Outcome::Permanent) {
-      cur.state = "failed";
-    } else if (give_up_after(cur.attempts)) {
-      cur.state = "failed";
-      gave_up = true;
-    } else {
-      cur.state = "queued";
-      delay_s = backoff_delay_s(cur.attempts, jitter);
-      cur.next_attempt_at = done_at + delay_s;
-    }
-    w.update_outbox(cur);
-    if (cur.state != "queued") audit_outcome(w, cur, done_at);
-  });
+  try {
+    store_.write([&](storage::Writer& w) {
+      found = false;
+      gave_up = false;
+      auto row = w.outbox_by_id(id);
+      if (!row) return;  // deleted meanwhile
+      found = true;
+      cur = std::move(*row);
+      cur.last_answer = res.answer;
+      if (res.outcome == Outcome::Sent) {
+        // Even if it was superseded meanwhile: the mail has left, say so.
+        cur.state = "sent";
+        cur.body.clear();
+        cur.sent_at = done_at;
+      } else if (cur.state != "sending") {
+        // Superseded or expired while in flight: that state stands.
+      } else if (res.outcome == Outcome::Permanent) {
+        cur.state = "failed";
+      } else if (give_up_after(cur.attempts)) {
+        cur.state = "failed";
+        gave_up = true;
+      } else {
+        cur.state = "queued";
+        delay_s = backoff_delay_s(cur.attempts, u.jitter);
+        cur.next_attempt_at = done_at + delay_s;
+      }
+      w.update_outbox(cur);
+      if (cur.state != "queued") audit_outcome(w, cur, done_at);
+    });
+  } catch (const storage::StorageError& ex) {
+    std::lock_guard<std::mutex> lk(mu_);
+    const bool first = unrecorded_.emplace(id, u).second;
+    if (first)
+      log_line("id=" + std::to_string(id) + ": could not record the relay's answer (" + ex.what() +
+               "); kept in memory, retrying every second. answer=\"" + res.answer + "\"");
+    return false;
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
+    unrecorded_.erase(id);
     if (found && cur.state == "queued")
       due_mono_[cur.id] = {cur.next_attempt_at, clock_.mono_ms() + delay_s * 1000};
     else
-      due_mono_.erase(cur.id);
+      due_mono_.erase(id);
   }
-  if (!found) return;
-  log_outcome(cur, via + (gave_up ? " (gave up after 48 h)" : ""));
+  if (found) log_outcome(cur, u.via + (gave_up ? " (gave up after 48 h)" : ""));
+  return true;
+}
+
+bool OutboxWorker::record_kept_results() {
+  std::vector<std::pair<int64_t, Unrecorded>> kept;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    kept.assign(unrecorded_.begin(), unrecorded_.end());
+  }
+  for (const auto& [id, u] : kept) {
+    if (!record_result(id, u)) return false;  // storage still refuses: try again later
+    log_line("id=" + std::to_string(id) + ": the kept relay answer is recorded now");
+  }
+  return true;
 }
 
 }  // namespace resetd::notify

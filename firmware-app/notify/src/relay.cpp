@@ -73,6 +73,12 @@ Result<std::unique_ptr<Relay>> make_relay(const RelayConfig& c) {
     if (has_space_or_control(c.helo_name) || c.helo_name.empty()) {
       return bad("helo_name", "relay helo_name must be a host name");
     }
+    // AUTH over a plain connection hands the password to anyone on the path.
+    if (!c.username.empty() && c.security == "none") {
+      return bad("security",
+                 "a relay username (AUTH) needs security starttls or tls; credentials are "
+                 "never sent in clear");
+    }
     if (c.username.find_first_of("\r\n") != std::string::npos ||
         c.password.find_first_of("\r\n") != std::string::npos) {
       return bad("username", "relay username and password must be one line each");

@@ -76,8 +76,10 @@ class SmtpRelay final : public Relay {
     if (!valid_address(e.to)) {
       return {Outcome::Permanent, "smtp: invalid recipient address"};
     }
-    if (!curl_ready()) return {Outcome::Temporary, "smtp: libcurl initialisation failed"};
-    CURL* h = curl_easy_init();
+    std::string load_error;
+    const CurlApi* cu = curl_api(&load_error);
+    if (cu == nullptr) return {Outcome::Temporary, "smtp: " + load_error};
+    CURL* h = cu->easy_init();
     if (h == nullptr) return {Outcome::Temporary, "smtp: libcurl handle allocation failed"};
 
     const std::string message = build_message(e, c_.from);
@@ -86,43 +88,43 @@ class SmtpRelay final : public Relay {
     char errbuf[CURL_ERROR_SIZE] = {0};
     const std::string url = this->url();
     const std::string mail_from = "<" + bare_address(c_.from) + ">";
-    curl_slist* rcpt = curl_slist_append(nullptr, ("<" + e.to + ">").c_str());
+    curl_slist* rcpt = cu->slist_append(nullptr, ("<" + e.to + ">").c_str());
 
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(c_.timeout_s));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(c_.timeout_s));
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_MAIL_FROM, mail_from.c_str());
-    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-    curl_easy_setopt(h, CURLOPT_READDATA, &up);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+    cu->easy_setopt(h, CURLOPT_URL, url.c_str());
+    cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(c_.timeout_s));
+    cu->easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(c_.timeout_s));
+    cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    cu->easy_setopt(h, CURLOPT_MAIL_FROM, mail_from.c_str());
+    cu->easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+    cu->easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    cu->easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+    cu->easy_setopt(h, CURLOPT_READDATA, &up);
+    cu->easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
     // The debug callback only runs in verbose mode; it keeps nothing but
     // incoming reply lines, and nothing is printed.
-    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
-    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &replies);
+    cu->easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    cu->easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+    cu->easy_setopt(h, CURLOPT_DEBUGDATA, &replies);
     if (c_.security == "starttls" || c_.security == "tls") {
       // Required, never CURLUSESSL_TRY: a relay that drops STARTTLS must not
       // get a password in clear text.
-      curl_easy_setopt(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+      cu->easy_setopt(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
     }
-    if (!c_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, c_.ca_file.c_str());
+    if (!c_.ca_file.empty()) cu->easy_setopt(h, CURLOPT_CAINFO, c_.ca_file.c_str());
     if (!c_.username.empty()) {
-      curl_easy_setopt(h, CURLOPT_USERNAME, c_.username.c_str());
-      curl_easy_setopt(h, CURLOPT_PASSWORD, c_.password.c_str());
+      cu->easy_setopt(h, CURLOPT_USERNAME, c_.username.c_str());
+      cu->easy_setopt(h, CURLOPT_PASSWORD, c_.password.c_str());
     }
 
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = cu->easy_perform(h);
     // Copied before cleanup: closing the connection sends QUIT.
     const std::string last = replies.last;
     long curl_code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &curl_code);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(rcpt);
+    cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &curl_code);
+    cu->easy_cleanup(h);
+    cu->slist_free_all(rcpt);
     return classify(rc, errbuf, last, static_cast<int>(curl_code));
   }
 
@@ -150,7 +152,7 @@ class SmtpRelay final : public Relay {
     if (rc == CURLE_OK) {
       return {Outcome::Sent, last.empty() ? "250 (no reply text)" : last};
     }
-    std::string err = one_line(errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+    std::string err = one_line(errbuf[0] != '\0' ? errbuf : curl_api()->easy_strerror(rc));
     if (tls_verification_error(rc)) {
       return {Outcome::Temporary, "smtp: TLS certificate of the relay could not be verified (" +
                                       err + "); check ca_file and the relay's host name"};

@@ -3,6 +3,8 @@
 #include "resetd/notify/templates.h"
 
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 
 namespace resetd::notify {
 namespace {
@@ -113,21 +115,21 @@ constexpr KindTexts kTexts[] = {
     "Bunu beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
   {"code",
    {"Your password reset code",
-    "Hello {username},\n"
+    "Hello {display_name},\n"
     "\n"
     "Your password reset code is: {code}\n"
     "\n"
     "It expires at {expires_at}. If you did not ask to reset your password,\n"
     "ignore this message and contact IT.\n"},
    {"您的密碼重設驗證碼",
-    "{username} 您好：\n"
+    "{display_name} 您好：\n"
     "\n"
     "您的密碼重設驗證碼為：{code}\n"
     "\n"
     "此驗證碼將於 {expires_at} 到期。如果您沒有要求重設密碼，\n"
     "請忽略這封郵件並聯絡 IT 人員。\n"},
    {"Parola sıfırlama kodunuz",
-    "Merhaba {username},\n"
+    "Merhaba {display_name},\n"
     "\n"
     "Parola sıfırlama kodunuz: {code}\n"
     "\n"
@@ -135,18 +137,133 @@ constexpr KindTexts kTexts[] = {
     "bulunmadıysanız bu iletiyi yok sayın ve BT ekibiyle iletişime geçin.\n"}},
   {"reminder",
    {"Your password expires soon",
-    "Hello {username},\n"
+    "Hello {display_name},\n"
     "\n"
     "Your password expires at {expires_at}. Please change it before then.\n"},
    {"您的密碼即將到期",
-    "{username} 您好：\n"
+    "{display_name} 您好：\n"
     "\n"
     "您的密碼將於 {expires_at} 到期，請在此之前變更密碼。\n"},
    {"Parolanızın süresi yakında doluyor",
-    "Merhaba {username},\n"
+    "Merhaba {display_name},\n"
     "\n"
     "Parolanızın süresi {expires_at} tarihinde doluyor. Lütfen bu tarihten önce\n"
     "parolanızı değiştirin.\n"}},
+  {"address_change",
+   {"The email addresses of your account were changed",
+    "Hello {display_name},\n"
+    "\n"
+    "The email addresses of your account \"{username}\" were changed by {actor} at {when}.\n"
+    "Password reset codes now go to the new addresses; codes sent before are void.\n"
+    "\n"
+    "If you did not make this change, contact IT at once.\n"},
+   {"您帳戶的電子郵件地址已變更",
+    "{display_name} 您好：\n"
+    "\n"
+    "您的帳戶「{username}」的電子郵件地址已由 {actor} 於 {when} 變更。\n"
+    "密碼重設驗證碼今後將寄到新的地址；先前寄出的驗證碼已失效。\n"
+    "\n"
+    "如果這不是您所做的變更，請立即聯絡 IT 人員。\n"},
+   {"Hesabınızın e-posta adresleri değiştirildi",
+    "Merhaba {display_name},\n"
+    "\n"
+    "\"{username}\" hesabınızın e-posta adresleri {when} tarihinde {actor} tarafından değiştirildi.\n"
+    "Parola sıfırlama kodları artık yeni adreslere gider; daha önce gönderilen kodlar geçersizdir.\n"
+    "\n"
+    "Bu değişikliği siz yapmadıysanız hemen BT ile iletişime geçin.\n"}},
+  // A new account's mails: welcome, never "your password was reset".
+  {"welcome_password",
+   {"Your new account",
+    "Hello {display_name},\n"
+    "\n"
+    "An account was created for you: \"{username}\".\n"
+    "\n"
+    "Temporary password: {password}\n"
+    "\n"
+    "This password is temporary. It expires on {expires_at}, and you must change it\n"
+    "when you first sign in.\n"
+    "\n"
+    "?Sign in at: {sign_in_url}\n"
+    "?\n"
+    "If you did not expect this message, contact IT.\n"},
+   {"您的新帳戶",
+    "{display_name} 您好：\n"
+    "\n"
+    "已為您建立帳戶「{username}」。\n"
+    "\n"
+    "臨時密碼：{password}\n"
+    "\n"
+    "這是臨時密碼，將於 {expires_at} 到期；您第一次登入時必須變更密碼。\n"
+    "\n"
+    "?登入網址：{sign_in_url}\n"
+    "?\n"
+    "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
+   {"Yeni hesabınız",
+    "Merhaba {display_name},\n"
+    "\n"
+    "Sizin için \"{username}\" hesabı oluşturuldu.\n"
+    "\n"
+    "Geçici parola: {password}\n"
+    "\n"
+    "Bu parola geçicidir. {expires_at} tarihinde süresi dolar ve ilk oturum açışınızda\n"
+    "parolanızı değiştirmeniz gerekir.\n"
+    "\n"
+    "?Oturum açma adresi: {sign_in_url}\n"
+    "?\n"
+    "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+  {"welcome_link",
+   {"Set the password of your new account",
+    "Hello {display_name},\n"
+    "\n"
+    "An account was created for you: \"{username}\". Choose its password here:\n"
+    "\n"
+    "{link}\n"
+    "\n"
+    "The link can be used once and expires on {expires_at}.\n"
+    "\n"
+    "If you did not expect this message, contact IT.\n"},
+   {"設定您新帳戶的密碼",
+    "{display_name} 您好：\n"
+    "\n"
+    "已為您建立帳戶「{username}」。請透過以下連結設定密碼：\n"
+    "\n"
+    "{link}\n"
+    "\n"
+    "此連結只能使用一次，將於 {expires_at} 到期。\n"
+    "\n"
+    "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
+   {"Yeni hesabınızın parolasını belirleyin",
+    "Merhaba {display_name},\n"
+    "\n"
+    "Sizin için \"{username}\" hesabı oluşturuldu. Parolasını buradan belirleyin:\n"
+    "\n"
+    "{link}\n"
+    "\n"
+    "Bağlantı yalnızca bir kez kullanılabilir ve {expires_at} tarihinde süresi dolar.\n"
+    "\n"
+    "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+  {"welcome_notice",
+   {"Your new account",
+    "Hello {display_name},\n"
+    "\n"
+    "{actor} created an account for you, \"{username}\", on {when}.\n"
+    "IT gives you its password, or a link to set it, separately.\n"
+    "\n"
+    "If you did not expect this, contact IT.\n"},
+   {"您的新帳戶",
+    "{display_name} 您好：\n"
+    "\n"
+    "{actor} 已於 {when} 為您建立帳戶「{username}」。\n"
+    "IT 人員會另外提供密碼或設定密碼的連結。\n"
+    "\n"
+    "如果這不在您的預期之中，請聯絡 IT 人員。\n"},
+   {"Yeni hesabınız",
+    "Merhaba {display_name},\n"
+    "\n"
+    "{actor}, {when} tarihinde sizin için \"{username}\" hesabını oluşturdu.\n"
+    "Parolayı veya parolayı belirleme bağlantısını BT ekibi ayrıca iletir.\n"
+    "\n"
+    "Bunu beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
   {"test",
    {"resetd test message",
     "This is a test message from resetd. The relay settings work.\n"},
@@ -173,6 +290,61 @@ Lang pick(const std::string& locale) {
   if (l == "zh-tw" || l.rfind("zh-hant", 0) == 0) return Lang::ZhTw;
   if (l == "tr" || l.rfind("tr-", 0) == 0) return Lang::TrTr;
   return Lang::En;
+}
+
+// "2026-12-02T10:29:00Z" → the appliance's local time with its zone, in the
+// reader's language: "December 2, 2026, 1:29 PM (UTC+03:00)",
+// "2026年12月2日 下午1:29（UTC+03:00）", "2 Aralık 2026 13:29 (UTC+03:00)".
+// Anything that is not such a time is returned unchanged.
+std::string local_time(const std::string& v, Lang lang) {
+  int y = 0, mo = 0, d = 0, hh = 0, mm = 0, ss = 0;
+  char z = 0;
+  if (v.size() != 20 || std::sscanf(v.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &hh, &mm, &ss, &z) != 7 ||
+      z != 'Z' || mo < 1 || mo > 12)
+    return v;
+  std::tm utc{};
+  utc.tm_year = y - 1900;
+  utc.tm_mon = mo - 1;
+  utc.tm_mday = d;
+  utc.tm_hour = hh;
+  utc.tm_min = mm;
+  utc.tm_sec = ss;
+  const std::time_t t = timegm(&utc);
+  std::tm lt{};
+  if (localtime_r(&t, &lt) == nullptr) return v;
+  const long off = lt.tm_gmtoff;
+  char zone[32];
+  if (off == 0) {
+    std::snprintf(zone, sizeof zone, "UTC");
+  } else {
+    const long a = off < 0 ? -off : off;
+    std::snprintf(zone, sizeof zone, "UTC%c%02ld:%02ld", off < 0 ? '-' : '+', a / 3600, (a % 3600) / 60);
+  }
+  std::string abbr = lt.tm_zone ? lt.tm_zone : "";
+  bool named = !abbr.empty() && abbr != "UTC" && abbr != "GMT";
+  for (char c : abbr) named = named && std::isalpha(static_cast<unsigned char>(c));
+  const std::string zs = named ? abbr + ", " + zone : std::string(zone);
+  static const char* const kEn[] = {"January", "February", "March", "April", "May", "June", "July",
+                                    "August", "September", "October", "November", "December"};
+  static const char* const kTr[] = {"Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz",
+                                    "Ağustos", "Eylül", "Ekim", "Kasım", "Aralık"};
+  const int h12 = lt.tm_hour % 12 == 0 ? 12 : lt.tm_hour % 12;
+  char buf[128];
+  switch (lang) {
+    case Lang::ZhTw:
+      std::snprintf(buf, sizeof buf, "%d年%d月%d日 %s%d:%02d（%s）", lt.tm_year + 1900, lt.tm_mon + 1,
+                    lt.tm_mday, lt.tm_hour < 12 ? "上午" : "下午", h12, lt.tm_min, zs.c_str());
+      break;
+    case Lang::TrTr:
+      std::snprintf(buf, sizeof buf, "%d %s %d %02d:%02d (%s)", lt.tm_mday, kTr[lt.tm_mon],
+                    lt.tm_year + 1900, lt.tm_hour, lt.tm_min, zs.c_str());
+      break;
+    case Lang::En:
+      std::snprintf(buf, sizeof buf, "%s %d, %d, %d:%02d %s (%s)", kEn[lt.tm_mon], lt.tm_mday,
+                    lt.tm_year + 1900, h12, lt.tm_min, lt.tm_hour < 12 ? "AM" : "PM", zs.c_str());
+      break;
+  }
+  return buf;
 }
 
 std::string fill_line(const std::string& t, const std::map<std::string, std::string>& vars,
@@ -249,7 +421,13 @@ Rendered render(const std::string& kind, const std::string& locale,
     }
     return k->en;
   }();
-  return Rendered{fill(t.subject, vars), fill(t.body, vars)};
+  // Times are shown as the reader's clock shows them, never as raw UTC.
+  std::map<std::string, std::string> shown = vars;
+  for (const char* key : {"expires_at", "when"}) {
+    auto it = shown.find(key);
+    if (it != shown.end()) it->second = local_time(it->second, pick(locale));
+  }
+  return Rendered{fill(t.subject, shown), fill(t.body, shown)};
 }
 
 }  // namespace resetd::notify

@@ -18,15 +18,18 @@
 namespace resetd::notify::detail {
 namespace {
 
-constexpr size_t kKeepResponseBytes = 4096;
+size_t discard_cb(char*, size_t size, size_t nmemb, void*) {
+  return size * nmemb;  // read and dropped
+}
 
-size_t write_cb(char* data, size_t size, size_t nmemb, void* userp) {
-  auto* body = static_cast<std::string*>(userp);
-  size_t n = size * nmemb;
-  if (body->size() < kKeepResponseBytes) {
-    body->append(data, std::min(n, kKeepResponseBytes - body->size()));
-  }
-  return n;  // the rest is read and dropped
+// A fixed phrase per status class, chosen by us, never the target's words.
+const char* status_phrase(long status) {
+  if (status >= 200 && status <= 299) return "(accepted by the webhook)";
+  if (status == 408 || status == 429) return "(webhook busy, will retry)";
+  if (status >= 500 && status <= 599) return "(webhook server error, will retry)";
+  if (status >= 300 && status <= 399) return "(redirect refused, not followed)";
+  if (status >= 400 && status <= 499) return "(refused by the webhook)";
+  return "(unexpected status)";
 }
 
 class WebhookRelay final : public Relay {
@@ -37,7 +40,9 @@ class WebhookRelay final : public Relay {
     if (!valid_address(e.to)) {
       return {Outcome::Permanent, "webhook: invalid recipient address"};
     }
-    if (!curl_ready()) return {Outcome::Temporary, "webhook: libcurl initialisation failed"};
+    std::string load_error;
+    const CurlApi* cu = curl_api(&load_error);
+    if (cu == nullptr) return {Outcome::Temporary, "webhook: " + load_error};
 
     const std::string body =
         nlohmann::json{{"id", e.id},        {"kind", e.kind},
@@ -47,46 +52,44 @@ class WebhookRelay final : public Relay {
     const std::string ts = std::to_string(static_cast<long long>(std::time(nullptr)));
     const std::string sig = crypto::hmac_sha256_hex(c_.secret, ts + "." + body);
 
-    CURL* h = curl_easy_init();
+    CURL* h = cu->easy_init();
     if (h == nullptr) return {Outcome::Temporary, "webhook: libcurl handle allocation failed"};
     curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, ("X-Resetd-Timestamp: " + ts).c_str());
-    headers = curl_slist_append(headers, ("X-Resetd-Signature: sha256=" + sig).c_str());
-    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-    std::string response;
+    headers = cu->slist_append(headers, "Content-Type: application/json");
+    headers = cu->slist_append(headers, ("X-Resetd-Timestamp: " + ts).c_str());
+    headers = cu->slist_append(headers, ("X-Resetd-Signature: sha256=" + sig).c_str());
+    headers = cu->slist_append(headers, "Expect:");  // no 100-continue round trip
     char errbuf[CURL_ERROR_SIZE] = {0};
 
-    curl_easy_setopt(h, CURLOPT_URL, c_.url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(c_.timeout_s));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(c_.timeout_s));
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "resetd");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
-    if (!c_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, c_.ca_file.c_str());
+    cu->easy_setopt(h, CURLOPT_URL, c_.url.c_str());
+    cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(c_.timeout_s));
+    cu->easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(c_.timeout_s));
+    cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    cu->easy_setopt(h, CURLOPT_POST, 1L);
+    cu->easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    cu->easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    cu->easy_setopt(h, CURLOPT_USERAGENT, "resetd");
+    cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_cb);
+    if (!c_.ca_file.empty()) cu->easy_setopt(h, CURLOPT_CAINFO, c_.ca_file.c_str());
 
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = cu->easy_perform(h);
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(headers);
+    cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    cu->easy_cleanup(h);
+    cu->slist_free_all(headers);
 
     if (rc != CURLE_OK) {
-      std::string err = one_line(errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+      std::string err = one_line(errbuf[0] != '\0' ? errbuf : curl_api()->easy_strerror(rc));
       return {Outcome::Temporary, "webhook: " + err};
     }
-    std::string first = response.substr(0, response.find('\n'));
-    first = one_line(first, 200);
-    std::string answer = "HTTP " + std::to_string(status);
-    if (!first.empty()) answer += " " + first;
+    // The target's body is never kept: the URL may point anywhere on the
+    // site network, and the answer is shown in the UI and stored in the
+    // outbox and audit. Status code and a fixed phrase only.
+    const std::string answer = "HTTP " + std::to_string(status) + " " + status_phrase(status);
     if (status >= 200 && status <= 299) return {Outcome::Sent, answer};
     if (status == 408 || status == 429 || (status >= 500 && status <= 599)) {
       return {Outcome::Temporary, answer};

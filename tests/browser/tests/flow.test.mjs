@@ -55,8 +55,11 @@ test('seed flow: admin resets a password, the mail arrives, the user must change
   await page.getByRole('heading', { name: 'Reset password' }).waitFor();
   assert.ok(await page.getByLabel('Automatically create a password').isChecked());
   assert.ok(await page.getByLabel('Require this user to change their password when they first sign in').isChecked());
+  // public_url is set: the safer link is the default; the password stays a choice.
+  assert.ok(await page.getByLabel('Email a link to set a new password (safer)').isChecked());
+  await page.getByLabel('Email the password', { exact: true }).check();
   const to = page.getByLabel('Email the new password to the following recipients');
-  assert.equal(await to.inputValue(), 'alice@example.test');
+  assert.equal(await to.inputValue(), '', 'nothing pre-filled: an address the user can get to is typed or picked');
   await to.fill('alice.home@example.test');
   await shot('reset-panel');
   await page.getByRole('button', { name: 'Reset', exact: true }).click();
@@ -74,7 +77,8 @@ test('seed flow: admin resets a password, the mail arrives, the user must change
   await row.getByText('SENT', { exact: true }).waitFor({ timeout: 30000 });
   await shot('result-sent');
 
-  // The print slip: only username, password, sign-in address and expiry.
+  // The print slip: heading, name, username, password, sign-in address,
+  // what expires when, and the change at first sign-in.
   await page.evaluate(() => { window.print = () => {}; });
   await page.getByRole('button', { name: 'Print slip' }).click();
   await page.emulateMedia({ media: 'print' });
@@ -82,11 +86,15 @@ test('seed flow: admin resets a password, the mail arrives, the user must change
   await page.screenshot({ path: path.join(OUT, 'flow-print-slip.png') });
   await page.emulateMedia({ media: 'screen' });
   const lines = printed.split('\n').map((l) => l.trim()).filter(Boolean);
-  assert.deepEqual(lines.filter((_, i) => i % 2 === 0), ['Username', 'Temporary password', 'Sign in at', 'Expires'], printed);
-  assert.equal(lines[1], 'alice');
-  assert.equal(lines[3], password);
-  assert.equal(lines[5], `${server.origin}/`);
-  assert.match(lines[7], /\d/);
+  assert.equal(lines[0], 'Your new sign-in', printed);
+  assert.deepEqual(lines.slice(1, 11).filter((_, i) => i % 2 === 0), ['Name', 'Username', 'Temporary password', 'Sign in at', 'This password expires'], printed);
+  assert.equal(lines[2], 'Alice Example');
+  assert.equal(lines[4], 'alice');
+  assert.equal(lines[6], password);
+  assert.equal(lines[8], `${server.origin}/`);
+  assert.match(lines[10], /\d/);
+  assert.equal(lines[11], 'You must change this password the first time you sign in.');
+  assert.equal(lines.length, 12, printed);
 
   // The mail arrived at the relay and carries the same password.
   let mail;

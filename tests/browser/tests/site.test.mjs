@@ -296,6 +296,8 @@ test('My sessions: end another session, then sign out all others', async () => {
   await page.getByRole('link', { name: 'My sessions' }).click();
   await page.getByRole('heading', { name: 'My sessions' }).waitFor();
   const rows = page.locator('main table tbody tr');
+  // The page's status line; the screen-reader live region repeats the text 50 ms later.
+  const main = page.locator('#main');
   await page.getByRole('row').filter({ hasText: 'Laptop in the server room' }).waitFor();
   assert.equal(await rows.count(), 4);
   // This session is marked and can't be ended here (Sign out does that).
@@ -306,14 +308,14 @@ test('My sessions: end another session, then sign out all others', async () => {
 
   const laptopRow = page.getByRole('row').filter({ hasText: 'Laptop in the server room' });
   await laptopRow.getByRole('button', { name: /End session/ }).click();
-  await page.getByText('The session was ended.').waitFor();
+  await page.locator('main').getByText('The session was ended.').waitFor();
   await laptopRow.waitFor({ state: 'detached' });
   assert.equal(await rows.count(), 3);
   await assert.rejects(laptop.call('GET', '/session'), /401/);
   await tablet.call('GET', '/session');
 
   await page.getByRole('button', { name: 'Sign out other sessions' }).click();
-  await page.getByText('Your other sessions were signed out.').waitFor();
+  await page.locator('main').getByText('Your other sessions were signed out.').waitFor();
   await page.getByText('No other sessions are open.').waitFor();
   assert.equal(await rows.count(), 1);
   assert.ok(await page.getByRole('button', { name: 'Sign out other sessions' }).isDisabled());
@@ -335,8 +337,15 @@ test('users: block, unblock, delete with confirmation, unlock a locked-out accou
   const frank = page.getByRole('row').filter({ hasText: 'frank@example.test' });
   await page.getByRole('checkbox', { name: 'Select Frank Fields' }).check();
 
+  // Block asks first (as Delete does); Cancel changes nothing.
   await page.getByRole('button', { name: 'Block sign-in' }).click();
-  await page.getByText('frank can no longer sign in.').waitFor();
+  const ask = page.getByRole('dialog', { name: 'Block sign-in for Frank Fields?' });
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  await ask.waitFor({ state: 'hidden' });
+  assert.equal((await admin.call('GET', `/users/${ids.frank}`)).disabled, false);
+  await page.getByRole('button', { name: 'Block sign-in' }).click();
+  await ask.getByRole('button', { name: 'Block sign-in' }).click();
+  await page.locator('main').getByText('frank can no longer sign in.').waitFor();
   await frank.getByText('BLOCKED').waitFor();
   await assert.rejects(new ApiClient(server.origin).signIn('frank', 'whatever-it-is-now'), /401/);
   assert.equal((await admin.call('GET', `/users/${ids.frank}`)).disabled, true);
@@ -365,7 +374,8 @@ test('users: block, unblock, delete with confirmation, unlock a locked-out accou
   assert.equal((await admin.call('GET', `/users/${ids.erin}`)).locked, true);
   await page.reload();
   const erin = page.getByRole('row').filter({ hasText: 'erin@example.test' });
-  await erin.getByText('LOCKED').waitFor();
+  // The badge says when the lockout ends.
+  await erin.getByText(/^LOCKED UNTIL .*\d/).waitFor();
   await page.getByRole('checkbox', { name: 'Select Erin Early' }).check();
   await page.getByRole('button', { name: 'Unlock' }).click();
   await page.getByText('erin was unlocked.').waitFor();

@@ -68,4 +68,16 @@ BOOST_AUTO_TEST_CASE(may_enter_followsRulesAndFailsClosedWithoutHost) {
   BOOST_TEST(none.may_enter("", Role::User));
 }
 
+// nginx and browsers treat "wiki.example." as "wiki.example" (nginx strips the dot from
+// $host and matches server_name without it), while $http_host keeps it: the rule must
+// still hold, or a trailing dot walks past it.
+BOOST_AUTO_TEST_CASE(may_enter_trailingDotOrUppercase_stillFollowsTheRule) {
+  const auto p = policy();
+  for (const char* h : {"wiki.example.", "WIKI.EXAMPLE.", "wiki.example.:443", "wiki.example..", "tools.example.:8443"}) {
+    BOOST_TEST_CONTEXT(h) { BOOST_TEST(!p.may_enter(h, Role::HelpdeskAdmin)); }
+  }
+  BOOST_TEST(p.may_enter("wiki.example.", Role::User));
+  BOOST_TEST(*ForwardAuthPolicy::host_of("https://Wiki.Example./x") == "wiki.example");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

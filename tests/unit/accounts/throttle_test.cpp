@@ -90,4 +90,38 @@ BOOST_AUTO_TEST_CASE(clear_forgetsFailures) {
   BOOST_TEST(t.failed("u").first == 1);
 }
 
+BOOST_AUTO_TEST_CASE(reserve_parallelAttempts_seeEachOtherBeforeVerifying) {
+  ManualClock clock;
+  SignInThrottle t(clock, 10, 900);
+  // 40 attempts arrive before any is verified: only the 3 free ones pass.
+  int allowed = 0;
+  for (int i = 0; i < 40; ++i) allowed += t.reserve("u").allowed ? 1 : 0;
+  BOOST_TEST(allowed == 3);
+  BOOST_TEST(t.wait_s("u") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(release_unverifiedAttempt_isNotCounted) {
+  ManualClock clock;
+  SignInThrottle t(clock, 10, 900);
+  auto r = t.reserve("u");
+  BOOST_TEST(r.allowed);
+  BOOST_TEST(r.failures == 1);
+  t.release("u", r);
+  BOOST_TEST(t.reserve("u").failures == 1);
+}
+
+BOOST_AUTO_TEST_CASE(reserve_tenth_locksAndReleaseUndoesTheLock) {
+  ManualClock clock;
+  SignInThrottle t(clock, 10, 900);
+  for (int i = 1; i <= 9; ++i) {
+    BOOST_TEST_REQUIRE(t.reserve("u").allowed);
+    clock.advance(60);
+  }
+  auto r = t.reserve("u");
+  BOOST_TEST(r.locked);
+  BOOST_TEST(t.wait_s("u") == 900);
+  t.release("u", r);
+  BOOST_TEST(t.wait_s("u") <= 60);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 
 #include "resetd/authsock/auth_socket.h"
 
@@ -90,6 +91,49 @@ BOOST_AUTO_TEST_CASE(server_answersClient_andRemovesSocketOnStop) {
   auto gone = ask(path, {"test", "", "ann", "right", 0, 0}, 1000);
   BOOST_REQUIRE(!gone.ok());
   BOOST_TEST(gone.error().code == "service_unavailable");
+  fs::remove_all(dir);
+}
+
+// chown/chmod after bind follow a path: in a directory another user may write to,
+// that user could swap the fresh socket for a symlink and get a file of their choice
+// made group-readable. Such directories are refused; so are links and non-sockets.
+BOOST_AUTO_TEST_CASE(server_start_unsafeDirectoryOrPath_refused) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("authsock-dir-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  AuthSocketOptions o;
+  o.path = (dir / "a.sock").string();
+  auto refused = [&](const char* what) {
+    AuthSocketServer srv(o, [](const AuthRequest&) { return AuthReply{true, "", ""}; });
+    std::string err;
+    const bool started = srv.start(&err);
+    BOOST_TEST_CONTEXT(what) { BOOST_TEST(!started); }
+    return err;
+  };
+  BOOST_REQUIRE(::chmod(dir.c_str(), 0777) == 0);
+  BOOST_TEST(refused("world-writable dir").find("writable") != std::string::npos);
+  BOOST_REQUIRE(::chmod(dir.c_str(), 0775) == 0);
+  BOOST_TEST(refused("group-writable dir").find("writable") != std::string::npos);
+  BOOST_REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+  if (::geteuid() == 0) {
+    BOOST_REQUIRE(::chown(dir.c_str(), 65534, static_cast<gid_t>(-1)) == 0);
+    BOOST_TEST(refused("dir of another user").find("owned") != std::string::npos);
+    BOOST_REQUIRE(::chown(dir.c_str(), 0, static_cast<gid_t>(-1)) == 0);
+  }
+  fs::create_symlink("/etc/passwd", o.path);
+  BOOST_TEST(refused("symlink").find("not a socket") != std::string::npos);
+  fs::remove(o.path);
+  { std::ofstream(o.path) << "x"; }
+  BOOST_TEST(refused("regular file").find("not a socket") != std::string::npos);
+  fs::remove(o.path);
+  // a sticky world-writable directory (like /tmp) is fine: nobody can rename our socket
+  BOOST_REQUIRE(::chmod(dir.c_str(), 01777) == 0);
+  {
+    AuthSocketServer srv(o, [](const AuthRequest&) { return AuthReply{true, "", ""}; });
+    std::string err;
+    BOOST_TEST(srv.start(&err), err);
+  }
   fs::remove_all(dir);
 }
 

@@ -41,6 +41,17 @@ BOOST_AUTO_TEST_CASE(parse_wrongType_namesKey) {
   BOOST_TEST(c.error().message.find("relay.port") != std::string::npos);
 }
 
+// Found by fuzz_config: toml++'s value<int64_t>() converts a float, and one
+// outside int64's range (2e58) is undefined behaviour in that cast.
+BOOST_AUTO_TEST_CASE(parse_floatForInteger_refusedAsNotAnInteger) {
+  for (const char* text : {"[relay]\nport = 2e58\n", "[relay]\nport = 25.0\n",
+                           "[hashing]\nmemlimit_mib = -1e300\n", "[relay]\nport = nan\n"}) {
+    auto c = parse(text, "test");
+    BOOST_REQUIRE_MESSAGE(!c.ok(), text);
+    BOOST_TEST(c.error().message.find("an integer") != std::string::npos, c.error().message);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(validate_unknownRelayKind_listsChoices) {
   auto c = parse("[relay]\nkind = \"carrier-pigeon\"\n", "test");
   BOOST_REQUIRE(c.ok());

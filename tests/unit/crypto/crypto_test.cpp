@@ -1,6 +1,10 @@
 #define BOOST_TEST_MODULE crypto
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
 #include <filesystem>
 #include <future>
 #include <set>
@@ -54,6 +58,32 @@ BOOST_AUTO_TEST_CASE(hasher_hashVerifyAndRehash) {
   BOOST_TEST(stronger.needs_rehash(*hash));
 }
 
+BOOST_AUTO_TEST_CASE(unmatchable_hash_wellFormedNeverVerifiesAndCostsAFullVerification) {
+  PasswordHasher h(2, 16, 1);
+  const std::string fake = h.unmatchable_hash();
+  BOOST_TEST(fake.rfind("$argon2id$v=19$m=16384,t=2,p=1$", 0) == 0);
+  BOOST_TEST(!h.needs_rehash(fake));  // libsodium parses it and finds our parameters
+  BOOST_TEST(h.unmatchable_hash() != fake);
+  const auto real = h.hash("violet-tractor-moonbeam-42");
+  BOOST_REQUIRE(real);
+  // Interleaved, median of 5: an unknown user must cost what a wrong password
+  // for a known one costs. A malformed string would fail in microseconds
+  // (ratio near 0); the bounds leave room for a shared, noisy machine.
+  std::vector<double> ratios;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(*h.verify(*real, "wrong-password-123") == false);
+    auto t1 = std::chrono::steady_clock::now();
+    BOOST_TEST(*h.verify(fake, "wrong-password-123") == false);
+    auto t2 = std::chrono::steady_clock::now();
+    ratios.push_back(std::chrono::duration<double>(t2 - t1).count() /
+                     std::chrono::duration<double>(t1 - t0).count());
+  }
+  std::sort(ratios.begin(), ratios.end());
+  BOOST_TEST(ratios[2] > 0.5);
+  BOOST_TEST(ratios[2] < 2.0);
+}
+
 BOOST_AUTO_TEST_CASE(hasher_allSlotsBusy_givesUpAfterMaxWait) {
   // One slot, 64 MiB, opslimit 3: the first hash holds the slot long enough.
   PasswordHasher h(3, 64, 1, std::chrono::milliseconds(1));
@@ -62,6 +92,34 @@ BOOST_AUTO_TEST_CASE(hasher_allSlotsBusy_givesUpAfterMaxWait) {
   auto second = h.hash("b");
   BOOST_TEST(first.get().has_value());
   BOOST_TEST(!second.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(hasher_slotDeadlinePassed_givesUpAtOnceDespiteLongMaxWait) {
+  // A request that already spent its 5 s queued for a worker: the wait for a
+  // busy slot ends at its deadline, not max_wait after the hash was asked for.
+  // On a loaded machine the first hash may not hold the slot yet when the
+  // second asks: then the second gets it at once and we try again.
+  PasswordHasher h(6, 64, 1, std::chrono::seconds(30));
+  bool refused = false;
+  for (int attempt = 0; attempt < 3 && !refused; ++attempt) {
+    auto first = std::async(std::launch::async, [&] { return h.hash("a"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto t = std::chrono::steady_clock::now();
+    std::optional<std::string> second;
+    {
+      SlotDeadline d(t - std::chrono::milliseconds(1));
+      second = h.hash("b");
+    }
+    const auto waited = std::chrono::steady_clock::now() - t;
+    BOOST_TEST(first.get().has_value());
+    if (!second) {
+      refused = true;
+      BOOST_TEST(waited < std::chrono::seconds(5));
+    }
+  }
+  BOOST_TEST(refused);
+  // Outside the scope the thread has no deadline again.
+  BOOST_TEST(h.hash("c").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(secretbox_sealOpenAndTamper) {

@@ -372,6 +372,68 @@ BOOST_AUTO_TEST_CASE(run_once_undecryptable_body_is_expired_without_calling_rela
   BOOST_TEST(got.body.empty());
 }
 
+// A Store that refuses the next `fail_writes` writes as a locked database
+// would (another process holding BEGIN IMMEDIATE past the busy timeout).
+class FlakyStore final : public storage::Store {
+ public:
+  explicit FlakyStore(storage::Store& inner) : inner_(inner) {}
+  void read(const std::function<void(storage::Reader&)>& fn) override { inner_.read(fn); }
+  void write(const std::function<void(storage::Writer&)>& fn) override {
+    if (fail_writes > 0) {
+      --fail_writes;
+      throw storage::StorageError(storage::StorageError::Kind::Busy, "sqlite: database is locked");
+    }
+    inner_.write(fn);
+  }
+  void write_unsynced(const std::function<void(storage::Writer&)>& fn) override {
+    if (fail_writes > 0) {
+      --fail_writes;
+      throw storage::StorageError(storage::StorageError::Kind::Busy, "sqlite: database is locked");
+    }
+    inner_.write_unsynced(fn);
+  }
+  void backup_to(const std::string& path) override { inner_.backup_to(path); }
+  std::string integrity_check() override { return inner_.integrity_check(); }
+  int schema_version() override { return inner_.schema_version(); }
+  int fail_writes = 0;
+
+ private:
+  storage::Store& inner_;
+};
+
+// The relay answers, then the write recording it is refused: the answer is
+// kept and recorded by the next pass, the row never stays 'sending', and
+// nothing is sent twice.
+BOOST_AUTO_TEST_CASE(run_once_answer_kept_when_recording_it_fails_and_recorded_later) {
+  FlakyStore flaky(*store);
+  OutboxWorker w(flaky, clock, box, relay, "IT Helpdesk <it@appliance.local>");
+  int64_t id = add(secret_message());
+  int64_t other = add(secret_message());
+  // claim (write 1) succeeds; recording the answer (write 2) is refused
+  struct ArmAfterClaim final : public Relay {
+    FlakyStore& f;
+    std::shared_ptr<FakeRelay> inner;
+    ArmAfterClaim(FlakyStore& fs, std::shared_ptr<FakeRelay> r) : f(fs), inner(std::move(r)) {}
+    DeliveryResult deliver(const Envelope& e) override {
+      f.fail_writes = f.fail_writes == 0 && inner->calls() == 0 ? 1 : f.fail_writes;
+      return inner->deliver(e);
+    }
+    std::string describe() const override { return "fake"; }
+  };
+  w.set_relay(std::make_shared<ArmAfterClaim>(flaky, relay), "IT Helpdesk <it@appliance.local>");
+  w.run_once();
+  BOOST_TEST(relay->calls() == 1u);  // nothing more sent while an answer is unrecorded
+  BOOST_TEST(get(id).state == "sending");
+  BOOST_TEST(get(other).state == "queued");
+  w.run_once();  // storage accepts writes again
+  OutboxRecord m = get(id);
+  BOOST_TEST(m.state == "sent");
+  BOOST_TEST(m.last_answer == "250 2.0.0 Ok: queued as FAKE1");
+  BOOST_TEST(m.attempts == 1);
+  BOOST_TEST(get(other).state == "sent");
+  BOOST_TEST(relay->calls() == 2u);  // each message once
+}
+
 BOOST_AUTO_TEST_CASE(run_once_relay_exception_is_temporary) {
   int64_t id = add(secret_message());
   relay->throw_once();

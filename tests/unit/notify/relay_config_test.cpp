@@ -58,6 +58,11 @@ BOOST_AUTO_TEST_CASE(make_relay_bad_values_name_the_field) {
   c = smtp();
   c.port = 0;
   BOOST_TEST(field_of(c) == "port");
+  c = smtp();
+  c.security = "none";
+  c.username = "resetd";  // AUTH in clear
+  BOOST_TEST(field_of(c) == "security");
+  c = smtp();
   c.port = 65536;
   BOOST_TEST(field_of(c) == "port");
   c.port = 65535;

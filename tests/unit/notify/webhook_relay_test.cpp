@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(deliver_2xx_is_sent_with_a_verifiable_signature) {
   OneShotHttpServer server(200, "ok\nmore");
   DeliveryResult r = webhook(server.port())->deliver(envelope());
   BOOST_TEST((r.outcome == Outcome::Sent), r.answer);
-  BOOST_TEST(r.answer == "HTTP 200 ok");
+  BOOST_TEST(r.answer == "HTTP 200 (accepted by the webhook)");
 
   const std::string& req = server.request();
   BOOST_TEST(req.rfind("POST /hook HTTP/1.1\r\n", 0) == 0u);
@@ -185,16 +185,15 @@ BOOST_AUTO_TEST_CASE(deliver_status_codes_are_classified) {
     OneShotHttpServer server(c.status, c.status == 204 ? "" : "why " + std::to_string(c.status));
     DeliveryResult r = webhook(server.port())->deliver(envelope());
     BOOST_TEST((r.outcome == c.want), "status " << c.status << ": " << r.answer);
-    std::string expect = "HTTP " + std::to_string(c.status);
-    if (c.status != 204) expect += " why " + std::to_string(c.status);
-    BOOST_TEST(r.answer == expect);
+    BOOST_TEST(r.answer.rfind("HTTP " + std::to_string(c.status) + " (", 0) == 0u, r.answer);
+    BOOST_TEST(r.answer.find("why") == std::string::npos, r.answer);
   }
 }
 
-BOOST_AUTO_TEST_CASE(deliver_long_response_line_is_truncated_to_200) {
-  OneShotHttpServer server(500, std::string(300, 'a') + "\nsecond line");
+BOOST_AUTO_TEST_CASE(deliver_never_keeps_the_targets_body) {
+  OneShotHttpServer server(500, "db password=hunter2 at 10.0.0.7\nsecond line");
   DeliveryResult r = webhook(server.port())->deliver(envelope());
-  BOOST_TEST(r.answer == "HTTP 500 " + std::string(200, 'a'));
+  BOOST_TEST(r.answer == "HTTP 500 (webhook server error, will retry)");
 }
 
 BOOST_AUTO_TEST_CASE(deliver_connection_refused_is_temporary) {

@@ -33,7 +33,7 @@ struct UserRecord {
   std::string directory_dn;  // where the entry was at the last sync
 };
 
-// A directory password write in flight (see migration 0003).
+// A directory password write in flight (see migration 0004).
 struct DirectoryIntentRecord {
   int64_t id = 0;
   std::optional<int64_t> user_id;
@@ -56,7 +56,6 @@ struct UserQuery {
   std::string sort = "username";  // username | display_name | created_at
   bool descending = false;
   std::optional<bool> disabled;
-  std::optional<bool> directory;  // true = directory users only, false = local only
 };
 
 struct UserPage {
@@ -137,6 +136,8 @@ struct AuditQuery {
   int64_t offset = 0;
   int64_t limit = 100;
   std::string actor;
+  std::string target;
+  bool partial = false;  // actor/target: case-insensitive "contains" instead of equal
   std::string action;
   std::optional<int64_t> since;
 };

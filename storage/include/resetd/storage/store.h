@@ -1,7 +1,8 @@
-// Store: the one SQLite database of a data dir. Owns a single connection in
-// WAL mode with synchronous=FULL. Thread-safe: every read() and write() holds
-// an internal mutex for its duration, so keep the callbacks short (never hash
-// a password or talk to a relay inside one).
+// Store: the one SQLite database of a data dir, in WAL mode with
+// synchronous=FULL. Thread-safe: write() holds the one writer connection for
+// its duration; read() takes one of a few read-only connections and never
+// waits for a writer. Keep the callbacks short (never hash a password or talk
+// to a relay inside one).
 //
 // A callback must not call read()/write() again: that throws std::logic_error.
 // read() runs its callback in a read transaction and writes nothing.
@@ -127,6 +128,11 @@ struct OpenOptions {
   bool create = true;       // create the file if missing
   bool migrate = true;      // apply pending migrations (with pre-vN snapshots)
   bool quick_check = true;  // run PRAGMA quick_check at open
+  // The service: skip the quick_check when the last run closed the database
+  // cleanly and the file is exactly as it left it (device, inode, size, mtime,
+  // no -wal file), and leave that mark again at a clean close. After a crash,
+  // a SIGKILL or any change by something else, the full check runs.
+  bool trust_clean_stop = false;
 };
 
 class Store {
@@ -139,6 +145,14 @@ class Store {
 
   virtual void read(const std::function<void(Reader&)>& fn) = 0;
   virtual void write(const std::function<void(Writer&)>& fn) = 0;
+  // write() committed to the WAL without waiting for flash (synchronous=NORMAL
+  // for this one transaction; SQLite allows the switch only between
+  // transactions, and the writer lock makes it ours). It becomes durable with
+  // the next write(), whose WAL sync covers every earlier frame; a power cut
+  // before that loses this transaction alone, never anything committed before
+  // it. Only for changes that are harmless to lose and redo — the outbox
+  // claim, which a restart would undo anyway (at-least-once, same Message-ID).
+  virtual void write_unsynced(const std::function<void(Writer&)>& fn) = 0;
 
   // Consistent online snapshot into `path` (VACUUM INTO); the file must not exist.
   virtual void backup_to(const std::string& path) = 0;

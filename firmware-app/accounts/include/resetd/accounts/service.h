@@ -47,6 +47,9 @@ struct ExpirationSettings {
 
 struct SelfServiceSettings {
   bool enabled = false;
+  // Admin roles get no codes unless the site allows it: one borrowed session
+  // could otherwise redirect an admin's codes (Entra asks admins for two methods).
+  bool admins_enabled = false;
 };
 
 // Who is calling: resolved from the session cookie by the HTTP layer.
@@ -74,6 +77,7 @@ struct ResetOutcome {
   storage::UserRecord user;
   std::optional<std::string> password;  // only when generated
   std::optional<std::string> link;      // only for delivery link
+  std::optional<int64_t> expires_at;    // when the new password or link stops working
   std::vector<storage::OutboxRecord> notifications;
 };
 
@@ -93,6 +97,8 @@ struct UserPatch {
   std::optional<std::string> role;
   std::optional<bool> disabled;
   std::optional<std::string> locale;
+  // Required when the caller changes its own email or alternate_email.
+  std::optional<std::string> current_password;
 };
 
 struct SignIn {
@@ -284,13 +290,17 @@ class AccountService {
   storage::OutboxRecord make_message(const storage::UserRecord& u, const std::string& kind,
                                      const std::string& to,
                                      const std::map<std::string, std::string>& vars,
-                                     std::optional<int64_t> secret_expires);
+                                     std::optional<int64_t> secret_expires,
+                                     const std::string& tmpl = "");  // template; default = kind
   void audit(storage::Writer& w, const std::string& actor, const std::string& client,
              const std::string& action, const std::string& target, const std::string& outcome,
              const std::string& detail = {});
   std::string search_text(const storage::UserRecord& u) const;
   Result<std::string> hash_password(const std::string& pw);
   Status console_patch(const std::string& username, const UserPatch& p);
+  // Checks the caller's own password, throttled like a sign-in.
+  Status confirm_own_password(const Actor& a, const storage::UserRecord& u,
+                              const std::optional<std::string>& password, const std::string& action);
   void touch(int64_t session_id);
   void notify_outbox();
   void self_service_loop();
@@ -305,6 +315,14 @@ class AccountService {
   AccountSettings settings_;
   std::function<void()> outbox_changed_;
   std::string dummy_hash_;
+  // Site settings as last read or written: they change only through this
+  // service, and lists/resets read them on every request. A read that raced
+  // a change (the generation moved) is not kept.
+  std::optional<std::string> setting(const std::string& key) const;
+  void setting_changed(const std::string& key);
+  mutable std::mutex settings_mu_;
+  mutable std::map<std::string, std::optional<std::string>> settings_cache_;
+  mutable uint64_t settings_gen_ = 0;
   RateLimiter client_failures_;   // failed sign-ins per client
   SignInThrottle account_failures_;  // consecutive failed sign-ins per username
   std::mutex idle_mu_;

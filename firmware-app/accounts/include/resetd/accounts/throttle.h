@@ -23,6 +23,8 @@ class RateLimiter {
   void hit(const std::string& key);
   // check + hit in one step; returns the wait (0 = allowed and recorded)
   int64_t take(const std::string& key);
+  // Gives back one event taken with take() (an attempt that turned out fine).
+  void give_back(const std::string& key);
   void clear(const std::string& key);
 
  private:
@@ -50,6 +52,19 @@ class SignInThrottle {
   int64_t wait_s(const std::string& user);
   // records a failure; returns the consecutive count and whether it locked
   std::pair<int, bool> failed(const std::string& user);
+
+  // An attempt reserved before its password is verified: counted as a failure
+  // at once, under the lock, so parallel attempts see each other and get no
+  // more verifications than sequential ones. `allowed` false = wait `wait_s`.
+  struct Reservation {
+    bool allowed = false;
+    int64_t wait_s = 0;
+    int failures = 0;     // the consecutive count including this attempt
+    bool locked = false;  // this attempt started a lockout
+  };
+  Reservation reserve(const std::string& user);
+  // The reserved attempt was never verified (hasher busy): undo it.
+  void release(const std::string& user, const Reservation& r);
   void clear(const std::string& user);
   // After a restart: re-arms what the database remembers (no-op when tracked).
   void seed(const std::string& user, int failures, int64_t locked_for_s);
@@ -62,6 +77,7 @@ class SignInThrottle {
     int64_t locked_until_ms = 0;
   };
   void make_room_locked();
+  int64_t wait_locked(const std::string& user, int64_t now) const;
   const Clock& clock_;
   int every_;
   int64_t lockout_ms_;

@@ -31,6 +31,21 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& message);
 // Constant-time equality of two strings of the same length (false otherwise).
 bool equal_ct(const std::string& a, const std::string& b);
 
+// While alive, hash slot waits on this thread also end at `deadline`: the
+// HTTP layer sets it to "request complete + 5 s", so time a request spent
+// queued for a worker counts against its 5 s (spec §5). Not nestable across
+// threads; one per request on the worker's thread.
+class SlotDeadline {
+ public:
+  explicit SlotDeadline(std::chrono::steady_clock::time_point deadline);
+  ~SlotDeadline();
+  SlotDeadline(const SlotDeadline&) = delete;
+  SlotDeadline& operator=(const SlotDeadline&) = delete;
+
+ private:
+  std::optional<std::chrono::steady_clock::time_point> prev_;
+};
+
 // Argon2id hashing with fixed parameters and a bound on hashes running at once
 // (each takes memlimit of RAM). Thread-safe.
 class PasswordHasher {
@@ -38,11 +53,18 @@ class PasswordHasher {
   PasswordHasher(unsigned opslimit, unsigned memlimit_mib, unsigned max_concurrent,
                  std::chrono::milliseconds max_wait = std::chrono::seconds(5));
   // crypto_pwhash_str of `password` (already NFC-normalized UTF-8).
-  // nullopt when no slot freed up within max_wait (caller answers 503).
+  // nullopt when no slot freed up within max_wait, or by the thread's
+  // SlotDeadline if sooner (caller answers 503).
   std::optional<std::string> hash(const std::string& password);
   // true/false; nullopt when busy, as above.
   std::optional<bool> verify(const std::string& hash, const std::string& password);
   bool needs_rehash(const std::string& hash) const;
+  // A well-formed Argon2id hash string with this hasher's parameters whose
+  // salt and digest are random bytes: no password verifies against it, and
+  // verifying costs exactly what verifying a real hash costs (the digest is
+  // computed in full before the comparison). Stands in for unknown users
+  // without hashing anything, so it is cheap to make (no slot, no memory).
+  std::string unmatchable_hash() const;
   unsigned opslimit() const { return ops_; }
   size_t memlimit_bytes() const { return mem_; }
 

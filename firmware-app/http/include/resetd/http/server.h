@@ -27,7 +27,7 @@ struct ServerOptions {
   std::string version;
   std::string tls_fingerprint;  // shown by /healthz for staff to compare
   int threads = 8;
-  std::string public_url;  // where the proxy sends browsers to sign in (forward auth)
+  std::string public_url;  // where the proxy sends browsers to sign in (forward auth); its origin is the one Origin accepted
   accounts::ForwardAuthSettings forward_auth;
   // [pam], only shown on the settings page (the socket lives in authsock/)
   bool pam_enabled = false;

@@ -54,6 +54,19 @@ class OutboxWorker {
  private:
   void loop();
   void deliver_one(storage::OutboxRecord m);
+  // The relay's answer for a claimed ('sending') row, kept in memory until
+  // the write that records it succeeds (disk full, database locked by another
+  // process): a claimed row is never left orphaned while the process runs.
+  struct Unrecorded {
+    DeliveryResult result;
+    int64_t done_at = 0;
+    double jitter = 0;
+    std::string via;
+  };
+  // Records it; false (and logged) when storage refused.
+  bool record_result(int64_t id, const Unrecorded& u);
+  // Retries every kept answer; false while some are still unrecorded.
+  bool record_kept_results();
   // Readiness on the monotonic clock; see outbox_worker.cpp.
   bool is_due(const storage::OutboxRecord& m, int64_t now, int64_t mono);
   bool any_due_locked(int64_t mono) const;
@@ -70,6 +83,7 @@ class OutboxWorker {
   std::mt19937_64 rng_;
   // id -> (next_attempt_at it was scheduled with, monotonic ms when due)
   std::map<int64_t, std::pair<int64_t, int64_t>> due_mono_;
+  std::map<int64_t, Unrecorded> unrecorded_;  // guarded by mu_
 };
 
 }  // namespace resetd::notify

@@ -44,8 +44,8 @@ enum class Outcome { Sent, Temporary, Permanent };
 
 struct DeliveryResult {
   Outcome outcome = Outcome::Temporary;
-  // The relay's last reply line (SMTP), "HTTP <status> <first line of body>"
-  // (webhook), or "written <file name>" (file). Never contains a secret.
+  // The relay's last reply line (SMTP), "HTTP <status> (<fixed phrase>)"
+  // (webhook: the target's body is never kept), or "written <file name>" (file). Never contains a secret.
   std::string answer;
 };
 

@@ -17,7 +17,11 @@ struct Rendered {
 //       "notice"    vars: username, display_name, actor, when   (no secret)
 //       "code"      vars: username, code, expires_at            (issue 4)
 //       "reminder"  vars: username, expires_at                  (issue 4)
+//       "welcome_password", "welcome_link", "welcome_notice": as password / link /
+//                   notice, for a newly created account
 //       "test"      vars: (none)
+// expires_at and when are RFC 3339 UTC; they are shown in the process's local
+// time zone (TZ, /etc/localtime) with the zone, formatted for the locale.
 // Missing vars render as empty strings.
 Rendered render(const std::string& kind, const std::string& locale,
                 const std::map<std::string, std::string>& vars);

@@ -1,4 +1,4 @@
--- 0003: directory users (OpenLDAP / Active Directory). A user synced from the
+-- 0004: directory users (OpenLDAP / Active Directory). A user synced from the
 -- directory is keyed by the entry's stable id (entryUUID / objectGUID), not by
 -- its DN, so renames and moves keep the local record (outbox, audit, locale).
 -- directory_id = '' is a local account.

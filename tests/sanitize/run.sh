@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Sanitizer builds of resetd (g++), each in its own build dir, and the suites
+# that run under them; fails on any sanitizer report, also one from a resetd
+# process whose test passed (reports go to files, collected at the end).
+#   bash tests/sanitize/run.sh [asan|tsan|all]      (default all)
+# asan: -fsanitize=address,undefined in build-asan; unit + integration suites
+#       and a 30-kill soak (tests/soak/kill9.py).
+# tsan: -fsanitize=thread in build-tsan; the units of storage, crypto (the
+#       hashing limiter), accounts (throttle, sessions) and notify (outbox
+#       worker), and the integration tests that run requests concurrently.
+# Environment: ASAN_BUILD_DIR, TSAN_BUILD_DIR, JOBS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=$(pwd)
+what=${1:-all}
+JOBS=${JOBS:-2}
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+# build <dir> <flags>
+build() {
+  local dir=$1 flags=$2
+  cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ "${launcher[@]}" \
+    -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
+    -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
+  cmake --build "$dir" -j "$JOBS" >"$dir/sanitize-build.log" 2>&1 || { tail -40 "$dir/sanitize-build.log"; return 1; }
+}
+
+# reports <logdir> <name>: fails when a sanitizer wrote a report
+reports() {
+  local logs=$1 name=$2
+  if compgen -G "$logs/*" >/dev/null; then
+    echo "== $name: sanitizer reports:" >&2
+    for f in "$logs"/*; do echo "--- $f" >&2; head -60 "$f" >&2; done
+    return 1
+  fi
+  echo "== $name: no sanitizer report"
+}
+
+run_asan() {
+  local dir=${ASAN_BUILD_DIR:-$here/build-asan} t=$(date +%s)
+  build "$dir" "-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+  echo "== asan+ubsan: built in $(( $(date +%s) - t )) s"
+  local logs=$dir/sanitizer-logs
+  rm -rf "$logs" && mkdir -p "$logs"
+  # verify_asan_link_order=0: the clock tests preload libfaketime ahead of ASan.
+  export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:verify_asan_link_order=0:log_path=$logs/asan"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
+  local rc=0
+  (cd "$dir" && ctest -L '^(unit|integration)$' --output-on-failure -j "$JOBS" --timeout 900) || rc=1
+  RESETD_BIN=$dir/firmware-app/resetd /usr/bin/python3 tests/soak/kill9.py --kills 30 --budget 120 || rc=1
+  reports "$logs" asan+ubsan || rc=1
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+  echo "== asan+ubsan stage done in $(( $(date +%s) - t )) s"
+  return $rc
+}
+
+run_tsan() {
+  local dir=${TSAN_BUILD_DIR:-$here/build-tsan} t=$(date +%s)
+  build "$dir" "-fsanitize=thread"
+  echo "== tsan: built in $(( $(date +%s) - t )) s"
+  local logs=$dir/sanitizer-logs
+  rm -rf "$logs" && mkdir -p "$logs"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$logs/tsan"
+  local rc=0
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" --timeout 900 \
+    -R '^(storage|crypto|accounts|notify)_tests$|^integration_(busy|reset_flow|throttling|sessions|durability|other_relays)$') || rc=1
+  RESETD_BIN=$dir/firmware-app/resetd /usr/bin/python3 tests/soak/kill9.py --kills 20 --budget 120 || rc=1
+  reports "$logs" tsan || rc=1
+  unset TSAN_OPTIONS
+  echo "== tsan stage done in $(( $(date +%s) - t )) s"
+  return $rc
+}
+
+rc=0
+case "$what" in
+  asan) run_asan || rc=1 ;;
+  tsan) run_tsan || rc=1 ;;
+  all) run_asan || rc=1; run_tsan || rc=1 ;;
+  *) echo "usage: tests/sanitize/run.sh [asan|tsan|all]" >&2; exit 2 ;;
+esac
+exit $rc
