@@ -300,6 +300,80 @@ BOOST_AUTO_TEST_CASE(list_users_sameAnswersAsAPlainScan) {
   BOOST_TEST(checked > 1000);
 }
 
+// Directory users (migration 0004) go through the same list path: a sync's
+// inserts, moves, disables and removals keep the kept counts and the trigram
+// index right, and list pages carry the directory id and DN.
+BOOST_AUTO_TEST_CASE(list_users_directorySyncKeepsCountsAndSearch) {
+  TempDir d;
+  auto s = Store::open(d.p.string());
+  s->write([&](Writer& w) {
+    w.insert_user(user("admin"));  // the local break-glass account
+    for (int i = 0; i < 300; ++i) {
+      UserRecord u = user("dir" + std::to_string(1000 + i));
+      u.display_name = i % 2 ? "Ayşe Yıldız" : "Bora Kılıç";
+      u.search_text = u.username + "\n" + (i % 2 ? "ayşe yıldız" : "bora kılıç");
+      u.directory_id = "uuid-" + std::to_string(i);
+      u.directory_dn = "uid=" + u.username + ",ou=people,dc=example,dc=test";
+      u.disabled = i % 10 == 0;
+      w.insert_user(u);
+    }
+  });
+  // the next sync: 50 entries gone, 20 moved, 30 newly disabled
+  s->write([&](Writer& w) {
+    for (auto& u : w.directory_users()) {
+      const int i = std::stoi(u.directory_id.substr(5));
+      if (i >= 250) {
+        w.delete_user(u.id);
+      } else if (i < 20) {
+        u.directory_dn = "uid=" + u.username + ",ou=moved,dc=example,dc=test";
+        w.update_user(u);
+      } else if (i % 10 == 5 && i < 100) {
+        u.disabled = true;
+        w.update_user(u);
+      }
+    }
+  });
+  SQLite::Database raw((d.p / "resetd.db").string(), SQLite::OPEN_READONLY);
+  auto scan = [&](const std::string& where) {
+    return raw.execAndGet("SELECT count(*) FROM users" + where).getInt64();
+  };
+  BOOST_TEST(raw.execAndGet("SELECT coalesce(sum(n), 0) FROM user_counts").getInt64() == scan(""));
+  for (int dis : {-1, 0, 1})
+    for (std::string qs : {"", "yıldız", "dir10", "dir124"}) {
+      UserQuery q;
+      q.q_folded = qs;
+      if (dis >= 0) q.disabled = dis == 1;
+      q.limit = 500;
+      UserPage p;
+      s->read([&](Reader& r) { p = r.list_users(q); });
+      std::string where = " WHERE 1";
+      if (!qs.empty()) where += " AND instr(search_text, '" + qs + "') > 0";
+      if (dis >= 0) where += " AND disabled = " + std::to_string(dis);
+      BOOST_TEST_CONTEXT("q=" << qs << " disabled=" << dis) {
+        BOOST_TEST(p.total == scan(where));
+        BOOST_TEST(static_cast<int64_t>(p.users.size()) == p.total);
+      }
+    }
+  UserQuery q;
+  q.q_folded = "dir1019";
+  UserPage p;
+  s->read([&](Reader& r) { p = r.list_users(q); });
+  BOOST_REQUIRE(p.users.size() == 1u);
+  BOOST_TEST(p.users[0].directory_id == "uuid-19");
+  BOOST_TEST(p.users[0].directory_dn == "uid=dir1019,ou=moved,dc=example,dc=test");
+  std::optional<UserRecord> byid;
+  size_t dir_users = 0;
+  s->write([&](Writer& w) {
+    byid = w.user_by_directory_id("uuid-19");
+    dir_users = w.directory_users().size();
+    BOOST_TEST(!w.user_by_directory_id("uuid-299"));
+    BOOST_TEST(!w.user_by_directory_id(""));  // a local account has no directory id
+  });
+  BOOST_REQUIRE(byid.has_value());
+  BOOST_TEST(byid->username == "dir1019");
+  BOOST_TEST(dir_users == 250u);
+}
+
 // Upgrading a v2 database with users: search finds them through the new
 // index and `total` comes from the new kept counts.
 BOOST_AUTO_TEST_CASE(open_v2WithUsers_upgradeIndexesAndCountsThem) {
