@@ -11,8 +11,9 @@
 #   2. clone  a clean `git clone` of COMMIT (not the working tree) into /root/resetd
 #   3. test   the README's `bash build.sh test` as root, with SKIP_HOST_STAGES=1 (the stages
 #             after ctest — packaging, ARM, ... — run on the CI host) and
-#             CTEST_EXCLUDE_LABELS=$FRESH_CTEST_EXCLUDE_LABELS (default `samba`: those tests
-#             need root network namespaces the chroot does not give; they run on the host)
+#             CTEST_EXCLUDE_LABELS=$FRESH_CTEST_EXCLUDE_LABELS (default `samba|soak|bench`:
+#             samba needs root network namespaces the chroot does not give; the kill -9
+#             soak and the benchmark prove nothing about installing — all run on the host)
 #   4. run    the README's `bash build.sh run` in the background with LISTEN on a free
 #             loopback port and a temporary DATA_DIR, until /api/v1/healthz answers over
 #             HTTPS (curl -k); then it is stopped with SIGTERM and must exit 0
@@ -28,7 +29,7 @@
 # Environment: RESETD_CHROOT_CACHE (default /var/cache/resetd-ci: the base tarball, and
 # apt's .debs of earlier runs in apt-archives/, hard-linked into the chroot — a download
 # cache only, apt still resolves and installs everything), FRESH_DIR (parent of the chroot, default /var/tmp),
-# FRESH_CTEST_EXCLUDE_LABELS (default samba), FRESH_HEALTHZ_TIMEOUT (s, default 600).
+# FRESH_CTEST_EXCLUDE_LABELS (default samba|soak|bench), FRESH_HEALTHZ_TIMEOUT (s, default 600).
 set -euo pipefail
 { # bash reads all of this before running any of it: an edit or a checkout during a run
   # cannot change what the run does
@@ -36,7 +37,7 @@ cd "$(dirname "$0")/.."
 src=$(pwd)
 commit=$(git rev-parse --verify "${1:-HEAD}^{commit}")
 cache=${RESETD_CHROOT_CACHE:-/var/cache/resetd-ci}
-exclude=${FRESH_CTEST_EXCLUDE_LABELS-samba}
+exclude=${FRESH_CTEST_EXCLUDE_LABELS-samba|soak|bench}
 healthz_timeout=${FRESH_HEALTHZ_TIMEOUT:-600}
 [ "$(id -u)" = 0 ] || { echo "fresh-machine: needs root (debootstrap, chroot, mounts)" >&2; exit 2; }
 
