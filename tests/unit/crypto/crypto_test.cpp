@@ -85,21 +85,30 @@ BOOST_AUTO_TEST_CASE(unmatchable_hash_wellFormedNeverVerifiesAndCostsAFullVerifi
 }
 
 BOOST_AUTO_TEST_CASE(hasher_allSlotsBusy_givesUpAfterMaxWait) {
-  // One slot, 64 MiB, opslimit 3: the first hash holds the slot long enough.
-  PasswordHasher h(3, 64, 1, std::chrono::milliseconds(1));
-  auto first = std::async(std::launch::async, [&] { return h.hash("a"); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  auto second = h.hash("b");
-  BOOST_TEST(first.get().has_value());
-  BOOST_TEST(!second.has_value());
+  // One slot and a long first hash (10 passes over 256 MiB, about 1-3 s). On a
+  // loaded machine the first may not hold the slot yet when the second asks:
+  // then the second gets it at once and we try again (a timing race is not
+  // what this test is about).
+  PasswordHasher h(10, 256, 1, std::chrono::milliseconds(1));
+  bool refused = false;
+  for (int attempt = 0; attempt < 3 && !refused; ++attempt) {
+    auto first = std::async(std::launch::async, [&] { return h.hash("a"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto second = h.hash("b");
+    BOOST_TEST(first.get().has_value());
+    refused = !second.has_value();
+  }
+  BOOST_TEST(refused);
 }
 
 BOOST_AUTO_TEST_CASE(hasher_slotDeadlinePassed_givesUpAtOnceDespiteLongMaxWait) {
   // A request that already spent its 5 s queued for a worker: the wait for a
   // busy slot ends at its deadline, not max_wait after the hash was asked for.
   // On a loaded machine the first hash may not hold the slot yet when the
-  // second asks: then the second gets it at once and we try again.
-  PasswordHasher h(6, 64, 1, std::chrono::seconds(30));
+  // second asks: then the second gets it at once and we try again. The first
+  // hash is made long (about 1-3 s: 10 passes over 256 MiB) so that a fast or
+  // idle machine does not finish it inside the 200 ms before the second asks.
+  PasswordHasher h(10, 256, 1, std::chrono::seconds(30));
   bool refused = false;
   for (int attempt = 0; attempt < 3 && !refused; ++attempt) {
     auto first = std::async(std::launch::async, [&] { return h.hash("a"); });
