@@ -397,6 +397,9 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   stopping = true;
   if (pam_socket) pam_socket->stop();
   server.stop();
+  // The self-service thread wakes the worker (on_outbox_change): stop it while
+  // the worker still exists, not in ~AccountService after the worker is gone.
+  rt.accounts->stop_background();
   worker.stop();
   sweeper.join();
   return kOk;

@@ -34,7 +34,9 @@ AccountService::AccountService(storage::Store& store, const Clock& clock,
   ss_thread_ = std::thread([this] { self_service_loop(); });
 }
 
-AccountService::~AccountService() {
+AccountService::~AccountService() { stop_background(); }
+
+void AccountService::stop_background() {
   {
     std::lock_guard<std::mutex> lock(ss_mu_);
     ss_stop_ = true;

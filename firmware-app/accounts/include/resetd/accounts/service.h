@@ -133,6 +133,11 @@ class AccountService {
                  const crypto::SecretBox& box, Renderer render, AccountSettings settings);
   ~AccountService();
 
+  // Stops and joins the background self-service thread; idempotent (the
+  // destructor calls it too). Call it before whatever on_outbox_change()'s
+  // callback reaches goes away: that thread calls it.
+  void stop_background();
+
   // Called after outbox rows were committed (wakes the worker).
   void on_outbox_change(std::function<void()> fn) { outbox_changed_ = std::move(fn); }
 
