@@ -40,7 +40,11 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                    q.user_id = query_int(c.req, "user_id", 0, 1, 1'000'000'000'000);
                  q.offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
                  q.limit = query_int(c.req, "limit", 100, 1, 500);
-                 auto [list, total] = take(s.accounts.list_notifications(*c.actor, q));
+                 // Not a structured binding: clang 14 (the fuzz build) cannot
+                 // capture one in the lambda below.
+                 auto page = take(s.accounts.list_notifications(*c.actor, q));
+                 const auto& list = page.first;
+                 const auto total = page.second;
                  // Whose message it is: two rows to the same helpdesk address after a
                  // bulk reset are otherwise alike.
                  std::map<int64_t, std::string> names;
