@@ -126,6 +126,11 @@ deb http://deb.debian.org/debian bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 EOF
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$C/etc/hosts"
+# A chroot runs no init: packages' maintainer scripts must not start their daemons
+# (nginx, smbd, winbind ... would bind the host's ports from inside the chroot). Debian's
+# way to say so is policy-rc.d exiting 101; the tests start every server they need.
+printf '#!/bin/sh\nexit 101\n' >"$C/usr/sbin/policy-rc.d"
+chmod 0755 "$C/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$C/etc/resolv.conf"
 # This machine's own CAs (TOOLCHAIN.md: package clients reach the registries only when
 # they trust them), in place before build.sh installs ca-certificates, whose postinst
