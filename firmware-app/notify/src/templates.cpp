@@ -21,6 +21,35 @@ struct KindTexts {
   Text tr_tr;
 };
 
+// Blocks shared by the reset and welcome mails of one locale (string literals,
+// so the texts below stay compile-time constants).
+#define FOOTER_EN "If you did not expect this message, contact IT.\n"
+#define FOOTER_ZH "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"
+#define FOOTER_TR "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"
+#define TEMP_PASSWORD_EN(WHEN) \
+  "Temporary password: {password}\n" \
+  "\n" \
+  "This password is temporary. It expires " WHEN " {expires_at}, and you must change it\n" \
+  "when you first sign in.\n" \
+  "\n" \
+  "?Sign in at: {sign_in_url}\n" \
+  "?\n"
+#define TEMP_PASSWORD_ZH \
+  "臨時密碼：{password}\n" \
+  "\n" \
+  "這是臨時密碼，將於 {expires_at} 到期；您第一次登入時必須變更密碼。\n" \
+  "\n" \
+  "?登入網址：{sign_in_url}\n" \
+  "?\n"
+#define TEMP_PASSWORD_TR \
+  "Geçici parola: {password}\n" \
+  "\n" \
+  "Bu parola geçicidir. {expires_at} tarihinde süresi dolar ve ilk oturum açışınızda\n" \
+  "parolanızı değiştirmeniz gerekir.\n" \
+  "\n" \
+  "?Oturum açma adresi: {sign_in_url}\n" \
+  "?\n"
+
 // clang-format off
 constexpr KindTexts kTexts[] = {
   {"password",
@@ -29,39 +58,22 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "An administrator has reset the password of your account \"{username}\".\n"
     "\n"
-    "Temporary password: {password}\n"
-    "\n"
-    "This password is temporary. It expires at {expires_at}, and you must change it\n"
-    "when you first sign in.\n"
-    "\n"
-    "?Sign in at: {sign_in_url}\n"
-    "?\n"
-    "If you did not expect this message, contact IT.\n"},
+    TEMP_PASSWORD_EN("at")
+    FOOTER_EN},
    {"您的新密碼",
     "{display_name} 您好：\n"
     "\n"
     "管理員已重設您的帳戶「{username}」的密碼。\n"
     "\n"
-    "臨時密碼：{password}\n"
-    "\n"
-    "這是臨時密碼，將於 {expires_at} 到期；您第一次登入時必須變更密碼。\n"
-    "\n"
-    "?登入網址：{sign_in_url}\n"
-    "?\n"
-    "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
+    TEMP_PASSWORD_ZH
+    FOOTER_ZH},
    {"Yeni parolanız",
     "Merhaba {display_name},\n"
     "\n"
     "Bir yönetici \"{username}\" hesabınızın parolasını sıfırladı.\n"
     "\n"
-    "Geçici parola: {password}\n"
-    "\n"
-    "Bu parola geçicidir. {expires_at} tarihinde süresi dolar ve ilk oturum açışınızda\n"
-    "parolanızı değiştirmeniz gerekir.\n"
-    "\n"
-    "?Oturum açma adresi: {sign_in_url}\n"
-    "?\n"
-    "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+    TEMP_PASSWORD_TR
+    FOOTER_TR}},
   {"link",
    {"Set your new password",
     "Hello {display_name},\n"
@@ -73,7 +85,7 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "The link can be used once and expires at {expires_at}.\n"
     "\n"
-    "If you did not expect this message, contact IT.\n"},
+    FOOTER_EN},
    {"設定您的新密碼",
     "{display_name} 您好：\n"
     "\n"
@@ -84,7 +96,7 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "此連結只能使用一次，將於 {expires_at} 到期。\n"
     "\n"
-    "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
+    FOOTER_ZH},
    {"Yeni parolanızı belirleyin",
     "Merhaba {display_name},\n"
     "\n"
@@ -95,7 +107,7 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "Bağlantı yalnızca bir kez kullanılabilir ve {expires_at} tarihinde süresi dolar.\n"
     "\n"
-    "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+    FOOTER_TR}},
   {"notice",
    {"Your password was reset",
     "Hello {display_name},\n"
@@ -178,39 +190,22 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "An account was created for you: \"{username}\".\n"
     "\n"
-    "Temporary password: {password}\n"
-    "\n"
-    "This password is temporary. It expires on {expires_at}, and you must change it\n"
-    "when you first sign in.\n"
-    "\n"
-    "?Sign in at: {sign_in_url}\n"
-    "?\n"
-    "If you did not expect this message, contact IT.\n"},
+    TEMP_PASSWORD_EN("on")
+    FOOTER_EN},
    {"您的新帳戶",
     "{display_name} 您好：\n"
     "\n"
     "已為您建立帳戶「{username}」。\n"
     "\n"
-    "臨時密碼：{password}\n"
-    "\n"
-    "這是臨時密碼，將於 {expires_at} 到期；您第一次登入時必須變更密碼。\n"
-    "\n"
-    "?登入網址：{sign_in_url}\n"
-    "?\n"
-    "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
+    TEMP_PASSWORD_ZH
+    FOOTER_ZH},
    {"Yeni hesabınız",
     "Merhaba {display_name},\n"
     "\n"
     "Sizin için \"{username}\" hesabı oluşturuldu.\n"
     "\n"
-    "Geçici parola: {password}\n"
-    "\n"
-    "Bu parola geçicidir. {expires_at} tarihinde süresi dolar ve ilk oturum açışınızda\n"
-    "parolanızı değiştirmeniz gerekir.\n"
-    "\n"
-    "?Oturum açma adresi: {sign_in_url}\n"
-    "?\n"
-    "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+    TEMP_PASSWORD_TR
+    FOOTER_TR}},
   {"welcome_link",
    {"Set the password of your new account",
     "Hello {display_name},\n"
@@ -221,7 +216,7 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "The link can be used once and expires on {expires_at}.\n"
     "\n"
-    "If you did not expect this message, contact IT.\n"},
+    FOOTER_EN},
    {"設定您新帳戶的密碼",
     "{display_name} 您好：\n"
     "\n"
@@ -231,7 +226,7 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "此連結只能使用一次，將於 {expires_at} 到期。\n"
     "\n"
-    "如果您沒有預期收到這封郵件，請聯絡 IT 人員。\n"},
+    FOOTER_ZH},
    {"Yeni hesabınızın parolasını belirleyin",
     "Merhaba {display_name},\n"
     "\n"
@@ -241,7 +236,7 @@ constexpr KindTexts kTexts[] = {
     "\n"
     "Bağlantı yalnızca bir kez kullanılabilir ve {expires_at} tarihinde süresi dolar.\n"
     "\n"
-    "Bu iletiyi beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
+    FOOTER_TR}},
   {"welcome_notice",
    {"Your new account",
     "Hello {display_name},\n"
@@ -273,6 +268,12 @@ constexpr KindTexts kTexts[] = {
     "Bu, resetd tarafından gönderilen bir deneme iletisidir. Aktarıcı ayarları çalışıyor.\n"}},
 };
 // clang-format on
+#undef FOOTER_EN
+#undef FOOTER_ZH
+#undef FOOTER_TR
+#undef TEMP_PASSWORD_EN
+#undef TEMP_PASSWORD_ZH
+#undef TEMP_PASSWORD_TR
 
 std::string lower_ascii(const std::string& s) {
   std::string out = s;
