@@ -38,41 +38,49 @@ reports() {
   echo "== $name: no sanitizer report"
 }
 
+# stage <name> <build dir> <compiler flags> <soak kills> <ctest selection...>
+# Builds, runs the selected CTest entries and a short kill -9 soak under the
+# sanitizer, and fails on a failed test or any report in <build dir>/sanitizer-logs.
+# The caller exports the sanitizer's *_OPTIONS with log_path under that folder.
+stage() {
+  local name=$1 dir=$2 flags=$3 kills=$4 t=$(date +%s)
+  shift 4
+  build "$dir" "$flags"
+  echo "== $name: built in $(( $(date +%s) - t )) s"
+  local rc=0
+  (cd "$dir" && ctest "$@" --output-on-failure -j "$JOBS" --timeout 900) || rc=1
+  RESETD_BIN=$dir/firmware-app/resetd /usr/bin/python3 tests/soak/kill9.py --kills "$kills" --budget 120 || rc=1
+  reports "$dir/sanitizer-logs" "$name" || rc=1
+  echo "== $name stage done in $(( $(date +%s) - t )) s"
+  return $rc
+}
+
+# fresh_logs <build dir>: an empty sanitizer-logs folder, printed
+fresh_logs() {
+  rm -rf "$1/sanitizer-logs" && mkdir -p "$1/sanitizer-logs" && echo "$1/sanitizer-logs"
+}
+
 run_asan() {
-  local dir=${ASAN_BUILD_DIR:-$here/build-asan} t=$(date +%s)
-  build "$dir" "-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-  echo "== asan+ubsan: built in $(( $(date +%s) - t )) s"
-  local logs=$dir/sanitizer-logs
-  rm -rf "$logs" && mkdir -p "$logs"
+  local dir=${ASAN_BUILD_DIR:-$here/build-asan} logs rc=0
+  mkdir -p "$dir" && logs=$(fresh_logs "$dir")
   # verify_asan_link_order=0: the clock tests preload libfaketime ahead of ASan.
   export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:verify_asan_link_order=0:log_path=$logs/asan"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
-  local rc=0
   # CI's 60-minute budget on 2 cores takes the subset; SANITIZE_FULL=1 runs every file.
   local sel=(-R '_tests$|^integration_(hostile|http_edge|bad_input|users_api|reset_flow|relay|sessions|throttling|self_service|forward_auth|settings)$')
   [ "${SANITIZE_FULL:-0}" = 1 ] && sel=(-L '^(unit|integration)$')
-  (cd "$dir" && ctest "${sel[@]}" --output-on-failure -j "$JOBS" --timeout 900) || rc=1
-  RESETD_BIN=$dir/firmware-app/resetd /usr/bin/python3 tests/soak/kill9.py --kills 30 --budget 120 || rc=1
-  reports "$logs" asan+ubsan || rc=1
+  stage asan+ubsan "$dir" "-fsanitize=address,undefined -fno-sanitize-recover=undefined" 30 "${sel[@]}" || rc=1
   unset ASAN_OPTIONS UBSAN_OPTIONS
-  echo "== asan+ubsan stage done in $(( $(date +%s) - t )) s"
   return $rc
 }
 
 run_tsan() {
-  local dir=${TSAN_BUILD_DIR:-$here/build-tsan} t=$(date +%s)
-  build "$dir" "-fsanitize=thread"
-  echo "== tsan: built in $(( $(date +%s) - t )) s"
-  local logs=$dir/sanitizer-logs
-  rm -rf "$logs" && mkdir -p "$logs"
+  local dir=${TSAN_BUILD_DIR:-$here/build-tsan} logs rc=0
+  mkdir -p "$dir" && logs=$(fresh_logs "$dir")
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$logs/tsan"
-  local rc=0
-  (cd "$dir" && ctest --output-on-failure -j "$JOBS" --timeout 900 \
-    -R '^(storage|crypto|accounts|notify)_tests$|^integration_(busy|reset_flow|throttling|sessions|durability|other_relays)$') || rc=1
-  RESETD_BIN=$dir/firmware-app/resetd /usr/bin/python3 tests/soak/kill9.py --kills 20 --budget 120 || rc=1
-  reports "$logs" tsan || rc=1
+  stage tsan "$dir" "-fsanitize=thread" 20 \
+    -R '^(storage|crypto|accounts|notify)_tests$|^integration_(busy|reset_flow|throttling|sessions|durability|other_relays)$' || rc=1
   unset TSAN_OPTIONS
-  echo "== tsan stage done in $(( $(date +%s) - t )) s"
   return $rc
 }
 
