@@ -8,7 +8,8 @@
 # ARM stage (toolchains/ci-arm.sh: build-arm64, build-armhf); SKIP_ARM=1 leaves both out.
 # SKIP_HOST_STAGES=1 stops test right after ctest: every heavier stage after it (packaging,
 # ARM, and whatever is added after ctest) is left out; .ci/fresh-machine.sh sets it, since
-# those stages run on the CI host. CTEST_EXCLUDE_LABELS=REGEX is passed to ctest -LE.
+# those stages run on the CI host. CTEST_EXCLUDE_LABELS=REGEX is passed to ctest -LE,
+# CTEST_LABELS=REGEX to ctest -L (only those labels).
 # After the host tests, test also runs the sanitizer builds (tests/sanitize/run.sh:
 # build-asan, build-tsan) and a short run of every fuzz target (tests/fuzz/run.sh,
 # build-fuzz; FUZZ_SECONDS each, default 20). SKIP_HOST_STAGES=1 stops after the host
@@ -70,9 +71,10 @@ case "$cmd" in
     (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
     build
     echo "== running the tests"
-    exclude=()
-    [ -n "${CTEST_EXCLUDE_LABELS:-}" ] && exclude=(-LE "$CTEST_EXCLUDE_LABELS")
-    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 900 "${exclude[@]}")
+    sel=()
+    [ -n "${CTEST_EXCLUDE_LABELS:-}" ] && sel+=(-LE "$CTEST_EXCLUDE_LABELS")
+    [ -n "${CTEST_LABELS:-}" ] && sel+=(-L "$CTEST_LABELS")
+    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" --timeout 900 "${sel[@]}")
     # Every stage after ctest goes below this line (SKIP_HOST_STAGES leaves them all out).
     [ "${SKIP_HOST_STAGES:-0}" = 1 ] && { echo "== SKIP_HOST_STAGES=1: stages after ctest left out"; exit 0; }
     t=$(date +%s)
