@@ -204,6 +204,15 @@ export async function signInUi(page, username, password) {
   await page.locator('form button[type=submit]').click();
 }
 
+// A browser that has signed in as the admin (password already changed); the caller
+// waits for the page it expects.
+export async function launchSignedInAdmin(origin, locale = 'en', viewport = { width: 1024, height: 600 }) {
+  const b = await launch(locale, viewport);
+  await b.page.goto(`${origin}/#/signin`);
+  await signInUi(b.page, 'admin', ADMIN_PASSWORD);
+  return b;
+}
+
 export function readI18n() {
   const dir = path.join(HERE, '..', '..', 'web', 'i18n');
   return Object.fromEntries(LOCALES.map((l) => [l, JSON.parse(fs.readFileSync(path.join(dir, `${l}.json`), 'utf8'))]));

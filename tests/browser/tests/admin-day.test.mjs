@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startResetd, adminApi, launch, signInUi, sleep, decodeMail, ADMIN_PASSWORD } from '../harness.mjs';
+import { startResetd, adminApi, launchSignedInAdmin, sleep, decodeMail } from '../harness.mjs';
 
 let server;
 let admin;
@@ -39,9 +39,7 @@ before(async () => {
   for (const u of (await admin.call('GET', '/users?limit=50')).users) ids[u.username] = u.id;
   await admin.call('PATCH', `/users/${ids.john}`, { alternate_email: 'john.home@home.example' });
   await admin.call('POST', `/users/${ids.john}/password-reset`, { notify: ['john.home@home.example'] });
-  b = await launch('en', { width: 1024, height: 600 });
-  await b.page.goto(`${server.origin}/#/signin`);
-  await signInUi(b.page, 'admin', ADMIN_PASSWORD);
+  b = await launchSignedInAdmin(server.origin);
   await b.page.getByRole('heading', { name: 'Active users' }).waitFor();
 });
 

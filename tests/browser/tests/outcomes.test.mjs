@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startResetd, adminApi, ApiClient, launch, signInUi, sleep, decodeMail, ADMIN_PASSWORD } from '../harness.mjs';
+import { startResetd, adminApi, ApiClient, launchSignedInAdmin, sleep, decodeMail, ADMIN_PASSWORD } from '../harness.mjs';
 
 let server;
 let b;
@@ -35,9 +35,7 @@ before(async () => {
   // …and the bulk reset happens hours later.
   server.setClock(HOURS * 3600);
   await sleep(400);
-  b = await launch('en', { width: 1024, height: 600 });
-  await b.page.goto(`${server.origin}/#/signin`);
-  await signInUi(b.page, 'admin', ADMIN_PASSWORD);
+  b = await launchSignedInAdmin(server.origin);
   await b.page.getByRole('heading', { name: 'Active users' }).waitFor();
 });
 
