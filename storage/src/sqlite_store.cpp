@@ -258,6 +258,8 @@ class Conn {
     used_.clear();
   }
   std::unique_ptr<SQLite::Database> db;
+  // PRAGMA data_version as this connection last saw it; -1: never looked.
+  int64_t data_version = -1;
 
  private:
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> cache_;
@@ -941,6 +943,12 @@ class SqliteStore final : public Store {
         Conn& c;
         ~Reset() { c.reset_used(); }
       } reset{*writer_};
+      // Counted whether or not the commit happens: a spare change costs one
+      // rebuilt answer, a missed one a stale answer.
+      struct Bump {
+        std::atomic<uint64_t>& g;
+        ~Bump() { g.fetch_add(1); }
+      } bump{generation_};
       SqliteTx w(*writer_);
       fn(w);
       writer_->reset_used();
@@ -948,6 +956,33 @@ class SqliteStore final : public Store {
     } catch (const SQLite::Exception& e) {
       throw translate(e);
     }
+  }
+
+  // Every connection's first look after a commit by another process sees
+  // data_version differ from its last look (or looks for the first time) and
+  // counts one change; the value returned is read after that, and so after
+  // every commit that finished before this call began.
+  uint64_t data_generation() override {
+    ReentryGuard guard;
+    std::unique_ptr<Conn> c = take_reader();
+    struct Give {
+      SqliteStore& st;
+      std::unique_ptr<Conn>& c;
+      ~Give() { st.give_reader(std::move(c)); }
+    } give{*this, c};
+    try {
+      SQLite::Statement& s = c->stmt("PRAGMA data_version");
+      const int64_t v = s.executeStep() ? s.getColumn(0).getInt64() : -2;
+      c->reset_used();
+      if (v != c->data_version || v == -2) {
+        c->data_version = v;
+        generation_.fetch_add(1);
+      }
+    } catch (const SQLite::Exception& e) {
+      c->reset_used();
+      throw translate(e);
+    }
+    return generation_.load();
   }
 
   void backup_to(const std::string& path) override {
@@ -1099,6 +1134,7 @@ class SqliteStore final : public Store {
   std::mutex mu_;  // the writer
   bool full_sync_ = true;  // the writer's synchronous setting: FULL, or NORMAL after write_unsynced()
   std::unique_ptr<Conn> writer_;
+  std::atomic<uint64_t> generation_{1};  // see data_generation()
   std::mutex rmu_;  // the reader pool
   std::condition_variable rcv_;
   std::vector<std::unique_ptr<Conn>> readers_;

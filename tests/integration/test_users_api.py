@@ -2,7 +2,7 @@
 admin, session revocation, case-insensitive usernames, the 5-address limit."""
 import urllib.parse
 
-from conftest import ADMIN_PW, ADMIN_USER, assert_error_json, strong_password
+from conftest import ADMIN_PW, ADMIN_USER, assert_error_json, run_cli, strong_password
 
 
 def usernames(j):
@@ -135,3 +135,42 @@ def test_notifications_list_has_total_and_pages(server, admin):
     ids = {n["id"] for n in first.json["notifications"]} | {n["id"] for n in rest["notifications"]}
     assert len(ids) == 4
     assert admin.get("notifications?user_id=%d&state=superseded" % uid).json["total"] == 0
+
+
+def test_kept_list_answers_and_sessions_follow_every_write(server, admin):
+    """Issue 12: GET /users answers and session look-ups are kept between
+    commits. Every write shows at once: through the API, by another process
+    (the console), and a sign-out."""
+    admin.create_user("lou", password=strong_password())
+    ada_pw = strong_password()
+    admin.create_user("ada", role="global_admin", password=ada_pw)
+    first = admin.list_users(sort="username")
+    assert admin.list_users(sort="username") == first  # the kept answer, same bytes' meaning
+    lou = [u for u in first["users"] if u["username"] == "lou"][0]
+    assert lou["disabled"] is False
+
+    # another process writes: the console disables lou
+    r = run_cli("user", "disable", "--data-dir", server.data_dir, "--username", "lou")
+    assert r.returncode == 0, r
+    after = admin.list_users(sort="username")
+    assert [u for u in after["users"] if u["username"] == "lou"][0]["disabled"] is True, after
+    assert admin.list_users(disabled="true")["total"] == 1
+
+    # an API write
+    assert admin.patch("users/%d" % lou["id"], {"display_name": "Lou Renamed"}).status == 200
+    assert [u for u in admin.list_users(sort="username")["users"] if u["username"] == "lou"][0][
+        "display_name"] == "Lou Renamed"
+
+    # a kept session: ada lists twice, then the console disables ada
+    ada = server.client()
+    ada.must_sign_in("ada", ada_pw)
+    assert ada.list_users()["total"] == 3
+    assert ada.list_users()["total"] == 3
+    r = run_cli("user", "disable", "--data-dir", server.data_dir, "--username", "ada")
+    assert r.returncode == 0, r
+    assert_error_json(ada.get("users"), (401,), "not_signed_in")
+
+    # signing out ends a kept session at once
+    admin.list_users()
+    assert admin.delete("session").status in (200, 204)
+    assert_error_json(admin.get("users"), (401,), "not_signed_in")

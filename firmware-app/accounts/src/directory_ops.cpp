@@ -227,8 +227,16 @@ Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Ac
 }
 
 int64_t AccountService::open_intent_count() {
+  // Every list page shows it: counted again only after a commit.
+  const uint64_t gen = store_.data_generation();
+  {
+    std::lock_guard<std::mutex> lock(intents_mu_);
+    if (open_intents_ && open_intents_->first == gen) return open_intents_->second;
+  }
   int64_t n = 0;
   store_.read([&](storage::Reader& r) { n = static_cast<int64_t>(r.intents("open", 1000).size()); });
+  std::lock_guard<std::mutex> lock(intents_mu_);
+  open_intents_ = std::make_pair(gen, n);
   return n;
 }
 

@@ -11,6 +11,9 @@ using storage::SessionRecord;
 using storage::UserRecord;
 
 namespace {
+// Sessions whose reads authenticate() keeps; past this many it starts over.
+constexpr size_t kAuthCacheSize = 64;
+
 Error throttled(int64_t wait_s) {
   Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
   e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
@@ -227,10 +230,30 @@ std::optional<Actor> AccountService::authenticate(const std::string& token,
   std::optional<SessionRecord> s;
   std::optional<UserRecord> u;
   const std::string h = crypto::sha256_hex(token);
-  store_.read([&](storage::Reader& r) {
-    s = r.session_by_token_hash(h);
-    if (s) u = r.user_by_id(s->user_id);
-  });
+  const uint64_t gen = store_.data_generation();  // before the read it may stand for
+  {
+    std::lock_guard<std::mutex> lock(auth_mu_);
+    auto it = auth_cache_.find(h);
+    if (it != auth_cache_.end() && it->second.generation == gen) {
+      s = it->second.session;
+      u = it->second.user;
+    }
+  }
+  if (!s) {
+    store_.read([&](storage::Reader& r) {
+      s = r.session_by_token_hash(h);
+      if (s) u = r.user_by_id(s->user_id);
+    });
+    if (s && u) {
+      std::lock_guard<std::mutex> lock(auth_mu_);
+      if (auth_cache_.size() >= kAuthCacheSize) auth_cache_.clear();
+      SessionHit& hit = auth_cache_[h];
+      hit.generation = gen;
+      hit.session = *s;
+      hit.user = *u;
+      hit.user.password_hash.clear();
+    }
+  }
   if (!s || !u || u->disabled) return std::nullopt;
   if (s->expires_at <= clock_.now()) return std::nullopt;
   {

@@ -15,6 +15,7 @@
 #include "resetd/common/clock.h"
 #include "resetd/http/server.h"
 #include "resetd/storage/store.h"
+#include "list_cache.h"
 
 namespace resetd::http {
 
@@ -70,6 +71,7 @@ struct Services {
   const ServerHooks& hooks;
   bool tls;
   accounts::ForwardAuthPolicy forward_auth;
+  std::shared_ptr<ListCache> list_cache = std::make_shared<ListCache>();
 };
 
 // The server's TLS context: TLS 1.2+ with forward-secret AEAD suites only
@@ -95,6 +97,9 @@ int status_for(const std::string& code);
 void send_error(httplib::Response& res, int status, const Error& e);
 void send_error(httplib::Response& res, const Error& e);  // status from status_for
 void send_json(httplib::Response& res, int status, const json& j);
+// res.set_content(body, content_type) without copying the body (0.11.4 has
+// no rvalue overload).
+void set_body(httplib::Response& res, std::string&& body, const char* content_type);
 
 json user_json(const storage::UserRecord& u, const Services& s);
 json user_json(const storage::UserRecord& u, const Services& s, const accounts::ExpirationSettings& e);

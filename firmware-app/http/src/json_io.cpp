@@ -29,10 +29,16 @@ int status_for(const std::string& code) {
   return it == kStatus.end() ? 422 : it->second;
 }
 
+void set_body(httplib::Response& res, std::string&& body, const char* content_type) {
+  // What Response::set_content does, with the body moved in.
+  res.body = std::move(body);
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", content_type);
+}
+
 void send_json(httplib::Response& res, int status, const json& j) {
   res.status = status;
-  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace),
-                  "application/json; charset=utf-8");
+  set_body(res, j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json; charset=utf-8");
 }
 
 void send_error(httplib::Response& res, int status, const Error& e) {

@@ -1,4 +1,7 @@
 // /users: list, create, read, edit, delete, reset, unlock, bulk reset.
+#include <algorithm>
+#include <cstdint>
+
 #include "api.h"
 
 namespace resetd::http {
@@ -28,19 +31,43 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                    else if (d == "false" || d == "0") disabled = false;
                    else fail(422, "invalid_query", "disabled must be true or false.", "disabled");
                  }
-                 auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled));
                  const auto expiry = s.accounts.expiration();
+                 // Every input of the bytes after "directory" (see list_cache.h).
+                 std::string key = q;
+                 key += '\n' + std::to_string(offset) + ' ' + std::to_string(limit) + ' ' + sort + ' ' +
+                        (disabled ? (*disabled ? "1" : "0") : "-") + ' ' + (expiry.never_expires ? "n" : "e") +
+                        std::to_string(expiry.days);
+                 // Only an admin's request gets that far (list_users refuses the rest).
+                 const bool may_reuse = accounts::is_admin(c.actor->role);
+                 const uint64_t gen = may_reuse ? s.store.data_generation() : 0;
                  const int64_t now = s.clock.now();
-                 std::string out = "{\"directory\":" + directory_status_json(s.accounts).dump() +
-                                   ",\"total\":" + std::to_string(page.total) + ",\"users\":[";
-                 out.reserve(page.users.size() * 400 + 128);
-                 for (size_t i = 0; i < page.users.size(); ++i) {
-                   if (i) out += ',';
-                   append_user_json(out, page.users[i], now, expiry);
+                 const std::string dir = directory_status_json(s.accounts).dump();
+                 std::string out;
+                 if (auto hit = may_reuse ? s.list_cache->find(key, gen, now) : nullptr) {
+                   out.reserve(dir.size() + hit->size() + 16);
+                   out += "{\"directory\":";
+                   out += dir;
+                   out += *hit;
+                 } else {
+                   auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled));
+                   std::string tail = ",\"total\":" + std::to_string(page.total) + ",\"users\":[";
+                   tail.reserve(page.users.size() * 400 + 64);
+                   int64_t valid_until = INT64_MAX;  // until the first lock shown runs out
+                   for (size_t i = 0; i < page.users.size(); ++i) {
+                     if (i) tail += ',';
+                     const auto& u = page.users[i];
+                     append_user_json(tail, u, now, expiry);
+                     if (u.locked_until && *u.locked_until > now) valid_until = std::min(valid_until, *u.locked_until);
+                   }
+                   tail += "]}";
+                   out.reserve(dir.size() + tail.size() + 16);
+                   out += "{\"directory\":";
+                   out += dir;
+                   out += tail;
+                   if (may_reuse) s.list_cache->put(key, gen, now, valid_until, std::move(tail));
                  }
-                 out += "]}";
                  c.res.status = 200;
-                 c.res.set_content(std::move(out), "application/json; charset=utf-8");
+                 set_body(c.res, std::move(out), "application/json; charset=utf-8");
                }});
   r.push_back({"POST", PathPattern("/users"), Auth::Session, [&s](Ctx& c) {
                  accounts::NewUser nu;

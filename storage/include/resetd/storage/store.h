@@ -13,6 +13,8 @@
 // HTTP edge maps Kind::Full to 507, Kind::Busy to 503, the rest to 500.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -160,8 +162,19 @@ class Store {
   virtual std::string integrity_check() = 0;
   virtual int schema_version() = 0;
 
+  // A number that changes after every commit to the database: by this
+  // process (bumped when the commit returns) or by another one, e.g. the CLI's
+  // break-glass reset (seen through PRAGMA data_version by the read this call
+  // runs). What a read returned may be reused while this value stays the same,
+  // provided the value was taken *before* that read began. An implementation
+  // that cannot tell returns a new value on every call (nothing is reused).
+  virtual uint64_t data_generation() { return unknown_generation_.fetch_add(1) + 1; }
+
   // The schema version this binary knows (number of embedded migrations).
   static int binary_schema_version();
+
+ private:
+  std::atomic<uint64_t> unknown_generation_{0};
 };
 
 }  // namespace resetd::storage

@@ -332,6 +332,18 @@ class AccountService {
   SignInThrottle account_failures_;  // consecutive failed sign-ins per username
   std::mutex idle_mu_;
   std::map<int64_t, int64_t> last_activity_ms_;  // session id -> mono ms
+  // authenticate()'s reads, by token hash, kept while the store's
+  // data_generation() stays the same (any commit, ours or another
+  // process's, moves it); expiry and idle time are still checked per call.
+  struct SessionHit {
+    uint64_t generation = 0;
+    storage::SessionRecord session;
+    storage::UserRecord user;  // without its password hash
+  };
+  std::mutex auth_mu_;
+  std::map<std::string, SessionHit> auth_cache_;
+  std::mutex intents_mu_;
+  std::optional<std::pair<uint64_t, int64_t>> open_intents_;  // generation, count
   RateLimiter ss_request_limit_;  // self-service requests per client
   RateLimiter ss_reset_limit_;    // self-service code attempts per client
   std::mutex ss_mu_;

@@ -68,8 +68,47 @@ constexpr int64_t kBuildEpoch = RESETD_BUILD_EPOCH;
 
 inline bool wall_clock_plausible(int64_t now) { return now >= kBuildEpoch; }
 
-// RFC 3339 UTC, e.g. 2026-11-22T01:54:04Z.
+// RFC 3339 UTC, e.g. 2026-11-22T01:54:04Z. Years 1000-9999 are computed
+// here (a list page formats three per user; gmtime_r takes glibc's time-zone
+// lock and strftime is slow); others go through strftime as before.
 inline std::string rfc3339(int64_t unix_s) {
+  int64_t days = unix_s / 86400;
+  int64_t secs = unix_s % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    days -= 1;
+  }
+  // civil_from_days (H. Hinnant), proleptic Gregorian, as gmtime.
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year >= 1000 && year <= 9999) {
+    char out[20];
+    auto put2 = [&out](int at, int64_t v) {
+      out[at] = static_cast<char>('0' + v / 10);
+      out[at + 1] = static_cast<char>('0' + v % 10);
+    };
+    put2(0, year / 100);
+    put2(2, year % 100);
+    out[4] = '-';
+    put2(5, month);
+    out[7] = '-';
+    put2(8, day);
+    out[10] = 'T';
+    put2(11, secs / 3600);
+    out[13] = ':';
+    put2(14, secs / 60 % 60);
+    out[16] = ':';
+    put2(17, secs % 60);
+    out[19] = 'Z';
+    return std::string(out, sizeof out);
+  }
   std::time_t t = static_cast<std::time_t>(unix_s);
   std::tm tm{};
   gmtime_r(&t, &tm);
