@@ -226,9 +226,10 @@ Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Ac
   return v;
 }
 
-int64_t AccountService::open_intent_count() {
+int64_t AccountService::open_intent_count() { return open_intent_count(store_.data_generation()); }
+
+int64_t AccountService::open_intent_count(uint64_t gen) {
   // Every list page shows it: counted again only after a commit.
-  const uint64_t gen = store_.data_generation();
   {
     std::lock_guard<std::mutex> lock(intents_mu_);
     if (open_intents_ && open_intents_->first == gen) return open_intents_->second;

@@ -277,6 +277,7 @@ std::optional<Actor> AccountService::authenticate(const std::string& token,
   a.session_id = s->id;
   a.must_change = u->must_change || password_expired(*u, clock_.now());
   a.client = client;
+  a.generation = gen;
   return a;
 }
 

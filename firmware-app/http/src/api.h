@@ -91,7 +91,8 @@ std::string session_cookie(const Services& s, const std::string& token, int64_t 
 // X-Original-URL): loopback or listed in trusted_proxies.
 bool peer_is_trusted_proxy(const Services& s, const std::string& peer);
 void add_directory_routes(std::vector<Route>& r, Services& s);
-json directory_status_json(accounts::AccountService& a);
+// `generation`: the request's Actor::generation, to reuse the intent count.
+json directory_status_json(accounts::AccountService& a, std::optional<uint64_t> generation = std::nullopt);
 
 int status_for(const std::string& code);
 void send_error(httplib::Response& res, int status, const Error& e);

@@ -76,11 +76,11 @@ void require_admin(Ctx& c) {
 
 }  // namespace
 
-json directory_status_json(accounts::AccountService& a) {
+json directory_status_json(accounts::AccountService& a, std::optional<uint64_t> generation) {
   auto d = a.directory();
   json j = {{"kind", d ? d->kind() : "none"}, {"last_sync", sync_json(a.last_sync())}};
   // Interrupted directory writes not resolved yet (directory unreachable at start).
-  j["open_intents"] = a.open_intent_count();
+  j["open_intents"] = generation ? a.open_intent_count(*generation) : a.open_intent_count();
   return j;
 }
 

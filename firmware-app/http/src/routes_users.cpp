@@ -38,10 +38,10 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                         (disabled ? (*disabled ? "1" : "0") : "-") + ' ' + (expiry.never_expires ? "n" : "e") +
                         std::to_string(expiry.days);
                  // Only an admin's request gets that far (list_users refuses the rest).
-                 const bool may_reuse = accounts::is_admin(c.actor->role);
-                 const uint64_t gen = may_reuse ? s.store.data_generation() : 0;
+                 const uint64_t gen = c.actor->generation;  // taken before this request's reads (0: none)
+                 const bool may_reuse = accounts::is_admin(c.actor->role) && gen != 0;
                  const int64_t now = s.clock.now();
-                 const std::string dir = directory_status_json(s.accounts).dump();
+                 const std::string dir = directory_status_json(s.accounts, may_reuse ? std::optional<uint64_t>(gen) : std::nullopt).dump();
                  std::string out;
                  if (auto hit = may_reuse ? s.list_cache->find(key, gen, now) : nullptr) {
                    out.reserve(dir.size() + hit->size() + 16);

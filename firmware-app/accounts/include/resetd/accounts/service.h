@@ -62,6 +62,9 @@ struct Actor {
   std::string client;  // client address (for audit and throttling)
   std::string display_name;  // for forward auth's Remote-Name
   std::string email;         // for forward auth's Remote-Email
+  // The store's data_generation() when this request was authenticated, taken
+  // before any of its reads: what it reads may be reused under this value.
+  uint64_t generation = 0;
 };
 
 struct ResetOptions {
@@ -252,6 +255,9 @@ class AccountService {
   int resolve_intents();
   Result<std::vector<storage::DirectoryIntentRecord>> list_intents(const Actor& a);
   int64_t open_intent_count();
+  // The same, reusing the count while `generation` (a data_generation() taken
+  // before this call) stays the same.
+  int64_t open_intent_count(uint64_t generation);
   // Settings: the file's [directory] overlaid by what admins saved (settings
   // key "directory"; the bind password sealed with the data dir's key).
   void set_directory_file_config(directory::Config c);
