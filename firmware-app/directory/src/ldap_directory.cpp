@@ -5,6 +5,7 @@
 // ldap://, async binds so the ppolicy response control can be read.
 #define LDAP_DEPRECATED 0
 #include <ldap.h>
+#include "ldap_lazy.h"  // after ldap.h: libldap loaded on first use
 #include <sys/time.h>
 
 #include <cstdio>
