@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -193,6 +194,11 @@ authsock::AuthReply check_pam_request(accounts::AccountService& acc, const auths
 }
 
 int cmd_serve(Runtime& rt, const std::string& web_dir) {
+  // At most two malloc arenas, whatever the thread count (8 HTTP workers, the
+  // outbox worker, ...): glibc would give each thread that allocates its own
+  // (up to 8 × cores), each keeping freed memory. Requests are short and a
+  // hash's 64 MiB is above malloc's mmap threshold (mapped per hash, not kept).
+  mallopt(M_ARENA_MAX, 2);
   const config::Config& cfg = rt.cfg;
   const bool first_boot = !fs::exists(fs::path(cfg.data_dir) / "resetd.db");
   if (!rt.open(true, true)) return kFail;
@@ -348,6 +354,9 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   std::cout << "resetd: listening on " << (so.tls ? "https://" : "http://") << so.host << ":"
             << server.bound_port() << "\n"
             << std::flush;
+  // Starting (migrations, the integrity check, TLS and relay setup) freed
+  // what it used; give those pages back instead of keeping them for later.
+  malloc_trim(0);
 
   std::atomic<bool> stopping{false};
   // Test-only: RESETD_TEST_CLOCK_OFFSET_FILE names a file holding seconds to
