@@ -204,6 +204,26 @@ class Bench:
                 assert st == 200, (path, st, body[:200])
         for k in kinds:
             self.row("%s p50 at %d users" % (k, n), "%.1f ms (n=%d)" % (statistics.median(times[k]), reps))
+        # The same right after a write (an edit of a probe user's display name,
+        # not timed): every kept answer is gone, so this is the cost of reading
+        # the page from the database.
+        st, r = api.call("POST", "/users", {"username": "bench-probe", "email": "probe@example.com",
+                                            "notify_user": False})
+        assert st in (201, 409), (st, r)
+        st, r = api.call("GET", "/users?q=bench-probe&limit=1")
+        probe = r["users"][0]["id"]
+        cold = {k: [] for k in kinds}
+        for i in range(reps):
+            for k, path in kinds.items():
+                st, r = api.call("PATCH", "/users/%d" % probe, {"display_name": "Bench Probe %d" % (i % 2)})
+                assert st == 200, (st, r)
+                t0 = time.perf_counter()
+                st, body = get(port, path, h, conn)
+                cold[k].append((time.perf_counter() - t0) * 1000)
+                assert st == 200, (path, st, body[:200])
+        for k in kinds:
+            self.row("%s p50 at %d users, first after a write" % (k, n),
+                     "%.1f ms (n=%d)" % (statistics.median(cold[k]), reps))
 
     def start_times(self, n, data_dir):
         runs = 3 if self.small else 7
