@@ -1,6 +1,9 @@
 #define BOOST_TEST_MODULE http
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
+#include <ctime>
+
 #include "api.h"
 
 using namespace resetd;
@@ -63,3 +66,54 @@ BOOST_AUTO_TEST_CASE(append_user_json_sameBytesAsTheJsonObject) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Kept GET /users answers (list_cache.h): reused only under the same data
+// generation, and only inside the clock range their "locked" fields hold for.
+BOOST_AUTO_TEST_CASE(list_cache_reuses_only_within_generation_and_clock_range) {
+  resetd::http::ListCache c;
+  c.put("q", 7, 1000, 1600, "body");
+  BOOST_REQUIRE(c.find("q", 7, 1000));
+  BOOST_TEST(*c.find("q", 7, 1599) == "body");
+  BOOST_TEST(!c.find("q", 7, 1600));  // the first lock shown ran out
+  BOOST_TEST(!c.find("q", 7, 999));   // the clock went back
+  BOOST_TEST(!c.find("q", 8, 1200));  // something was committed
+  BOOST_TEST(!c.find("other", 7, 1200));
+  c.put("q", 8, 1200, INT64_MAX, "newer");
+  BOOST_TEST(*c.find("q", 8, 5000) == "newer");
+  BOOST_TEST(!c.find("q", 7, 1200));
+  // Past its limits it starts over instead of growing.
+  for (size_t i = 0; i < resetd::http::ListCache::kMaxEntries + 3; ++i)
+    c.put("k" + std::to_string(i), 9, 0, INT64_MAX, "x");
+  BOOST_TEST(!c.find("k0", 9, 1));
+  BOOST_TEST(c.find("k" + std::to_string(resetd::http::ListCache::kMaxEntries + 2), 9, 1));
+  c.put("big", 9, 0, INT64_MAX, std::string(resetd::http::ListCache::kMaxBytes, 'x'));
+  BOOST_TEST(!c.find("big", 9, 1));  // too big to keep
+}
+
+// rfc3339() formats without gmtime/strftime for years 1000-9999 and falls
+// back to them otherwise: the bytes are the same either way.
+BOOST_AUTO_TEST_CASE(rfc3339_matches_strftime) {
+  auto ref = [](int64_t v) {
+    std::time_t t = static_cast<std::time_t>(v);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  int bad = 0, n = 0;
+  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{951782400}, int64_t{951868799}, int64_t{4107542400},
+                    int64_t{253402300799}, int64_t{253402300800}, int64_t{-30610224000}, int64_t{-30610224001}}) {
+    bad += resetd::rfc3339(v) != ref(v);
+    ++n;
+  }
+  uint64_t x = 88172645463325252ull;  // xorshift: spread over ±9,500 years
+  for (int i = 0; i < 200000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    const int64_t v = static_cast<int64_t>(x % 600'000'000'000ull) - 300'000'000'000;
+    bad += resetd::rfc3339(v) != ref(v);
+    ++n;
+  }
+  BOOST_TEST(bad == 0);
+  BOOST_TEST(n > 200000);
+}
