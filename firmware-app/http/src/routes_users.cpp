@@ -33,10 +33,11 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  }
                  const auto expiry = s.accounts.expiration();
                  // Every input of the bytes after "directory" (see list_cache.h).
-                 std::string key = q;
-                 key += '\n' + std::to_string(offset) + ' ' + std::to_string(limit) + ' ' + sort + ' ' +
-                        (disabled ? (*disabled ? "1" : "0") : "-") + ' ' + (expiry.never_expires ? "n" : "e") +
-                        std::to_string(expiry.days);
+                 // The strings as sent, length-prefixed: no two requests share a key.
+                 const std::string key = std::to_string(offset) + ' ' + std::to_string(limit) + ' ' +
+                                         (disabled ? (*disabled ? "1" : "0") : "-") + ' ' +
+                                         (expiry.never_expires ? "n" : "e") + std::to_string(expiry.days) + ' ' +
+                                         std::to_string(sort.size()) + ':' + sort + std::to_string(q.size()) + ':' + q;
                  // Only an admin's request gets that far (list_users refuses the rest).
                  const uint64_t gen = c.actor->generation;  // taken before this request's reads (0: none)
                  const bool may_reuse = accounts::is_admin(c.actor->role) && gen != 0;
