@@ -948,12 +948,8 @@ class SqliteStore final : public Store {
   // last commit and never waits for the writer), up to kReaders at once.
   void read(const std::function<void(Reader&)>& fn) override {
     ReentryGuard guard;
-    std::unique_ptr<Conn> c = take_reader();
-    struct Give {
-      SqliteStore& st;
-      std::unique_ptr<Conn>& c;
-      ~Give() { st.give_reader(std::move(c)); }
-    } give{*this, c};
+    ReaderLease lease(*this);
+    std::unique_ptr<Conn>& c = lease.c;
     try {
       SQLite::Transaction tx(*c->db, SQLite::TransactionBehavior::DEFERRED);
       struct Reset {
@@ -1015,12 +1011,8 @@ class SqliteStore final : public Store {
   // every commit that finished before this call began.
   uint64_t data_generation() override {
     ReentryGuard guard;
-    std::unique_ptr<Conn> c = take_reader();
-    struct Give {
-      SqliteStore& st;
-      std::unique_ptr<Conn>& c;
-      ~Give() { st.give_reader(std::move(c)); }
-    } give{*this, c};
+    ReaderLease lease(*this);
+    std::unique_ptr<Conn>& c = lease.c;
     try {
       SQLite::Statement& s = c->stmt("PRAGMA data_version");
       const int64_t v = s.executeStep() ? s.getColumn(0).getInt64() : -2;
@@ -1077,6 +1069,16 @@ class SqliteStore final : public Store {
 
  private:
   static constexpr size_t kReaders = 2;
+
+  // A reader connection for one scope, given back at its end (also on a throw).
+  struct ReaderLease {
+    SqliteStore& st;
+    std::unique_ptr<Conn> c;
+    explicit ReaderLease(SqliteStore& s) : st(s), c(s.take_reader()) {}
+    ~ReaderLease() { st.give_reader(std::move(c)); }
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+  };
 
   std::unique_ptr<Conn> take_reader() {
     std::unique_lock<std::mutex> lock(rmu_);
