@@ -1,32 +1,14 @@
 #include "resetd/accounts/policy.h"
 
-#include <dlfcn.h>
 #include <zxcvbn.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 
 #include "resetd/accounts/text.h"
 
 namespace resetd::accounts {
 namespace {
-
-// libzxcvbn is loaded on the first strength check, not at start: its
-// dictionary (~1 MB) otherwise stays mapped in an idle server's RSS, and most
-// of a server's life sets no password. Without the library a check fails
-// closed (an exception: the caller answers 500), never as "strong enough".
-using MatchFn = decltype(&ZxcvbnMatch);
-
-MatchFn zxcvbn_match() {
-  static const MatchFn fn = []() -> MatchFn {
-    void* lib = dlopen("libzxcvbn.so.0", RTLD_NOW | RTLD_LOCAL);
-    return lib ? reinterpret_cast<MatchFn>(dlsym(lib, "ZxcvbnMatch")) : nullptr;
-  }();
-  if (fn == nullptr)
-    throw std::runtime_error("password strength: libzxcvbn.so.0 (package libzxcvbn0) could not be loaded");
-  return fn;
-}
 
 // The built-in banned list: the most common passwords of public breach
 // corpora that are long enough to pass the length rule. Matched whole, folded.
@@ -89,7 +71,7 @@ PolicyResult check_password(const std::string& raw, const PolicyContext& ctx,
   std::vector<const char*> dict;
   for (const auto& w : context) dict.push_back(w.c_str());
   dict.push_back(nullptr);
-  double bits = zxcvbn_match()(pw.c_str(), dict.data(), nullptr);
+  double bits = ZxcvbnMatch(pw.c_str(), dict.data(), nullptr);
   r.strength_bits = static_cast<int>(bits);
   if (r.strength_bits < s.min_strength_bits) reject("password_too_weak");
   return r;
