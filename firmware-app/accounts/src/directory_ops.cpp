@@ -135,6 +135,28 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
     }
     return directory_error(ans);
   }
+  // Staff roles are re-read at every sync, not only at sign-in: someone taken
+  // out of the admin group loses the role (and their sessions) within one
+  // sync_interval_min, and a new admin is protected like one before signing in.
+  const bool map_roles = !d->config().roles.empty();
+  std::map<std::string, std::vector<std::string>> groups_of;  // dn_key -> mapped groups
+  bool roles_known = false;
+  if (map_roles) {
+    std::map<std::string, std::vector<std::string>> members;
+    directory::Answer g = d->group_members(&members);
+    if (g.ok()) {
+      roles_known = true;
+      for (const auto& [group, dns] : members)
+        for (const auto& k : dns) groups_of[k].push_back(group);
+    } else {
+      rep.roles_error = g.text;
+      std::cerr << "resetd: directory: roles not refreshed: " << g.text << "\n";
+    }
+  }
+  auto mapped_role = [&](const directory::Entry& e) {
+    auto it = groups_of.find(directory::dn_key(e.dn));
+    return role_from_groups(d->config(), it == groups_of.end() ? std::vector<std::string>{} : it->second);
+  };
   const int64_t now = clock_.now();
   const std::string fallback = settings_.default_locale;
   rep.total = static_cast<int64_t>(entries.size());
@@ -165,7 +187,8 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
         if (!e.locale.empty()) u.locale = map_locale(e.locale, u.locale);
         u.disabled = e.disabled;
         u.search_text = search_text(u);
-        if (u.username != before.username || u.display_name != before.display_name ||
+        if (roles_known && apply_directory_role(w, u, mapped_role(e), actor, client)) ++rep.roles_changed;
+        if (u.role != before.role || u.username != before.username || u.display_name != before.display_name ||
             u.email != before.email || u.alternate_email != before.alternate_email ||
             u.directory_dn != before.directory_dn || u.locale != before.locale ||
             u.disabled != before.disabled) {
@@ -184,7 +207,8 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
       u.display_name = nfc(e.display_name);
       u.email = valid_email(e.email) ? e.email : "";
       u.alternate_email = valid_email(e.alternate_email) ? e.alternate_email : "";
-      u.role = "user";
+      u.role = roles_known ? mapped_role(e) : "user";
+      if (u.role != "user") ++rep.roles_changed;
       u.locale = map_locale(e.locale, fallback);
       u.disabled = e.disabled;
       u.directory_id = e.id;
@@ -192,6 +216,8 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
       u.created_at = u.updated_at = now;
       u.search_text = search_text(u);
       u.id = w.insert_user(u);
+      if (u.role != "user")
+        audit(w, actor, client, "directory_role", u.username, "ok", "user -> " + u.role + " (group membership)");
       ++rep.added;
     }
     for (const auto& [id, u] : existing) {
@@ -202,11 +228,12 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
             "no longer in the directory");
       ++rep.removed;
     }
-    if (rep.added || rep.updated || rep.removed || rep.skipped)
-      audit(w, actor, client, "directory_sync", "", "ok",
+    if (rep.added || rep.updated || rep.removed || rep.skipped || !rep.roles_error.empty())
+      audit(w, actor, client, "directory_sync", "", rep.roles_error.empty() ? "ok" : "failed",
             std::to_string(rep.total) + " entries, " + std::to_string(rep.added) + " added, " +
                 std::to_string(rep.updated) + " updated, " + std::to_string(rep.removed) +
-                " removed, " + std::to_string(rep.skipped) + " skipped");
+                " removed, " + std::to_string(rep.skipped) + " skipped" +
+                (rep.roles_error.empty() ? "" : "; roles left unchanged: " + rep.roles_error));
   });
   rep.ok = true;
   rep.ms = clock_.mono_ms() - t0;
@@ -215,6 +242,48 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
     last_sync_ = rep;
   }
   return rep;
+}
+
+std::string AccountService::role_from_groups(const directory::Config& c,
+                                             const std::vector<std::string>& groups) {
+  Role best = Role::User;
+  for (const auto& g : groups) {
+    auto it = c.roles.find(g);
+    if (it == c.roles.end()) continue;
+    auto r = parse_role(it->second);
+    if (r && static_cast<int>(*r) > static_cast<int>(best)) best = *r;
+  }
+  return role_name(best);
+}
+
+bool AccountService::apply_directory_role(storage::Writer& w, UserRecord& u, const std::string& role,
+                                          const std::string& actor, const std::string& client) {
+  if (u.role == role || !parse_role(role)) return false;
+  const Role from = parse_role(u.role).value_or(Role::User);
+  const Role to = *parse_role(role);
+  if (from == Role::GlobalAdmin && !u.disabled && w.count_enabled_global_admins() <= 1) {
+    audit(w, actor, client, "directory_role", u.username, "failed",
+          "kept global_admin: the last enabled global admin can't be demoted (directory says " + role + ")");
+    return false;
+  }
+  const bool loses = !covers(to, from);
+  audit(w, actor, client, "directory_role", u.username, "ok",
+        u.role + " -> " + role + " (group membership)" + (loses ? "; sessions ended" : ""));
+  u.role = role;
+  u.updated_at = clock_.now();
+  if (loses) w.delete_sessions_for_user(u.id, 0);
+  return true;
+}
+
+Result<Role> AccountService::directory_target_role(const UserRecord& t) {
+  const Role stored = parse_role(t.role).value_or(Role::User);
+  auto d = directory();
+  if (t.directory_id.empty() || !d || d->local() || d->config().roles.empty()) return stored;
+  std::vector<std::string> groups;
+  directory::Answer ans = d->member_of(t.directory_dn, &groups);
+  if (!ans.ok()) return directory_error(ans);
+  const Role live = *parse_role(role_from_groups(d->config(), groups));
+  return static_cast<int>(live) > static_cast<int>(stored) ? live : stored;
 }
 
 Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Actor& a) {

@@ -84,6 +84,8 @@ Status validate(const Config& c) {
   static const char* kRoles[] = {"user", "helpdesk_admin", "password_admin", "user_admin",
                                  "global_admin"};
   for (const auto& [group, role] : c.roles) {
+    if (group.empty() || has_ctl(group) || group.size() > 1024)
+      return bad("directory.roles", "\"" + group + "\"", "a group's DN (one line, up to 1024 characters)");
     bool okr = false;
     for (const char* r : kRoles) okr = okr || role == r;
     if (!okr)

@@ -65,6 +65,8 @@ json sync_json(const std::optional<accounts::SyncReport>& r) {
   json j = {{"ok", r->ok}, {"ms", r->ms},     {"total", r->total},     {"added", r->added},
             {"updated", r->updated}, {"removed", r->removed}, {"skipped", r->skipped}};
   j["at"] = r->at ? json(rfc3339(r->at)) : json(nullptr);
+  j["roles_changed"] = r->roles_changed;
+  if (!r->roles_error.empty()) j["roles_error"] = r->roles_error;
   if (!r->error.empty()) j["error"] = r->error;
   return j;
 }

@@ -114,9 +114,18 @@ class Directory {
   virtual Answer bind_check(const std::string& dn, const std::string& password) = 0;
   // Group DNs of cfg.roles that `dn` is a member of.
   virtual Answer member_of(const std::string& dn, std::vector<std::string>* groups) = 0;
+  // Members of every group in cfg.roles, one read per group (the `member`
+  // attribute), as dn_key()s: what a sync maps to roles. A mapped group the
+  // directory does not have counts as empty; a group too large for one read
+  // (AD range retrieval) is Refused, so the caller leaves roles unchanged.
+  virtual Answer group_members(std::map<std::string, std::vector<std::string>>* members) = 0;
 
   virtual const Config& config() const = 0;
 };
+
+// A DN in one comparable form (LDAPv3 string form, ASCII lower case), so a
+// group's `member` values match the entries' DNs however either was spelled.
+std::string dn_key(const std::string& dn);
 
 // "none" gives the local implementation.
 std::unique_ptr<Directory> make(const Config& c);
