@@ -20,11 +20,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "credentials.h"
 #include "resetd/accounts/service.h"
@@ -39,12 +41,19 @@ using storage::UserRecord;
 namespace {
 
 // Test hook (env-gated): RESETD_TEST_FAULT=<point> kills the process at that
-// point as kill -9 would, so tests can prove the recovery.
+// point as kill -9 would, so tests can prove the recovery;
+// RESETD_TEST_FAULT=pause_<point> holds the request there for 1.5 s, so a test
+// can run something else (a sync) while a write is in flight.
 void fault_point(const char* name) {
   const char* f = std::getenv("RESETD_TEST_FAULT");
-  if (f && std::strcmp(f, name) == 0) {
+  if (!f) return;
+  if (std::strcmp(f, name) == 0) {
     std::cerr << "resetd: TEST FAULT at " << name << "\n" << std::flush;
     ::kill(::getpid(), SIGKILL);
+  }
+  if (std::strncmp(f, "pause_", 6) == 0 && std::strcmp(f + 6, name) == 0) {
+    std::cerr << "resetd: TEST PAUSE at " << name << "\n" << std::flush;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   }
 }
 
@@ -326,7 +335,13 @@ Status AccountService::directory_set_password(
   in.client = client;
   in.sealed = box_.seal(json{{"pw", pw}, {"require_change", false}}.dump());
   in.created_at = clock_.now();
-  store_.write([&](storage::Writer& w) { in.id = w.insert_intent(in); });
+  // Held (in memory) from before the row commits until this request closes
+  // it: resolve_intents() only finishes intents nobody is working on.
+  store_.write([&](storage::Writer& w) {
+    in.id = w.insert_intent(in);
+    hold_intent(in.id);
+  });
+  const std::shared_ptr<void> held(nullptr, [this, id = in.id](void*) { release_intent(id); });
   fault_point("after_intent");
   directory::Answer ans = d->reset_password(u.directory_dn, pw, false);
   if (!ans.ok()) {
@@ -371,7 +386,13 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   in.client = a.client;
   in.sealed = box_.seal(payload.dump());
   in.created_at = clock_.now();
-  store_.write([&](storage::Writer& w) { in.id = w.insert_intent(in); });
+  // Held (in memory) from before the row commits until this request closes
+  // it: resolve_intents() only finishes intents nobody is working on.
+  store_.write([&](storage::Writer& w) {
+    in.id = w.insert_intent(in);
+    hold_intent(in.id);
+  });
+  const std::shared_ptr<void> held(nullptr, [this, id = in.id](void*) { release_intent(id); });
   fault_point("after_intent");
 
   directory::Answer ans = d->reset_password(target.directory_dn, pw, require_change);
@@ -403,13 +424,30 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   return out;
 }
 
+void AccountService::hold_intent(int64_t id) {
+  std::lock_guard<std::mutex> lock(live_mu_);
+  live_intents_.insert(id);
+}
+
+void AccountService::release_intent(int64_t id) {
+  std::lock_guard<std::mutex> lock(live_mu_);
+  live_intents_.erase(id);
+}
+
 int AccountService::resolve_intents() {
+  // One resolver at a time (the start-up sync and "Refresh" may overlap), and
+  // never on an intent a request of this process is still carrying out: it
+  // is open because its write is in flight, not because a crash left it.
+  std::lock_guard<std::mutex> one(resolve_mu_);
   auto d = directory();
   std::vector<DirectoryIntentRecord> all;
   store_.read([&](storage::Reader& r) { all = r.intents("", 1000); });
   std::vector<DirectoryIntentRecord> open;
-  for (auto it = all.rbegin(); it != all.rend(); ++it)  // oldest first
-    if (it->state == "open") open.push_back(*it);
+  {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    for (auto it = all.rbegin(); it != all.rend(); ++it)  // oldest first
+      if (it->state == "open" && !live_intents_.count(it->id)) open.push_back(*it);
+  }
   if (open.empty()) return 0;
   int resolved = 0;
   for (const auto& in : open) {
@@ -449,9 +487,17 @@ int AccountService::resolve_intents() {
     std::string how = "the directory had the new password";
     if (ans.outcome == Outcome::InvalidCredentials || ans.outcome == Outcome::Locked) {
       directory::Answer wr = d->reset_password(in.directory_dn, pw, require_change);
-      if (wr.outcome == Outcome::Policy) {  // e.g. the first write landed meanwhile (history)
+      // A refusal here may come from the old process's write landing meanwhile,
+      // not from the password: the history rule (the password is now current),
+      // or "No such attribute (16)" when the server's delete of the value it
+      // replaces finds it already gone (the 250-kill loop hit this 4 times).
+      // Either way that write has committed by now, so ask again; then write
+      // once more before calling it not applied. (Two checks at most: each
+      // wrong one counts as a failed bind in the directory's lockout.)
+      if (!wr.ok() && wr.outcome != Outcome::MustChange && wr.outcome != Outcome::Unavailable) {
         directory::Answer again = d->bind_check(in.directory_dn, pw);
         if (again.outcome == Outcome::Ok || again.outcome == Outcome::MustChange) wr = again;
+        else if (again.outcome != Outcome::Unavailable) wr = d->reset_password(in.directory_dn, pw, require_change);
       }
       if (wr.ok() || wr.outcome == Outcome::MustChange) {
         ans = wr;

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -364,6 +365,11 @@ class AccountService {
   std::shared_ptr<directory::Directory> dir_;
   std::optional<SyncReport> last_sync_;
   std::mutex sync_mu_;  // one sync at a time
+  std::mutex resolve_mu_;  // one resolve_intents() at a time
+  std::mutex live_mu_;
+  std::set<int64_t> live_intents_;  // intents a request of this process is carrying out
+  void hold_intent(int64_t id);
+  void release_intent(int64_t id);
   directory::Config dir_file_config_;
   Result<ResetOutcome> directory_reset(const Actor& a, const storage::UserRecord& target,
                                        const Prepared& p, const ResetOptions& o);
