@@ -556,24 +556,6 @@ int AccountService::resolve_intents() {
   return resolved;
 }
 
-namespace {
-std::string to_hex(const std::string& b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) {
-    s.push_back(d[c >> 4]);
-    s.push_back(d[c & 15]);
-  }
-  return s;
-}
-std::string from_hex(const std::string& h) {
-  std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
-  return out;
-}
-}  // namespace
-
 void AccountService::set_directory_file_config(directory::Config c) {
   std::lock_guard<std::mutex> lock(dir_mu_);
   dir_file_config_ = std::move(c);
@@ -590,26 +572,19 @@ directory::Config AccountService::directory_config() const {
   if (!saved) return c;
   json j = json::parse(*saved, nullptr, false);
   if (!j.is_object()) return c;
-  c.kind = j.value("kind", c.kind);
-  c.url = j.value("url", c.url);
-  c.ca_file = j.value("ca_file", c.ca_file);
-  c.bind_dn = j.value("bind_dn", c.bind_dn);
-  c.users_base = j.value("users_base", c.users_base);
-  c.user_filter = j.value("user_filter", c.user_filter);
-  c.attrs.username = j.value("username_attribute", c.attrs.username);
-  c.attrs.display_name = j.value("display_name_attribute", c.attrs.display_name);
-  c.attrs.email = j.value("email_attribute", c.attrs.email);
-  c.attrs.alternate_email = j.value("alternate_email_attribute", c.attrs.alternate_email);
-  c.attrs.locale = j.value("locale_attribute", c.attrs.locale);
-  c.timeout_s = j.value("timeout_s", c.timeout_s);
-  c.sync_interval_min = j.value("sync_interval_min", c.sync_interval_min);
+  for (const auto& k : directory::string_keys()) {
+    std::string& v = directory::value_of(c, k);
+    if (j.contains(k.key) && j[k.key].is_string()) v = j[k.key].get<std::string>();
+  }
+  for (const auto& k : directory::int_keys())
+    if (j.contains(k.key) && j[k.key].is_number_integer()) c.*k.field = j[k.key].get<int>();
   if (j.contains("roles") && j["roles"].is_object()) {
     c.roles.clear();
     for (auto& [k, v] : j["roles"].items())
       if (v.is_string()) c.roles[k] = v.get<std::string>();
   }
-  if (j.contains("bind_password_sealed")) {
-    if (auto pw = box_.open(from_hex(j["bind_password_sealed"].get<std::string>()))) c.bind_password = *pw;
+  if (j.contains("bind_password_sealed") && j["bind_password_sealed"].is_string()) {
+    if (auto pw = box_.open_hex(j["bind_password_sealed"].get<std::string>())) c.bind_password = *pw;
   }
   return c;
 }
@@ -621,21 +596,11 @@ Result<directory::Config> AccountService::put_directory(const Actor& a, director
   if (!may_administer_site(a.role)) return make_error("forbidden", "You are not allowed to do this.");
   if (keep_password) c.bind_password = directory_config().bind_password;
   if (auto st = directory::validate(c); !st) return st.error();
-  json j = {{"kind", c.kind},
-            {"url", c.url},
-            {"ca_file", c.ca_file},
-            {"bind_dn", c.bind_dn},
-            {"users_base", c.users_base},
-            {"user_filter", c.user_filter},
-            {"username_attribute", c.attrs.username},
-            {"display_name_attribute", c.attrs.display_name},
-            {"email_attribute", c.attrs.email},
-            {"alternate_email_attribute", c.attrs.alternate_email},
-            {"locale_attribute", c.attrs.locale},
-            {"timeout_s", c.timeout_s},
-            {"sync_interval_min", c.sync_interval_min},
-            {"roles", c.roles}};
-  if (!c.bind_password.empty()) j["bind_password_sealed"] = to_hex(box_.seal(c.bind_password));
+  json j = json::object();
+  for (const auto& k : directory::string_keys()) j[k.key] = directory::value_of(c, k);
+  for (const auto& k : directory::int_keys()) j[k.key] = c.*k.field;
+  j["roles"] = c.roles;
+  if (!c.bind_password.empty()) j["bind_password_sealed"] = box_.seal_hex(c.bind_password);
   store_.write([&](storage::Writer& w) {
     w.put_setting("directory", j.dump());
     audit(w, a.username, a.client, "settings_change", "directory",
