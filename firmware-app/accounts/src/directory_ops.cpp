@@ -57,6 +57,14 @@ void fault_point(const char* name) {
   }
 }
 
+// Whether intent `id` is open now (a resolver's list may be stale: the
+// request carrying it out can finish between that read and the resolver's).
+bool still_open(storage::Reader& r, int64_t id) {
+  for (const auto& x : r.intents("open", 1000))
+    if (x.id == id) return true;
+  return false;
+}
+
 std::string map_locale(const std::string& v, const std::string& fallback) {
   std::string l = ascii_lower(v);
   if (l.rfind("tr", 0) == 0) return "tr-TR";
@@ -455,6 +463,7 @@ int AccountService::resolve_intents() {
     json pl = plain ? json::parse(*plain, nullptr, false) : json();
     if (!plain || pl.is_discarded() || !pl.contains("pw")) {
       store_.write([&](storage::Writer& w) {
+        if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "failed", "sealed payload unreadable (secret key changed?)", clock_.now());
         audit(w, "system", "", in.action, in.username, "failed",
               "interrupted reset could not be checked: sealed payload unreadable; nothing mailed");
@@ -469,6 +478,7 @@ int AccountService::resolve_intents() {
         newer = true;
     if (newer) {  // a later write for this user already landed and was recorded
       store_.write([&](storage::Writer& w) {
+        if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "superseded", "a newer password write for this user completed", clock_.now());
         audit(w, "system", in.client, in.action, in.username, "failed",
               "interrupted write superseded by a newer one; nothing mailed");
@@ -476,6 +486,13 @@ int AccountService::resolve_intents() {
       ++resolved;
       continue;
     }
+    bool current = false;
+    store_.read([&](storage::Reader& r) { current = still_open(r, in.id); });
+    {
+      std::lock_guard<std::mutex> lock(live_mu_);
+      if (live_intents_.count(in.id)) current = false;
+    }
+    if (!current) continue;
     const std::string pw = pl["pw"].get<std::string>();
     const bool require_change = pl.value("require_change", false);
     using directory::Outcome;
@@ -507,6 +524,7 @@ int AccountService::resolve_intents() {
         ans = wr;
       } else {
         store_.write([&](storage::Writer& w) {
+          if (!still_open(w, in.id)) return;  // finished meanwhile by its request
           w.close_intent(in.id, "not_applied", "the directory refused it at start: " + wr.text, clock_.now());
           audit(w, "system", in.client, in.action, in.username, "failed",
                 "interrupted write refused by the directory at start; nothing mailed: " + wr.text);
@@ -517,6 +535,7 @@ int AccountService::resolve_intents() {
     }
     if (ans.outcome == Outcome::Ok || ans.outcome == Outcome::MustChange) {
       store_.write([&](storage::Writer& w) {
+        if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "recovered", how + "; finished at start", clock_.now());
         std::optional<UserRecord> cur = in.user_id ? w.user_by_id(*in.user_id) : std::nullopt;
         if (!cur) {
