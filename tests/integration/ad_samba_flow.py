@@ -2,14 +2,15 @@
 network namespace (label `samba`): the seed flow with unicodePwd over LDAPS,
 pwdLastSet = 0 (data 773 at bind), the first change on the user's behalf, the
 directory's policy (0000052D) mapped, lockout (775) and lockoutTime = 0, and a
-delegated service account (Reset Password + pwdLastSet + lockoutTime only)."""
+delegated service account (Reset Password + pwdLastSet + lockoutTime only), and
+LDAPS with a wrong CA through resetd: 503, nothing changed, queued or mailed."""
 import socket
 import time
 
 import pytest
 
 from conftest import assert_error_json, strong_password, wait_until
-from samba_lab import LDAP, SambaDC, dn
+from samba_lab import LDAP, LDAPS, SambaDC, dn
 
 
 def _port_busy(p):
@@ -102,3 +103,36 @@ def test_ad_refused_service_account_and_plain_ldap(dc, sink, make_resetd):
     r = admin.post("settings/directory/test", {"url": LDAP, "bind_password": "Resetd-Pw-123!",
                                                "ca_file": dc.wrong_ca})
     assert r.json["ok"] is False and "Connect error (-11)" in r.json["answer"], r.json
+
+
+def test_ad_ldaps_wrong_ca_through_resetd_changes_nothing(dc, sink, make_resetd):
+    dc.tool("user", "create", "wca", "Wca-Init-Pw-123!", "--use-username-as-cn", "--mail-address=wca@example.test")
+    srv = make_resetd(relay_port=sink.port, extra_toml=dc.toml())
+    admin = srv.admin()
+    wca = synced(admin, ["wca"])["wca"]
+    # resetd pointed at ldaps:// with a CA that did not sign the DC's certificate
+    r = admin.request("PUT", "settings/directory", {"url": LDAPS, "ca_file": dc.wrong_ca})
+    assert r.status == 200 and r.json["url"] == LDAPS and r.json["ca_file"] == dc.wrong_ca, r
+    r = admin.post("settings/directory/test", {})
+    assert r.status == 200 and r.json["ok"] is False, r.json
+    assert "Can't contact LDAP server (-1)" in r.json["answer"], r.json
+    notes0 = len(admin.notifications())
+    for opts in (dict(mode="manual", password="Wrong-Ca-Pw-5521!", require_change=True),
+                 dict(mode="auto", delivery="link")):
+        r = admin.reset(wca["id"], notify=["wca.home@example.test"], **opts)
+        e = assert_error_json(r, 503, "directory_unavailable")
+        assert "nothing was changed" in e["message"] and "Can't contact LDAP server (-1)" in e["message"], e
+    assert_error_json(admin.post("directory/sync"), 503, "directory_unavailable")
+    assert_error_json(admin.post("users/%d/unlock" % wca["id"]), 503, "directory_unavailable")
+    # nothing queued or mailed, no write left open, and the DC still has the old password
+    assert len(admin.notifications()) == notes0
+    st = admin.get("directory/status").json
+    assert st["open_intents"] == 0 and all(i["state"] == "failed" for i in st["intents"]), st
+    time.sleep(1)
+    assert not sink.messages_to("wca.home@example.test") and not sink.messages_to("wca@example.test")
+    rc, out = dc.bind("wca@example.test", "Wca-Init-Pw-123!")
+    assert rc == 0, out
+    rc, out = dc.bind("wca@example.test", "Wrong-Ca-Pw-5521!")
+    assert rc != 0 and "data 52e" in out, out
+    # the user is still listed (a failed refresh removes nobody)
+    assert "wca" in {u["username"] for u in admin.get("users?limit=200").json["users"]}

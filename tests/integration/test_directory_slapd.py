@@ -233,47 +233,97 @@ def test_crash_between_steps_is_resolved_at_start(slapd, sink, make_resetd, poin
 
 
 def test_kill9_loop_never_mails_unset_nor_loses_set(slapd, sink, make_resetd):
-    """Bounded: 8 resets, each with resetd killed -9 at a random moment. After each
-    restart the directory's password must be the last one mailed (0 mailed-but-unset,
-    0 set-but-unrecorded) and no intent stays open."""
+    """Resets, each with resetd killed -9 at a random moment. After each restart
+    the directory's password must be the last one mailed (0 mailed-but-unset),
+    a password the directory holds must have been recorded and mailed (0
+    set-but-unrecorded), an acknowledged reset is never lost nor finished a
+    second time by the resolver, and no intent stays open; mails sent twice
+    (at-least-once outbox) are counted. Bounded: DIR_SOAK_KILLS kills within
+    DIR_SOAK_BUDGET_S seconds (CI: 16 kills, ~10 s); the long run is in README."""
+    import os
     import random
     import threading
+    kills = int(os.environ.get("DIR_SOAK_KILLS", "16"))
+    budget = float(os.environ.get("DIR_SOAK_BUDGET_S", str(max(150, 6 * kills))))
+    seed = int(os.environ.get("DIR_SOAK_SEED", "1010"))
     srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
     admin = srv.admin()
     bob = synced(admin, ["bob"])["bob"]
-    rnd = random.Random(1010)
+    rnd = random.Random(seed)
     expected = "BobInit-11"
     outcomes = {}
-    t_end = time.monotonic() + 150
-    for i in range(8):
-        if time.monotonic() > t_end:
+    stats = dict(kills=0, acknowledged=0, mailed_but_unset=0, set_but_unrecorded=0,
+                 acknowledged_but_lost=0, acknowledged_not_done=0, duplicates=0)
+    t0 = time.monotonic()
+    for i in range(kills):
+        if time.monotonic() - t0 > budget:
             break
         pw = "Loop-%d-Walnut-Harbor-%04d" % (i, rnd.randrange(10000))
-        n_intents = len(admin.get("directory/status").json["intents"])
-        th = threading.Thread(target=lambda: admin.reset(bob["id"], mode="manual", password=pw,
-                                                         require_change=False, notify_user=False,
-                                                         notify=["bob.loop@example.test"]))
+        # the status lists the newest 100 intents: this round's is the one above the newest id now
+        last_id = max([x["id"] for x in admin.get("directory/status").json["intents"]], default=0)
+        answer = {}
+
+        def do_reset(c=admin, pw=pw, answer=answer):
+            try:
+                answer["status"] = c.reset(bob["id"], mode="manual", password=pw, require_change=False,
+                                           notify_user=False, notify=["bob.loop@example.test"]).status
+            except Exception as ex:  # killed mid-request
+                answer["error"] = repr(ex)
+
+        th = threading.Thread(target=do_reset)
         th.start()
-        time.sleep(rnd.uniform(0.0, 0.35))
+        # half the kills land within the first 60 ms, where a reset against a
+        # local slapd spends its steps (intent, directory write, commit)
+        time.sleep(rnd.uniform(0.0, 0.35) if rnd.random() < 0.5 else rnd.uniform(0.0, 0.06))
         srv.kill9()
         th.join(30)
+        stats["kills"] += 1
+        acked = answer.get("status") == 200
+        stats["acknowledged"] += acked
         srv.start()
         admin = srv.admin()
         st = wait_until(lambda: (lambda j: j if all(x["state"] != "open" for x in j["intents"]) else None)(
             admin.get("directory/status").json), timeout=20, what="no open intents")
-        intents = st["intents"]
-        state = intents[0]["state"] if len(intents) > n_intents else "none"
+        mine = [x for x in st["intents"] if x["id"] > last_id]
+        assert len(mine) <= 1, mine
+        state = mine[0]["state"] if mine else "none"
         outcomes[state] = outcomes.get(state, 0) + 1
+        if acked and state != "done":  # answered 200, so its request closed it: finished twice?
+            stats["acknowledged_not_done"] += 1
+            print("iteration %d: acknowledged, intent %s: %s" % (i, state, mine))
         if state in ("done", "recovered"):
             expected = pw
             sink.wait_message_to("bob.loop@example.test", contains=pw, timeout=20)
         else:
             time.sleep(0.5)
-            assert not sink.messages_to("bob.loop@example.test", contains=pw), (state, pw)
+            if sink.messages_to("bob.loop@example.test", contains=pw):
+                stats["mailed_but_unset"] += 1
+                print("iteration %d (%s): mailed a password the directory did not take" % (i, state))
+            rc, out = slapd.whoami("bob", pw)
+            if rc == 0:  # the directory took a password resetd did not record
+                stats["set_but_unrecorded"] += 1
+                print("iteration %d (%s): the directory holds an unrecorded password; intent: %s; "
+                      "ppolicy state: %s" % (i, state, mine[0]["detail"] if mine else "-",
+                                             (slapd.attr("bob", "pwdFailureTime") + slapd.attr("bob", "pwdAccountLockedTime")).strip()))
+                expected = pw
+            if acked:
+                stats["acknowledged_but_lost"] += 1
+                print("iteration %d (%s): an acknowledged reset was lost" % (i, state))
+        if len(sink.messages_to("bob.loop@example.test", contains=pw)) > 1:
+            stats["duplicates"] += 1
         rc, out = slapd.whoami("bob", expected)
-        assert rc == 0, "iteration %d (%s): directory does not hold the last mailed password: %s" % (i, state, out)
-    print("kill -9 outcomes:", outcomes)
-    assert sum(outcomes.values()) >= 4
+        if rc != 0:
+            stats["mailed_but_unset"] += 1
+            print("iteration %d (%s): directory does not hold the last mailed password: %s" % (i, state, out))
+            expected = None
+            break
+    print("directory kill -9 loop: seed %d, %.0f s, outcomes %s, %s"
+          % (seed, time.monotonic() - t0, outcomes, stats))
+    assert stats["mailed_but_unset"] == 0 and stats["set_but_unrecorded"] == 0, stats
+    # duplicates are reported, not refused: the outbox is at-least-once (a kill
+    # between the relay's 250 and the row's "sent" sends the same message again)
+    assert stats["acknowledged_but_lost"] == 0 and stats["acknowledged_not_done"] == 0, stats
+    assert stats["kills"] >= min(kills, 4), stats
 
 
 def test_link_and_self_service_set_the_directory_password(slapd, sink, make_resetd):
@@ -342,3 +392,178 @@ def test_open_intent_is_shown_while_the_directory_is_down(slapd, sink, make_rese
     sink.wait_message_to("bob.down@example.test", contains="Down-Test-Pw-5150-Reed")
     rc, out = slapd.whoami("bob", "Down-Test-Pw-5150-Reed")
     assert rc == 0, out
+
+
+HELPDESK = "cn=helpdesk,ou=groups,dc=example,dc=test"
+ITADMINS = "cn=itadmins,ou=groups,dc=example,dc=test"
+ROLES_TOML = ('[directory.roles]\n"%s" = "helpdesk_admin"\n"%s" = "global_admin"\n' % (HELPDESK, ITADMINS))
+
+
+def _add_itadmins(slapd, *uids):
+    slapd.ldapadd("dn: %s\nobjectClass: groupOfNames\ncn: itadmins\n%s\n"
+                  % (ITADMINS, "".join("member: %s\n" % dn(u) for u in uids)))
+
+
+def _move_member(slapd, group, remove=None, add=None):
+    # groupOfNames needs one member at least: a placeholder stays in the group
+    parts = ["add: member\nmember: cn=placeholder,dc=example,dc=test\n"] if remove else []
+    if add:
+        parts.append("add: member\nmember: %s\n" % dn(add))
+    if remove:
+        parts.append("delete: member\nmember: %s\n" % dn(remove))
+    r = slapd.ldapmodify("dn: %s\nchangetype: modify\n%s" % (group, "-\n".join(parts)))
+    if r.returncode != 0 and "Type or value exists" in r.stderr and remove:  # placeholder already there
+        r = slapd.ldapmodify("dn: %s\nchangetype: modify\ndelete: member\nmember: %s\n" % (group, dn(remove)))
+    assert r.returncode == 0, r.stderr
+
+
+def test_roles_are_reread_at_each_sync_and_sessions_follow(slapd, sink, make_resetd):
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml(extra=ROLES_TOML))
+    admin = srv.admin()
+    m = synced(admin, ["hana", "bob", "ayse"])
+    # the role is the directory's from the first sync on, before any sign-in
+    assert m["hana"]["role"] == "helpdesk_admin" and m["bob"]["role"] == "user", m["hana"]
+    staff = srv.client()
+    staff.must_sign_in("hana", "Hana-Staff-Pw-77")
+    assert staff.get("users").status == 200
+    # a second session of hers (another browser) and one of a plain user
+    staff2 = srv.client()
+    staff2.must_sign_in("hana", "Hana-Staff-Pw-77")
+    plain = srv.client()
+    plain.must_sign_in("bob", "BobInit-11")
+
+    # taken out of the helpdesk group in the directory: nothing changes until a sync...
+    _move_member(slapd, HELPDESK, remove="hana")
+    assert staff.get("users").status == 200
+    r = admin.post("directory/sync")
+    assert r.status == 200 and r.json["roles_changed"] == 1, r
+    m, _ = users_by_name(admin)
+    assert m["hana"]["role"] == "user", m["hana"]
+    # ...then both her sessions end: an old session can no longer do admin actions
+    for s in (staff, staff2):
+        assert s.get("users").status == 401
+        assert s.reset(m["bob"]["id"], mode="auto", notify_user=False).status == 401
+    rc, out = slapd.whoami("bob", "BobInit-11")
+    assert rc == 0, out
+    assert plain.get("session").status == 200  # others keep theirs
+    text = admin.get("audit?limit=200&action=directory_role").body.decode()
+    assert "helpdesk_admin -> user" in text and "sessions ended" in text, text
+    # signing in again gives a plain user's session
+    staff.must_sign_in("hana", "Hana-Staff-Pw-77")
+    assert staff.get("users").status == 403
+
+    # put back: the next sync promotes her; the session she holds gains it at once
+    _move_member(slapd, HELPDESK, add="hana")
+    r = admin.post("directory/sync")
+    assert r.status == 200 and r.json["roles_changed"] == 1, r
+    assert staff.get("users").status == 200
+    # no change in the directory: a sync changes no role and writes no role audit
+    r = admin.post("directory/sync")
+    assert r.status == 200 and r.json["roles_changed"] == 0, r
+
+
+def test_directory_admin_is_protected_like_a_global_admin(slapd, sink, make_resetd):
+    """Spec §4 for a directory-mapped global admin: no helpdesk, password or user
+    admin (local or from the directory) may reset, unlock, edit, block, delete or
+    re-role them; one made admin in the directory since the last sync is protected
+    too; and the last enabled global admin is not demoted by a sync."""
+    _add_itadmins(slapd, "ayse")
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml(extra=ROLES_TOML))
+    admin = srv.admin()
+    m = synced(admin, ["ayse", "bob", "hana"])
+    ayse = m["ayse"]
+    assert ayse["role"] == "global_admin", ayse  # never signed in: protected from the first sync
+    actors = {}
+    for role in ("helpdesk_admin", "password_admin", "user_admin"):
+        pw = strong_password(role)
+        admin.create_user("l" + role.replace("_", ""), role=role, password=pw)
+        c = srv.client()
+        c.must_sign_in("l" + role.replace("_", ""), pw)
+        actors["local " + role] = c
+    c = srv.client()
+    c.must_sign_in("hana", "Hana-Staff-Pw-77")
+    actors["directory helpdesk_admin"] = c
+    notes0 = len(admin.notifications())
+
+    def refused_all(target_id, what):
+        for name, c in actors.items():
+            for op, r in (("reset", c.reset(target_id, mode="auto", notify=["x@example.test"])),
+                          ("unlock", c.post("users/%d/unlock" % target_id)),
+                          ("block", c.patch("users/%d" % target_id, {"disabled": True})),
+                          ("edit", c.patch("users/%d" % target_id, {"display_name": "X"})),
+                          ("re-role", c.patch("users/%d" % target_id, {"role": "user"})),
+                          ("delete", c.delete("users/%d" % target_id))):
+                assert r.status == 403 and r.json["error"]["code"] == "forbidden", (name, op, what, r)
+
+    refused_all(ayse["id"], "ayse")
+    rc, out = slapd.whoami("ayse", "AyseInit-1")
+    assert rc == 0, out  # the directory password is untouched
+    assert len(admin.notifications()) == notes0
+    assert admin.get("users/%d" % ayse["id"]).json["role"] == "global_admin"
+
+    # bob is made admin in the directory; no sync yet: the directory's groups still decide
+    _move_member(slapd, ITADMINS, add="bob")
+    refused_all(m["bob"]["id"], "bob (not synced)")
+    rc, out = slapd.whoami("bob", "BobInit-11")
+    assert rc == 0, out
+    assert "denied" in admin.get("audit?limit=200&action=password_reset").body.decode()
+    # a role is the directory's: even a global admin can't set it locally
+    assert_error_json(admin.patch("users/%d" % m["bob"]["id"], {"role": "user"}), 409, "directory_managed")
+    # the global admin may reset a directory global admin (spec §4)
+    r = admin.reset(ayse["id"], mode="manual", password="Global-Reset-Pw-7731", require_change=False,
+                    notify_user=False)
+    assert r.status == 200, r
+
+    # last-global-admin rule: with the local admin demoted, ayse is the last one;
+    # the directory dropping her from the group does not demote her (kept, audited)
+    _move_member(slapd, ITADMINS, remove="bob")
+    r = admin.post("directory/sync")
+    assert r.status == 200, r
+    boss = srv.client()
+    boss.must_sign_in("ayse", "Global-Reset-Pw-7731")
+    me = admin.get("session").json
+    my_id = me["user"]["id"] if "user" in me else me["id"]
+    r = boss.patch("users/%d" % my_id, {"role": "user"})
+    assert r.status == 200, r
+    _move_member(slapd, ITADMINS, remove="ayse")
+    r = boss.post("directory/sync")
+    assert r.status == 200 and r.json["roles_changed"] == 0, r
+    assert boss.get("users/%d" % ayse["id"]).json["role"] == "global_admin"
+    text = boss.get("audit?limit=200&action=directory_role").body.decode()
+    assert "last enabled global admin" in text, text
+
+
+def test_refresh_during_a_reset_leaves_it_to_the_request(slapd, sink, make_resetd):
+    """"Refresh from directory" (or the start-up sync) resolves interrupted writes;
+    one still in flight in a live request is not interrupted and must be left
+    alone: finished once, by its request, one mail (the kill -9 loop saw an
+    acknowledged reset closed as "recovered" and mailed twice)."""
+    import threading
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
+    srv.admin()
+    srv.stop()
+    srv.env = {"RESETD_TEST_FAULT": "pause_after_intent"}  # the reset holds its open intent 1.5 s
+    srv.start()
+    admin = srv.admin()
+    bob = synced(admin, ["bob"])["bob"]
+    pw = "Race-Test-Pw-6120-Heron"
+    out = {}
+    th = threading.Thread(target=lambda: out.update(r=admin.reset(
+        bob["id"], mode="manual", password=pw, require_change=False, notify_user=False,
+        notify=["bob.race@example.test"])))
+    th.start()
+    wait_until(lambda: admin.get("directory/status").json["open_intents"] == 1, timeout=5, interval=0.05,
+               what="the reset's intent open")
+    r = srv.admin().post("directory/sync")
+    assert r.status == 200, r
+    th.join(30)
+    assert out["r"].status == 200, out["r"]
+    st = admin.get("directory/status").json
+    assert [i["state"] for i in st["intents"]] == ["done"], st
+    sink.wait_message_to("bob.race@example.test", contains=pw)
+    time.sleep(1.5)
+    assert len(sink.messages_to("bob.race@example.test", contains=pw)) == 1
+    text = admin.get("audit?limit=200").body.decode()
+    assert "password_reset_recovered" not in text, text
+    rc, outp = slapd.whoami("bob", pw)
+    assert rc == 0, outp

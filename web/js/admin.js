@@ -1,7 +1,7 @@
 // Notifications (outbox with states and retry), Settings (relay with test
 // send, password policy, expiration, self-service, retention), Audit (filters,
 // paging, CSV export) and My sessions.
-import { h, email, wbr } from './dom.js';
+import { h, email, wbr, uid } from './dom.js';
 import { t, num, date, has } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce } from './ui.js';
@@ -79,6 +79,7 @@ async function section(path, titleKey, intro, fields, extra) {
     else if (kind === 'choice') w = select({ label, name: key, value: String(data[key] ?? o.choices[0]), hint, options: o.choices.map((c) => ({ value: c, label: t(`set.${key}.${c}`) })) });
     else if (kind === 'list') w = field({ label, name: key, multiline: true, value: (data[key] || []).join('\n'), hint });
     else if (kind === 'secret') w = field({ label, name: key, type: 'password', autocomplete: 'new-password', hint: secretHint(key) });
+    else if (kind === 'roles') w = rolesEditor(label, data[key] || {});
     else w = field({ label, name: key, type: kind === 'int' ? 'number' : 'text', value: data[key] ?? '', hint, attrs: kind === 'int' ? { min: o.min, max: o.max, inputmode: 'numeric' } : {} });
     inputs[key] = w;
     if (o.show) w.dataset.show = o.show;
@@ -126,7 +127,12 @@ async function section(path, titleKey, intro, fields, extra) {
         body[key] = n;
       } else if (kind === 'list') body[key] = i.value.split('\n').map((s) => s.trim()).filter(Boolean);
       else if (kind === 'secret') { if (i.value) body[key] = i.value; }
-      else body[key] = i.value.trim();
+      else if (kind === 'roles') {
+        if (!shown(key)) continue;
+        const r = inputs[key].collect();
+        if (r.bad) { say(err, t('err.checkField')); fieldError(r.bad, r.text); r.bad.focus(); return; }
+        body[key] = r.roles;
+      } else body[key] = i.value.trim();
     }
     if (inputs.reminder_days && !body.never_expires && body.reminder_days >= body.days) return bad('reminder_days', t('err.reminder_before'));
     busy(submit, async () => {
@@ -143,6 +149,7 @@ async function section(path, titleKey, intro, fields, extra) {
         announce(t('settings.saved'));
       } catch (e) {
         showError(form, err, e);
+        if (inputs.roles && e.field && e.field.startsWith('directory.roles')) inputs.roles.markError(e.field, errText(e), err);
         const i = e.field && inputs[e.field];
         if (i && e.code === 'invalid_setting') {
           say(err, t('err.checkField'));
@@ -217,6 +224,77 @@ async function integrations() {
   return sec;
 }
 
+const ROLES = ['user', 'helpdesk_admin', 'password_admin', 'user_admin', 'global_admin'];
+
+// [directory.roles]: one row per group (its DN, the role its members get),
+// rows added and removed here; saved with the section as {dn: role}.
+function rolesEditor(label, roles) {
+  const hintId = uid('roles-hint');
+  const rows = h('div', { class: 'map-rows' });
+  const none = h('p', { class: 'hint' }, t('dir.rolesNone'));
+  const fs = h('fieldset', { class: 'field map', 'aria-describedby': hintId }, h('legend', {}, label),
+    h('p', { class: 'hint', id: hintId }, t('dir.rolesHint')), none, rows);
+  const changed = () => fs.dispatchEvent(new Event('change', { bubbles: true }));
+  const renumber = () => {
+    [...rows.children].forEach((row, k) => {
+      const n = num(k + 1);
+      row.dnF.querySelector('label').textContent = t('dir.roleGroup', { n });
+      row.roleF.querySelector('label').textContent = t('dir.roleRole', { n });
+      row.rm.textContent = t('dir.roleRemove', { n });
+    });
+    none.hidden = rows.children.length > 0;
+  };
+  const addRow = (dn = '', role = 'helpdesk_admin', focus = false) => {
+    const dnF = field({ label: '', name: undefined, value: dn, attrs: { spellcheck: 'false', 'data-role-group': '' } });
+    const roleS = select({ label: '', name: undefined, value: role, options: ROLES.map((r) => ({ value: r, label: t(`role.${r}`) })) });
+    const roleErr = `${roleS.input.id}-err`;
+    roleS.input.setAttribute('aria-describedby', roleErr);
+    roleS.append(h('p', { class: 'field-error', id: roleErr, hidden: true }));
+    const row = h('div', { class: 'map-row' }, dnF, roleS);
+    row.rm = button('', () => {
+      const next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      renumber();
+      changed();
+      (next ? next.dnF.input : add).focus();
+    });
+    row.append(h('div', { class: 'field map-remove' }, row.rm));
+    row.dnF = dnF;
+    row.roleF = roleS;
+    rows.append(row);
+    renumber();
+    if (focus) dnF.input.focus();
+  };
+  const add = button(t('dir.roleAdd'), () => { addRow('', 'helpdesk_admin', true); changed(); });
+  fs.append(h('div', { class: 'actions' }, add));
+  for (const [dn, role] of Object.entries(roles)) addRow(dn, role);
+  renumber();
+  fs.input = add;
+  // {roles} or the first row to fix ({bad, text}).
+  fs.collect = () => {
+    const out = {};
+    for (const row of rows.children) {
+      const dn = row.dnF.input.value.trim();
+      if (!dn) return { bad: row.dnF.input, text: t('dir.roleDnRequired') };
+      const key = Object.keys(out).find((k) => k.toLowerCase() === dn.toLowerCase());
+      if (key !== undefined) return { bad: row.dnF.input, text: t('dir.roleDuplicate') };
+      out[dn] = row.roleF.input.value;
+    }
+    return { roles: out };
+  };
+  // The API names the key: directory.roles."<dn>" (its role) or directory.roles (a DN).
+  fs.markError = (key, text, box) => {
+    const m = /^directory\.roles\."(.*)"$/.exec(key);
+    const list = [...rows.children];
+    const row = m ? list.find((r) => r.dnF.input.value.trim() === m[1]) : list.find((r) => /[\x00-\x1f]/.test(r.dnF.input.value) || !r.dnF.input.value.trim()) || list[0];
+    const input = row ? (m ? row.roleF.input : row.dnF.input) : add;
+    say(box, t('err.checkField'));
+    fieldError(input, text);
+    input.focus();
+  };
+  return fs;
+}
+
 function directoryTest(form0) {
   const answer = h('div', { class: 'answer', role: 'status' });
   const send = h('button', { type: 'submit', class: 'btn' }, t('dir.testSend'));
@@ -261,7 +339,8 @@ export async function settings(view) {
       ...['users_base', 'user_filter', 'username_attribute', 'display_name_attribute', 'email_attribute',
         'alternate_email_attribute', 'locale_attribute'].map((k) => [k, 'text', { show: 'ldap ad', label: `dir.${k}` }]),
       ['timeout_s', 'int', { min: 1, max: 120, show: 'ldap ad', label: 'dir.timeout_s' }],
-      ['sync_interval_min', 'int', { min: 1, max: 1440, show: 'ldap ad', label: 'dir.sync_interval_min' }]], directoryTest),
+      ['sync_interval_min', 'int', { min: 1, max: 1440, show: 'ldap ad', label: 'dir.sync_interval_min' }],
+      ['roles', 'roles', { show: 'ldap ad', label: 'dir.roles' }]], directoryTest),
     section('/settings/password-policy', 'settings.policy', 'settings.policyIntro', [
       ['min_length', 'int', { min: 8, max: 64 }], ['min_strength_bits', 'int', { min: 0, max: 80 }], ['banned_words', 'list']]),
     section('/settings/expiration', 'settings.expiration', 'settings.expirationIntro', [

@@ -20,11 +20,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "credentials.h"
 #include "resetd/accounts/service.h"
@@ -39,13 +41,28 @@ using storage::UserRecord;
 namespace {
 
 // Test hook (env-gated): RESETD_TEST_FAULT=<point> kills the process at that
-// point as kill -9 would, so tests can prove the recovery.
+// point as kill -9 would, so tests can prove the recovery;
+// RESETD_TEST_FAULT=pause_<point> holds the request there for 1.5 s, so a test
+// can run something else (a sync) while a write is in flight.
 void fault_point(const char* name) {
   const char* f = std::getenv("RESETD_TEST_FAULT");
-  if (f && std::strcmp(f, name) == 0) {
+  if (!f) return;
+  if (std::strcmp(f, name) == 0) {
     std::cerr << "resetd: TEST FAULT at " << name << "\n" << std::flush;
     ::kill(::getpid(), SIGKILL);
   }
+  if (std::strncmp(f, "pause_", 6) == 0 && std::strcmp(f + 6, name) == 0) {
+    std::cerr << "resetd: TEST PAUSE at " << name << "\n" << std::flush;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+}
+
+// Whether intent `id` is open now (a resolver's list may be stale: the
+// request carrying it out can finish between that read and the resolver's).
+bool still_open(storage::Reader& r, int64_t id) {
+  for (const auto& x : r.intents("open", 1000))
+    if (x.id == id) return true;
+  return false;
 }
 
 std::string map_locale(const std::string& v, const std::string& fallback) {
@@ -135,6 +152,28 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
     }
     return directory_error(ans);
   }
+  // Staff roles are re-read at every sync, not only at sign-in: someone taken
+  // out of the admin group loses the role (and their sessions) within one
+  // sync_interval_min, and a new admin is protected like one before signing in.
+  const bool map_roles = !d->config().roles.empty();
+  std::map<std::string, std::vector<std::string>> groups_of;  // dn_key -> mapped groups
+  bool roles_known = false;
+  if (map_roles) {
+    std::map<std::string, std::vector<std::string>> members;
+    directory::Answer g = d->group_members(&members);
+    if (g.ok()) {
+      roles_known = true;
+      for (const auto& [group, dns] : members)
+        for (const auto& k : dns) groups_of[k].push_back(group);
+    } else {
+      rep.roles_error = g.text;
+      std::cerr << "resetd: directory: roles not refreshed: " << g.text << "\n";
+    }
+  }
+  auto mapped_role = [&](const directory::Entry& e) {
+    auto it = groups_of.find(directory::dn_key(e.dn));
+    return role_from_groups(d->config(), it == groups_of.end() ? std::vector<std::string>{} : it->second);
+  };
   const int64_t now = clock_.now();
   const std::string fallback = settings_.default_locale;
   rep.total = static_cast<int64_t>(entries.size());
@@ -165,7 +204,8 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
         if (!e.locale.empty()) u.locale = map_locale(e.locale, u.locale);
         u.disabled = e.disabled;
         u.search_text = search_text(u);
-        if (u.username != before.username || u.display_name != before.display_name ||
+        if (roles_known && apply_directory_role(w, u, mapped_role(e), actor, client)) ++rep.roles_changed;
+        if (u.role != before.role || u.username != before.username || u.display_name != before.display_name ||
             u.email != before.email || u.alternate_email != before.alternate_email ||
             u.directory_dn != before.directory_dn || u.locale != before.locale ||
             u.disabled != before.disabled) {
@@ -184,7 +224,8 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
       u.display_name = nfc(e.display_name);
       u.email = valid_email(e.email) ? e.email : "";
       u.alternate_email = valid_email(e.alternate_email) ? e.alternate_email : "";
-      u.role = "user";
+      u.role = roles_known ? mapped_role(e) : "user";
+      if (u.role != "user") ++rep.roles_changed;
       u.locale = map_locale(e.locale, fallback);
       u.disabled = e.disabled;
       u.directory_id = e.id;
@@ -192,6 +233,8 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
       u.created_at = u.updated_at = now;
       u.search_text = search_text(u);
       u.id = w.insert_user(u);
+      if (u.role != "user")
+        audit(w, actor, client, "directory_role", u.username, "ok", "user -> " + u.role + " (group membership)");
       ++rep.added;
     }
     for (const auto& [id, u] : existing) {
@@ -202,11 +245,12 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
             "no longer in the directory");
       ++rep.removed;
     }
-    if (rep.added || rep.updated || rep.removed || rep.skipped)
-      audit(w, actor, client, "directory_sync", "", "ok",
+    if (rep.added || rep.updated || rep.removed || rep.skipped || !rep.roles_error.empty())
+      audit(w, actor, client, "directory_sync", "", rep.roles_error.empty() ? "ok" : "failed",
             std::to_string(rep.total) + " entries, " + std::to_string(rep.added) + " added, " +
                 std::to_string(rep.updated) + " updated, " + std::to_string(rep.removed) +
-                " removed, " + std::to_string(rep.skipped) + " skipped");
+                " removed, " + std::to_string(rep.skipped) + " skipped" +
+                (rep.roles_error.empty() ? "" : "; roles left unchanged: " + rep.roles_error));
   });
   rep.ok = true;
   rep.ms = clock_.mono_ms() - t0;
@@ -215,6 +259,48 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
     last_sync_ = rep;
   }
   return rep;
+}
+
+std::string AccountService::role_from_groups(const directory::Config& c,
+                                             const std::vector<std::string>& groups) {
+  Role best = Role::User;
+  for (const auto& g : groups) {
+    auto it = c.roles.find(g);
+    if (it == c.roles.end()) continue;
+    auto r = parse_role(it->second);
+    if (r && static_cast<int>(*r) > static_cast<int>(best)) best = *r;
+  }
+  return role_name(best);
+}
+
+bool AccountService::apply_directory_role(storage::Writer& w, UserRecord& u, const std::string& role,
+                                          const std::string& actor, const std::string& client) {
+  if (u.role == role || !parse_role(role)) return false;
+  const Role from = parse_role(u.role).value_or(Role::User);
+  const Role to = *parse_role(role);
+  if (from == Role::GlobalAdmin && !u.disabled && w.count_enabled_global_admins() <= 1) {
+    audit(w, actor, client, "directory_role", u.username, "failed",
+          "kept global_admin: the last enabled global admin can't be demoted (directory says " + role + ")");
+    return false;
+  }
+  const bool loses = !covers(to, from);
+  audit(w, actor, client, "directory_role", u.username, "ok",
+        u.role + " -> " + role + " (group membership)" + (loses ? "; sessions ended" : ""));
+  u.role = role;
+  u.updated_at = clock_.now();
+  if (loses) w.delete_sessions_for_user(u.id, 0);
+  return true;
+}
+
+Result<Role> AccountService::directory_target_role(const UserRecord& t) {
+  const Role stored = parse_role(t.role).value_or(Role::User);
+  auto d = directory();
+  if (t.directory_id.empty() || !d || d->local() || d->config().roles.empty()) return stored;
+  std::vector<std::string> groups;
+  directory::Answer ans = d->member_of(t.directory_dn, &groups);
+  if (!ans.ok()) return directory_error(ans);
+  const Role live = *parse_role(role_from_groups(d->config(), groups));
+  return static_cast<int>(live) > static_cast<int>(stored) ? live : stored;
 }
 
 Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Actor& a) {
@@ -257,7 +343,13 @@ Status AccountService::directory_set_password(
   in.client = client;
   in.sealed = box_.seal(json{{"pw", pw}, {"require_change", false}}.dump());
   in.created_at = clock_.now();
-  store_.write([&](storage::Writer& w) { in.id = w.insert_intent(in); });
+  // Held (in memory) from before the row commits until this request closes
+  // it: resolve_intents() only finishes intents nobody is working on.
+  store_.write([&](storage::Writer& w) {
+    in.id = w.insert_intent(in);
+    hold_intent(in.id);
+  });
+  const std::shared_ptr<void> held(nullptr, [this, id = in.id](void*) { release_intent(id); });
   fault_point("after_intent");
   directory::Answer ans = d->reset_password(u.directory_dn, pw, false);
   if (!ans.ok()) {
@@ -302,7 +394,13 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   in.client = a.client;
   in.sealed = box_.seal(payload.dump());
   in.created_at = clock_.now();
-  store_.write([&](storage::Writer& w) { in.id = w.insert_intent(in); });
+  // Held (in memory) from before the row commits until this request closes
+  // it: resolve_intents() only finishes intents nobody is working on.
+  store_.write([&](storage::Writer& w) {
+    in.id = w.insert_intent(in);
+    hold_intent(in.id);
+  });
+  const std::shared_ptr<void> held(nullptr, [this, id = in.id](void*) { release_intent(id); });
   fault_point("after_intent");
 
   directory::Answer ans = d->reset_password(target.directory_dn, pw, require_change);
@@ -334,13 +432,30 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   return out;
 }
 
+void AccountService::hold_intent(int64_t id) {
+  std::lock_guard<std::mutex> lock(live_mu_);
+  live_intents_.insert(id);
+}
+
+void AccountService::release_intent(int64_t id) {
+  std::lock_guard<std::mutex> lock(live_mu_);
+  live_intents_.erase(id);
+}
+
 int AccountService::resolve_intents() {
+  // One resolver at a time (the start-up sync and "Refresh" may overlap), and
+  // never on an intent a request of this process is still carrying out: it
+  // is open because its write is in flight, not because a crash left it.
+  std::lock_guard<std::mutex> one(resolve_mu_);
   auto d = directory();
   std::vector<DirectoryIntentRecord> all;
   store_.read([&](storage::Reader& r) { all = r.intents("", 1000); });
   std::vector<DirectoryIntentRecord> open;
-  for (auto it = all.rbegin(); it != all.rend(); ++it)  // oldest first
-    if (it->state == "open") open.push_back(*it);
+  {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    for (auto it = all.rbegin(); it != all.rend(); ++it)  // oldest first
+      if (it->state == "open" && !live_intents_.count(it->id)) open.push_back(*it);
+  }
   if (open.empty()) return 0;
   int resolved = 0;
   for (const auto& in : open) {
@@ -348,6 +463,7 @@ int AccountService::resolve_intents() {
     json pl = plain ? json::parse(*plain, nullptr, false) : json();
     if (!plain || pl.is_discarded() || !pl.contains("pw")) {
       store_.write([&](storage::Writer& w) {
+        if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "failed", "sealed payload unreadable (secret key changed?)", clock_.now());
         audit(w, "system", "", in.action, in.username, "failed",
               "interrupted reset could not be checked: sealed payload unreadable; nothing mailed");
@@ -362,6 +478,7 @@ int AccountService::resolve_intents() {
         newer = true;
     if (newer) {  // a later write for this user already landed and was recorded
       store_.write([&](storage::Writer& w) {
+        if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "superseded", "a newer password write for this user completed", clock_.now());
         audit(w, "system", in.client, in.action, in.username, "failed",
               "interrupted write superseded by a newer one; nothing mailed");
@@ -369,6 +486,13 @@ int AccountService::resolve_intents() {
       ++resolved;
       continue;
     }
+    bool current = false;
+    store_.read([&](storage::Reader& r) { current = still_open(r, in.id); });
+    {
+      std::lock_guard<std::mutex> lock(live_mu_);
+      if (live_intents_.count(in.id)) current = false;
+    }
+    if (!current) continue;
     const std::string pw = pl["pw"].get<std::string>();
     const bool require_change = pl.value("require_change", false);
     using directory::Outcome;
@@ -380,9 +504,17 @@ int AccountService::resolve_intents() {
     std::string how = "the directory had the new password";
     if (ans.outcome == Outcome::InvalidCredentials || ans.outcome == Outcome::Locked) {
       directory::Answer wr = d->reset_password(in.directory_dn, pw, require_change);
-      if (wr.outcome == Outcome::Policy) {  // e.g. the first write landed meanwhile (history)
+      // A refusal here may come from the old process's write landing meanwhile,
+      // not from the password: the history rule (the password is now current),
+      // or "No such attribute (16)" when the server's delete of the value it
+      // replaces finds it already gone (the 250-kill loop hit this 4 times).
+      // Either way that write has committed by now, so ask again; then write
+      // once more before calling it not applied. (Two checks at most: each
+      // wrong one counts as a failed bind in the directory's lockout.)
+      if (!wr.ok() && wr.outcome != Outcome::MustChange && wr.outcome != Outcome::Unavailable) {
         directory::Answer again = d->bind_check(in.directory_dn, pw);
         if (again.outcome == Outcome::Ok || again.outcome == Outcome::MustChange) wr = again;
+        else if (again.outcome != Outcome::Unavailable) wr = d->reset_password(in.directory_dn, pw, require_change);
       }
       if (wr.ok() || wr.outcome == Outcome::MustChange) {
         ans = wr;
@@ -392,6 +524,7 @@ int AccountService::resolve_intents() {
         ans = wr;
       } else {
         store_.write([&](storage::Writer& w) {
+          if (!still_open(w, in.id)) return;  // finished meanwhile by its request
           w.close_intent(in.id, "not_applied", "the directory refused it at start: " + wr.text, clock_.now());
           audit(w, "system", in.client, in.action, in.username, "failed",
                 "interrupted write refused by the directory at start; nothing mailed: " + wr.text);
@@ -402,6 +535,7 @@ int AccountService::resolve_intents() {
     }
     if (ans.outcome == Outcome::Ok || ans.outcome == Outcome::MustChange) {
       store_.write([&](storage::Writer& w) {
+        if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "recovered", how + "; finished at start", clock_.now());
         std::optional<UserRecord> cur = in.user_id ? w.user_by_id(*in.user_id) : std::nullopt;
         if (!cur) {
@@ -441,24 +575,6 @@ int AccountService::resolve_intents() {
   return resolved;
 }
 
-namespace {
-std::string to_hex(const std::string& b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) {
-    s.push_back(d[c >> 4]);
-    s.push_back(d[c & 15]);
-  }
-  return s;
-}
-std::string from_hex(const std::string& h) {
-  std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
-  return out;
-}
-}  // namespace
-
 void AccountService::set_directory_file_config(directory::Config c) {
   std::lock_guard<std::mutex> lock(dir_mu_);
   dir_file_config_ = std::move(c);
@@ -475,26 +591,19 @@ directory::Config AccountService::directory_config() const {
   if (!saved) return c;
   json j = json::parse(*saved, nullptr, false);
   if (!j.is_object()) return c;
-  c.kind = j.value("kind", c.kind);
-  c.url = j.value("url", c.url);
-  c.ca_file = j.value("ca_file", c.ca_file);
-  c.bind_dn = j.value("bind_dn", c.bind_dn);
-  c.users_base = j.value("users_base", c.users_base);
-  c.user_filter = j.value("user_filter", c.user_filter);
-  c.attrs.username = j.value("username_attribute", c.attrs.username);
-  c.attrs.display_name = j.value("display_name_attribute", c.attrs.display_name);
-  c.attrs.email = j.value("email_attribute", c.attrs.email);
-  c.attrs.alternate_email = j.value("alternate_email_attribute", c.attrs.alternate_email);
-  c.attrs.locale = j.value("locale_attribute", c.attrs.locale);
-  c.timeout_s = j.value("timeout_s", c.timeout_s);
-  c.sync_interval_min = j.value("sync_interval_min", c.sync_interval_min);
+  for (const auto& k : directory::string_keys()) {
+    std::string& v = directory::value_of(c, k);
+    if (j.contains(k.key) && j[k.key].is_string()) v = j[k.key].get<std::string>();
+  }
+  for (const auto& k : directory::int_keys())
+    if (j.contains(k.key) && j[k.key].is_number_integer()) c.*k.field = j[k.key].get<int>();
   if (j.contains("roles") && j["roles"].is_object()) {
     c.roles.clear();
     for (auto& [k, v] : j["roles"].items())
       if (v.is_string()) c.roles[k] = v.get<std::string>();
   }
-  if (j.contains("bind_password_sealed")) {
-    if (auto pw = box_.open(from_hex(j["bind_password_sealed"].get<std::string>()))) c.bind_password = *pw;
+  if (j.contains("bind_password_sealed") && j["bind_password_sealed"].is_string()) {
+    if (auto pw = box_.open_hex(j["bind_password_sealed"].get<std::string>())) c.bind_password = *pw;
   }
   return c;
 }
@@ -506,21 +615,11 @@ Result<directory::Config> AccountService::put_directory(const Actor& a, director
   if (!may_administer_site(a.role)) return make_error("forbidden", "You are not allowed to do this.");
   if (keep_password) c.bind_password = directory_config().bind_password;
   if (auto st = directory::validate(c); !st) return st.error();
-  json j = {{"kind", c.kind},
-            {"url", c.url},
-            {"ca_file", c.ca_file},
-            {"bind_dn", c.bind_dn},
-            {"users_base", c.users_base},
-            {"user_filter", c.user_filter},
-            {"username_attribute", c.attrs.username},
-            {"display_name_attribute", c.attrs.display_name},
-            {"email_attribute", c.attrs.email},
-            {"alternate_email_attribute", c.attrs.alternate_email},
-            {"locale_attribute", c.attrs.locale},
-            {"timeout_s", c.timeout_s},
-            {"sync_interval_min", c.sync_interval_min},
-            {"roles", c.roles}};
-  if (!c.bind_password.empty()) j["bind_password_sealed"] = to_hex(box_.seal(c.bind_password));
+  json j = json::object();
+  for (const auto& k : directory::string_keys()) j[k.key] = directory::value_of(c, k);
+  for (const auto& k : directory::int_keys()) j[k.key] = c.*k.field;
+  j["roles"] = c.roles;
+  if (!c.bind_password.empty()) j["bind_password_sealed"] = box_.seal_hex(c.bind_password);
   store_.write([&](storage::Writer& w) {
     w.put_setting("directory", j.dump());
     audit(w, a.username, a.client, "settings_change", "directory",

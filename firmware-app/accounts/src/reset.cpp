@@ -143,7 +143,16 @@ Result<ResetOutcome> AccountService::reset_password(const Actor& a, int64_t id,
   if (a.user_id == id)
     return make_error("cannot_reset_self",
                       "Use \"change my password\" to change your own password.");
-  if (!may_reset(a.role, parse_role(target->role).value_or(Role::User))) {
+  Role target_role = parse_role(target->role).value_or(Role::User);
+  if (!target->directory_id.empty() && directory_mode() && !may_reset(a.role, Role::GlobalAdmin) &&
+      may_reset(a.role, target_role)) {
+    // A directory user's staff role is the directory's: one made admin since
+    // the last sync is protected like one already.
+    auto live = directory_target_role(*target);
+    if (!live) return live.error();
+    target_role = *live;
+  }
+  if (!may_reset(a.role, target_role)) {
     store_.write([&](storage::Writer& w) {
       audit(w, a.username, a.client, "password_reset", target->username, "denied");
     });

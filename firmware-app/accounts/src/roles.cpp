@@ -47,6 +47,11 @@ bool may_assign(Role actor, Role r) {
   return false;
 }
 
+bool covers(Role a, Role b) {
+  if (a == b || a == Role::GlobalAdmin || b == Role::User) return true;
+  return a == Role::UserAdmin && b != Role::GlobalAdmin;
+}
+
 bool may_administer_site(Role actor) { return actor == Role::GlobalAdmin; }
 
 }  // namespace resetd::accounts

@@ -69,16 +69,7 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     if (*ok && !d->config().roles.empty()) {
       // Staff roles come from group membership ([directory.roles]).
       std::vector<std::string> groups;
-      if (d->member_of(u->directory_dn, &groups).ok()) {
-        std::string best = "user";
-        for (const auto& g : groups) {
-          auto it = d->config().roles.find(g);
-          if (it != d->config().roles.end() && parse_role(it->second) &&
-              static_cast<int>(*parse_role(it->second)) > static_cast<int>(*parse_role(best)))
-            best = it->second;
-        }
-        dir_role = best;
-      }
+      if (d->member_of(u->directory_dn, &groups).ok()) dir_role = role_from_groups(d->config(), groups);
     }
   } else {
     // Unknown, disabled and password-less accounts cost one verification too.
@@ -161,7 +152,7 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
     if (rehash) cur->password_hash = *rehash;
     // a directory user: "must change" and the staff role are the directory's
     if (checked->dir_must_change) cur->must_change = *checked->dir_must_change;
-    if (checked->dir_role) cur->role = *checked->dir_role;
+    if (checked->dir_role) apply_directory_role(w, *cur, *checked->dir_role, username, client);
     w.update_user(*cur);
     s.user_id = cur->id;
     s.must_change = cur->must_change ||
@@ -197,7 +188,7 @@ Result<UserRecord> AccountService::check_service_password(const std::string& use
     clear_failures(*cur);
     if (checked->rehash) cur->password_hash = *checked->rehash;
     if (checked->dir_must_change) cur->must_change = *checked->dir_must_change;
-    if (checked->dir_role) cur->role = *checked->dir_role;
+    if (checked->dir_role) apply_directory_role(w, *cur, *checked->dir_role, username, client);
     w.update_user(*cur);
     must_change = cur->must_change ||
                   (!expiry.never_expires && cur->password_changed_at &&

@@ -106,8 +106,23 @@ Result<UserRecord> AccountService::patch_user(const Actor& a, int64_t id, const 
   std::optional<UserRecord> before;
   store_.read([&](storage::Reader& r) { before = r.user_by_id(id); });
   if (!before) return not_found();
-  if ((p.display_name || p.email || p.alternate_email || p.disabled) && directory_mode() &&
-      !before->directory_id.empty()) {
+  const bool dir_target = directory_mode() && !before->directory_id.empty();
+  if (dir_target && !(a.user_id == id && !p.role && !p.disabled)) {
+    // Who may touch whom comes first (403, as for local users); a directory
+    // user's role is checked against the directory's groups too.
+    Role tr = parse_role(before->role).value_or(Role::User);
+    if (may_manage(a.role, tr) && !may_manage(a.role, Role::GlobalAdmin)) {
+      auto live = directory_target_role(*before);
+      if (!live) return live.error();
+      tr = *live;
+    }
+    if (!may_manage(a.role, tr)) return forbidden();
+  }
+  if (p.role && dir_target && directory() && !directory()->config().roles.empty())
+    return make_error("directory_managed",
+                      "This user's role comes from their groups in the directory "
+                      "([directory.roles]); change the group membership there.");
+  if ((p.display_name || p.email || p.alternate_email || p.disabled) && dir_target) {
     // Names, addresses and the enabled state of a directory user live in the
     // directory; a local edit would be undone by the next refresh.
     return make_error("directory_managed",
@@ -195,6 +210,15 @@ Status AccountService::delete_user(const Actor& a, int64_t id) {
   if (directory_mode()) {
     std::optional<UserRecord> t;
     store_.read([&](storage::Reader& r) { t = r.user_by_id(id); });
+    if (t && !t->directory_id.empty()) {
+      Role tr = parse_role(t->role).value_or(Role::User);
+      if (may_manage(a.role, tr) && !may_manage(a.role, Role::GlobalAdmin)) {
+        auto live = directory_target_role(*t);
+        if (!live) return live.error();
+        tr = *live;
+      }
+      if (!may_manage(a.role, tr)) return forbidden();
+    }
     if (t && !t->directory_id.empty())
       return make_error("directory_managed",
                         "This user comes from the directory: remove them there; resetd drops "
@@ -232,8 +256,13 @@ Status AccountService::unlock_user(const Actor& a, int64_t id) {
     std::optional<UserRecord> t;
     store_.read([&](storage::Reader& r) { t = r.user_by_id(id); });
     if (t && !t->directory_id.empty()) {
-      if (!may_reset(a.role, parse_role(t->role).value_or(Role::User)) || a.user_id == id)
-        return forbidden();
+      Role tr = parse_role(t->role).value_or(Role::User);
+      if (!may_reset(a.role, Role::GlobalAdmin) && may_reset(a.role, tr)) {
+        auto live = directory_target_role(*t);
+        if (!live) return live.error();
+        tr = *live;
+      }
+      if (!may_reset(a.role, tr) || a.user_id == id) return forbidden();
       directory::Answer ans = directory()->unlock(t->directory_dn);
       if (ans.outcome == directory::Outcome::Policy) ans.outcome = directory::Outcome::Refused;
       if (!ans.ok()) {

@@ -202,6 +202,36 @@ std::optional<std::string> SecretBox::open(const std::string& sealed) const {
   return out;
 }
 
+std::string SecretBox::seal_hex(const std::string& plaintext) const {
+  static const char* digits = "0123456789abcdef";
+  const std::string bin = seal(plaintext);
+  std::string out;
+  out.reserve(bin.size() * 2);
+  for (unsigned char c : bin) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> SecretBox::open_hex(const std::string& hex) const {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string bin;
+  bin.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    bin.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return open(bin);
+}
+
 std::string SecretBox::mac_hex(const std::string& message) const {
   return hmac_sha256_hex(key_, message);
 }

@@ -35,6 +35,29 @@ std::string outcome_name(Outcome o) {
   return "refused";
 }
 
+const std::vector<StringKey>& string_keys() {
+  static const std::vector<StringKey> keys = {
+      {"kind", &Config::kind, nullptr},
+      {"url", &Config::url, nullptr},
+      {"ca_file", &Config::ca_file, nullptr},
+      {"bind_dn", &Config::bind_dn, nullptr},
+      {"users_base", &Config::users_base, nullptr},
+      {"user_filter", &Config::user_filter, nullptr},
+      {"username_attribute", nullptr, &AttributeMap::username},
+      {"display_name_attribute", nullptr, &AttributeMap::display_name},
+      {"email_attribute", nullptr, &AttributeMap::email},
+      {"alternate_email_attribute", nullptr, &AttributeMap::alternate_email},
+      {"locale_attribute", nullptr, &AttributeMap::locale},
+  };
+  return keys;
+}
+
+const std::vector<IntKey>& int_keys() {
+  static const std::vector<IntKey> keys = {{"timeout_s", &Config::timeout_s},
+                                           {"sync_interval_min", &Config::sync_interval_min}};
+  return keys;
+}
+
 Config with_defaults(Config c) {
   const bool ad = c.kind == "ad";
   auto def = [](std::string& v, const char* d) {
@@ -84,6 +107,8 @@ Status validate(const Config& c) {
   static const char* kRoles[] = {"user", "helpdesk_admin", "password_admin", "user_admin",
                                  "global_admin"};
   for (const auto& [group, role] : c.roles) {
+    if (group.empty() || has_ctl(group) || group.size() > 1024)
+      return bad("directory.roles", "\"" + group + "\"", "a group's DN (one line, up to 1024 characters)");
     bool okr = false;
     for (const char* r : kRoles) okr = okr || role == r;
     if (!okr)

@@ -6,6 +6,7 @@
 #define LDAP_DEPRECATED 0
 #include <ldap.h>
 #include "ldap_lazy.h"  // after ldap.h: libldap loaded on first use
+#include <strings.h>
 #include <sys/time.h>
 
 #include <cstdio>
@@ -346,6 +347,50 @@ class LdapDirectory final : public Directory {
     return {Outcome::Ok, 0, ""};
   }
 
+  Answer group_members(std::map<std::string, std::vector<std::string>>* members) override {
+    members->clear();
+    if (cfg_.roles.empty()) return {Outcome::Ok, 0, ""};
+    Conn c;
+    if (Answer a = connect_service(c); !a.ok()) return a;
+    char* attrs[] = {const_cast<char*>("member"), nullptr};
+    for (const auto& [group, role] : cfg_.roles) {
+      (void)role;
+      std::vector<std::string>& out = (*members)[group];
+      LDAPMessage* res = nullptr;
+      int rc = ldap_search_ext_s(c.ld, group.c_str(), LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0,
+                                 nullptr, nullptr, &tv_, 1, &res);
+      if (rc == LDAP_NO_SUCH_OBJECT) {  // the group is gone: nobody gets its role
+        if (res) ldap_msgfree(res);
+        continue;
+      }
+      if (rc != LDAP_SUCCESS) {
+        std::string diag = diagnostic(c.ld);
+        if (res) ldap_msgfree(res);
+        return op_answer(rc, "group " + group + ": " + rc_text(rc) + (diag.empty() ? "" : ": " + diag));
+      }
+      Answer result{Outcome::Ok, 0, ""};
+      if (LDAPMessage* e = ldap_first_entry(c.ld, res)) {
+        BerElement* ber = nullptr;
+        for (char* a = ldap_first_attribute(c.ld, e, &ber); a; a = ldap_next_attribute(c.ld, e, ber)) {
+          const std::string name = a;
+          ldap_memfree(a);
+          if (name.size() > 6 && strncasecmp(name.c_str(), "member;", 7) == 0)
+            result = {Outcome::Refused, 0,
+                      "group " + group + " has more members than one read returns (" + name +
+                          "); roles from it are left unchanged"};
+        }
+        if (ber) ber_free(ber, 0);
+        struct berval** vals = ldap_get_values_len(c.ld, e, "member");
+        for (size_t i = 0; vals && vals[i]; ++i)
+          out.push_back(dn_key(std::string(vals[i]->bv_val, vals[i]->bv_len)));
+        if (vals) ldap_value_free_len(vals);
+      }
+      ldap_msgfree(res);
+      if (!result.ok()) return result;
+    }
+    return {Outcome::Ok, 0, ""};
+  }
+
  private:
   std::vector<std::string> attr_list() const {
     std::vector<std::string> v = {ad_ ? "objectGUID" : "entryUUID", cfg_.attrs.username,
@@ -566,6 +611,18 @@ class LdapDirectory final : public Directory {
 };
 
 }  // namespace
+
+std::string dn_key(const std::string& dn) {
+  char* norm = nullptr;
+  std::string s = dn;
+  if (ldap_dn_normalize(dn.c_str(), LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS &&
+      norm)
+    s = norm;
+  if (norm) ldap_memfree(norm);
+  for (char& ch : s)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return s;
+}
 
 std::unique_ptr<Directory> make_ldap(const Config& c) { return std::make_unique<LdapDirectory>(c); }
 

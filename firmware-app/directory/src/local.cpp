@@ -24,6 +24,7 @@ class LocalDirectory final : public Directory {
   Answer unlock(const std::string&) override { return none(); }
   Answer bind_check(const std::string&, const std::string&) override { return none(); }
   Answer member_of(const std::string&, std::vector<std::string>*) override { return none(); }
+  Answer group_members(std::map<std::string, std::vector<std::string>>*) override { return none(); }
   const Config& config() const override { return cfg_; }
 
  private:

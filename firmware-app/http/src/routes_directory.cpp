@@ -7,43 +7,21 @@ namespace resetd::http {
 namespace {
 
 json config_json(const directory::Config& c, bool password_set) {
-  return {{"kind", c.kind},
-          {"url", c.url},
-          {"ca_file", c.ca_file},
-          {"bind_dn", c.bind_dn},
-          {"bind_password_set", password_set},
-          {"users_base", c.users_base},
-          {"user_filter", c.user_filter},
-          {"username_attribute", c.attrs.username},
-          {"display_name_attribute", c.attrs.display_name},
-          {"email_attribute", c.attrs.email},
-          {"alternate_email_attribute", c.attrs.alternate_email},
-          {"locale_attribute", c.attrs.locale},
-          {"timeout_s", c.timeout_s},
-          {"sync_interval_min", c.sync_interval_min},
-          {"roles", c.roles}};
+  json j = json::object();
+  for (const auto& k : directory::string_keys()) j[k.key] = directory::value_of(c, k);
+  for (const auto& k : directory::int_keys()) j[k.key] = c.*k.field;
+  j["bind_password_set"] = password_set;
+  j["roles"] = c.roles;
+  return j;
 }
 
 // Applies the request body's fields over `c`; returns whether a new bind
 // password was given.
 bool apply_body(const json& b, directory::Config& c) {
-  auto str = [&](const char* k, std::string& out) {
-    if (auto v = opt_string(b, k)) out = *v;
-  };
-  str("kind", c.kind);
-  str("url", c.url);
-  str("ca_file", c.ca_file);
-  str("bind_dn", c.bind_dn);
-  str("users_base", c.users_base);
-  str("user_filter", c.user_filter);
-  str("username_attribute", c.attrs.username);
-  str("display_name_attribute", c.attrs.display_name);
-  str("email_attribute", c.attrs.email);
-  str("alternate_email_attribute", c.attrs.alternate_email);
-  str("locale_attribute", c.attrs.locale);
-  if (auto v = opt_int(b, "timeout_s")) c.timeout_s = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
-  if (auto v = opt_int(b, "sync_interval_min"))
-    c.sync_interval_min = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
+  for (const auto& k : directory::string_keys())
+    if (auto v = opt_string(b, k.key)) directory::value_of(c, k) = *v;
+  for (const auto& k : directory::int_keys())
+    if (auto v = opt_int(b, k.key)) c.*k.field = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
   if (b.contains("roles")) {
     if (!b["roles"].is_object()) fail(400, "invalid_type", "roles must be an object of group DN -> role.", "roles");
     c.roles.clear();
@@ -65,6 +43,8 @@ json sync_json(const std::optional<accounts::SyncReport>& r) {
   json j = {{"ok", r->ok}, {"ms", r->ms},     {"total", r->total},     {"added", r->added},
             {"updated", r->updated}, {"removed", r->removed}, {"skipped", r->skipped}};
   j["at"] = r->at ? json(rfc3339(r->at)) : json(nullptr);
+  j["roles_changed"] = r->roles_changed;
+  if (!r->roles_error.empty()) j["roles_error"] = r->roles_error;
   if (!r->error.empty()) j["error"] = r->error;
   return j;
 }

@@ -6,24 +6,6 @@ namespace resetd::notify {
 
 using json = nlohmann::json;
 
-namespace {
-std::string to_hex(const std::string& bin) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bin) {
-    out.push_back(d[c >> 4]);
-    out.push_back(d[c & 15]);
-  }
-  return out;
-}
-std::string from_hex(const std::string& hex) {
-  std::string out;
-  auto v = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<char>(v(hex[i]) * 16 + v(hex[i + 1])));
-  return out;
-}
-}  // namespace
 
 RelaySettings::RelaySettings(storage::Store& store, const crypto::SecretBox& box, RelayConfig file)
     : store_(store), box_(box), file_(std::move(file)) {}
@@ -51,7 +33,7 @@ RelayConfig RelaySettings::current() const {
       out.clear();
       return;
     }
-    if (auto p = box_.open(from_hex(s))) out = *p;  // key lost: keep the file's value
+    if (auto p = box_.open_hex(s)) out = *p;  // key lost: keep the file's value
   };
   unseal("password_sealed", c.password);
   unseal("secret_sealed", c.secret);
@@ -64,8 +46,8 @@ Result<std::unique_ptr<Relay>> RelaySettings::save(const RelayConfig& c) {
   json j = {{"kind", c.kind},       {"host", c.host},       {"port", c.port},
             {"security", c.security}, {"username", c.username}, {"from", c.from},
             {"ca_file", c.ca_file}, {"timeout_s", c.timeout_s}, {"url", c.url},
-            {"password_sealed", c.password.empty() ? "" : to_hex(box_.seal(c.password))},
-            {"secret_sealed", c.secret.empty() ? "" : to_hex(box_.seal(c.secret))}};
+            {"password_sealed", c.password.empty() ? "" : box_.seal_hex(c.password)},
+            {"secret_sealed", c.secret.empty() ? "" : box_.seal_hex(c.secret)}};
   store_.write([&](storage::Writer& w) { w.put_setting("relay", j.dump()); });
   return relay;
 }

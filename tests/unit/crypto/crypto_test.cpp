@@ -142,6 +142,17 @@ BOOST_AUTO_TEST_CASE(secretbox_sealOpenAndTamper) {
   BOOST_TEST(!other.open(b.seal("x")).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(secretbox_sealHex_opensWithItsKeyOnly_refusesNonHex) {
+  SecretBox b(std::string(32, 'x'));
+  const std::string hex = b.seal_hex("bind secret");
+  BOOST_TEST(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
+  BOOST_TEST(*b.open_hex(hex) == "bind secret");
+  BOOST_TEST(!SecretBox(std::string(32, 'y')).open_hex(hex).has_value());
+  BOOST_TEST(!b.open_hex(hex.substr(1)).has_value());             // odd length
+  BOOST_TEST(!b.open_hex("zz" + hex.substr(2)).has_value());      // not hex
+  BOOST_TEST(!b.open_hex("").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(secretbox_loadOrCreate_makes0600KeyAndReloadsIt) {
   fs::path dir = fs::temp_directory_path() / ("resetd-key-" + random_token(6));
   fs::create_directories(dir);

@@ -19,6 +19,9 @@ bool may_reset(Role actor, Role target);
 bool may_manage(Role actor, Role target);
 // Give role `r` to someone (on create or edit).
 bool may_assign(Role actor, Role r);
+// `a` holds every power `b` has (same role, or global_admin, or user_admin
+// over helpdesk/password admins): going from `a` to `b` takes nothing away.
+bool covers(Role a, Role b);
 // Settings, audit, backup.
 bool may_administer_site(Role actor);
 

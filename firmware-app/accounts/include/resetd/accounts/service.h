@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,6 +122,8 @@ struct SyncReport {
   int64_t updated = 0;
   int64_t removed = 0;
   int64_t skipped = 0;  // e.g. a username taken by a local account
+  int64_t roles_changed = 0;  // staff roles changed by [directory.roles]
+  std::string roles_error;    // groups could not be read: roles left unchanged
   std::string error;    // the directory's answer when !ok
 };
 
@@ -362,9 +365,26 @@ class AccountService {
   std::shared_ptr<directory::Directory> dir_;
   std::optional<SyncReport> last_sync_;
   std::mutex sync_mu_;  // one sync at a time
+  std::mutex resolve_mu_;  // one resolve_intents() at a time
+  std::mutex live_mu_;
+  std::set<int64_t> live_intents_;  // intents a request of this process is carrying out
+  void hold_intent(int64_t id);
+  void release_intent(int64_t id);
   directory::Config dir_file_config_;
   Result<ResetOutcome> directory_reset(const Actor& a, const storage::UserRecord& target,
                                        const Prepared& p, const ResetOptions& o);
+  // The role [directory.roles] gives someone in `groups` (the highest mapped one; "user" if none).
+  static std::string role_from_groups(const directory::Config& c, const std::vector<std::string>& groups);
+  // Gives directory user `u` the role the directory maps (caller writes `u`).
+  // A change that takes a power away ends the user's sessions (promotions take
+  // effect at the next request); the last enabled global admin keeps the role
+  // (as a 409 would keep it in the API). Audited. Returns whether it changed.
+  bool apply_directory_role(storage::Writer& w, storage::UserRecord& u, const std::string& role,
+                            const std::string& actor, const std::string& client);
+  // A directory target's role for a permission check: the stored one, or a
+  // higher one the directory's groups give right now (a new admin is protected
+  // before the next sync). Unavailable when the groups cannot be read.
+  Result<Role> directory_target_role(const storage::UserRecord& t);
   Status directory_set_password(const storage::UserRecord& u, const std::string& pw,
                                 const std::string& action, const std::string& client,
                                 const std::function<void(storage::Writer&, storage::UserRecord&)>& finish);

@@ -93,6 +93,11 @@ class SecretBox {
   // nonce || ciphertext
   std::string seal(const std::string& plaintext) const;
   std::optional<std::string> open(const std::string& sealed) const;
+  // The same as lowercase hex, the form settings keep in their JSON
+  // ("password_sealed", "bind_password_sealed"). open_hex: nullopt when the
+  // text is not hex or does not open with this key (e.g. the key file changed).
+  std::string seal_hex(const std::string& plaintext) const;
+  std::optional<std::string> open_hex(const std::string& hex) const;
   // Keyed MAC for deriving values bound to this key (e.g. CSRF tokens).
   std::string mac_hex(const std::string& message) const;
 

@@ -49,6 +49,26 @@ struct Config {
   bool remote() const { return kind == "ldap" || kind == "ad"; }
 };
 
+// The settings an admin changes at run time, by the key the config file, the
+// stored setting and the settings API all use, so each maps them in one loop
+// (page_size and max_users are file-only; bind_password is write-only and
+// kept sealed, so each of them handles it itself; roles is a map).
+struct StringKey {
+  const char* key;
+  std::string Config::*field;      // or, when null,
+  std::string AttributeMap::*attr;  // an attribute name
+};
+struct IntKey {
+  const char* key;
+  int Config::*field;
+};
+const std::vector<StringKey>& string_keys();  // kind, url, ca_file, bind_dn, users_base, ...
+const std::vector<IntKey>& int_keys();        // timeout_s, sync_interval_min
+inline std::string& value_of(Config& c, const StringKey& k) { return k.field ? c.*k.field : c.attrs.*k.attr; }
+inline const std::string& value_of(const Config& c, const StringKey& k) {
+  return k.field ? c.*k.field : c.attrs.*k.attr;
+}
+
 // Fills empty user_filter / attribute names with the kind's defaults.
 Config with_defaults(Config c);
 // Validates; the error names the key ("directory.url" ...), like the config file's.
@@ -114,9 +134,18 @@ class Directory {
   virtual Answer bind_check(const std::string& dn, const std::string& password) = 0;
   // Group DNs of cfg.roles that `dn` is a member of.
   virtual Answer member_of(const std::string& dn, std::vector<std::string>* groups) = 0;
+  // Members of every group in cfg.roles, one read per group (the `member`
+  // attribute), as dn_key()s: what a sync maps to roles. A mapped group the
+  // directory does not have counts as empty; a group too large for one read
+  // (AD range retrieval) is Refused, so the caller leaves roles unchanged.
+  virtual Answer group_members(std::map<std::string, std::vector<std::string>>* members) = 0;
 
   virtual const Config& config() const = 0;
 };
+
+// A DN in one comparable form (LDAPv3 string form, ASCII lower case), so a
+// group's `member` values match the entries' DNs however either was spelled.
+std::string dn_key(const std::string& dn);
 
 // "none" gives the local implementation.
 std::unique_ptr<Directory> make(const Config& c);
