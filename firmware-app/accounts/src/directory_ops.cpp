@@ -303,6 +303,13 @@ Result<Role> AccountService::directory_target_role(const UserRecord& t) {
   return static_cast<int>(live) > static_cast<int>(stored) ? live : stored;
 }
 
+Result<Role> AccountService::checked_target_role(Role actor, const UserRecord& t,
+                                                bool (*may)(Role, Role)) {
+  const Role stored = parse_role(t.role).value_or(Role::User);
+  if (!may(actor, stored) || may(actor, Role::GlobalAdmin)) return stored;
+  return directory_target_role(t);
+}
+
 Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Actor& a) {
   if (!may_administer_site(a.role) && !is_admin(a.role))
     return make_error("forbidden", "You are not allowed to do this.");

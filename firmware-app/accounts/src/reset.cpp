@@ -144,11 +144,10 @@ Result<ResetOutcome> AccountService::reset_password(const Actor& a, int64_t id,
     return make_error("cannot_reset_self",
                       "Use \"change my password\" to change your own password.");
   Role target_role = parse_role(target->role).value_or(Role::User);
-  if (!target->directory_id.empty() && directory_mode() && !may_reset(a.role, Role::GlobalAdmin) &&
-      may_reset(a.role, target_role)) {
+  if (!target->directory_id.empty() && directory_mode()) {
     // A directory user's staff role is the directory's: one made admin since
     // the last sync is protected like one already.
-    auto live = directory_target_role(*target);
+    auto live = checked_target_role(a.role, *target, may_reset);
     if (!live) return live.error();
     target_role = *live;
   }

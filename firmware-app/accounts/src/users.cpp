@@ -110,13 +110,9 @@ Result<UserRecord> AccountService::patch_user(const Actor& a, int64_t id, const 
   if (dir_target && !(a.user_id == id && !p.role && !p.disabled)) {
     // Who may touch whom comes first (403, as for local users); a directory
     // user's role is checked against the directory's groups too.
-    Role tr = parse_role(before->role).value_or(Role::User);
-    if (may_manage(a.role, tr) && !may_manage(a.role, Role::GlobalAdmin)) {
-      auto live = directory_target_role(*before);
-      if (!live) return live.error();
-      tr = *live;
-    }
-    if (!may_manage(a.role, tr)) return forbidden();
+    auto tr = checked_target_role(a.role, *before, may_manage);
+    if (!tr) return tr.error();
+    if (!may_manage(a.role, *tr)) return forbidden();
   }
   if (p.role && dir_target && directory() && !directory()->config().roles.empty())
     return make_error("directory_managed",
@@ -211,13 +207,9 @@ Status AccountService::delete_user(const Actor& a, int64_t id) {
     std::optional<UserRecord> t;
     store_.read([&](storage::Reader& r) { t = r.user_by_id(id); });
     if (t && !t->directory_id.empty()) {
-      Role tr = parse_role(t->role).value_or(Role::User);
-      if (may_manage(a.role, tr) && !may_manage(a.role, Role::GlobalAdmin)) {
-        auto live = directory_target_role(*t);
-        if (!live) return live.error();
-        tr = *live;
-      }
-      if (!may_manage(a.role, tr)) return forbidden();
+      auto tr = checked_target_role(a.role, *t, may_manage);
+      if (!tr) return tr.error();
+      if (!may_manage(a.role, *tr)) return forbidden();
     }
     if (t && !t->directory_id.empty())
       return make_error("directory_managed",
@@ -256,13 +248,9 @@ Status AccountService::unlock_user(const Actor& a, int64_t id) {
     std::optional<UserRecord> t;
     store_.read([&](storage::Reader& r) { t = r.user_by_id(id); });
     if (t && !t->directory_id.empty()) {
-      Role tr = parse_role(t->role).value_or(Role::User);
-      if (!may_reset(a.role, Role::GlobalAdmin) && may_reset(a.role, tr)) {
-        auto live = directory_target_role(*t);
-        if (!live) return live.error();
-        tr = *live;
-      }
-      if (!may_reset(a.role, tr) || a.user_id == id) return forbidden();
+      auto tr = checked_target_role(a.role, *t, may_reset);
+      if (!tr) return tr.error();
+      if (!may_reset(a.role, *tr) || a.user_id == id) return forbidden();
       directory::Answer ans = directory()->unlock(t->directory_dn);
       if (ans.outcome == directory::Outcome::Policy) ans.outcome = directory::Outcome::Refused;
       if (!ans.ok()) {

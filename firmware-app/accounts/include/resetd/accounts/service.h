@@ -385,6 +385,10 @@ class AccountService {
   // higher one the directory's groups give right now (a new admin is protected
   // before the next sync). Unavailable when the groups cannot be read.
   Result<Role> directory_target_role(const storage::UserRecord& t);
+  // The role to check a directory target against for an action `may` allows
+  // (may_reset, may_manage): the stored one, or, when the actor may act on that
+  // role but not on a global admin, directory_target_role's (asked live).
+  Result<Role> checked_target_role(Role actor, const storage::UserRecord& t, bool (*may)(Role, Role));
   Status directory_set_password(const storage::UserRecord& u, const std::string& pw,
                                 const std::string& action, const std::string& client,
                                 const std::function<void(storage::Writer&, storage::UserRecord&)>& finish);
