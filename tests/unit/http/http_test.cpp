@@ -101,16 +101,23 @@ BOOST_AUTO_TEST_CASE(rfc3339_matches_strftime) {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return std::string(buf);
   };
+  // The reference is only as wide as time_t: 32 bits on Debian 12's armhf
+  // (1901-2038), where the spread below shrinks to that range and the fixed
+  // values outside it are left out.
+  const bool wide = sizeof(std::time_t) >= 8;
+  auto fits = [](int64_t v) { return static_cast<int64_t>(static_cast<std::time_t>(v)) == v; };
   int bad = 0, n = 0;
   for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{951782400}, int64_t{951868799}, int64_t{4107542400},
                     int64_t{253402300799}, int64_t{253402300800}, int64_t{-30610224000}, int64_t{-30610224001}}) {
+    if (!fits(v)) continue;
     bad += resetd::rfc3339(v) != ref(v);
     ++n;
   }
-  uint64_t x = 88172645463325252ull;  // xorshift: spread over ±9,500 years
+  const uint64_t span = wide ? 600'000'000'000ull : 4'294'967'295ull;  // ±9,500 years, or time_t's range
+  uint64_t x = 88172645463325252ull;  // xorshift
   for (int i = 0; i < 200000; ++i) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    const int64_t v = static_cast<int64_t>(x % 600'000'000'000ull) - 300'000'000'000;
+    const int64_t v = static_cast<int64_t>(x % span) - static_cast<int64_t>(span / 2);
     bad += resetd::rfc3339(v) != ref(v);
     ++n;
   }
