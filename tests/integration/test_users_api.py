@@ -174,3 +174,30 @@ def test_kept_list_answers_and_sessions_follow_every_write(server, admin):
     admin.list_users()
     assert admin.delete("session").status in (200, 204)
     assert_error_json(admin.get("users"), (401,), "not_signed_in")
+
+
+def test_kept_list_answers_never_reach_someone_the_list_is_not_for(server, admin):
+    """Issue 12 kept answers, attacked from inside: an answer kept for an admin is
+    never served to a plain user, to a demoted admin's live session, nor under a
+    query that only looks like the kept one."""
+    bob_pw, hd_pw = strong_password(), strong_password()
+    admin.create_user("bob", password=bob_pw)
+    hd = admin.create_user("hd", role="helpdesk_admin", password=hd_pw).json["user"]
+    kept = admin.list_users(sort="username")
+    assert admin.list_users(sort="username") == kept
+
+    bob = server.client()
+    bob.must_sign_in("bob", bob_pw)
+    assert_error_json(bob.get("users?sort=username"), (403,), "forbidden")
+
+    hdc = server.client()
+    hdc.must_sign_in("hd", hd_pw)
+    assert hdc.list_users(sort="username")["total"] == kept["total"]
+    assert admin.patch("users/%d" % hd["id"], {"role": "user"}).status == 200
+    r = hdc.get("users?sort=username")
+    assert r.status in (401, 403), r  # demoted: no list, kept or not
+
+    # a query string built to share the kept one's key gives its own answer
+    odd = admin.get("users?sort=username&q=%26sort%3Dusername")
+    assert odd.status == 200 and odd.json["total"] == 0, odd
+    assert_error_json(admin.get("users?sort=username%26q%3D"), (422,), None)
