@@ -203,32 +203,23 @@ std::optional<std::string> SecretBox::open(const std::string& sealed) const {
 }
 
 std::string SecretBox::seal_hex(const std::string& plaintext) const {
-  static const char* digits = "0123456789abcdef";
   const std::string bin = seal(plaintext);
-  std::string out;
-  out.reserve(bin.size() * 2);
-  for (unsigned char c : bin) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
+  std::string hex(bin.size() * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(bin.data()), bin.size());
+  hex.pop_back();  // the terminating NUL
+  return hex;
 }
 
 std::optional<std::string> SecretBox::open_hex(const std::string& hex) const {
   if (hex.size() % 2 != 0) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string bin;
-  bin.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    bin.push_back(static_cast<char>(hi * 16 + lo));
-  }
+  std::string bin(hex.size() / 2, '\0');
+  size_t len = 0;
+  const char* end = nullptr;
+  // No characters ignored: the whole text must be hex digits.
+  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), hex.data(), hex.size(), nullptr,
+                     &len, &end) != 0 ||
+      end != hex.data() + hex.size() || len != bin.size())
+    return std::nullopt;
   return open(bin);
 }
 
