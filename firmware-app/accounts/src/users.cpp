@@ -210,11 +210,10 @@ Status AccountService::delete_user(const Actor& a, int64_t id) {
       auto tr = checked_target_role(a.role, *t, may_manage);
       if (!tr) return tr.error();
       if (!may_manage(a.role, *tr)) return forbidden();
-    }
-    if (t && !t->directory_id.empty())
       return make_error("directory_managed",
                         "This user comes from the directory: remove them there; resetd drops "
                         "them at the next refresh and keeps their audit.");
+    }
   }
   store_.write([&](storage::Writer& w) {
     auto u = w.user_by_id(id);
