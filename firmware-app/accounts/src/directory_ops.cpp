@@ -350,13 +350,7 @@ Status AccountService::directory_set_password(
   in.client = client;
   in.sealed = box_.seal(json{{"pw", pw}, {"require_change", false}}.dump());
   in.created_at = clock_.now();
-  // Held (in memory) from before the row commits until this request closes
-  // it: resolve_intents() only finishes intents nobody is working on.
-  store_.write([&](storage::Writer& w) {
-    in.id = w.insert_intent(in);
-    hold_intent(in.id);
-  });
-  const std::shared_ptr<void> held(nullptr, [this, id = in.id](void*) { release_intent(id); });
+  const std::shared_ptr<void> held = insert_held_intent(in);
   fault_point("after_intent");
   directory::Answer ans = d->reset_password(u.directory_dn, pw, false);
   if (!ans.ok()) {
@@ -401,13 +395,7 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   in.client = a.client;
   in.sealed = box_.seal(payload.dump());
   in.created_at = clock_.now();
-  // Held (in memory) from before the row commits until this request closes
-  // it: resolve_intents() only finishes intents nobody is working on.
-  store_.write([&](storage::Writer& w) {
-    in.id = w.insert_intent(in);
-    hold_intent(in.id);
-  });
-  const std::shared_ptr<void> held(nullptr, [this, id = in.id](void*) { release_intent(id); });
+  const std::shared_ptr<void> held = insert_held_intent(in);
   fault_point("after_intent");
 
   directory::Answer ans = d->reset_password(target.directory_dn, pw, require_change);
@@ -439,14 +427,22 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   return out;
 }
 
-void AccountService::hold_intent(int64_t id) {
-  std::lock_guard<std::mutex> lock(live_mu_);
-  live_intents_.insert(id);
-}
-
-void AccountService::release_intent(int64_t id) {
-  std::lock_guard<std::mutex> lock(live_mu_);
-  live_intents_.erase(id);
+std::shared_ptr<void> AccountService::insert_held_intent(DirectoryIntentRecord& in) {
+  auto release = [this](int64_t id) {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    live_intents_.erase(id);
+  };
+  try {
+    store_.write([&](storage::Writer& w) {
+      in.id = w.insert_intent(in);
+      std::lock_guard<std::mutex> lock(live_mu_);
+      live_intents_.insert(in.id);  // before the row commits: no resolver sees it unheld
+    });
+  } catch (...) {
+    release(in.id);  // the row did not commit
+    throw;
+  }
+  return std::shared_ptr<void>(nullptr, [release, id = in.id](void*) { release(id); });
 }
 
 int AccountService::resolve_intents() {

@@ -368,8 +368,10 @@ class AccountService {
   std::mutex resolve_mu_;  // one resolve_intents() at a time
   std::mutex live_mu_;
   std::set<int64_t> live_intents_;  // intents a request of this process is carrying out
-  void hold_intent(int64_t id);
-  void release_intent(int64_t id);
+  // Writes intent `in` (setting its id) and holds it in live_intents_ from
+  // before its row commits until the returned guard goes: resolve_intents()
+  // only finishes intents no request of this process is carrying out.
+  std::shared_ptr<void> insert_held_intent(storage::DirectoryIntentRecord& in);
   directory::Config dir_file_config_;
   Result<ResetOutcome> directory_reset(const Actor& a, const storage::UserRecord& target,
                                        const Prepared& p, const ResetOptions& o);
