@@ -43,30 +43,29 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  const bool may_reuse = accounts::is_admin(c.actor->role) && gen != 0;
                  const int64_t now = s.clock.now();
                  const std::string dir = directory_status_json(s.accounts, may_reuse ? std::optional<uint64_t>(gen) : std::nullopt).dump();
-                 std::string out;
-                 if (auto hit = may_reuse ? s.list_cache->find(key, gen, now) : nullptr) {
-                   out.reserve(dir.size() + hit->size() + 16);
-                   out += "{\"directory\":";
-                   out += dir;
-                   out += *hit;
-                 } else {
+                 // The answer after "directory": kept, or built from the database.
+                 const auto hit = may_reuse ? s.list_cache->find(key, gen, now) : nullptr;
+                 std::string built;
+                 int64_t valid_until = INT64_MAX;  // until the first lock shown runs out
+                 if (!hit) {
                    auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled));
-                   std::string tail = ",\"total\":" + std::to_string(page.total) + ",\"users\":[";
-                   tail.reserve(page.users.size() * 400 + 64);
-                   int64_t valid_until = INT64_MAX;  // until the first lock shown runs out
+                   built = ",\"total\":" + std::to_string(page.total) + ",\"users\":[";
+                   built.reserve(page.users.size() * 400 + 64);
                    for (size_t i = 0; i < page.users.size(); ++i) {
-                     if (i) tail += ',';
+                     if (i) built += ',';
                      const auto& u = page.users[i];
-                     append_user_json(tail, u, now, expiry);
+                     append_user_json(built, u, now, expiry);
                      if (u.locked_until && *u.locked_until > now) valid_until = std::min(valid_until, *u.locked_until);
                    }
-                   tail += "]}";
-                   out.reserve(dir.size() + tail.size() + 16);
-                   out += "{\"directory\":";
-                   out += dir;
-                   out += tail;
-                   if (may_reuse) s.list_cache->put(key, gen, now, valid_until, std::move(tail));
+                   built += "]}";
                  }
+                 const std::string& tail = hit ? *hit : built;
+                 std::string out;
+                 out.reserve(dir.size() + tail.size() + 16);
+                 out += "{\"directory\":";
+                 out += dir;
+                 out += tail;
+                 if (!hit && may_reuse) s.list_cache->put(key, gen, now, valid_until, std::move(built));
                  c.res.status = 200;
                  set_body(c.res, std::move(out), "application/json; charset=utf-8");
                }});
