@@ -5,6 +5,7 @@ import { h, email, wbr, uid } from './dom.js';
 import { t, num, date, has } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce } from './ui.js';
+import { ROLES } from './users.js';
 
 const STATES = ['queued', 'sending', 'sent', 'failed', 'superseded', 'expired'];
 
@@ -223,8 +224,6 @@ async function integrations() {
   sec.append(h('p', { class: 'hint' }, t('settings.integrationsIntro')), h('dl', { class: 'facts' }, ...faRows, ...pamRows));
   return sec;
 }
-
-const ROLES = ['user', 'helpdesk_admin', 'password_admin', 'user_admin', 'global_admin'];
 
 // [directory.roles]: one row per group (its DN, the role its members get),
 // rows added and removed here; saved with the section as {dn: role}.
