@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -17,6 +18,25 @@
 
 namespace resetd::http {
 namespace {
+
+// Debian's cpp-httplib is a shared library whose constructor calls
+// OPENSSL_init_ssl(LOAD_SSL_STRINGS | LOAD_CRYPTO_STRINGS), and OPENSSL_init_ssl
+// also registers every legacy cipher and digest by name. That is ~1.7 MB of RSS
+// in every resetd process (the crypto library's error texts 1.35 MB, the name
+// tables 0.37 MB), TLS or not, for tables resetd never reads: its TLS code
+// (edge.cpp, below) and libcurl use the SSL error texts, which stay, and fetch
+// algorithms from OpenSSL's provider, not by legacy name. OpenSSL's NO_* options
+// take each init step's one-time slot, so the later request does nothing.
+// .preinit_array runs before any shared library's constructor (ELF gABI), and
+// OPENSSL_init_crypto needs no constructor of its own to have run.
+// The config file is still read (the first TLS or libcurl use), as before.
+void openssl_lean_init(int, char**, char**) {
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+                          OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                      nullptr);
+}
+[[gnu::section(".preinit_array"), gnu::used]] void (*const openssl_lean_init_p)(int, char**, char**) =
+    openssl_lean_init;
 
 std::vector<std::string> local_ips() {
   std::vector<std::string> out;

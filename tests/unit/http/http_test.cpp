@@ -1,8 +1,15 @@
 #define BOOST_TEST_MODULE http
 #include <boost/test/unit_test.hpp>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
+#include <string>
 
 #include "api.h"
 
@@ -124,3 +131,31 @@ BOOST_AUTO_TEST_CASE(rfc3339_matches_strftime) {
   BOOST_TEST(bad == 0);
   BOOST_TEST(n > 200000);
 }
+
+// tls.cpp's .preinit_array step (linked here through make_self_signed): what
+// cpp-httplib's constructor asks of OpenSSL no longer loads the crypto
+// library's error texts or legacy name tables, while the self-signed
+// certificate, the TLS context and the SSL error texts still work.
+BOOST_AUTO_TEST_SUITE(OpensslInitTests)
+
+BOOST_AUTO_TEST_CASE(lean_init_keeps_tls_and_ssl_error_texts) {
+  char dir[] = "/tmp/resetd-tls-XXXXXX";
+  BOOST_REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string cert = std::string(dir) + "/cert.pem", key = std::string(dir) + "/key.pem";
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(make_self_signed(cert, key, &error), error);
+  ssl_ctx_st* ctx = make_tls_context(cert, key, &error);
+  BOOST_TEST(ctx != nullptr, error);
+  if (ctx) SSL_CTX_free(ctx);
+  BOOST_TEST(make_tls_context(std::string(dir) + "/missing.pem", key, &error) == nullptr);
+  // What cpp-httplib's library constructor asks for (it ran before main, too).
+  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, nullptr);
+  const char* ssl_text = ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_CERTIFICATE_VERIFY_FAILED));
+  BOOST_TEST((ssl_text && std::string(ssl_text) == "certificate verify failed"));
+  BOOST_TEST(ERR_reason_error_string(ERR_PACK(ERR_LIB_EVP, 0, EVP_R_BAD_DECRYPT)) == nullptr);
+  std::remove(cert.c_str());
+  std::remove(key.c_str());
+  rmdir(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
