@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -14,29 +13,11 @@
 #include <memory>
 
 #include "api.h"
+#include "resetd/crypto/crypto.h"
 #include "resetd/http/server.h"
 
 namespace resetd::http {
 namespace {
-
-// Debian's cpp-httplib is a shared library whose constructor calls
-// OPENSSL_init_ssl(LOAD_SSL_STRINGS | LOAD_CRYPTO_STRINGS), and OPENSSL_init_ssl
-// also registers every legacy cipher and digest by name. That is ~1.7 MB of RSS
-// in every resetd process (the crypto library's error texts 1.35 MB, the name
-// tables 0.37 MB), TLS or not, for tables resetd never reads: its TLS code
-// (edge.cpp, below) and libcurl use the SSL error texts, which stay, and fetch
-// algorithms from OpenSSL's provider, not by legacy name. OpenSSL's NO_* options
-// take each init step's one-time slot, so the later request does nothing.
-// .preinit_array runs before any shared library's constructor (ELF gABI), and
-// OPENSSL_init_crypto needs no constructor of its own to have run.
-// The config file is still read (the first TLS or libcurl use), as before.
-void openssl_lean_init(int, char**, char**) {
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
-                          OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
-                      nullptr);
-}
-[[gnu::section(".preinit_array"), gnu::used]] void (*const openssl_lean_init_p)(int, char**, char**) =
-    openssl_lean_init;
 
 std::vector<std::string> local_ips() {
   std::vector<std::string> out;
@@ -78,6 +59,7 @@ bool write_pem(const std::string& path, mode_t mode, const std::function<int(FIL
 }  // namespace
 
 bool make_self_signed(const std::string& cert_path, const std::string& key_path, std::string* error) {
+  crypto::load_openssl_config();
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
   std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), X509_free);
   if (!key || !x) {
@@ -138,6 +120,7 @@ bool make_self_signed(const std::string& cert_path, const std::string& key_path,
 }
 
 SSL_CTX* make_tls_context(const std::string& cert, const std::string& key, std::string* error) {
+  crypto::load_openssl_config();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   const bool ok =
       ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
@@ -158,6 +141,7 @@ SSL_CTX* make_tls_context(const std::string& cert, const std::string& key, std::
 }
 
 std::string cert_fingerprint(const std::string& cert_path) {
+  crypto::load_openssl_config();
   FILE* f = fopen(cert_path.c_str(), "r");
   if (!f) return {};
   X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);

@@ -1,6 +1,7 @@
 #include <dlfcn.h>
 
 #include "curl_global.h"
+#include "resetd/crypto/crypto.h"
 
 namespace resetd::notify::detail {
 namespace {
@@ -35,6 +36,7 @@ Loaded load() {
     l.error = "libcurl.so.4 lacks a function resetd needs";
     return l;  // the library stays loaded: harmless, and never retried
   }
+  crypto::load_openssl_config();  // libcurl's own request for it is a no-op in resetd
   if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     l.error = "libcurl initialisation failed";
     return l;

@@ -9,6 +9,13 @@
 #include <future>
 #include <set>
 #include <sys/stat.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include "resetd/crypto/crypto.h"
 
@@ -175,3 +182,26 @@ BOOST_AUTO_TEST_CASE(hmac_sha256_knownVector) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// openssl_config.cpp: OpenSSL starts without its configuration machinery, crypto
+// error texts and legacy name tables (its .preinit_array step ran in this binary,
+// linked in through load_openssl_config), and load_openssl_config() reads the file.
+BOOST_AUTO_TEST_CASE(openssl_config_is_read_on_first_tls_use_not_at_start) {
+  const fs::path dir = fs::temp_directory_path() / ("resetd-osslcnf-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path cnf = dir / "openssl.cnf";
+  std::ofstream(cnf) << "openssl_conf = openssl_init\n[openssl_init]\noid_section = oids\n"
+                        "[oids]\nresetdTestOid = 1.3.6.1.4.1.99999.7\n";
+  ::setenv("OPENSSL_CONF", cnf.c_str(), 1);
+  // What cpp-httplib's and libcurl's own initialisation ask for: nothing happens.
+  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_LOAD_CRYPTO_STRINGS |
+                          OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS,
+                      nullptr);
+  BOOST_TEST(OBJ_sn2nid("resetdTestOid") == NID_undef);
+  BOOST_TEST(ERR_reason_error_string(ERR_PACK(ERR_LIB_EVP, 0, EVP_R_BAD_DECRYPT)) == nullptr);
+  load_openssl_config();
+  BOOST_TEST(OBJ_sn2nid("resetdTestOid") != NID_undef);
+  load_openssl_config();  // once per process
+  ::unsetenv("OPENSSL_CONF");
+  fs::remove_all(dir);
+}

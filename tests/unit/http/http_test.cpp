@@ -132,9 +132,9 @@ BOOST_AUTO_TEST_CASE(rfc3339_matches_strftime) {
   BOOST_TEST(n > 200000);
 }
 
-// tls.cpp's .preinit_array step (linked here through make_self_signed): what
-// cpp-httplib's constructor asks of OpenSSL no longer loads the crypto
-// library's error texts or legacy name tables, while the self-signed
+// OpenSSL's lean start (crypto/src/openssl_config.cpp, linked here through
+// tls.cpp): what cpp-httplib's constructor asks of OpenSSL no longer loads the
+// crypto library's error texts or legacy name tables, while the self-signed
 // certificate, the TLS context and the SSL error texts still work.
 BOOST_AUTO_TEST_SUITE(OpensslInitTests)
 

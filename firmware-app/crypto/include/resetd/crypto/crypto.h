@@ -14,6 +14,13 @@ namespace resetd::crypto {
 // sodium_init(); call once before anything else. False = unusable library.
 bool init();
 
+// OpenSSL (the TLS server, the relays' libcurl) reads its configuration file
+// (OPENSSL_CONF, else the system's openssl.cnf) here, once per process, not at
+// start-up: call it before the first TLS use. resetd starts OpenSSL without its
+// configuration machinery and its crypto error texts and legacy name tables
+// (~1.7 MB of idle RSS; openssl_config.cpp). Thread-safe.
+void load_openssl_config();
+
 // Cryptographically random bytes, base64url (no padding) of `bytes` random bytes.
 std::string random_token(size_t bytes = 32);
 // Uniform integer in [0, upper).
