@@ -251,7 +251,8 @@ class Bench:
 
     def idle_rss(self, data_dir):
         out = []
-        for tls in (False, True):
+        # TLS twice: a first start in this data dir makes the certificate; the second is the idle server.
+        for tls in (False, True, True):
             p, port = self.serve(data_dir, tls=tls)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:  # healthz over TLS without a client cert check
@@ -268,15 +269,21 @@ class Bench:
         body_file = os.path.join(self.work, "idle.json")
         with open(body_file, "w") as f:
             f.write("{}")
-        tport = free_port()
-        tp = subprocess.Popen([self.trivial, str(tport), body_file])
-        self.procs.append(tp)
-        wait_healthz_trivial(tport, tp)
-        time.sleep(1.5)
-        triv = rss_kb(tp.pid)
-        stop(tp)
-        self.row("idle RSS (tls off / self-signed TLS; trivial httplib server)",
-                 "%.1f MB / %.1f MB; %.1f MB" % (out[0] / 1024, out[1] / 1024, triv / 1024))
+        triv = []
+        # The yardstick, plain and with TLS (httplib's SSLServer, resetd's own
+        # self-signed certificate from the run above).
+        tls_dir = os.path.join(data_dir, "tls")
+        for extra in ([], [os.path.join(tls_dir, "cert.pem"), os.path.join(tls_dir, "key.pem")]):
+            tport = free_port()
+            tp = subprocess.Popen([self.trivial, str(tport), body_file] + extra)
+            self.procs.append(tp)
+            wait_healthz_trivial(tport, tp)
+            time.sleep(1.5)
+            triv.append(rss_kb(tp.pid))
+            stop(tp)
+        self.row("idle RSS (tls off / self-signed TLS; trivial httplib server plain / TLS)",
+                 "%.1f MB / %.1f MB; %.1f MB / %.1f MB"
+                 % (out[0] / 1024, out[2] / 1024, triv[0] / 1024, triv[1] / 1024))
 
     def fsyncs(self, data_dir, first_sign_in):
         p, port = self.serve(data_dir)

@@ -1,4 +1,4 @@
-// trivial_server PORT BODY_FILE: the yardstick for resetd's read throughput —
+// trivial_server PORT BODY_FILE [CERT_PEM KEY_PEM]: the yardstick for resetd's read throughput —
 // cpp-httplib (the same library and version resetd links) answering every
 // GET /api/v1/users with the bytes of BODY_FILE as application/json, nothing
 // else. Runs until SIGTERM/SIGINT. Benchmarks only.
@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 
 namespace {
@@ -19,13 +20,18 @@ void stop(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: trivial_server PORT BODY_FILE\n");
+  if (argc != 3 && argc != 5) {
+    std::fprintf(stderr, "usage: trivial_server PORT BODY_FILE [CERT_PEM KEY_PEM]\n");
     return 2;
   }
   std::ifstream f(argv[2], std::ios::binary);
   const std::string body((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  httplib::Server server;
+  // With a certificate and key: httplib's own TLS server, the yardstick for
+  // resetd's idle RSS with TLS on.
+  std::unique_ptr<httplib::Server> owned;
+  if (argc == 5) owned = std::make_unique<httplib::SSLServer>(argv[3], argv[4]);
+  else owned = std::make_unique<httplib::Server>();
+  httplib::Server& server = *owned;
   g_server = &server;
   // The connection settings resetd's ApiServer uses, so only the handler differs.
   server.set_tcp_nodelay(true);
