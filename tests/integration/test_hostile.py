@@ -432,6 +432,130 @@ def test_pipelined_requests_and_expect_continue(srv):
     assert st == 401, st
 
 
+GET_HEALTHZ = b"GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def thread_switches(pid, comm):
+    """Context switches so far of the process's threads named `comm`."""
+    total, found = 0, False
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if f.read().strip() != comm:
+                    continue
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+            found = True
+        except FileNotFoundError:
+            pass
+    assert found, "no thread named %s" % comm
+    return total
+
+
+def test_kept_alive_requests_skip_the_reactor(srv):
+    """Issue 12: the next request on a kept-alive connection, sent right after the
+    answer, is read and served by the worker that answered (the hold, edge.h)
+    instead of going back through the reactor thread, which woke at least twice
+    per request (hand-back, then the next request's bytes)."""
+    s = connect(srv)
+    answers = _Shared(s)
+
+    def one():
+        s.sendall(GET_HEALTHZ)
+        r = http.client.HTTPResponse(answers)
+        r.begin()
+        r.read()
+        assert r.status == 200
+
+    one()
+    n = 90  # under the 100 requests a connection may carry
+    before = thread_switches(srv.proc.pid, "edge-reactor")
+    for _ in range(n):
+        one()
+    woke = thread_switches(srv.proc.pid, "edge-reactor") - before
+    s.close()
+    figure("kept90.%s.reactor_switches" % ("tls" if srv.tls else "plain"), woke)
+    assert woke < n / 2, "the reactor thread switched %d times for %d kept-alive requests" % (woke, n)
+
+
+def test_held_connections_never_keep_another_client_waiting(srv):
+    """8 keep-alive clients (as many as workers) that got an answer and went quiet,
+    and 8 that sent part of their next request right after the answer, while a
+    worker may hold the connection: another client is answered at once; the
+    partial requests, once completed, and the next request on every connection too."""
+    quiet, partial = [], []
+    for i in range(16):
+        s = connect(srv, source="127.0.6.%d" % (i + 1))
+        s.sendall(GET_HEALTHZ)
+        st, _, _ = read_response(s)
+        assert st == 200, i
+        if i % 2:
+            s.sendall(b"GET /api/v1/healthz HTTP/1.1\r\nHo")
+            partial.append(s)
+        else:
+            quiet.append(s)
+    st, dt = timed_healthz(srv)
+    figure("held16.%s.new_client_wait_s" % ("tls" if srv.tls else "plain"), "%.3f" % dt)
+    assert st == 200 and dt < 2.5, dt
+    for s in partial:
+        s.sendall(b"st: x\r\n\r\n")
+    assert [read_response(s)[0] for s in partial] == [200] * 8
+    for s in quiet + partial:
+        s.sendall(GET_HEALTHZ)
+    assert [read_response(s)[0] for s in quiet + partial] == [200] * 16
+    for s in quiet + partial:
+        s.close()
+
+
+def test_kept_connection_takes_split_and_pipelined_requests(srv):
+    """Requests on a kept connection right after an answer, where a worker may be
+    holding it (edge.h): a pipelined pair in one write; a head, and a body, split in
+    two writes with pauses shorter and longer than the hold; each answered once and
+    in order. A request then EOF is answered, a partial request then EOF is not."""
+    s = connect(srv)
+    answers = _Shared(s)
+
+    def answer():
+        r = http.client.HTTPResponse(answers)
+        r.begin()
+        return r.status, r.read()
+
+    s.sendall(GET_HEALTHZ)
+    assert answer()[0] == 200
+    s.sendall(GET_HEALTHZ + b"GET /api/v1/nope HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (answer()[0], answer()[0]) == (200, 404)
+    body = b'{"username":"nobody","password":"wrong-password-123"}'
+    post = (b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    for pause in (0, 0.001, 0.05):
+        s.sendall(b"GET /api/v1/healthz HTTP/1.1\r\nHo")
+        time.sleep(pause)
+        s.sendall(b"st: x\r\n\r\n")
+        assert answer()[0] == 200, pause
+        s.sendall(post)
+        time.sleep(pause)
+        s.sendall(body)
+        assert answer()[0] == 401, pause
+    s.sendall(GET_HEALTHZ)
+    assert answer()[0] == 200
+    s.close()
+    if srv.tls:
+        return  # a half-close under TLS needs close_notify, which Python's ssl can't send alone
+    for tail, want in ((GET_HEALTHZ, 200), (b"GET /api/v1/healthz HTTP/1.1\r\nHo", None)):
+        s = connect(srv)
+        s.settimeout(10)
+        s.sendall(GET_HEALTHZ)
+        assert read_response(s)[0] == 200
+        s.sendall(tail)
+        s.shutdown(socket.SHUT_WR)
+        st, _, _ = read_response(s)
+        assert st == want, tail
+        assert s.recv(100) == b"", "the connection stayed open after the client's EOF"
+        s.close()
+
+
 def test_duplicate_or_conflicting_lengths_close_the_connection(srv):
     for head in (b"Content-Length: 2\r\nContent-Length: 3\r\n",
                  b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -28,6 +29,11 @@ constexpr auto kSlotWait = std::chrono::seconds(5);
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr size_t kLingerBytes = 64u << 20;  // reading is cheap; the time bounds it
 constexpr size_t kReadChunk = 16 * 1024;
+// How long a worker keeps a kept-alive connection after answering, waiting
+// for its next request (edge.h). Long enough to cover a client's turnaround
+// on a loaded 2-core board, short enough that a burst of new connections
+// never waits on it (queued work ends every hold at once anyway).
+constexpr auto kHold = std::chrono::milliseconds(3);
 
 std::string addr_string(const sockaddr_storage& ss, int* port) {
   char buf[INET6_ADDRSTRLEN] = {};
@@ -224,6 +230,7 @@ Edge::~Edge() {
   stop();
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (work_fd_ >= 0) ::close(work_fd_);
 }
 
 int Edge::bind(const std::string& host, int port) {
@@ -233,7 +240,8 @@ int Edge::bind(const std::string& host, int port) {
   ::listen(listen_fd_, 128);  // httplib listens with a backlog of 5
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) return -1;
+  work_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || work_fd_ < 0) return -1;
   const int fl = fcntl(listen_fd_, F_GETFL);
   fcntl(listen_fd_, F_SETFL, fl | O_NONBLOCK);
   epoll_event ev{};
@@ -247,15 +255,20 @@ int Edge::bind(const std::string& host, int port) {
 
 void Edge::stop() {
   if (stopping_.exchange(true)) return;
-  if (wake_fd_ >= 0) {
-    const uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-  }
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  if (work_fd_ >= 0) [[maybe_unused]] auto n = ::write(work_fd_, &one, sizeof one);  // ends every hold
   cv_.notify_all();
 }
 
 void Edge::serve() {
-  for (size_t i = 0; i < std::max<size_t>(1, lim_.workers); ++i) workers_.emplace_back([this] { worker_loop(); });
+  // Named for ps -T / top -H and the tests that count the reactor's wakeups.
+  for (size_t i = 0; i < std::max<size_t>(1, lim_.workers); ++i)
+    workers_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "edge-worker");
+      worker_loop();
+    });
+  pthread_setname_np(pthread_self(), "edge-reactor");
   reactor_loop();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -514,6 +527,12 @@ void Edge::dispatch(Conn& c) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ready_.push_back(std::move(owned));
+    // More queued than idle workers to take it: end a hold (edge.h).
+    if (holding_ > 0 && !work_signaled_ && ready_.size() > waiting_) {
+      const uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(work_fd_, &one, sizeof one);
+      work_signaled_ = true;
+    }
   }
   cv_.notify_one();
 }
@@ -559,23 +578,101 @@ void Edge::sweep(SteadyClock::time_point now) {
   for (int fd : late) close_conn(fd);
 }
 
+std::unique_ptr<Edge::Conn> Edge::pop_ready() {  // mu_ held, ready_ not empty
+  std::unique_ptr<Conn> c = std::move(ready_.front());
+  ready_.pop_front();
+  if (ready_.empty() && work_signaled_) {
+    uint64_t v;
+    [[maybe_unused]] auto n = ::read(work_fd_, &v, sizeof v);
+    work_signaled_ = false;
+  }
+  return c;
+}
+
+void Edge::give_back(std::unique_ptr<Conn> c) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    returned_.push_back(std::move(c));
+  }
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
 void Edge::worker_loop() {
+  std::unique_ptr<Conn> c;
   for (;;) {
-    std::unique_ptr<Conn> c;
-    {
+    if (!c) {
       std::unique_lock<std::mutex> lock(mu_);
+      ++waiting_;
       cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+      --waiting_;
       if (ready_.empty()) return;
-      c = std::move(ready_.front());
-      ready_.pop_front();
+      c = pop_ready();
     }
     serve_one(*c);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      returned_.push_back(std::move(c));
+    std::unique_ptr<Conn> next;
+    if (hold(*c, next)) continue;  // its next request is in c->request
+    give_back(std::move(c));
+    c = std::move(next);
+  }
+}
+
+// After an answer on a kept connection: true when the connection's next
+// complete request arrived within kHold and is now in c.request (served by
+// this worker); false to hand it back to the reactor with whatever was read
+// in c.in, and then `next` may hold a queued connection this worker took.
+bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
+  if (!c.keep || !c.in.empty() || stopping_) return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ready_.empty()) return false;
+    ++holding_;  // from here on dispatch() signals work_fd_ instead of letting a request wait
+  }
+  struct Unhold {
+    Edge& e;
+    ~Unhold() {
+      std::lock_guard<std::mutex> lock(e.mu_);
+      --e.holding_;
     }
-    const uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  } unhold{*this};
+  const auto until = SteadyClock::now() + kHold;
+  // OpenSSL may already hold the next record: read before polling.
+  bool readable = c.ssl && SSL_has_pending(c.ssl);
+  while (!readable) {
+    const auto left = until - SteadyClock::now();
+    if (left <= SteadyClock::duration::zero()) return false;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    const timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    pollfd p[2] = {{c.fd, POLLIN, 0}, {work_fd_, POLLIN, 0}};
+    const int n = ::ppoll(p, 2, &ts, nullptr);
+    if (n < 0 && errno != EINTR) return false;
+    if (stopping_) return false;
+    if (n > 0 && (p[1].revents & POLLIN)) {
+      // Work queued: take it and let the reactor watch this connection. Another
+      // holder (or an idle worker) may have taken it already: then hold on.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!ready_.empty()) {
+        next = pop_ready();
+        return false;
+      }
+    }
+    readable = n > 0 && p[0].revents != 0;  // POLLHUP / POLLERR too: the read says what
+  }
+  char buf[kReadChunk];
+  for (;;) {
+    const ssize_t r = c.read_some(buf, sizeof buf);
+    if (r <= 0) return false;  // nothing (more) now, EOF, error or TLS wants to write: the reactor's
+    c.in.append(buf, static_cast<size_t>(r));
+    if (c.in.size() > lim_.frame.max_head + lim_.frame.max_body) return false;
+    Frame f = frame_request(c.in, lim_.frame);
+    if (f.kind == Frame::Kind::Reject) return false;  // answered and lingered by the reactor
+    if (f.kind == Frame::Kind::NeedMore) continue;     // only what is already here, never waits
+    c.request = std::move(f.request);
+    c.close_after = f.close_after;
+    c.in.erase(0, f.consumed);
+    if (c.in.empty()) std::string().swap(c.in);
+    c.ready_at = SteadyClock::now();
+    return true;
   }
 }
 

@@ -7,7 +7,25 @@
 // total deadline, and parks idle keep-alive connections. Only a complete
 // request (head and body in memory) is handed to a worker, which runs
 // httplib's process_request on it and hands the connection back.
-// Workers never wait for a client's bytes; they only write the answer.
+// Workers never wait for a client's bytes beyond a short hold; they write
+// the answer.
+//
+// The hold: handing a keep-alive connection back and taking its next request
+// costs two thread switches and about five syscalls (eventfd, epoll_ctl,
+// epoll_wait, ...), most of a cheap request's time. So a worker that kept a
+// connection, has none of its bytes left over, and sees no complete request
+// queued, first waits up to kHold (a few ms) for the next request on that
+// socket itself: poll() on the socket and on work_fd_, which dispatch()
+// signals whenever it queues a request that no idle worker will take. A
+// complete request read within the hold (request_framer.h, non-blocking
+// reads only) is served by the same worker at once; anything else (a part of
+// a request, 100-continue, a refusal, EOF, an error, TLS wanting to write,
+// the hold running out, work waiting, stop) sends the connection back to
+// the reactor with what was read, which frames it as if it had read it
+// itself. So a worker never waits for the rest of a request, a queued
+// request waits for a holder no longer than one wakeup, and every deadline,
+// the per-connection cap and the hash-slot rule (counted from the moment a
+// request is complete) apply as before.
 //
 // Thread-safety: start/stop from one thread; everything else is internal.
 #pragma once
@@ -73,6 +91,9 @@ class Edge final : public httplib::Server {
   bool evict_idle();
   void refuse_fd(int fd);
   void serve_one(Conn& c);
+  bool hold(Conn& c, std::unique_ptr<Conn>& next);
+  void give_back(std::unique_ptr<Conn> c);
+  std::unique_ptr<Conn> pop_ready();
 
   EdgeLimits lim_;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls_;
@@ -80,6 +101,7 @@ class Edge final : public httplib::Server {
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  int work_fd_ = -1;  // readable while a queued request waits for a holding worker
   std::atomic<bool> stopping_{false};
   std::chrono::steady_clock::time_point listen_paused_until_{};
   bool listen_paused_ = false;
@@ -93,6 +115,9 @@ class Edge final : public httplib::Server {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Conn>> ready_;
+  size_t waiting_ = 0;          // workers waiting on cv_
+  size_t holding_ = 0;          // workers holding a kept connection
+  bool work_signaled_ = false;  // work_fd_ written and not yet cleared
   // workers -> reactor
   std::deque<std::unique_ptr<Conn>> returned_;
   std::vector<std::thread> workers_;
