@@ -29,6 +29,10 @@ constexpr auto kSlotWait = std::chrono::seconds(5);
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr size_t kLingerBytes = 64u << 20;  // reading is cheap; the time bounds it
 constexpr size_t kReadChunk = 16 * 1024;
+// An answer's head and small bodies are held back and sent with what follows,
+// so a typical answer leaves in one send (httplib writes head and body apart).
+constexpr size_t kCoalesce = 16 * 1024;
+constexpr size_t kCoalesceBody = 256 * 1024;  // copied once to join its head; larger: two sends
 // How long a worker keeps a kept-alive connection after answering, waiting
 // for its next request (edge.h). Long enough to cover a client's turnaround
 // on a loaded 2-core board, short enough that a burst of new connections
@@ -161,7 +165,8 @@ namespace {
 
 // What httplib's process_request reads and writes for one request: the
 // framed bytes from memory (never the socket), the answer to the socket
-// within one deadline. Notes the answer's status and Connection: close.
+// within one deadline (flush() after process_request sends what is held
+// back). Notes the answer's status and Connection: close.
 class RequestStream final : public httplib::Stream {
  public:
   RequestStream(Edge::Conn& c, SteadyClock::time_point until) : c_(c), until_(until) {}
@@ -176,11 +181,24 @@ class RequestStream final : public httplib::Stream {
   ssize_t write(const char* ptr, size_t size) override {
     if (failed_) return -1;
     if (!head_seen_) sniff(ptr, size);
-    if (!c_.write_all(ptr, size, until_)) {
+    if (held_.size() + size <= kCoalesce) {
+      held_.append(ptr, size);
+      return static_cast<ssize_t>(size);
+    }
+    if (!held_.empty() && size <= kCoalesceBody) {
+      held_.append(ptr, size);
+      return flush() ? static_cast<ssize_t>(size) : -1;
+    }
+    if (!flush() || !c_.write_all(ptr, size, until_)) {
       failed_ = true;
       return -1;
     }
     return static_cast<ssize_t>(size);
+  }
+  bool flush() {
+    if (!failed_ && !held_.empty() && !c_.write_all(held_.data(), held_.size(), until_)) failed_ = true;
+    held_.clear();
+    return !failed_;
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     ip = c_.peer;
@@ -216,6 +234,7 @@ class RequestStream final : public httplib::Stream {
   bool says_close_ = false;
   int status_ = 0;
   std::string head_;
+  std::string held_;  // written by httplib, not yet sent
 };
 
 }  // namespace
@@ -682,6 +701,7 @@ void Edge::serve_one(Conn& c) {
   const bool last = c.close_after || stopping_ || c.served + 1 >= lim_.max_requests_per_connection;
   bool closed = false;
   const bool ok = process_request(s, last, closed, nullptr);
+  s.flush();
   ++c.served;
   // httplib's own 400 means it parsed the head differently: trust nothing after it.
   c.keep = ok && !closed && !last && !s.failed() && !s.says_close() && s.status() != 400;
