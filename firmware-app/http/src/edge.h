@@ -25,7 +25,9 @@
 // itself. So a worker never waits for the rest of a request, a queued
 // request waits for a holder no longer than one wakeup, and every deadline,
 // the per-connection cap and the hash-slot rule (counted from the moment a
-// request is complete) apply as before.
+// request is complete) apply as before; a request whose first bytes came
+// during a hold has its deadline counted from the hand-back, at most kHold
+// later.
 //
 // Thread-safety: start/stop from one thread; everything else is internal.
 #pragma once
