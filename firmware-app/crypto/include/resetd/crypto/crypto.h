@@ -18,7 +18,7 @@ bool init();
 // (OPENSSL_CONF, else the system's openssl.cnf) here, once per process, not at
 // start-up: call it before the first TLS use. resetd starts OpenSSL without its
 // configuration machinery and its crypto error texts and legacy name tables
-// (~1.7 MB of idle RSS; openssl_config.cpp). Thread-safe.
+// (~1.5 MB of idle RSS; openssl_config.cpp). Thread-safe.
 void load_openssl_config();
 
 // Cryptographically random bytes, base64url (no padding) of `bytes` random bytes.
