@@ -6,10 +6,11 @@
 // In a process that serves plain HTTP and relays through a file, none of it is
 // ever used, and it was ~1.5 MB of resetd's idle RSS (in a bare C program: the
 // crypto library's error texts 1.35 MB, the name tables 0.37 MB, the
-// configuration machinery ~0.8 MB even for an empty file). The step below runs from .preinit_array, before any shared library's
-// constructor (ELF gABI), and takes those init steps' one-time slots with
-// OpenSSL's NO_* options, so the later request does nothing. OPENSSL_init_crypto
-// needs no constructor of its own to have run. The SSL error texts (what TLS and
+// configuration machinery ~0.8 MB even for an empty file). The step below runs
+// from .preinit_array, before any shared library's constructor (ELF gABI), and
+// takes those init steps' one-time slots with OpenSSL's NO_* options, so the
+// later request does nothing. OPENSSL_init_crypto needs no constructor of its
+// own to have run. The SSL error texts (what TLS and
 // libcurl report) still load. Algorithms come from OpenSSL's providers, not by
 // legacy name, so nothing resetd or libcurl does depends on the name tables.
 #include <openssl/conf.h>
