@@ -104,6 +104,15 @@ struct Edge::Conn {
   SteadyClock::time_point ready_at;
   bool keep = false;
 
+  // A framed request leaves `in` for `request` (what httplib reads): the
+  // reactor's framing and a worker's hold both end here.
+  void take_request(Frame& f) {
+    request = std::move(f.request);
+    close_after = f.close_after;
+    in.erase(0, f.consumed);
+    if (in.empty()) std::string().swap(in);  // an idle connection keeps no buffer
+  }
+
   ~Conn() {
     if (ssl) SSL_free(ssl);
     if (fd >= 0) ::close(fd);
@@ -517,17 +526,11 @@ void Edge::try_frame(Conn& c) {
       if (c.peer_closed) close_conn(c.fd);
       return;
     }
-    c.request = std::move(f.request);
-    c.close_after = f.close_after;
-    c.in.erase(0, f.consumed);
-    if (c.in.empty()) std::string().swap(c.in);  // an idle connection keeps no buffer
+    c.take_request(f);
   } else {
     if (c.in.size() < c.pending.consumed) return;
-    c.request = std::move(c.pending.request);
-    c.request.append(c.in, c.pending.consumed - c.pending.body, c.pending.body);
-    c.close_after = c.pending.close_after;
-    c.in.erase(0, c.pending.consumed);
-    if (c.in.empty()) std::string().swap(c.in);
+    c.pending.request.append(c.in, c.pending.consumed - c.pending.body, c.pending.body);
+    c.take_request(c.pending);
     c.pending = Frame{};
   }
   c.head_done = false;
@@ -686,10 +689,7 @@ bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
     Frame f = frame_request(c.in, lim_.frame);
     if (f.kind == Frame::Kind::Reject) return false;  // answered and lingered by the reactor
     if (f.kind == Frame::Kind::NeedMore) continue;     // only what is already here, never waits
-    c.request = std::move(f.request);
-    c.close_after = f.close_after;
-    c.in.erase(0, f.consumed);
-    if (c.in.empty()) std::string().swap(c.in);
+    c.take_request(f);
     c.ready_at = SteadyClock::now();
     return true;
   }
