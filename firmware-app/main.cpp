@@ -1,4 +1,4 @@
-// resetd: wiring only. The commands live in cli.cpp.
-#include "cli.h"
+// resetd: wiring only. The commands live in cli/.
+#include "cli/cli.h"
 
 int main(int argc, char** argv) { return resetd::run_cli(argc, argv); }

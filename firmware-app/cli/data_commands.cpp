@@ -1,0 +1,94 @@
+// `resetd init`, `check`, `backup` and `restore`: the data dir as a whole.
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+
+namespace fs = std::filesystem;
+
+namespace resetd::cli {
+
+int cmd_init(Runtime& rt, const std::string& admin, const std::string& email, bool password_stdin) {
+  if (fs::exists(fs::path(rt.cfg.data_dir) / "resetd.db")) {
+    std::cerr << "resetd: " << rt.cfg.data_dir << " is already initialized\n";
+    return kFail;
+  }
+  std::string pw;
+  if (password_stdin) {
+    pw = read_stdin_password();
+    if (pw.empty()) {
+      std::cerr << "resetd: no password on standard input\n";
+      return kUsage;
+    }
+  }
+  if (!rt.open(true)) return kFail;
+  return create_first_admin(rt, admin, email, pw);
+}
+
+int cmd_check(Runtime& rt) {
+  try {
+    auto st = open_as_is(rt.cfg.data_dir);
+    std::string r = st->integrity_check();
+    if (r != "ok") {
+      std::cerr << "resetd: integrity check failed: " << r << "\n";
+      return kFail;
+    }
+    std::cout << "ok (schema " << st->schema_version() << ")\n";
+    return kOk;
+  } catch (const storage::StorageError& e) {
+    std::cerr << "resetd: " << e.what() << "\n";
+    return kFail;
+  }
+}
+
+int cmd_backup(Runtime& rt, const std::string& to) {
+  if (fs::exists(to)) {
+    std::cerr << "resetd: " << to << " already exists\n";
+    return kFail;
+  }
+  try {
+    auto st = open_as_is(rt.cfg.data_dir);
+    st->backup_to(to);
+    std::cout << "backup written to " << to << " (the secret key is not included)\n";
+    return kOk;
+  } catch (const storage::StorageError& e) {
+    std::cerr << "resetd: " << e.what() << "\n";
+    return kFail;
+  }
+}
+
+int cmd_restore(Runtime& rt, const std::string& from) {
+  if (!fs::exists(from)) {
+    std::cerr << "resetd: no such file " << from << "\n";
+    return kFail;
+  }
+  std::string err;
+  if (!ensure_data_dir(rt.cfg.data_dir, &err)) {
+    std::cerr << "resetd: " << err << "\n";
+    return kFail;
+  }
+  // Check the snapshot in a scratch dir before it replaces anything.
+  fs::path scratch = fs::path(rt.cfg.data_dir) / ".restore";
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  fs::create_directories(scratch);
+  fs::copy_file(from, scratch / "resetd.db");
+  try {
+    auto st = open_as_is(scratch.string());
+    if (st->integrity_check() != "ok")
+      throw storage::StorageError(storage::StorageError::Kind::Corrupt, "snapshot is damaged");
+  } catch (const storage::StorageError& e) {
+    fs::remove_all(scratch, ec);
+    std::cerr << "resetd: " << from << ": " << e.what() << "\n";
+    return kFail;
+  }
+  fs::path db = fs::path(rt.cfg.data_dir) / "resetd.db";
+  fs::remove(db.string() + "-wal", ec);
+  fs::remove(db.string() + "-shm", ec);
+  fs::rename(scratch / "resetd.db", db);
+  fs::remove_all(scratch, ec);
+  std::cout << "restored " << from << " into " << rt.cfg.data_dir << "\n";
+  return kOk;
+}
+
+}  // namespace resetd::cli
