@@ -1,23 +1,139 @@
 """Issue 11 / spec §12: forward auth for the appliance's other web apps, tested through a
-real nginx (Debian package) with auth_request in front of a tiny upstream (a second nginx
-server block that echoes the Remote-* headers it received), and through Debian's caddy
-with the README's forward_auth snippet.
+real nginx (Debian package) with auth_request and through Debian's caddy with forward_auth,
+both running the README's snippets as written (read out of README.md between the
+`<!-- test:nginx-forward-auth -->` / `<!-- test:caddy-forward-auth -->` markers; only the
+placeholders in NGINX_PLACEHOLDERS / CADDY_PLACEHOLDERS are swapped for test ports and
+files), in front of an "app" that echoes every header it received.
 
-nginx runs as root's child on free 127.0.0.1 ports with its own prefix, pid file and logs
-in the test's temp dir; every wait is bounded."""
+Issue 18: host rules deny hosts without a rule (item 4), the cookie sibling hosts get is
+good for /auth/verify only (item 5), and a client's own Remote-* never reaches the app
+(item 6). nginx and caddy run as children on free 127.0.0.1 ports with their own prefix,
+pid file and logs in the test's temp dir; every wait is bounded."""
+import http.client
+import http.server
+import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
-import types
+import threading
 import urllib.parse
 
 import pytest
 
-from conftest import Client, assert_error_json, free_port, port_open, strong_password, wait_until
+from conftest import (ADMIN_PW, ADMIN_USER, REPO, Client, assert_error_json, free_port, make_cert, port_open, strong_password,
+                      wait_until)
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+CADDY = shutil.which("caddy") or "/usr/bin/caddy"
+WIKI = "wiki.appliance.example"  # the app's host name, as the README's snippets write it out
+WIKI_ORIGIN = "https://" + WIKI
 
-NGINX_CONF = """
+
+def readme_snippet(marker):
+    """The fenced block right after `<!-- test:MARKER -->` in README.md."""
+    text = open(os.path.join(REPO, "README.md")).read()
+    tag = "<!-- test:%s -->" % marker
+    assert text.count(tag) == 1, "README.md must hold exactly one %s" % tag
+    rest = text[text.index(tag) + len(tag):].lstrip("\n")
+    assert rest.startswith("```"), "a fenced block must follow %s" % tag
+    body = rest[rest.index("\n") + 1:]
+    return body[:body.index("```")]
+
+
+def substitute(snippet, placeholders):
+    """Swaps each README placeholder (it must be there: else README and test drifted)."""
+    for old, new in placeholders.items():
+        assert old in snippet, "README snippet lost the placeholder %r" % old
+        snippet = snippet.replace(old, new)
+    return snippet
+
+
+# What an attacker's browser adds, hoping the app believes it (item 6).
+FORGED = {"Remote-User": "forged-user", "Remote-Name": "Forged Name", "Remote-Email": "forged@evil.example",
+          "Remote-Groups": "global_admin", "Remote_Email": "forged2@evil.example",
+          "X-Forwarded-Host": "forged.example"}
+
+
+class EchoApp:
+    """The upstream app: answers 200 with every request header it got, as JSON pairs."""
+
+    def __init__(self):
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                b = json.dumps([[k, v] for k, v in self.headers.items()]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(b)))
+                self.end_headers()
+                self.wfile.write(b)
+
+            def log_message(self, *a):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def remote_headers(resp):
+    """{"remote-user": [values…], …} of what the app saw: every spelling of Remote-*
+    (any case, '_' for '-'), so a forged duplicate shows up as a second value."""
+    assert resp is not None and resp.status == 200, resp
+    seen = {}
+    for k, v in json.loads(resp.body):
+        k = k.lower().replace("_", "-")
+        if k.startswith("remote-"):
+            seen.setdefault(k, []).append(v)
+    return seen
+
+
+class _SniConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1:port with the TLS server name `sni` (None: none, as for an IP)."""
+
+    def __init__(self, port, sni, timeout=15):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        super().__init__("127.0.0.1", port, timeout=timeout, context=ctx)
+        self._sni = sni
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._sni)
+
+
+class Proxied:
+    """A response from the proxy; None from proxy_get when it shut the door (444, TLS refused)."""
+
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def __repr__(self):
+        return "<Proxied %d %r>" % (self.status, self.body[:300])
+
+
+def proxy_get(port, path="/", host=WIKI, sni=WIKI, cookies=None, headers=None, tls=True):
+    h = {"Host": host}
+    if cookies:
+        h["Cookie"] = "; ".join("%s=%s" % kv for kv in cookies.items())
+    h.update(headers or {})
+    c = _SniConnection(port, sni) if tls else http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        c.request("GET", path, headers=h)
+        r = c.getresponse()
+        return Proxied(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    except (http.client.RemoteDisconnected, ConnectionResetError, ssl.SSLError):
+        return None
+    finally:
+        c.close()
+
+
+NGINX_WRAPPER = """
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log info;
@@ -29,55 +145,31 @@ http {{
   fastcgi_temp_path {prefix}/fastcgi;
   uwsgi_temp_path {prefix}/uwsgi;
   scgi_temp_path {prefix}/scgi;
-
-  # the upstream app: echoes who the proxy said the user is
-  server {{
-    listen 127.0.0.1:{app_port};
-    location / {{
-      default_type text/plain;
-      return 200 "app user=[$http_remote_user] name=[$http_remote_name] email=[$http_remote_email] groups=[$http_remote_groups]\\n";
-    }}
-  }}
-
-  # the reverse proxy with forward auth, as in the README
-  server {{
-    listen 127.0.0.1:{proxy_port};
-    location / {{
-      auth_request /_resetd_verify;
-      auth_request_set $resetd_user $upstream_http_remote_user;
-      auth_request_set $resetd_name $upstream_http_remote_name;
-      auth_request_set $resetd_email $upstream_http_remote_email;
-      auth_request_set $resetd_groups $upstream_http_remote_groups;
-      auth_request_set $resetd_redirect $upstream_http_location;
-      error_page 401 =302 $resetd_redirect;
-      proxy_set_header Remote-User $resetd_user;
-      proxy_set_header Remote-Name $resetd_name;
-      proxy_set_header Remote-Email $resetd_email;
-      proxy_set_header Remote-Groups $resetd_groups;
-      proxy_pass http://127.0.0.1:{app_port};
-    }}
-    location = /_resetd_verify {{
-      internal;
-      proxy_pass http://127.0.0.1:{resetd_port}/api/v1/auth/verify;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-    }}
-  }}
+{snippet}
 }}
 """
 
 
 class Nginx:
-    def __init__(self, base, resetd_port, proxy_port=None):
+    """Debian's nginx running the README's block, in front of an EchoApp."""
+
+    def __init__(self, base, resetd_port, app_port):
         self.prefix = os.path.join(base, "nginx")
         os.makedirs(self.prefix)
         os.chmod(base, 0o755)
-        self.proxy_port, self.app_port = proxy_port or free_port(), free_port()
+        self.proxy_port = free_port()
+        cert, key = make_cert(self.prefix)
+        placeholders = {
+            "listen 443 ssl": "listen 127.0.0.1:%d ssl" % self.proxy_port,
+            "/etc/ssl/wiki.appliance.example.pem": cert,
+            "/etc/ssl/wiki.appliance.example.key": key,
+            "https://127.0.0.1:8443": "https://127.0.0.1:%d" % resetd_port,
+            "http://127.0.0.1:8080": "http://127.0.0.1:%d" % app_port,
+        }
         self.conf = os.path.join(self.prefix, "nginx.conf")
         with open(self.conf, "w") as f:
-            f.write(NGINX_CONF.format(prefix=self.prefix, app_port=self.app_port,
-                                      proxy_port=self.proxy_port, resetd_port=resetd_port))
+            f.write(NGINX_WRAPPER.format(prefix=self.prefix,
+                                         snippet=substitute(readme_snippet("nginx-forward-auth"), placeholders)))
         self.proc = None
 
     def start(self):
@@ -86,10 +178,13 @@ class Nginx:
         assert r.returncode == 0, "nginx -t: %s" % r.stderr
         self.proc = subprocess.Popen([NGINX, "-p", self.prefix, "-c", self.conf, "-g", "daemon off;"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: (port_open(self.proxy_port) and port_open(self.app_port))
-                   or self.proc.poll() is not None, timeout=10, what="nginx listening")
+        wait_until(lambda: port_open(self.proxy_port) or self.proc.poll() is not None, timeout=10,
+                   what="nginx listening")
         assert self.proc.poll() is None, "nginx exited: %s" % self.log()
         return self
+
+    def get(self, path="/", **kw):
+        return proxy_get(self.proxy_port, path, **kw)
 
     def log(self):
         p = os.path.join(self.prefix, "error.log")
@@ -115,28 +210,35 @@ def fa_toml(origins, rules=None, cookie_domain=""):
     return "\n".join(lines) + "\n"
 
 
-def via_proxy(nginx, path="/", cookie=None, host=None, headers=None):
-    """GET through nginx (no redirects followed). Returns the Response."""
-    c = Client(nginx.proxy_port)
-    if cookie:
-        c.cookies = {"resetd_session": cookie}
-    h = dict(headers or {})
-    if host:
-        h["Host"] = host
-    return c.get(path, headers=h or None)
+@pytest.fixture
+def make_fa(make_resetd, workdir):
+    """make_fa(rules=…, cookie_domain=…) -> (resetd over TLS with forward auth on and the
+    wiki's origin allowed, nginx running the README's block in front of an EchoApp)."""
+    made = []
+
+    def make(rules=None, cookie_domain=""):
+        srv = make_resetd(start=False, tls=True)
+        srv.extra_toml = fa_toml([WIKI_ORIGIN], rules=rules, cookie_domain=cookie_domain)
+        srv.write_config()
+        srv.start()
+        app = EchoApp()
+        made.append(app)
+        ng = Nginx(os.path.join(workdir, "n%d" % len(made)), srv.port, app.port)
+        made.append(ng)
+        ng.start()
+        return srv, ng
+    yield make
+    for m in reversed(made):
+        m.stop()
 
 
 @pytest.fixture
-def fa(make_resetd, workdir):
-    """resetd with forward auth on (nginx's origin allowed) and nginx in front of an app."""
-    proxy_port = free_port()
-    srv = make_resetd(start=False)
-    srv.extra_toml = fa_toml(["http://127.0.0.1:%d" % proxy_port], rules={"127.0.0.1:%d" % proxy_port: ["user", "global_admin"]})
-    srv.write_config()
-    srv.start()
-    ng = Nginx(workdir, srv.port, proxy_port).start()
-    yield srv, ng
-    ng.stop()
+def fa(make_fa):
+    return make_fa(rules={WIKI: ["user", "global_admin"]})
+
+
+def session_of(c):
+    return {"resetd_session": c.cookies["resetd_session"]}
 
 
 def test_signed_out_redirects_to_sign_in_with_rd_then_upstream_sees_the_user(fa):
@@ -147,10 +249,10 @@ def test_signed_out_redirects_to_sign_in_with_rd_then_upstream_sees_the_user(fa)
                             password=pw).json["user"]["id"]
 
     # signed out: nginx answers 302 to resetd's sign-in page with rd = the page asked for
-    r = via_proxy(ng, "/wiki/page?x=1&y=2")
-    assert r.status == 302, (r, ng.log())
+    r = ng.get("/wiki/page?x=1&y=2")
+    assert r is not None and r.status == 302, (r, ng.log())
     loc = r.headers["location"]
-    want_rd = "http://127.0.0.1:%d/wiki/page?x=1&y=2" % ng.proxy_port
+    want_rd = WIKI_ORIGIN + "/wiki/page?x=1&y=2"
     assert loc.startswith(srv.public_url + "/?rd="), loc
     assert loc.endswith("#/signin"), loc
     rd = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["rd"][0]
@@ -161,42 +263,61 @@ def test_signed_out_redirects_to_sign_in_with_rd_then_upstream_sees_the_user(fa)
     r = c.post("session", {"username": "kiosk.ann", "password": pw, "rd": rd}, csrf=False)
     assert r.status == 200, r
     assert r.json["redirect"] == want_rd
-    token = c.cookies["resetd_session"]
 
     # the browser follows it: nginx lets it through, the app sees who it is
-    r = via_proxy(ng, "/wiki/page?x=1&y=2", cookie=token)
-    assert r.status == 200, (r, ng.log())
-    assert b"user=[kiosk.ann]" in r.body and b"groups=[user]" in r.body, r.body
-    assert b"name=[Ann Kiosk]" in r.body and b"email=[ann@example.org]" in r.body, r.body
+    seen = remote_headers(ng.get("/wiki/page?x=1&y=2", cookies=session_of(c)))
+    assert seen == {"remote-user": ["kiosk.ann"], "remote-name": ["Ann Kiosk"],
+                    "remote-email": ["ann@example.org"], "remote-groups": ["user"]}, seen
 
-    # a client cannot forge the header past the proxy
-    c2 = Client(ng.proxy_port)
-    r = c2.get("/", headers={"Remote-User": "admin"})
-    assert r.status == 302, r
+    # signed out, a forged header gets nowhere but the sign-in page
+    r = ng.get("/", headers=FORGED)
+    assert r.status == 302 and "#/signin" in r.headers["location"], r
 
     # the admin resets that user's password: the session is gone, the proxy refuses
     r = admin.reset(uid, notify=[], notify_user=False)
     assert r.status == 200, r
-    r = via_proxy(ng, "/wiki/page", cookie=token)
+    r = ng.get("/wiki/page", cookies=session_of(c))
     assert r.status == 302 and "#/signin" in r.headers["location"], r
     assert c.get("session").status == 401
 
 
-def test_foreign_rd_is_refused(fa):
+def test_readme_nginx_never_lets_a_client_sent_remote_header_reach_the_app(fa):
+    """Issue 18 item 6: all four Remote-* come from resetd's answer — also where resetd's is
+    empty (the initial admin has no email): then the app sees none at all."""
     srv, ng = fa
     admin = srv.admin()
     pw = strong_password()
+    admin.create_user("forge.gil", display_name="Gil Real", email="gil@example.org", password=pw)
+    c = srv.client()
+    c.must_sign_in("forge.gil", pw)
+    seen = remote_headers(ng.get("/", cookies=session_of(c), headers=FORGED))
+    assert seen == {"remote-user": ["forge.gil"], "remote-name": ["Gil Real"],
+                    "remote-email": ["gil@example.org"], "remote-groups": ["user"]}, seen
+    me = admin.get("session").json["user"]
+    assert not me.get("email") and me["display_name"], me  # what the next check relies on
+    seen = remote_headers(ng.get("/", cookies=session_of(admin), headers=FORGED))
+    assert seen == {"remote-user": ["admin"], "remote-name": [me["display_name"]],
+                    "remote-groups": ["global_admin"]}, seen
+
+
+def test_foreign_rd_is_refused(make_resetd):
+    srv = make_resetd(start=False)
+    srv.extra_toml = fa_toml([WIKI_ORIGIN])
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    pw = strong_password()
     admin.create_user("rd.bob", password=pw)
-    ok_origin = "http://127.0.0.1:%d" % ng.proxy_port
+    ok_origin = WIKI_ORIGIN
     foreign = [
         "https://evil.example/", "//evil.example/x", "///evil.example", "http:/evil.example",
-        ok_origin + "@evil.example/", "http://127.0.0.1:%d.evil.example/" % ng.proxy_port,
-        "http://evil.example\\@127.0.0.1:%d/" % ng.proxy_port, "http:\\\\evil.example",
+        ok_origin + "@evil.example/", "https://%s.evil.example/" % WIKI,
+        "https://evil.example\\@%s/" % WIKI, "http:\\\\evil.example",
         "/\\evil.example", "javascript:alert(1)", "data:text/html,x",
         "http%3A%2F%2Fevil.example", "%2F%2Fevil.example", "http://evil%2eexample/",
-        "http://127.0.0.1%%3A%d@evil.example/" % ng.proxy_port, "https://127.0.0.1:%d/" % ng.proxy_port,
+        "https://%s%%3A443@evil.example/" % WIKI, "http://%s/" % WIKI, "https://%s:8443/" % WIKI,
         ok_origin + "\r\nSet-Cookie: x=1", " " + ok_origin + "/", "HTTP://EVIL.EXAMPLE/",
-        "http://user:pass@127.0.0.1:%d/" % ng.proxy_port, "", "relative/path", "/local/path",
+        "https://user:pass@%s/" % WIKI, "", "relative/path", "/local/path",
     ]
     admin_c = srv.client()
     admin_c.must_sign_in("rd.bob", pw)
@@ -207,7 +328,7 @@ def test_foreign_rd_is_refused(fa):
         r = c.post("session", {"username": "rd.bob", "password": pw, "rd": rd}, csrf=False)
         assert r.status == 200 and r.json["redirect"] is None, (rd, r.json)
     # the allowed origin, also with the default port spelled out or upper case host
-    for rd in (ok_origin + "/", ok_origin + "/a?b=c#d", ok_origin):
+    for rd in (ok_origin + "/", ok_origin + "/a?b=c#d", ok_origin, "https://WIKI.appliance.example:443/x"):
         r = admin_c.get("auth/redirect?rd=" + urllib.parse.quote(rd, safe=""))
         assert r.status == 200 and r.json["redirect"] == rd, (rd, r)
 
@@ -215,31 +336,95 @@ def test_foreign_rd_is_refused(fa):
 def test_host_rule_refuses_roles_not_listed(fa):
     """Also through client-sent headers: nginx passes the client's own headers on to the auth
     subrequest, so a client's X-Forwarded-Host (or X-Original-URL with Caddy) must not choose
-    the host the rule is looked up for; and nginx serves "host." as "host"."""
+    the host the rule is looked up for."""
     srv, ng = fa
     admin = srv.admin()
     pw = strong_password()
     admin.create_user("hd.carol", role="helpdesk_admin", password=pw)
     c = srv.client()
     c.must_sign_in("hd.carol", pw)
-    r = via_proxy(ng, "/", cookie=c.cookies["resetd_session"])
+    r = ng.get("/", cookies=session_of(c))
     assert r.status == 403, (r, ng.log())
-    proxy_host = "127.0.0.1:%d" % ng.proxy_port
     for headers in ({"X-Forwarded-Host": "unruled.example"},
                     {"X-Forwarded-Host": "unruled.example", "X-Forwarded-Proto": "http", "X-Forwarded-Uri": "/"},
-                    {"Host": "127.0.0.1.:%d" % ng.proxy_port},
-                    {"Host": "127.0.0.1.:%d" % ng.proxy_port, "X-Forwarded-Host": "127.0.0.1.:%d" % ng.proxy_port}):
-        r = via_proxy(ng, "/", cookie=c.cookies["resetd_session"], headers=headers)
+                    {"X-Original-URL": "https://unruled.example/"}):
+        r = ng.get("/", cookies=session_of(c), headers=headers)
         assert r.status == 403, (headers, r, ng.log())
     # straight from a trusted peer: X-Original-URL and X-Forwarded-Host naming different hosts
-    for headers in ({"X-Original-URL": "http://%s/" % proxy_host, "X-Forwarded-Host": "unruled.example"},
+    for headers in ({"X-Original-URL": "%s/" % WIKI_ORIGIN, "X-Forwarded-Host": "unruled.example"},
                     {"X-Original-URL": "http://unruled.example/", "X-Forwarded-Proto": "http",
-                     "X-Forwarded-Uri": "/", "X-Forwarded-Host": proxy_host}):
+                     "X-Forwarded-Uri": "/", "X-Forwarded-Host": WIKI}):
         assert_error_json(c.get("auth/verify", headers=headers), 403, "forbidden")
-    # the admin (global_admin is listed) enters, also with a consistent X-Forwarded-Host
-    for headers in (None, {"X-Forwarded-Host": proxy_host}):
-        r = via_proxy(ng, "/", cookie=admin.cookies["resetd_session"], headers=headers)
-        assert r.status == 200 and b"user=[admin]" in r.body and b"groups=[global_admin]" in r.body, r.body
+    # the admin (global_admin is listed) enters, whatever X-Forwarded-Host the client sends
+    for headers in (None, {"X-Forwarded-Host": "unruled.example"}):
+        seen = remote_headers(ng.get("/", cookies=session_of(admin), headers=headers))
+        assert seen["remote-user"] == ["admin"] and seen["remote-groups"] == ["global_admin"], seen
+
+
+# Hosts a client may name hoping to land on a host without a rule (issue 18 item 4).
+STRAY_HOSTS = ["127.0.0.1", "127.0.0.1:8443", "[::1]", "[::1]:443", "x." + WIKI, WIKI + ".evil.example",
+               "localhost", "unruled.example", "wiki", "appliance.example"]
+
+
+def test_a_host_without_a_rule_admits_nobody_once_rules_exist(make_fa):
+    """Issue 18 item 4: an admin-only app; a plain user must not get in by naming another
+    Host — neither at resetd (a host without a rule now refuses every role) nor through the
+    README's nginx block (a default server refuses any Host it does not name)."""
+    srv, ng = make_fa(rules={WIKI: ["global_admin"]})
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("plain.pat", password=pw)
+    c = srv.client()
+    c.must_sign_in("plain.pat", pw)
+    # at resetd, as a proxy that forwarded the client's Host would ask
+    for host in STRAY_HOSTS + [WIKI]:
+        for headers in ({"X-Original-URL": "https://%s/" % host},
+                        {"X-Forwarded-Proto": "https", "X-Forwarded-Host": host, "X-Forwarded-Uri": "/"}):
+            assert_error_json(c.get("auth/verify", headers=headers), 403, "forbidden")
+    # its own spellings of the ruled host still follow the rule
+    for host in (WIKI, WIKI.upper(), WIKI + ".", WIKI + ":8443", WIKI + ".:443"):
+        r = admin.get("auth/verify", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": host,
+                                              "X-Forwarded-Uri": "/"})
+        assert r.status == 200 and r.headers["remote-user"] == "admin", (host, r)
+    # through nginx: the wiki refuses the user; no other Host reaches the app at all
+    assert ng.get("/", cookies=session_of(c)).status == 403
+    for host in STRAY_HOSTS + [WIKI.upper(), WIKI + "."]:
+        for sni in (WIKI, None):
+            r = ng.get("/", host=host, sni=sni, cookies=session_of(c))
+            assert r is None or r.status in (400, 403, 421), (host, sni, r, ng.log())
+    assert remote_headers(ng.get("/", cookies=session_of(admin)))["remote-user"] == ["admin"]
+
+
+def test_star_rule_is_the_default_for_hosts_without_a_rule(make_resetd):
+    srv = make_resetd(start=False)
+    srv.extra_toml = fa_toml([WIKI_ORIGIN], rules={"admin.appliance.example": ["global_admin"], "*": ["user"]})
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("star.sam", password=pw)
+    c = srv.client()
+    c.must_sign_in("star.sam", pw)
+
+    def verify(client, host):
+        return client.get("auth/verify", headers={"X-Original-URL": "https://%s/" % host})
+    assert verify(c, "wiki.appliance.example").status == 200
+    assert verify(c, "127.0.0.1").status == 200
+    assert_error_json(verify(c, "admin.appliance.example"), 403, "forbidden")
+    assert verify(admin, "admin.appliance.example").status == 200
+    assert_error_json(verify(admin, "wiki.appliance.example"), 403, "forbidden")  # "*" names user only
+    j = admin.get("settings/integrations").json["forward_auth"]["rules"]
+    assert {"host": "*", "roles": ["user"]} in j, j
+
+
+def test_rule_with_a_port_is_refused_at_start(make_resetd):
+    srv = make_resetd(start=False)
+    srv.extra_toml = fa_toml([WIKI_ORIGIN], rules={WIKI + ":443": ["user"]})
+    srv.write_config()
+    srv.start(wait=False)
+    assert srv.proc.wait(20) != 0
+    err = srv.stderr()
+    assert "forward_auth.rules" in err and "without a port" in err, err
 
 
 def test_must_change_session_is_sent_to_the_change_page(fa):
@@ -252,7 +437,7 @@ def test_must_change_session_is_sent_to_the_change_page(fa):
     assert r.status == 200, r
     c = srv.client()
     assert c.must_sign_in("mc.dave", tmp)["must_change_password"] is True
-    r = via_proxy(ng, "/", cookie=c.cookies["resetd_session"])
+    r = ng.get("/", cookies=session_of(c))
     assert r.status == 302 and r.headers["location"] == srv.public_url + "/#/password", r
     # directly: 401 with both headers; ?redirect=1 (Caddy, Traefik) makes it a 302
     r = c.get("auth/verify")
@@ -262,15 +447,15 @@ def test_must_change_session_is_sent_to_the_change_page(fa):
     assert r.status == 302 and r.headers["location"] == srv.public_url + "/#/password"
 
 
-def test_verify_writes_nothing_and_ignores_forwarded_headers_from_untrusted_peers(fa, workdir):
+def test_verify_writes_nothing(fa):
     srv, ng = fa
     admin = srv.admin()
     db = os.path.join(srv.data_dir, "resetd.db")
     before = [os.stat(db + s).st_mtime_ns if os.path.exists(db + s) else None for s in ("", "-wal")]
     sizes = [os.path.getsize(db + s) if os.path.exists(db + s) else None for s in ("", "-wal")]
     for _ in range(20):
-        assert via_proxy(ng, "/", cookie=admin.cookies["resetd_session"]).status == 200
-        assert via_proxy(ng, "/").status == 302
+        assert ng.get("/", cookies=session_of(admin)).status == 200
+        assert ng.get("/").status == 302
     after = [os.stat(db + s).st_mtime_ns if os.path.exists(db + s) else None for s in ("", "-wal")]
     assert before == after and sizes == [os.path.getsize(db + s) if os.path.exists(db + s) else None
                                          for s in ("", "-wal")], "verify wrote to the database"
@@ -287,26 +472,100 @@ def test_forward_auth_off_by_default(make_resetd):
     assert "domain=" not in (admin.last_set_cookie or "").lower()
 
 
-def test_cookie_domain_scopes_the_session_cookie(make_resetd):
+def set_cookies(resp):
+    return [v for k, v in resp.header_list if k.lower() == "set-cookie"]
+
+
+def test_cookie_domain_cookie_passes_verify_and_nothing_else(make_resetd):
+    """Issue 18 item 5: with cookie_domain, resetd's own session cookie stays host-only; the
+    cookie every sibling host gets (and may replay) passes /auth/verify and no other route,
+    and ends with the session."""
     srv = make_resetd(start=False)
-    srv.extra_toml = fa_toml(["https://wiki.appliance.example"], cookie_domain="appliance.example")
+    srv.extra_toml = fa_toml([WIKI_ORIGIN], cookie_domain="appliance.example")
     srv.write_config()
     srv.start()
+    admin = srv.admin()
     c = srv.client()
-    r = c.sign_in("admin", "Adm1n-Passw0rd-Tr0ub4dor!")
+    r = c.sign_in(ADMIN_USER, ADMIN_PW)
     assert r.status == 200, r
-    sc = c.last_set_cookie
-    assert "Domain=appliance.example" in sc and "HttpOnly" in sc and "SameSite=Strict" in sc, sc
-    j = srv.admin().get("settings/integrations").json
-    assert j["forward_auth"] == {"enabled": True, "allowed_redirect_origins": ["https://wiki.appliance.example"],
+    csrf = r.json["csrf_token"]
+    cookies = {v.split("=", 1)[0]: v for v in set_cookies(r)}
+    assert set(cookies) == {"resetd_session", "resetd_forward"}, cookies
+    assert "domain=" not in cookies["resetd_session"].lower(), cookies
+    fwd = cookies["resetd_forward"]
+    assert "Domain=appliance.example" in fwd and "HttpOnly" in fwd and "SameSite=Strict" in fwd, fwd
+    token = c.cookies["resetd_forward"]
+    assert token != c.cookies["resetd_session"]
+
+    # a sibling app replays it: verify yes, anything else no — under either cookie name
+    sibling = srv.client()
+    for jar in ({"resetd_forward": token}, {"resetd_session": token}):
+        sibling.cookies = dict(jar)
+        sibling.csrf = csrf
+        assert_error_json(sibling.get("session"), 401, "not_signed_in")
+        assert_error_json(sibling.get("users"), 401, "not_signed_in")
+        assert_error_json(sibling.get("settings/integrations"), 401, "not_signed_in")
+        assert_error_json(sibling.post("users", {"username": "evil.admin", "display_name": "E",
+                                                 "email": "e@example.org", "role": "global_admin",
+                                                 "mode": "manual", "password": strong_password(),
+                                                 "require_change": False, "notify": [],
+                                                 "notify_user": False}), 401, "not_signed_in")
+        assert_error_json(sibling.post("session/password", {"current_password": "x", "new_password": "y"}),
+                          401, "not_signed_in")
+        assert_error_json(sibling.delete("session"), 401, "not_signed_in")
+    sibling.cookies = {"resetd_forward": token}
+    r = sibling.get("auth/verify")
+    assert r.status == 200 and r.headers["remote-user"] == "admin" and r.headers["remote-groups"] == "global_admin", r
+    assert "evil.admin" not in json.dumps(admin.get("users?q=evil").json)
+    # a made-up or altered forward token is nobody
+    for bad in ("0" * 64, token[:-1] + ("0" if token[-1] != "0" else "1"), token.upper(), token + "0"):
+        sibling.cookies = {"resetd_forward": bad}
+        assert_error_json(sibling.get("auth/verify"), 401, "not_signed_in")
+
+    # signing out ends both, and clears both cookies
+    r = c.delete("session")
+    assert r.status == 204, r
+    cleared = set_cookies(r)
+    assert len(cleared) == 2 and all("Max-Age=0" in v for v in cleared), cleared
+    sibling.cookies = {"resetd_forward": token}
+    assert_error_json(sibling.get("auth/verify"), 401, "not_signed_in")
+
+    # an admin ending the session (here: a reset of that user) ends the forward cookie too
+    pw = strong_password()
+    uid = admin.create_user("dom.eve", password=pw).json["user"]["id"]
+    e = srv.client()
+    e.must_sign_in("dom.eve", pw)
+    sibling.cookies = {"resetd_forward": e.cookies["resetd_forward"]}
+    assert sibling.get("auth/verify").status == 200
+    assert admin.reset(uid, notify=[], notify_user=False).status == 200
+    assert_error_json(sibling.get("auth/verify"), 401, "not_signed_in")
+
+    j = admin.get("settings/integrations").json
+    assert j["forward_auth"] == {"enabled": True, "allowed_redirect_origins": [WIKI_ORIGIN],
                                  "cookie_domain": "appliance.example", "rules": []}, j
+
+
+def test_forward_cookie_through_the_readme_nginx(make_fa):
+    """The sibling-host cookie alone gets a browser through nginx to the app."""
+    srv, ng = make_fa(rules={WIKI: ["user"]}, cookie_domain="appliance.example")
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("fwd.fred", password=pw)
+    c = srv.client()
+    c.must_sign_in("fwd.fred", pw)
+    seen = remote_headers(ng.get("/", cookies={"resetd_forward": c.cookies["resetd_forward"]}, headers=FORGED))
+    assert seen["remote-user"] == ["fwd.fred"] and seen["remote-groups"] == ["user"], seen
+    token = c.cookies["resetd_forward"]
+    assert c.delete("session").status == 204
+    r = ng.get("/", cookies={"resetd_forward": token})
+    assert r.status == 302, r
 
 
 def test_expired_password_session_is_sent_to_the_change_page(make_resetd, workdir):
     from sitekit import TestClock
     clock = TestClock(os.path.join(workdir, "clock-offset"))
     srv = make_resetd(start=False)
-    srv.extra_toml = fa_toml(["https://wiki.appliance.example"])
+    srv.extra_toml = fa_toml([WIKI_ORIGIN])
     srv.write_config()
     srv.env = {"RESETD_TEST_CLOCK_OFFSET_FILE": clock.path}
     srv.start()
@@ -326,94 +585,117 @@ def test_expired_password_session_is_sent_to_the_change_page(make_resetd, workdi
     assert r.headers["location"] == srv.public_url + "/#/password", r.headers
 
 
-CADDY = shutil.which("caddy") or "/usr/bin/caddy"
-
-CADDYFILE = """{{
+CADDY_GLOBAL = """{{
   admin off
   auto_https off
   storage file_system {prefix}/data
 }}
-http://127.0.0.1:{proxy_port} {{
-  forward_auth 127.0.0.1:{resetd_port} {{
-    uri /api/v1/auth/verify?redirect=1
-    copy_headers Remote-User Remote-Name Remote-Email Remote-Groups
-  }}
-  respond "app user=[{{http.request.header.Remote-User}}] groups=[{{http.request.header.Remote-Groups}}]"
-}}
 """
 
 
-def test_caddy_forward_auth(make_resetd, workdir):
-    """The README's Caddy snippet against Debian's caddy: redirect with rd, then through."""
-    proxy_port = free_port()
-    srv = make_resetd(start=False)
-    srv.extra_toml = fa_toml(["http://127.0.0.1:%d" % proxy_port])
+class Caddy:
+    """Debian's caddy running the README's block (site address made plain HTTP on a test port)."""
+
+    def __init__(self, base, resetd_port, app_port):
+        self.prefix = os.path.join(base, "caddy")
+        os.makedirs(self.prefix)
+        self.proxy_port = free_port()
+        placeholders = {
+            WIKI + " {": "http://%s:%d {" % (WIKI, self.proxy_port),
+            "https://127.0.0.1:8443": "https://127.0.0.1:%d" % resetd_port,
+            "reverse_proxy 127.0.0.1:8080": "reverse_proxy 127.0.0.1:%d" % app_port,
+        }
+        self.conf = os.path.join(self.prefix, "Caddyfile")
+        with open(self.conf, "w") as f:
+            f.write(CADDY_GLOBAL.format(prefix=self.prefix)
+                    + substitute(readme_snippet("caddy-forward-auth"), placeholders))
+        self.proc = None
+        self.logf = None
+
+    def start(self):
+        env = dict(os.environ, HOME=self.prefix, XDG_DATA_HOME=self.prefix, XDG_CONFIG_HOME=self.prefix)
+        self.logf = open(os.path.join(self.prefix, "caddy.log"), "wb")
+        self.proc = subprocess.Popen([CADDY, "run", "--config", self.conf, "--adapter", "caddyfile"], env=env,
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
+        wait_until(lambda: port_open(self.proxy_port) or self.proc.poll() is not None, timeout=15,
+                   what="caddy listening")
+        assert self.proc.poll() is None, self.log()
+        return self
+
+    def get(self, path="/", **kw):
+        kw.setdefault("sni", None)
+        return proxy_get(self.proxy_port, path, tls=False, **kw)
+
+    def log(self):
+        return open(os.path.join(self.prefix, "caddy.log")).read()[-4000:]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.logf:
+            self.logf.close()
+
+
+@pytest.fixture
+def caddy_fa(make_resetd, workdir):
+    srv = make_resetd(start=False, tls=True)
+    # the test speaks plain HTTP to caddy (the README's block: HTTPS), so that origin too
+    srv.extra_toml = fa_toml([WIKI_ORIGIN, "http://" + WIKI], rules={WIKI: ["user", "global_admin"]})
     srv.write_config()
     srv.start()
-    prefix = os.path.join(workdir, "caddy")
-    os.makedirs(prefix)
-    conf = os.path.join(prefix, "Caddyfile")
-    with open(conf, "w") as f:
-        f.write(CADDYFILE.format(prefix=prefix, proxy_port=proxy_port, resetd_port=srv.port))
-    env = dict(os.environ, HOME=prefix, XDG_DATA_HOME=prefix, XDG_CONFIG_HOME=prefix)
-    log = open(os.path.join(prefix, "caddy.log"), "wb")
-    proc = subprocess.Popen([CADDY, "run", "--config", conf, "--adapter", "caddyfile"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: port_open(proxy_port) or proc.poll() is not None, timeout=15, what="caddy listening")
-        assert proc.poll() is None, open(os.path.join(prefix, "caddy.log")).read()
-        admin = srv.admin()
-        pw = strong_password()
-        admin.create_user("caddy.fay", password=pw)
-        r = via_proxy(types.SimpleNamespace(proxy_port=proxy_port), "/tool?a=1")
-        assert r.status == 302, r
-        loc = r.headers["location"]
-        rd = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["rd"][0]
-        assert rd == "http://127.0.0.1:%d/tool?a=1" % proxy_port and loc.endswith("#/signin"), loc
-        c = srv.client()
-        r = c.post("session", {"username": "caddy.fay", "password": pw, "rd": rd}, csrf=False)
-        assert r.status == 200 and r.json["redirect"] == rd, r
-        r = via_proxy(types.SimpleNamespace(proxy_port=proxy_port), "/tool?a=1", cookie=c.cookies["resetd_session"])
-        assert r.status == 200 and b"user=[caddy.fay] groups=[user]" in r.body, r.body
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
+    app = EchoApp()
+    cd = Caddy(workdir, srv.port, app.port).start()
+    yield srv, cd
+    cd.stop()
+    app.stop()
 
 
-def readme_block(lang):
-    """The README's fenced ```lang block (the one under "Sign-in for the appliance's other services")."""
-    from conftest import REPO
-    text = open(os.path.join(REPO, "README.md")).read()
-    start = text.index("```%s\n" % lang) + len("```%s\n" % lang)
-    return text[start:text.index("```", start)]
+def test_caddy_forward_auth(caddy_fa):
+    """The README's Caddy block: redirect with rd, then through; a client's own Remote-*
+    never reaches the app (item 6), for a user with a name and email and for the initial
+    admin without; a Host the block does not name never reaches the app (item 4)."""
+    srv, cd = caddy_fa
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("caddy.fay", display_name="Fay Caddy", email="fay@example.org", password=pw)
+    r = cd.get("/tool?a=1")
+    assert r.status == 302, (r, cd.log())
+    loc = r.headers["location"]
+    rd = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["rd"][0]
+    assert rd == "http://%s/tool?a=1" % WIKI and loc.endswith("#/signin"), loc
+    c = srv.client()
+    r = c.post("session", {"username": "caddy.fay", "password": pw, "rd": rd}, csrf=False)
+    assert r.status == 200, r
+    seen = remote_headers(cd.get("/tool?a=1", cookies=session_of(c), headers=FORGED))
+    assert seen == {"remote-user": ["caddy.fay"], "remote-name": ["Fay Caddy"],
+                    "remote-email": ["fay@example.org"], "remote-groups": ["user"]}, seen
+    seen = remote_headers(cd.get("/", cookies=session_of(admin), headers=FORGED))
+    assert seen.get("remote-user") == ["admin"] and seen.get("remote-groups") == ["global_admin"], seen
+    assert seen.get("remote-name") == ["Administrator"], seen
+    assert seen.get("remote-email", [""]) == [""], seen  # resetd's empty value, never the client's
+    # signed out with forged headers: to the sign-in page
+    r = cd.get("/", headers=FORGED)
+    assert r.status == 302, r
+    # a Host the site block does not name: never the app
+    for host in STRAY_HOSTS:
+        r = cd.get("/", host=host, cookies=session_of(c))
+        assert r is None or r.status != 200 or r.body == b"", (host, r)
 
 
-def test_readme_caddy_snippet_parses_as_written(workdir):
-    """Readers paste the snippet: Debian's caddy must accept it verbatim."""
+def test_readme_caddy_snippet_adapts_as_written(workdir):
+    """Readers paste the block: Debian's caddy must accept it verbatim (HTTPS site, TLS to resetd)."""
     prefix = os.path.join(workdir, "caddy-readme")
     os.makedirs(prefix)
     conf = os.path.join(prefix, "Caddyfile")
     with open(conf, "w") as f:
-        f.write("{\n  admin off\n  storage file_system %s/data\n}\n" % prefix + readme_block("caddy"))
+        f.write("{\n  admin off\n  storage file_system %s/data\n}\n" % prefix + readme_snippet("caddy-forward-auth"))
     env = dict(os.environ, HOME=prefix, XDG_DATA_HOME=prefix, XDG_CONFIG_HOME=prefix)
     r = subprocess.run([CADDY, "adapt", "--config", conf, "--adapter", "caddyfile"], env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert '"tls":{"insecure_skip_verify":true}' in r.stdout.replace(" ", ""), r.stdout
-
-
-def test_readme_nginx_snippet_passes_nginx_t(workdir):
-    """The README's nginx locations, pasted into a server block, pass Debian's `nginx -t`."""
-    prefix = os.path.join(workdir, "nginx-readme")
-    os.makedirs(prefix)
-    conf = os.path.join(prefix, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n  access_log off;\n"
-                "  server {\n    listen 127.0.0.1:%d;\n%s  }\n}\n" % (prefix, prefix, free_port(), readme_block("nginx")))
-    r = subprocess.run([NGINX, "-t", "-p", prefix, "-c", conf], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr

@@ -84,14 +84,15 @@ std::optional<Parsed> parse(std::string_view url) {
 
 std::string host_port(const Parsed& p) { return p.port.empty() ? p.host : p.host + ":" + p.port; }
 
-// "Name.:port" -> "name:port": lower case, trailing dots of the name dropped.
-std::string normal_host(std::string_view in) {
+// The host name alone: "Name.:port" -> "name", "[::1]:80" -> "[::1]" (lower
+// case, the port and trailing dots of a name dropped). Rules name hosts, never
+// ports, so every spelling of one host finds the same rule.
+std::string host_name(std::string_view in) {
   std::string h = lower(in);
-  if (h.empty() || h.front() == '[') return h;
-  const size_t colon = h.find(':');
-  std::string name = h.substr(0, colon);
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  return colon == std::string::npos ? name : name + h.substr(colon);
+  if (!h.empty() && h.front() == '[') return h.substr(0, h.find(']') + 1);
+  h = h.substr(0, h.find(':'));
+  while (!h.empty() && h.back() == '.') h.pop_back();
+  return h;
 }
 
 }  // namespace
@@ -99,7 +100,8 @@ std::string normal_host(std::string_view in) {
 ForwardAuthPolicy::ForwardAuthPolicy(ForwardAuthSettings s) : s_(std::move(s)) {
   for (const auto& o : s_.allowed_redirect_origins)
     if (auto n = origin_of(o)) origins_.push_back(*n);
-  for (auto& [host, roles] : s_.rules) host = normal_host(host);
+  for (auto& [host, roles] : s_.rules)
+    if (host != kDefaultRule) host = host_name(host);
 }
 
 std::optional<std::string> ForwardAuthPolicy::origin_of(std::string_view url) {
@@ -123,17 +125,18 @@ std::optional<std::string> ForwardAuthPolicy::return_url(std::string_view rd) co
 
 bool ForwardAuthPolicy::may_enter(std::string_view host_in, Role role) const {
   if (s_.rules.empty()) return true;
-  const std::string host = normal_host(host_in);
-  if (host.empty()) return false;  // rules exist but the host is unknown: fail closed
-  const std::string name = host.front() == '[' ? host.substr(0, host.find(']') + 1)
-                                               : host.substr(0, host.find(':'));
+  const std::string host = host_name(host_in);
+  if (host.empty() || host == "[]") return false;  // rules exist but the host is unknown: fail closed
   const std::vector<std::string>* roles = nullptr;
-  for (const auto& [h, r] : s_.rules)
+  const std::vector<std::string>* fallback = nullptr;
+  for (const auto& [h, r] : s_.rules) {
     if (h == host) roles = &r;
-  if (!roles)
-    for (const auto& [h, r] : s_.rules)
-      if (h == name) roles = &r;
-  if (!roles) return true;
+    if (h == kDefaultRule) fallback = &r;
+  }
+  // A host without a rule (an IP literal, [::1], a typo, another name of the
+  // proxy) gets the "*" rule when the operator wrote one, else nobody enters.
+  if (!roles) roles = fallback;
+  if (!roles) return false;
   const std::string rn = role_name(role);
   return std::find(roles->begin(), roles->end(), rn) != roles->end();
 }

@@ -139,7 +139,7 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   SignIn out;
   out.token = crypto::random_token(32);
   SessionRecord s;
-  s.token_hash = crypto::sha256_hex(out.token);
+  s.token_hash = crypto::sha256_hex(forward_token_for(out.token));
   s.created_at = now;
   s.expires_at = now + kSessionAbsoluteS;
   s.client_addr = client;
@@ -215,12 +215,32 @@ void AccountService::touch(int64_t session_id) {
   last_activity_ms_[session_id] = clock_.mono_ms();
 }
 
+// The session token S is the cookie resetd's own host gets; the forward-auth
+// token F = SHA-256("resetd forward-auth\n" + S) the cookie for sibling hosts;
+// the row stores SHA-256(F). So one row (one lifetime, one revocation) answers
+// both, F cannot be turned back into S (nor into the CSRF token, a MAC of
+// SHA-256(S)), and F sent where S belongs hashes to no row.
+std::string AccountService::forward_token_for(const std::string& session_token) {
+  return crypto::sha256_hex("resetd forward-auth\n" + session_token);
+}
+
 std::optional<Actor> AccountService::authenticate(const std::string& token,
                                                   const std::string& client, bool activity) {
   if (token.empty() || token.size() > 128) return std::nullopt;
+  return authenticate_hash(crypto::sha256_hex(forward_token_for(token)), client, activity);
+}
+
+std::optional<Actor> AccountService::authenticate_forward(const std::string& token,
+                                                          const std::string& client, bool activity) {
+  if (token.size() != 64 || token.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return std::nullopt;
+  return authenticate_hash(crypto::sha256_hex(token), client, activity);
+}
+
+std::optional<Actor> AccountService::authenticate_hash(const std::string& h, const std::string& client,
+                                                       bool activity) {
   std::optional<SessionRecord> s;
   std::optional<UserRecord> u;
-  const std::string h = crypto::sha256_hex(token);
   const uint64_t gen = store_.data_generation();  // before the read it may stand for
   {
     std::lock_guard<std::mutex> lock(auth_mu_);

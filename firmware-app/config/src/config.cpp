@@ -91,6 +91,17 @@ bool is_origin(const std::string& o) {
   return rest.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-:[]") == std::string::npos;
 }
 
+// A [forward_auth.rules] key: "*", a lower-case host name (letters, digits,
+// '-', dot-separated non-empty labels) or a bracketed IPv6 literal; no port.
+bool is_rule_host(const std::string& h) {
+  if (h == "*") return true;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
+    return h.find_first_not_of("0123456789abcdef:.", 1) == h.size() - 1;
+  if (h.empty() || h.size() > 253 || h.front() == '.' || h.back() == '.' || h.find("..") != std::string::npos)
+    return false;
+  return h.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") == std::string::npos;
+}
+
 }  // namespace
 
 bool split_host_port(const std::string& s, std::string* host, int* port) {
@@ -172,8 +183,10 @@ Status validate(const Config& c) {
   static const std::set<std::string> kRoles = {"user", "helpdesk_admin", "password_admin", "user_admin",
                                                "global_admin"};
   for (const auto& [host, roles] : c.forward_auth_rules) {
-    if (host.empty() || host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-:[]") != std::string::npos)
-      return bad("forward_auth.rules", "\"" + host + "\"", "lower-case host names (host or host:port) as keys");
+    if (!is_rule_host(host))
+      return bad("forward_auth.rules", "\"" + host + "\"",
+                 "lower-case host names without a port (\"wiki.example\", \"[::1]\") or \"*\" "
+                 "(the default for hosts without a rule) as keys");
     for (const auto& r : roles)
       if (!kRoles.count(r))
         return bad("forward_auth.rules." + host, "\"" + r + "\"",

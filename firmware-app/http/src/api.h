@@ -85,8 +85,14 @@ void add_misc_routes(std::vector<Route>& r, Services& s);
 void add_site_routes(std::vector<Route>& r, Services& s);
 void add_forward_auth_routes(std::vector<Route>& r, Services& s);
 
-// Set-Cookie value of the session cookie (Domain= when forward auth sets one).
-std::string session_cookie(const Services& s, const std::string& token, int64_t max_age);
+// The host-only session cookie (full session), and the forward-auth cookie
+// that only GET /auth/verify accepts.
+inline constexpr const char* kSessionCookie = "resetd_session";
+inline constexpr const char* kForwardCookie = "resetd_forward";
+// Set-Cookie values for a session token (empty + max_age 0: clear them): the
+// host-only session cookie, and with forward_auth.cookie_domain also the
+// forward-auth cookie for that domain.
+std::vector<std::string> session_cookies(const Services& s, const std::string& token, int64_t max_age);
 // Whether the socket peer may speak for the browser (X-Forwarded-*,
 // X-Original-URL): loopback or listed in trusted_proxies.
 bool peer_is_trusted_proxy(const Services& s, const std::string& peer);

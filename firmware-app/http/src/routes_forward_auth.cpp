@@ -6,6 +6,7 @@
 // GET /auth/verify reads the session only (idle time lives in memory), so it
 // writes nothing to flash however often a proxy calls it.
 #include "api.h"
+#include "guards.h"
 
 namespace resetd::http {
 namespace {
@@ -108,6 +109,14 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                    send_error(c.res, redirect ? 302 : 401, make_error(code, msg));
                  };
                  const std::string base = base_url(s, c);
+                 // Sibling hosts carry the forward-auth cookie (cookie_domain), which
+                 // no other route accepts; resetd's own host the session cookie.
+                 if (!c.actor) {
+                   const std::string fwd = cookie_value(c.req, kForwardCookie);
+                   if (!fwd.empty())
+                     c.actor = s.accounts.authenticate_forward(fwd, c.client,
+                                                               c.req.get_header_value("X-Background") != "1");
+                 }
                  if (!c.actor) {
                    std::string to = base + "/";
                    if (!orig.empty() && s.forward_auth.return_url(orig)) to += "?rd=" + url_encode(orig);

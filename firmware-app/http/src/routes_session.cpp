@@ -3,14 +3,20 @@
 
 namespace resetd::http {
 
-std::string session_cookie(const Services& s, const std::string& token, int64_t max_age) {
-  std::string c = "resetd_session=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                  std::to_string(max_age);
-  // A parent domain lets sibling apps' forward-auth requests carry the cookie.
+std::vector<std::string> session_cookies(const Services& s, const std::string& token, int64_t max_age) {
+  const std::string attrs = "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age) +
+                            (s.tls ? "; Secure" : "");
+  // resetd's own session stays host-only: a Domain= cookie reaches every
+  // sibling app (and its logs), which could replay it here.
+  std::vector<std::string> out = {std::string(kSessionCookie) + "=" + token + attrs};
+  // Sibling apps' forward-auth requests get a cookie of their own under the
+  // parent domain, good for GET /auth/verify and nothing else.
   const auto& fa = s.forward_auth.settings();
-  if (fa.enabled && !fa.cookie_domain.empty()) c += "; Domain=" + fa.cookie_domain;
-  if (s.tls) c += "; Secure";
-  return c;
+  if (fa.enabled && !fa.cookie_domain.empty())
+    out.push_back(std::string(kForwardCookie) + "=" +
+                  (token.empty() ? std::string() : accounts::AccountService::forward_token_for(token)) + attrs +
+                  "; Domain=" + fa.cookie_domain);
+  return out;
 }
 
 void add_session_routes(std::vector<Route>& r, Services& s) {
@@ -22,9 +28,9 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  const auto rd = opt_string(c.body, "rd");
                  auto in = take(s.accounts.sign_in(username, password, c.client,
                                                    c.req.get_header_value("User-Agent")));
-                 c.res.set_header("Set-Cookie",
-                                  session_cookie(s, in.token,
-                                                 accounts::AccountService::kSessionAbsoluteS));
+                 for (const auto& cookie :
+                      session_cookies(s, in.token, accounts::AccountService::kSessionAbsoluteS))
+                   c.res.set_header("Set-Cookie", cookie);
                  json out = {{"user", user_json(in.user, s)},
                              {"must_change_password", in.must_change},
                              {"link_delivery", !s.accounts.settings().public_url.empty()},
@@ -46,7 +52,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                }});
   r.push_back({"DELETE", PathPattern("/session"), Auth::AnySession, [&s](Ctx& c) {
                  take(s.accounts.sign_out(*c.actor));
-                 c.res.set_header("Set-Cookie", session_cookie(s, "", 0));
+                 for (const auto& cookie : session_cookies(s, "", 0)) c.res.set_header("Set-Cookie", cookie);
                  c.res.status = 204;
                }});
   r.push_back({"POST", PathPattern("/session/password"), Auth::AnySession, [&s](Ctx& c) {

@@ -151,7 +151,7 @@ struct ApiServer::Impl {
 
   void run(const Route& r, Ctx& c) {
     const httplib::Request& req = c.req;
-    c.token = cookie_value(req, "resetd_session");
+    c.token = cookie_value(req, kSessionCookie);
     const bool background = req.get_header_value("X-Background") == "1";
     if (!c.token.empty()) c.actor = svc.accounts.authenticate(c.token, c.client, !background);
     if (r.auth != Auth::None) {

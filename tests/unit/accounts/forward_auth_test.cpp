@@ -9,7 +9,7 @@ ForwardAuthPolicy policy() {
   ForwardAuthSettings s;
   s.enabled = true;
   s.allowed_redirect_origins = {"https://wiki.example", "http://127.0.0.1:8080"};
-  s.rules = {{"wiki.example", {"global_admin", "user"}}, {"tools.example:8443", {"global_admin"}}};
+  s.rules = {{"wiki.example", {"global_admin", "user"}}, {"tools.example", {"global_admin"}}};
   return ForwardAuthPolicy(s);
 }
 }  // namespace
@@ -61,11 +61,38 @@ BOOST_AUTO_TEST_CASE(may_enter_followsRulesAndFailsClosedWithoutHost) {
   BOOST_TEST(!p.may_enter("wiki.example", Role::HelpdeskAdmin));
   BOOST_TEST(p.may_enter("tools.example:8443", Role::GlobalAdmin));
   BOOST_TEST(!p.may_enter("tools.example:8443", Role::UserAdmin));
-  BOOST_TEST(p.may_enter("tools.example", Role::User));  // no rule for this host and port: everyone
-  BOOST_TEST(p.may_enter("other.example", Role::User));
+  BOOST_TEST(!p.may_enter("tools.example", Role::User));
   BOOST_TEST(!p.may_enter("", Role::GlobalAdmin));
   const ForwardAuthPolicy none(ForwardAuthSettings{});
   BOOST_TEST(none.may_enter("", Role::User));
+}
+
+// Issue 18 item 4: once any rule exists, a host without one admits nobody — an IP
+// literal, [::1], a name that merely contains or extends a ruled one — not everybody.
+BOOST_AUTO_TEST_CASE(may_enter_hostWithoutRule_admitsNobodyOnceRulesExist) {
+  const auto p = policy();
+  for (const char* h : {"127.0.0.1", "127.0.0.1:8080", "[::1]", "[::1]:443", "other.example", "x.wiki.example",
+                        "wiki.example.evil", "wiki.exampl", "wiki-example", "[", "[]", ":443", "."}) {
+    BOOST_TEST_CONTEXT(h) {
+      BOOST_TEST(!p.may_enter(h, Role::User));
+      BOOST_TEST(!p.may_enter(h, Role::GlobalAdmin));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(may_enter_starRule_isTheDefaultForHostsWithoutARule) {
+  ForwardAuthSettings s;
+  s.enabled = true;
+  s.rules = {{"admin.example", {"global_admin"}}, {"*", {"user", "global_admin"}}};
+  const ForwardAuthPolicy p(s);
+  BOOST_TEST(!p.may_enter("admin.example", Role::User));  // a host's own rule wins over "*"
+  BOOST_TEST(!p.may_enter("Admin.Example.:8443", Role::User));
+  BOOST_TEST(p.may_enter("admin.example", Role::GlobalAdmin));
+  BOOST_TEST(p.may_enter("127.0.0.1", Role::User));
+  BOOST_TEST(p.may_enter("[::1]:80", Role::User));
+  BOOST_TEST(!p.may_enter("other.example", Role::HelpdeskAdmin));
+  BOOST_TEST(!p.may_enter("", Role::GlobalAdmin));  // unknown host: still nobody
+  BOOST_TEST(!p.may_enter("*", Role::HelpdeskAdmin));
 }
 
 // nginx and browsers treat "wiki.example." as "wiki.example" (nginx strips the dot from

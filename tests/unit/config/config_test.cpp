@@ -120,6 +120,13 @@ BOOST_AUTO_TEST_CASE(validate_badForwardAuthValues_nameTheKey) {
       {"[forward_auth]\nallowed_redirect_origins = [\"https://a.example/path\"]\n", "forward_auth.allowed_redirect_origins"},
       {"[forward_auth]\nallowed_redirect_origins = [\"//a.example\"]\n", "forward_auth.allowed_redirect_origins"},
       {"[forward_auth.rules]\n\"a.example\" = [\"root\"]\n", "forward_auth.rules.a.example"},
+      // issue 18 item 4: rules name hosts, never ports; one spelling per host
+      {"[forward_auth.rules]\n\"a.example:8443\" = [\"user\"]\n", "forward_auth.rules"},
+      {"[forward_auth.rules]\n\"A.example\" = [\"user\"]\n", "forward_auth.rules"},
+      {"[forward_auth.rules]\n\"a.example.\" = [\"user\"]\n", "forward_auth.rules"},
+      {"[forward_auth.rules]\n\"*.example\" = [\"user\"]\n", "forward_auth.rules"},
+      {"[forward_auth.rules]\n\"[::1]:80\" = [\"user\"]\n", "forward_auth.rules"},
+      {"[forward_auth.rules]\n\"*\" = [\"admin\"]\n", "forward_auth.rules.*"},
       {"[pam]\nsocket = \"relative.sock\"\n", "pam.socket"},
       {"[pam]\ngroup = \"a b\"\n", "pam.group"},
   };
@@ -135,6 +142,9 @@ BOOST_AUTO_TEST_CASE(validate_badForwardAuthValues_nameTheKey) {
   BOOST_TEST(!parse("[pam]\nenabled = \"yes\"\n", "test").ok());
   BOOST_TEST(!parse("[forward_auth]\nunknown = 1\n", "test").ok());
   BOOST_TEST(!parse("[forward_auth]\nrules = 3\n", "test").ok());
+  auto ok = parse("[forward_auth.rules]\n\"*\" = [\"user\"]\n\"[::1]\" = []\n\"10.0.0.5\" = [\"user\"]\n", "test");
+  BOOST_REQUIRE(ok.ok());
+  BOOST_TEST(validate(ok.value()).ok());
 }
 
 // ---- [directory] (issue 10) ----

@@ -18,8 +18,12 @@ struct ForwardAuthSettings {
   bool enabled = false;
   std::vector<std::string> allowed_redirect_origins;  // scheme://host[:port]
   std::string cookie_domain;                          // empty = host-only cookie
-  std::vector<std::pair<std::string, std::vector<std::string>>> rules;  // host -> roles
+  // host name -> roles; the host "*" is the default for hosts without a rule
+  std::vector<std::pair<std::string, std::vector<std::string>>> rules;
 };
+
+// The rule key that stands for every host without a rule of its own.
+inline constexpr std::string_view kDefaultRule = "*";
 
 class ForwardAuthPolicy {
  public:
@@ -35,8 +39,11 @@ class ForwardAuthPolicy {
   // schemes, unlisted origins). Never an open redirect.
   std::optional<std::string> return_url(std::string_view rd) const;
 
-  // Whether `role` may enter `host` ("name" or "name:port"): the rule for
-  // "name:port" if any, else for "name", else every role may.
+  // Whether `role` may enter `host` ("name", "name:port", "[v6]:port"). No
+  // rules at all: every role may. Otherwise the host name is matched exactly
+  // (case, port and a trailing dot ignored) against the rules; a host without
+  // a rule gets the "*" rule if there is one, else nobody; an empty host
+  // (unknown) nobody.
   bool may_enter(std::string_view host, Role role) const;
 
   // Lower-case "scheme://host[:port]" of an absolute http(s) URL, the

@@ -164,6 +164,13 @@ class AccountService {
   // Resolves a cookie token; `activity` = count this request as activity.
   std::optional<Actor> authenticate(const std::string& token, const std::string& client,
                                     bool activity);
+  // The forward-auth cookie's token for a session token: what sibling hosts
+  // get (forward_auth.cookie_domain). It is good for authenticate_forward
+  // only, which GET /auth/verify alone calls; authenticate refuses it, and it
+  // yields neither the session token nor the CSRF token.
+  static std::string forward_token_for(const std::string& session_token);
+  std::optional<Actor> authenticate_forward(const std::string& token, const std::string& client,
+                                            bool activity);
   std::string csrf_token_for(const std::string& token) const;
   Status sign_out(const Actor& a);
   Status change_own_password(const Actor& a, const std::string& current,
@@ -315,6 +322,8 @@ class AccountService {
   // Checks the caller's own password, throttled like a sign-in.
   Status confirm_own_password(const Actor& a, const storage::UserRecord& u,
                               const std::optional<std::string>& password, const std::string& action);
+  std::optional<Actor> authenticate_hash(const std::string& row_hash, const std::string& client,
+                                         bool activity);
   void touch(int64_t session_id);
   void notify_outbox();
   void self_service_loop();

@@ -48,7 +48,8 @@ struct Config {
   bool forward_auth_enabled = false;
   std::vector<std::string> allowed_redirect_origins;  // "https://app.example" (scheme://host[:port])
   std::string cookie_domain;                          // empty = host-only cookie
-  // rules: "HOST = role,role" — who may enter which host; hosts without a rule: every role
+  // rules: "host" = [roles] — who may enter which host (names, no port); once any
+  // rule exists a host without one gets the "*" rule, or nobody when there is none
   std::vector<std::pair<std::string, std::vector<std::string>>> forward_auth_rules;
   // [pam] — `resetd auth-check` asking the service over a local Unix socket (off by default)
   bool pam_enabled = false;
