@@ -35,7 +35,7 @@ std::string safe_service(const std::string& s) {
 std::string safe_field(const std::string& s) {
   std::string out = s.substr(0, 64);
   for (auto& c : out)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && !std::strchr(".:-/_@", c)) c = '_';
+    if (!std::isalnum(static_cast<unsigned char>(c)) && (c == '\0' || !std::strchr(".:-/_@", c))) c = '_';
   return out;
 }
 
