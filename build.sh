@@ -26,7 +26,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates
   libldap-dev)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
-  nginx caddy pamtester libpam-modules util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
+  nginx caddy pamtester libpam-modules libpam-runtime passwd util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "resetd/authsock/os_accounts.h"
 #include "resetd/directory/directory.h"
 #include "resetd/notify/templates.h"
 
@@ -78,6 +79,11 @@ bool Runtime::open(bool create, bool service) {
   as.public_url = cfg.public_url;
   as.default_locale = cfg.default_locale;
   as.data_dir = cfg.data_dir;
+  if (cfg.pam_enabled) {
+    // PAM hands resetd's answer to the OS: its own accounts stay its own.
+    authsock::OsAccountRules rules{authsock::read_uid_min(), cfg.pam_allow_system_accounts};
+    as.os_reserved = [rules](const std::string& name) { return authsock::os_reserved(name, rules); };
+  }
   accounts = std::make_unique<accounts::AccountService>(
       *store, clock, *hasher, *box,
       [](const std::string& kind, const std::string& locale,

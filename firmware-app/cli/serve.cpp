@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -29,17 +30,31 @@ std::string safe_service(const std::string& s) {
   return out.empty() ? "unknown" : out;
 }
 
-// One PAM password check: web sign-in rules, audited as client pam:<service>.
-// The per-client limit counts per service and remote host (sshd's PAM_RHOST),
-// so one noisy remote host does not throttle the console.
+// What the caller says about itself (PAM_RHOST, PAM_TTY, PAM_RUSER, its uid),
+// cut to 64 bytes of letters, digits and . : - / _ @ (anything else '_').
+std::string safe_field(const std::string& s) {
+  std::string out = s.substr(0, 64);
+  for (auto& c : out)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && (c == '\0' || !std::strchr(".:-/_@", c))) c = '_';
+  return out;
+}
+
+// One PAM password check: web sign-in rules, audited as client pam:<service>
+// with who asked (the caller's uid and the socket peer's, PAM_RUSER, PAM_TTY,
+// PAM_RHOST). The per-client limit counts per service and remote host (sshd's
+// PAM_RHOST); without one (login, su, sudo, a screen lock) per service, tty
+// and caller uid, so one person's failures do not throttle everyone else's.
 authsock::AuthReply check_pam_request(accounts::AccountService& acc, const authsock::AuthRequest& r) {
   const std::string client = "pam:" + safe_service(r.service);
-  std::string rhost = r.rhost.substr(0, 64);
-  for (auto& c : rhost)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != ':' && c != '-') c = '_';
-  std::string detail = "uid " + std::to_string(r.peer_uid);
+  const std::string rhost = safe_field(r.rhost), tty = safe_field(r.tty), ruser = safe_field(r.ruser),
+                    uid = safe_field(r.uid), peer = std::to_string(r.peer_uid);
+  std::string detail = "uid " + (uid.empty() ? "?" : uid) + " (peer " + peer + ")";
+  if (!ruser.empty()) detail += ", ruser " + ruser;
+  if (!tty.empty()) detail += ", tty " + tty;
   if (!rhost.empty()) detail += ", rhost " + rhost;
-  auto res = acc.check_service_password(r.username, r.password, client, client + "@" + rhost, detail);
+  const std::string bucket =
+      client + "@" + (!rhost.empty() ? rhost : "tty:" + tty + ",uid:" + uid + ",peer:" + peer);
+  auto res = acc.check_service_password(r.username, r.password, client, bucket, detail);
   if (res) return {true, "", ""};
   return {false, res.error().code, res.error().message};
 }

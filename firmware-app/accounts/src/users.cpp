@@ -52,6 +52,17 @@ Result<UserRecord> AccountService::get_user(const Actor& a, int64_t id) {
   return *u;
 }
 
+Status AccountService::check_not_reserved(const std::string& username) const {
+  if (!settings_.os_reserved) return ok_status();
+  // The reason (uid, lookup error) stays out of the answer: it describes the OS.
+  if (settings_.os_reserved(username))
+    return make_error("reserved_username",
+                      "That username is a system account of the appliance and cannot be used while "
+                      "PAM sign-in is on.",
+                      "username");
+  return ok_status();
+}
+
 Result<ResetOutcome> AccountService::create_user(const Actor& a, const NewUser& nu,
                                                  const ResetOptions& o) {
   auto role = parse_role(nu.role.empty() ? "user" : nu.role);
@@ -62,6 +73,7 @@ Result<ResetOutcome> AccountService::create_user(const Actor& a, const NewUser& 
   if (!valid_username(u.username))
     return make_error("invalid_username", "Usernames are 1–64 characters of a-z 0-9 . _ -",
                       "username");
+  if (auto s = check_not_reserved(u.username); !s) return s.error();
   if (!valid_email(nu.email)) return make_error("invalid_email", "Not a valid email address.", "email");
   if (!nu.alternate_email.empty() && !valid_email(nu.alternate_email))
     return make_error("invalid_email", "Not a valid email address.", "alternate_email");
@@ -289,6 +301,7 @@ Result<UserRecord> AccountService::console_add_user(const NewUser& nu, const std
   u.username = ascii_lower(nu.username);
   if (!valid_username(u.username))
     return make_error("invalid_username", "Usernames are 1–64 characters of a-z 0-9 . _ -", "username");
+  if (auto s = check_not_reserved(u.username); !s) return s.error();
   if (!nu.email.empty() && !valid_email(nu.email))
     return make_error("invalid_email", "Not a valid email address: " + nu.email, "email");
   u.locale = nu.locale.empty() ? settings_.default_locale : nu.locale;

@@ -197,6 +197,11 @@ Status validate(const Config& c) {
   if (!c.pam_group.empty() &&
       c.pam_group.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
     return bad("pam.group", "\"" + c.pam_group + "\"", "a group name");
+  for (const auto& n : c.pam_allow_system_accounts)
+    if (n.empty() || n.size() > 32 || n == "root" || n == "nobody" ||
+        n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos || n[0] == '-')
+      return bad("pam.allow_system_accounts", "\"" + n + "\"",
+                 "lower-case OS user names (a-z 0-9 . _ -, at most 32) other than root and nobody");
   if (auto s = directory::validate(c.directory); !s) return s;
   return ok_status();
 }
@@ -256,7 +261,8 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
        pair<const char*, std::string&>{"cookie_domain", c.cookie_domain});
   take("pam", pair<const char*, bool&>{"enabled", c.pam_enabled},
        pair<const char*, std::string&>{"socket", c.pam_socket},
-       pair<const char*, std::string&>{"group", c.pam_group});
+       pair<const char*, std::string&>{"group", c.pam_group},
+       pair<const char*, std::vector<std::string>&>{"allow_system_accounts", c.pam_allow_system_accounts});
   if (e) return *e;
   if (const toml::table* fa = section("forward_auth")) {
     for (const auto& [k, v] : *fa) {
@@ -278,8 +284,8 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
   if (const toml::table* pam = section("pam")) {
     for (const auto& [k, v] : *pam) {
       const std::string key(k.str());
-      if (key != "enabled" && key != "socket" && key != "group")
-        return bad("pam." + key, "…", "one of enabled, socket, group");
+      if (key != "enabled" && key != "socket" && key != "group" && key != "allow_system_accounts")
+        return bad("pam." + key, "…", "one of enabled, socket, group, allow_system_accounts");
     }
   }
   auto& d = c.directory;

@@ -147,6 +147,26 @@ BOOST_AUTO_TEST_CASE(validate_badForwardAuthValues_nameTheKey) {
   BOOST_TEST(validate(ok.value()).ok());
 }
 
+BOOST_AUTO_TEST_CASE(pam_allowSystemAccounts_readAndValidated) {
+  BOOST_TEST(parse("", "test")->pam_allow_system_accounts.empty());
+  auto c = parse("[pam]\nenabled = true\nallow_system_accounts = [\"backup\", \"svc-app\"]\n", "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(validate(c.value()).ok());
+  BOOST_TEST((c->pam_allow_system_accounts == std::vector<std::string>{"backup", "svc-app"}));
+  // root and nobody can never be listed; names are the OS's lower-case ones
+  for (const char* bad : {"root", "nobody", "Backup", "a b", "", "-x", "a\\tb"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      auto b = parse(std::string("[pam]\nallow_system_accounts = [\"") + bad + "\"]\n", "test");
+      BOOST_REQUIRE(b.ok());
+      auto s = validate(b.value());
+      BOOST_REQUIRE(!s.ok());
+      BOOST_TEST(s.error().field == "pam.allow_system_accounts");
+    }
+  }
+  BOOST_TEST(!parse("[pam]\nallow_system_accounts = \"backup\"\n", "test").ok());  // not a list
+  BOOST_TEST(!parse("[pam]\nallow_system_account = [\"backup\"]\n", "test").ok());  // misspelt key
+}
+
 // ---- [directory] (issue 10) ----
 namespace {
 std::string dir_toml(const std::string& extra) {

@@ -31,12 +31,18 @@
 
 namespace resetd::accounts {
 
+// Says why a username belongs to the OS and must never be resetd's (uid 0, a
+// system account), or nullopt when resetd may use it. Set while [pam] is on
+// (authsock::os_reserved in production); empty = no name is reserved.
+using ReservedNameCheck = std::function<std::optional<std::string>(const std::string& username)>;
+
 struct AccountSettings {
   int temp_password_ttl_h = 72;
   int link_ttl_min = 60;
   std::string public_url;  // base of set-password links; empty = links refused
   std::string default_locale = "en";
   std::string data_dir;    // for data_dir/initial-admin-password
+  ReservedNameCheck os_reserved;  // PAM: names no admin may create and PAM never vouches for
 };
 
 // Password expiration policy (M365): never, or every `days` with a reminder.
@@ -155,7 +161,10 @@ class AccountService {
   // sign_in, but no session. `client` is what the audit shows (pam:<service>),
   // `throttle_key` what the per-client limit counts, `detail` goes into the
   // audit row. Refuses must-change and expired passwords with
-  // password_change_required (message says where to change it).
+  // password_change_required (message says where to change it). The name must
+  // be exactly the stored (lower-case) one, and a name settings().os_reserved
+  // reserves is refused (reserved_username) before any password check, so
+  // neither counts as a failed guess.
   Result<storage::UserRecord> check_service_password(const std::string& username,
                                                      const std::string& password,
                                                      const std::string& client,
@@ -301,9 +310,10 @@ class AccountService {
     std::optional<std::string> dir_role;  // directory users: role from [directory.roles]
   };
   // Throttle, verify, failure bookkeeping and the failed audit rows shared by
-  // sign_in and check_service_password.
+  // sign_in and check_service_password; `context` (who asked) ends each row's detail.
   Result<PasswordCheck> check_sign_in(const std::string& username, const std::string& password,
-                                      const std::string& client, const std::string& throttle_key);
+                                      const std::string& client, const std::string& throttle_key,
+                                      const std::string& context = {});
   Result<Prepared> prepare(const storage::UserRecord& target, const ResetOptions& o);
   ResetOutcome apply_reset(storage::Writer& w, storage::UserRecord& u, const Prepared& p,
                            const ResetOptions& o, const std::string& actor_name,
@@ -318,6 +328,8 @@ class AccountService {
              const std::string& detail = {});
   std::string search_text(const storage::UserRecord& u) const;
   Result<std::string> hash_password(const std::string& pw);
+  // reserved_username (422, field username) for a name settings_.os_reserved reserves.
+  Status check_not_reserved(const std::string& username) const;
   Status console_patch(const std::string& username, const UserPatch& p);
   // Checks the caller's own password, throttled like a sign-in.
   Status confirm_own_password(const Actor& a, const storage::UserRecord& u,
