@@ -85,6 +85,11 @@ directory::Config AccountService::directory_config() const {
   }
   for (const auto& k : directory::int_keys())
     if (j.contains(k.key) && j[k.key].is_number_integer()) c.*k.field = j[k.key].get<int>();
+  if (j.contains("failover_urls") && j["failover_urls"].is_array()) {
+    c.failover_urls.clear();
+    for (const auto& v : j["failover_urls"])
+      if (v.is_string()) c.failover_urls.push_back(v.get<std::string>());
+  }
   if (j.contains("roles") && j["roles"].is_object()) {
     c.roles.clear();
     for (auto& [k, v] : j["roles"].items())
@@ -98,32 +103,69 @@ directory::Config AccountService::directory_config() const {
 
 bool AccountService::directory_password_saved() const { return !directory_config().bind_password.empty(); }
 
-Result<directory::Config> AccountService::put_directory(const Actor& a, directory::Config c,
-                                                        bool keep_password) {
+namespace {
+
+// Where the bind password goes and who it speaks for: the relay rule's
+// "destination" for the directory.
+bool same_destination(const directory::Config& a, const directory::Config& b) {
+  return a.kind == b.kind && a.url == b.url && a.failover_urls == b.failover_urls &&
+         a.ca_file == b.ca_file && a.bind_dn == b.bind_dn;
+}
+
+}  // namespace
+
+Result<directory::Config> AccountService::with_stored_password(directory::Config c, bool retyped) const {
+  if (retyped) return c;
+  const directory::Config was = directory_config();
+  if (same_destination(was, c)) {
+    c.bind_password = was.bind_password;
+    return c;
+  }
+  // A stored password only ever goes where it was typed for: in AD the
+  // service account may reset users' passwords, so a borrowed admin session
+  // must not be able to point it at a listener of its own.
+  c.bind_password.clear();
+  if (!c.remote() || was.bind_password.empty()) return c;  // nothing to send / validate() asks for one
+  return make_error("bind_password_required",
+                    "The directory's type, URL, failover URLs, CA file or service account changed, so "
+                    "the stored service account password is not used: it is only sent to the server "
+                    "it was entered for. Type the password again in the same request.",
+                    "bind_password");
+}
+
+Result<directory::Config> AccountService::put_directory(const Actor& a, directory::Config c, bool retyped) {
   if (!may_administer_site(a.role)) return make_error("forbidden", "You are not allowed to do this.");
-  if (keep_password) c.bind_password = directory_config().bind_password;
+  auto kept = with_stored_password(std::move(c), retyped);
+  if (!kept) return kept.error();
+  c = std::move(kept.value());
   if (auto st = directory::validate(c); !st) return st.error();
   json j = json::object();
   for (const auto& k : directory::string_keys()) j[k.key] = directory::value_of(c, k);
   for (const auto& k : directory::int_keys()) j[k.key] = c.*k.field;
+  j["failover_urls"] = c.failover_urls;
   j["roles"] = c.roles;
   if (!c.bind_password.empty()) j["bind_password_sealed"] = box_.seal_hex(c.bind_password);
   store_.write([&](storage::Writer& w) {
     w.put_setting("directory", j.dump());
     audit(w, a.username, a.client, "settings_change", "directory",
-          "ok", "kind " + c.kind + (c.remote() ? ", " + c.url : ""));
+          "ok", "kind " + c.kind + (c.remote() ? ", " + c.url : "") + (retyped ? ", bind password set" : ""));
   });
   set_directory(directory::make(c));
   return c;
 }
 
-Result<directory::Answer> AccountService::test_directory(const Actor& a, const directory::Config& c) {
+Result<directory::Answer> AccountService::test_directory(const Actor& a, directory::Config c, bool retyped) {
   if (!may_administer_site(a.role)) return make_error("forbidden", "You are not allowed to do this.");
+  auto kept = with_stored_password(std::move(c), retyped);
+  if (!kept) return kept.error();
+  c = std::move(kept.value());
   if (auto st = directory::validate(c); !st) return st.error();
   auto d = directory::make(c);
   directory::Answer ans = d->test_connection();
+  // The server's own text stays here, in the audit; the answer carries a category.
   store_.write([&](storage::Writer& w) {
-    audit(w, a.username, a.client, "directory_test", c.url, ans.ok() ? "ok" : "failed", ans.text);
+    audit(w, a.username, a.client, "directory_test", c.url, ans.ok() ? "ok" : "failed",
+          (ans.ok() ? "" : directory::failure_code(ans.failure) + ": ") + ans.text);
   });
   return ans;
 }

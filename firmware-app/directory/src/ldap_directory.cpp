@@ -36,13 +36,15 @@ class LdapDirectory final : public Directory {
                                attrs, 0, nullptr, nullptr, &tv_, 1, &res);
     std::string diag = diagnostic(c.ld);
     if (res) ldap_msgfree(res);
-    if (rc != LDAP_SUCCESS)
-      return op_answer(rc, "users_base " + cfg_.users_base + ": " + rc_text(rc) +
-                               (diag.empty() ? "" : ": " + diag));
-    char* who = nullptr;
-    std::string text = "Bound as " + cfg_.bind_dn + " over TLS; users_base readable";
-    (void)who;
-    return {Outcome::Ok, 0, text};
+    if (rc != LDAP_SUCCESS) {
+      Answer a = op_answer(rc, "users_base " + cfg_.users_base + ": " + rc_text(rc) +
+                                   (diag.empty() ? "" : ": " + diag));
+      a.failure = rc == LDAP_TIMEOUT ? Failure::Timeout
+                  : transport_rc(rc) ? Failure::Other
+                                     : Failure::UsersBaseUnreadable;
+      return a;
+    }
+    return {Outcome::Ok, 0, "Bound as " + cfg_.bind_dn + " over TLS at " + c.server() + "; users_base readable"};
   }
 
   Answer list_users(const std::function<void(const Entry&)>& each) override {

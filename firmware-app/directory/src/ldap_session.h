@@ -1,12 +1,16 @@
 // One connection to the directory and the operations that send secrets over
 // it. A Session is owned by one Directory call and used by one thread; it
-// opens its own TLS connection (ldaps://, or ldap:// + StartTLS, mandatory)
-// and closes it when destroyed. Included only by the directory's libldap
+// opens its own TLS connection (ldaps://, or ldap:// + StartTLS, mandatory) to
+// directory.url or, when that fails, to the first failover URL that works,
+// and closes it when destroyed. Whatever carries a password (bind, Password
+// Modify, a modify of unicodePwd) checks first that TLS is in place on the
+// connection and is refused without sending anything when it is not. Included only by the directory's libldap
 // sources (it needs <ldap.h>).
 #pragma once
 
 #define LDAP_DEPRECATED 0
 #include <ldap.h>
+#include <openldap.h>   // ldap_init_fd
 #include "ldap_lazy.h"  // after ldap.h: libldap loaded on first use
 #include <sys/time.h>
 
@@ -41,8 +45,10 @@ class Session {
 
   LDAP* ld = nullptr;
 
-  // Opens the TLS connection (no bind yet).
+  // Opens the TLS connection (no bind yet); failure says why (Failure).
   Answer open();
+  // The server open() reached, as scheme://host:port/.
+  const std::string& server() const { return server_; }
   // A simple bind (async, so the ppolicy response control can be read).
   Parsed bind(const std::string& dn, const std::string& pw);
   Answer bind_answer(const Parsed& p, bool service) const;
@@ -53,9 +59,13 @@ class Session {
   Answer passwd_exop(const std::string& dn, const std::string* old_pw, const std::string& new_pw);
 
  private:
+  Answer open_one(const std::string& url);
+  bool tls_in_place(Parsed* p) const;
+
   const Config& cfg_;
   bool ad_;
   struct timeval tv_;
+  std::string server_;
 };
 
 }  // namespace resetd::directory
