@@ -124,8 +124,13 @@ Result<directory::Config> AccountService::with_stored_password(directory::Config
   // A stored password only ever goes where it was typed for: in AD the
   // service account may reset users' passwords, so a borrowed admin session
   // must not be able to point it at a listener of its own.
+  if (!c.remote() || was.bind_password.empty()) {  // nothing to send / validate() asks for one
+    c.bind_password.clear();
+    return c;
+  }
+  // A bad value is named first (nothing is sent either way), then the password.
+  if (auto st = directory::validate(c); !st) return st.error();
   c.bind_password.clear();
-  if (!c.remote() || was.bind_password.empty()) return c;  // nothing to send / validate() asks for one
   return make_error("bind_password_required",
                     "The directory's type, URL, failover URLs, CA file or service account changed, so "
                     "the stored service account password is not used: it is only sent to the server "
