@@ -307,14 +307,16 @@ function directoryTest(form0) {
     const body = {};
     const sec = form.closest('section');
     for (const i of sec ? sec.querySelectorAll('form:not(.test) [name]') : []) {
-      if (i.type === 'password') { if (i.value) body[i.name] = i.value; } else if (i.type === 'number') { if (i.value !== '') body[i.name] = Number(i.value); } else body[i.name] = i.value.trim();
+      if (i.type === 'password') { if (i.value) body[i.name] = i.value; } else if (i.type === 'number') { if (i.value !== '') body[i.name] = Number(i.value); } else if (i.tagName === 'TEXTAREA') body[i.name] = i.value.split('\n').map((s) => s.trim()).filter(Boolean); else body[i.name] = i.value.trim();
     }
     busy(send, async () => {
       try {
         const r = await api('POST', '/settings/directory/test', body);
         answer.className = `answer ${r.ok ? 'ok' : 'bad'}`;
+        // A stable category in the page's language; the directory's own text is in the audit log.
+        const cat = `dir.cat.${r.category}`;
         answer.replaceChildren(h('p', {}, r.ok ? t('dir.testOk') : t('dir.testFailed')),
-          h('p', {}, t('dir.testAnswer')), h('pre', { class: 'relay-answer' }, r.answer || ''));
+          ...(r.ok ? [] : [h('p', {}, has(cat) ? t(cat) : (r.message || t('dir.cat.other')))]));
       } catch (e) { showError(form, err, e); }
     });
   });
@@ -333,7 +335,9 @@ export async function settings(view) {
       ['url', 'text', { show: 'webhook' }], ['secret', 'secret', { show: 'webhook' }]], relayTest),
     section('/settings/directory', 'settings.directory', 'settings.directoryIntro', [
       ['kind', 'choice', { choices: ['none', 'ldap', 'ad'], label: 'dir.kind' }],
-      ...['url', 'ca_file', 'bind_dn'].map((k) => [k, 'text', { show: 'ldap ad', label: `dir.${k}` }]),
+      ['url', 'text', { show: 'ldap ad', label: 'dir.url' }],
+      ['failover_urls', 'list', { show: 'ldap ad', label: 'dir.failover_urls' }],
+      ...['ca_file', 'bind_dn'].map((k) => [k, 'text', { show: 'ldap ad', label: `dir.${k}` }]),
       ['bind_password', 'secret', { show: 'ldap ad', label: 'dir.bind_password' }],
       ...['users_base', 'user_filter', 'username_attribute', 'display_name_attribute', 'email_attribute',
         'alternate_email_attribute', 'locale_attribute'].map((k) => [k, 'text', { show: 'ldap ad', label: `dir.${k}` }]),

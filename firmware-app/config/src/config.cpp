@@ -291,6 +291,7 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
   auto& d = c.directory;
   take("directory", pair<const char*, std::string&>{"kind", d.kind},
        pair<const char*, std::string&>{"url", d.url},
+       pair<const char*, std::vector<std::string>&>{"failover_urls", d.failover_urls},
        pair<const char*, std::string&>{"ca_file", d.ca_file},
        pair<const char*, std::string&>{"bind_dn", d.bind_dn},
        pair<const char*, std::string&>{"bind_password", d.bind_password},
@@ -308,8 +309,8 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
        pair<const char*, int&>{"sync_interval_min", d.sync_interval_min});
   if (const toml::table* dt = section("directory")) {
     static const std::set<std::string> kDirKeys = {
-        "kind", "url", "ca_file", "bind_dn", "bind_password", "bind_password_file", "users_base",
-        "user_filter", "username_attribute", "display_name_attribute", "email_attribute",
+        "kind", "url", "failover_urls", "ca_file", "bind_dn", "bind_password", "bind_password_file",
+        "users_base", "user_filter", "username_attribute", "display_name_attribute", "email_attribute",
         "alternate_email_attribute", "locale_attribute", "timeout_s", "page_size", "max_users",
         "sync_interval_min", "roles"};
     for (const auto& [k, v] : *dt)

@@ -282,10 +282,14 @@ class AccountService {
   void set_directory_file_config(directory::Config c);
   directory::Config directory_config() const;
   bool directory_password_saved() const;
-  Result<directory::Config> put_directory(const Actor& a, directory::Config c,
-                                          bool keep_password);
-  // Binds with `c` (or the current settings) and reads users_base.
-  Result<directory::Answer> test_directory(const Actor& a, const directory::Config& c);
+  // Saves `c`. `retyped`: the request carried a new bind password (in
+  // c.bind_password); otherwise the stored one is kept only while the
+  // destination (kind, url, failover_urls, ca_file, bind_dn) stays the same,
+  // and a changed destination is refused (bind_password_required, 422).
+  Result<directory::Config> put_directory(const Actor& a, directory::Config c, bool retyped);
+  // Binds with `c` (the form's values over the current settings) and reads
+  // users_base; the stored password follows the same rule as put_directory.
+  Result<directory::Answer> test_directory(const Actor& a, directory::Config c, bool retyped);
   // Maps a directory refusal to the API's error.
   static Error directory_error(const directory::Answer& ans);
   // Validation shared with the API layer.
@@ -394,6 +398,8 @@ class AccountService {
   // only finishes intents no request of this process is carrying out.
   std::shared_ptr<void> insert_held_intent(storage::DirectoryIntentRecord& in);
   directory::Config dir_file_config_;
+  // The relay rule for the sealed bind password (see put_directory).
+  Result<directory::Config> with_stored_password(directory::Config c, bool retyped) const;
   Result<ResetOutcome> directory_reset(const Actor& a, const storage::UserRecord& target,
                                        const Prepared& p, const ResetOptions& o);
   // The role [directory.roles] gives someone in `groups` (the highest mapped one; "user" if none).

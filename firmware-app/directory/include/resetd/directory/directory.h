@@ -7,8 +7,8 @@
 // Every call opens its own TLS connection (ldaps:// or ldap:// + StartTLS,
 // mandatory: a password is never sent on a plain connection) and binds as the
 // service account, so an instance is thread-safe and holds no socket open.
-// Answers carry the server's exact text (diagnostic message) for the UI's
-// "Test connection" and for logs; they never carry a password.
+// Answers carry the server's exact text (diagnostic message) for the audit and
+// logs, and a Failure code for what the UI shows; they never carry a password.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +32,10 @@ struct AttributeMap {
 
 struct Config {
   std::string kind = "none";  // none | ldap | ad
-  std::string url;            // ldaps://host:636/ or ldap://host:389/ (StartTLS)
+  std::string url;            // one ldaps://host:636/ or ldap://host:389/ (StartTLS)
+  // Tried in order when `url` cannot be reached or trusted; each one URL, TLS
+  // like `url` (ldaps://, or ldap:// with StartTLS), up to 8.
+  std::vector<std::string> failover_urls;
   std::string ca_file;        // PEM CA bundle; empty = the system's
   std::string bind_dn;        // the service account (AD: DN or UPN)
   std::string bind_password;  // never logged, never returned by the API
@@ -52,7 +55,8 @@ struct Config {
 // The settings an admin changes at run time, by the key the config file, the
 // stored setting and the settings API all use, so each maps them in one loop
 // (page_size and max_users are file-only; bind_password is write-only and
-// kept sealed, so each of them handles it itself; roles is a map).
+// kept sealed, so each of them handles it itself; roles is a map;
+// failover_urls a list).
 struct StringKey {
   const char* key;
   std::string Config::*field;      // or, when null,
@@ -97,14 +101,33 @@ enum class Outcome {
   Refused,             // any other refusal (e.g. 50 insufficient access)
 };
 
+// Why the directory could not be used, as "Test connection" tells an admin: a
+// stable code with a fixed, translated message, never the server's text
+// (which may come from any host:port an admin typed).
+enum class Failure {
+  None,
+  NameNotFound,           // the host name does not resolve
+  Refused,                // nothing listens at host:port
+  Timeout,                // no answer within timeout_s (connect, TLS or LDAP)
+  CertificateNotTrusted,  // TLS works, but not with a certificate ca_file trusts for this name
+  TlsUnavailable,         // the server does not do TLS / StartTLS here
+  CredentialsRefused,     // the service account's DN or password was refused (49)
+  UsersBaseUnreadable,    // bound, but users_base cannot be read
+  Other,
+};
+
 struct Answer {
   Outcome outcome = Outcome::Ok;
   int ldap_code = 0;
   std::string text;  // the server's exact answer: "Constraint violation (19): 0000052D: ..."
+  Failure failure = Failure::None;
   bool ok() const { return outcome == Outcome::Ok; }
 };
 
 std::string outcome_name(Outcome o);
+// "name_not_found", "refused", "timeout", "certificate_not_trusted",
+// "tls_unavailable", "credentials_refused", "users_base_unreadable", "other"; "" for None.
+std::string failure_code(Failure f);
 
 class Directory {
  public:
