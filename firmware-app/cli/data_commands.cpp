@@ -1,4 +1,6 @@
 // `resetd init`, `check`, `backup` and `restore`: the data dir as a whole.
+// init, check and restore hold the data dir's lock (data_dir_lock.h); backup
+// is an online snapshot and runs beside `serve`.
 #include <filesystem>
 #include <iostream>
 
@@ -9,6 +11,7 @@ namespace fs = std::filesystem;
 namespace resetd::cli {
 
 int cmd_init(Runtime& rt, const std::string& admin, const std::string& email, bool password_stdin) {
+  if (!rt.lock_data_dir("init")) return kFail;
   if (fs::exists(fs::path(rt.cfg.data_dir) / "resetd.db")) {
     std::cerr << "resetd: " << rt.cfg.data_dir << " is already initialized\n";
     return kFail;
@@ -26,6 +29,8 @@ int cmd_init(Runtime& rt, const std::string& admin, const std::string& email, bo
 }
 
 int cmd_check(Runtime& rt) {
+  std::error_code ec;
+  if (fs::is_directory(rt.cfg.data_dir, ec) && !rt.lock_data_dir("check")) return kFail;
   try {
     auto st = open_as_is(rt.cfg.data_dir);
     std::string r = st->integrity_check();
@@ -62,11 +67,8 @@ int cmd_restore(Runtime& rt, const std::string& from) {
     std::cerr << "resetd: no such file " << from << "\n";
     return kFail;
   }
-  std::string err;
-  if (!ensure_data_dir(rt.cfg.data_dir, &err)) {
-    std::cerr << "resetd: " << err << "\n";
-    return kFail;
-  }
+  // The lock keeps `serve` (and a second restore) out while the files change.
+  if (!rt.lock_data_dir("restore")) return kFail;
   // Check the snapshot in a scratch dir before it replaces anything.
   fs::path scratch = fs::path(rt.cfg.data_dir) / ".restore";
   std::error_code ec;

@@ -55,6 +55,7 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   mallopt(M_ARENA_MAX, 2);
   test_hooks::announce();
   const config::Config& cfg = rt.cfg;
+  if (!rt.lock_data_dir("serve")) return kFail;
   const bool first_boot = !fs::exists(fs::path(cfg.data_dir) / "resetd.db");
   if (!rt.open(true, true)) return kFail;
   int64_t users = 0;
