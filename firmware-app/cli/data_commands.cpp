@@ -11,11 +11,7 @@ namespace fs = std::filesystem;
 namespace resetd::cli {
 
 int cmd_init(Runtime& rt, const std::string& admin, const std::string& email, bool password_stdin) {
-  if (!rt.lock_data_dir("init")) return kFail;
-  if (fs::exists(fs::path(rt.cfg.data_dir) / "resetd.db")) {
-    std::cerr << "resetd: " << rt.cfg.data_dir << " is already initialized\n";
-    return kFail;
-  }
+  const fs::path dir(rt.cfg.data_dir);
   std::string pw;
   if (password_stdin) {
     pw = read_stdin_password();
@@ -24,8 +20,37 @@ int cmd_init(Runtime& rt, const std::string& admin, const std::string& email, bo
       return kUsage;
     }
   }
-  if (!rt.open(true)) return kFail;
-  return create_first_admin(rt, admin, email, pw);
+  std::error_code ec;
+  const bool dir_existed = fs::exists(dir, ec);
+  if (!rt.lock_data_dir("init")) return kFail;
+  if (fs::exists(dir / "resetd.db")) {
+    // A database without users (left by an older init that the policy refused)
+    // gets its first admin now, as `serve` would give it one; one with users
+    // is initialized.
+    if (!rt.open(false)) return kFail;
+    int64_t users = 0;
+    rt.store->read([&](storage::Reader& r) { users = r.count_users(); });
+    if (users > 0) {
+      std::cerr << "resetd: " << rt.cfg.data_dir << " is already initialized\n";
+      return kFail;
+    }
+    return create_first_admin(rt, admin, email, pw);
+  }
+  const bool key_existed = fs::exists(dir / "secret.key", ec);
+  const int rc = rt.open(true) ? create_first_admin(rt, admin, email, pw) : kFail;
+  if (rc == kOk) return kOk;
+  // Refused (a password the policy rejects, a bad name) or failed: leave
+  // nothing behind, so that the next init starts from the same place.
+  rt.close();
+  if (!dir_existed) {
+    rt.lock.release_and_remove();
+    fs::remove_all(dir, ec);
+    return rc;
+  }
+  for (const char* f : {"resetd.db", "resetd.db-wal", "resetd.db-shm", "resetd.clean", "initial-admin-password"})
+    fs::remove(dir / f, ec);
+  if (!key_existed) fs::remove(dir / "secret.key", ec);
+  return rc;
 }
 
 int cmd_check(Runtime& rt) {

@@ -358,3 +358,39 @@ def test_data_dir_lock_keeps_restore_init_and_check_out_while_serve_runs(data_di
     assert "lateuser" not in _usernames(data_dir)
     assert run_cli("check", "--data-dir", data_dir).returncode == 0
 
+
+def test_init_refused_by_the_policy_leaves_nothing_behind(workdir):
+    """Issue 18 item 8: an init the policy refused left a database without users behind,
+    and the next init said "already initialized"."""
+    d = os.path.join(workdir, "fresh")
+    r = run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin", stdin="short\n")
+    assert r.returncode == 2, r
+    assert "policy" in r.stderr, r.stderr
+    assert not os.path.exists(d), "a refused init left %r" % os.listdir(d)
+    # in a data dir that exists already (the package makes it): nothing but the lock file
+    os.mkdir(d, 0o700)
+    r = run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin", stdin="short\n")
+    assert r.returncode == 2, r
+    assert set(os.listdir(d)) <= {".lock"}, os.listdir(d)
+    ok = run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin", stdin=ADMIN_INITIAL_PW + "\n")
+    assert ok.returncode == 0, ok
+    assert _usernames(d) == {"admin"}
+
+
+def test_init_gives_a_database_without_users_its_first_admin(workdir):
+    """A database with no user (an older version's refused init) is not "already
+    initialized": init creates the first admin in it, as serve's first start would."""
+    import sqlite3
+    d = os.path.join(workdir, "empty")
+    assert run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin",
+                   stdin=ADMIN_INITIAL_PW + "\n").returncode == 0
+    con = sqlite3.connect(os.path.join(d, "resetd.db"))
+    con.execute("DELETE FROM users")
+    con.commit()
+    con.close()
+    assert _usernames(d) == set()
+    r = run_cli("init", "--data-dir", d, "--admin", "chief", "--password-stdin", stdin=ADMIN_INITIAL_PW + "\n")
+    assert r.returncode == 0, r
+    assert _usernames(d) == {"chief"}
+    again = run_cli("init", "--data-dir", d, "--admin", "chief", "--password-stdin", stdin=ADMIN_INITIAL_PW + "\n")
+    assert again.returncode == 1 and "already initialized" in again.stderr, again
