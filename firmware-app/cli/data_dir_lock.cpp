@@ -36,10 +36,15 @@ bool DataDirLock::acquire(const std::string& dir, const std::string& command, st
   const std::string path = dir + "/.lock";
   bool writable = true;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0 && errno == EACCES) {
-    // Someone else's lock file (root's, say): locking needs no write access.
+  if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+    // Someone else's lock file (root's, say), or a read-only file system:
+    // locking needs no write access.
+    const int first = errno;
     writable = false;
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    // No lock file on a read-only file system (a snapshot mounted for
+    // `check`): nothing can change the database there, so nothing to lock.
+    if (fd < 0 && errno == ENOENT && first == EROFS) return true;
   }
   if (fd < 0) {
     *err = "cannot open the data dir's lock " + path + ": " + std::strerror(errno);
