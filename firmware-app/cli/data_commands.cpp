@@ -26,14 +26,20 @@ int cmd_init(Runtime& rt, const std::string& admin, const std::string& email, bo
   if (fs::exists(dir / "resetd.db")) {
     // A database without users (left by an older init that the policy refused)
     // gets its first admin now, as `serve` would give it one; one with users
-    // is initialized.
-    if (!rt.open(false)) return kFail;
+    // is initialized (counted as is: init never migrates a database it
+    // then refuses).
     int64_t users = 0;
-    rt.store->read([&](storage::Reader& r) { users = r.count_users(); });
+    try {
+      open_as_is(rt.cfg.data_dir)->read([&](storage::Reader& r) { users = r.count_users(); });
+    } catch (const storage::StorageError& e) {
+      std::cerr << "resetd: " << e.what() << "\n";
+      return kFail;
+    }
     if (users > 0) {
       std::cerr << "resetd: " << rt.cfg.data_dir << " is already initialized\n";
       return kFail;
     }
+    if (!rt.open(false)) return kFail;
     return create_first_admin(rt, admin, email, pw);
   }
   const bool key_existed = fs::exists(dir / "secret.key", ec);
