@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "resetd/common/test_hooks.h"
 
 namespace resetd {
 
@@ -101,7 +102,8 @@ int run_cli(int argc, char** argv) {
   }
 
   if (version->parsed()) {
-    std::cout << "resetd " << RESETD_VERSION << " (schema " << storage::Store::binary_schema_version() << ")\n";
+    std::cout << "resetd " << RESETD_VERSION << " (schema " << storage::Store::binary_schema_version() << ")"
+              << (test_hooks::compiled_in() ? " (test hooks)" : "") << "\n";
     return kOk;
   }
 

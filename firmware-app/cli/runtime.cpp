@@ -97,6 +97,22 @@ bool Runtime::open(bool create, bool service) {
   return true;
 }
 
+void Runtime::close() {
+  accounts.reset();
+  hasher.reset();
+  box.reset();
+  store.reset();
+}
+
+bool Runtime::lock_data_dir(const std::string& command) {
+  std::string err;
+  if (!ensure_data_dir(cfg.data_dir, &err) || !lock.acquire(cfg.data_dir, command, &err)) {
+    std::cerr << "resetd: " << err << "\n";
+    return false;
+  }
+  return true;
+}
+
 int create_first_admin(Runtime& rt, const std::string& username, const std::string& email,
                        std::string password) {
   const bool generated = password.empty();

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "resetd/authsock/auth_socket.h"
+#include "resetd/common/test_hooks.h"
 #include "resetd/directory/directory.h"
 #include "resetd/http/server.h"
 #include "resetd/notify/outbox_worker.h"
@@ -67,7 +68,9 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   // (up to 8 × cores), each keeping freed memory. Requests are short and a
   // hash's 64 MiB is above malloc's mmap threshold (mapped per hash, not kept).
   mallopt(M_ARENA_MAX, 2);
+  test_hooks::announce();
   const config::Config& cfg = rt.cfg;
+  if (!rt.lock_data_dir("serve")) return kFail;
   const bool first_boot = !fs::exists(fs::path(cfg.data_dir) / "resetd.db");
   if (!rt.open(true, true)) return kFail;
   int64_t users = 0;
@@ -227,10 +230,9 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   malloc_trim(0);
 
   std::atomic<bool> stopping{false};
-  // Test-only: RESETD_TEST_CLOCK_OFFSET_FILE names a file holding seconds to
-  // add to both clocks, so integration tests can move time forward.
-  const char* offset_file = std::getenv("RESETD_TEST_CLOCK_OFFSET_FILE");
-  if (offset_file) std::cerr << "resetd: TEST CLOCK ENABLED (" << offset_file << ")\n";
+  // Test builds only (test_hooks.h): a file holding seconds to add to both
+  // clocks, so integration tests can move time forward; nullptr otherwise.
+  const char* offset_file = test_hooks::clock_offset_file();
   std::thread sweeper([&] {
     int64_t last_sweep = rt.clock.mono_ms(), last_reminders = last_sweep;
     int64_t last_dir_sync = 0;

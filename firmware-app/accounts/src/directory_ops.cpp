@@ -32,6 +32,7 @@
 #include "credentials.h"
 #include "resetd/accounts/service.h"
 #include "resetd/accounts/text.h"
+#include "resetd/common/test_hooks.h"
 
 namespace resetd::accounts {
 
@@ -41,22 +42,11 @@ using storage::UserRecord;
 
 namespace {
 
-// Test hook (env-gated): RESETD_TEST_FAULT=<point> kills the process at that
-// point as kill -9 would, so tests can prove the recovery;
+// Test hook (test builds only, test_hooks.h): RESETD_TEST_FAULT=<point> kills
+// the process at that point as kill -9 would, so tests can prove the recovery;
 // RESETD_TEST_FAULT=pause_<point> holds the request there for 1.5 s, so a test
 // can run something else (a sync) while a write is in flight.
-void fault_point(const char* name) {
-  const char* f = std::getenv("RESETD_TEST_FAULT");
-  if (!f) return;
-  if (std::strcmp(f, name) == 0) {
-    std::cerr << "resetd: TEST FAULT at " << name << "\n" << std::flush;
-    ::kill(::getpid(), SIGKILL);
-  }
-  if (std::strncmp(f, "pause_", 6) == 0 && std::strcmp(f + 6, name) == 0) {
-    std::cerr << "resetd: TEST PAUSE at " << name << "\n" << std::flush;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  }
-}
+void fault_point(const char* name) { test_hooks::fault_point(name); }
 
 // Whether intent `id` is open now (a resolver's list may be stale: the
 // request carrying it out can finish between that read and the resolver's).
