@@ -123,8 +123,11 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
     std::string& list = m.kind == "notice" ? notice_to : secret_to;
     list += (list.empty() ? "" : " ") + m.recipient;
   }
+  // A link lets the user choose the password: nothing is left to change at
+  // first sign-in, so "must change" is neither set (above) nor recorded.
+  const bool must_change = !p.link_token && o.require_change;
   std::string detail = "delivery " + o.delivery + ", mode " + o.mode +
-                       (o.require_change ? ", must change" : "") + ", " +
+                       (must_change ? ", must change" : "") + ", " +
                        std::to_string(out.notifications.size()) + " notification(s)" +
                        (secret_to.empty() ? ", " + o.delivery + " mailed to nobody"
                                           : ", " + o.delivery + " to " + secret_to) +

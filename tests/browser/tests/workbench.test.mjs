@@ -98,3 +98,35 @@ test('1. switching language keeps the reset panel as the admin left it', async (
   assert.equal((u.user || u).must_change_password, false);
   await setLanguage(page, 'en');
 });
+
+test('5. "require change" is not offered with a link, and says why', async () => {
+  const { page } = b;
+  for (const l of ['en', 'zh-TW', 'tr-TR']) {
+    await page.goto(`${server.origin}/#/users`);
+    await setLanguage(page, l);
+    await page.goto(`${server.origin}/#/reset/${ids.arjun}`);
+    await page.getByRole('heading', { name: T(l, 'reset.title') }).waitFor();
+    const req = page.getByLabel(T(l, 'reset.requireChange'));
+    assert.ok(await page.getByLabel(T(l, 'reset.deliverLink')).isChecked(), `${l}: link is the default`);
+    assert.ok(await req.isDisabled(), `${l}: offered with a link`);
+    assert.ok(!(await req.isChecked()), `${l}: ticked with a link`);
+    await page.getByText(T(l, 'reset.requireChangeLink')).waitFor();
+    await axe(page, `${l} reset with link`);
+    if (l === 'en') await shot(page, l, 'reset-link-require');
+    await page.getByLabel(T(l, 'reset.deliverPassword'), { exact: true }).check();
+    assert.ok(await req.isEnabled() && await req.isChecked(), `${l}: back with the password`);
+    assert.ok(await page.getByText(T(l, 'reset.requireChangeLink')).isHidden());
+    await req.uncheck();
+    await page.getByLabel(T(l, 'reset.deliverLink')).check();
+    await page.getByLabel(T(l, 'reset.deliverPassword'), { exact: true }).check();
+    assert.ok(!(await req.isChecked()), `${l}: the admin's own choice comes back`);
+  }
+  await page.getByLabel(T('tr-TR', 'reset.deliverLink')).check();
+  await page.getByRole('button', { name: T('tr-TR', 'reset.submit'), exact: true }).click();
+  await page.getByRole('heading', { name: T('tr-TR', 'result.done1', { name: 'arjun' }) }).waitFor();
+  const u = await admin.call('GET', `/users/${ids.arjun}`);
+  assert.equal((u.user || u).must_change_password, false);
+  const a = await admin.call('GET', '/audit?action=password_reset&target=arjun');
+  assert.ok(!a.entries[0].detail.includes('must change'), a.entries[0].detail);
+  await setLanguage(page, 'en');
+});
