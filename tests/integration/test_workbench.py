@@ -29,3 +29,32 @@ def test_link_reset_never_sets_or_audits_must_change(server, admin):
     r = admin.reset(uid, delivery="password", notify=[], notify_user=False)
     assert r.status == 200 and r.json["user"]["must_change_password"] is True, r
     assert "must change" in audit(admin, action="password_reset", target="linka")[0]["detail"]
+
+
+def test_queued_then_superseded_is_audited_and_found_by_recipient(make_resetd):
+    srv = make_resetd(relay_port=free_port())  # relay down: mail stays queued
+    admin = srv.admin()
+    uid = admin.create_user("sam", password=strong_password()).json["user"]["id"]
+    addr = "Sam.Home@Example.net"
+    r1 = admin.reset(uid, notify=[addr], notify_user=True)
+    assert r1.status == 200, r1
+    first = [n for n in r1.json["notifications"] if n["kind"] == "password"][0]
+    e1 = audit(admin, action="password_reset", target="sam")[0]
+    assert "queued for " + addr in e1["detail"], e1
+    assert "notice queued for sam@example.org" in e1["detail"], e1
+    assert " sent" not in e1["detail"] and "password to" not in e1["detail"], e1
+    r2 = admin.reset(uid, notify=[addr], notify_user=False)
+    assert r2.status == 200, r2
+    sup = audit(admin, action="notification_superseded")
+    assert len(sup) == 1, sup
+    assert sup[0]["target"] == addr and sup[0]["actor"] == "admin", sup
+    assert "notification %d (password)" % first["id"] in sup[0]["detail"], sup
+    # The secret-free notice is not superseded (it carries nothing).
+    assert all(str(n["id"]) not in sup[0]["detail"] for n in r1.json["notifications"] if n["kind"] == "notice")
+    # Searchable by recipient, any case, in part: both resets and the supersede.
+    for q in ("sam.home@example.net", "SAM.HOME", "home@example"):
+        hits = audit(admin, recipient=q)
+        assert sorted(e["action"] for e in hits) == ["notification_superseded", "password_reset", "password_reset"], (q, hits)
+    assert audit(admin, recipient="nobody@example.net") == []
+    r = admin.get("audit?recipient=" + "a" * 300)
+    assert r.status == 422 and r.json["error"]["field"] == "recipient", r

@@ -60,7 +60,22 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
                                          const std::string& client, const std::string& action) {
   const int64_t now = clock_.now();
   ResetOutcome out;
+  // Unsent mails with the old secret are superseded below; each is recorded,
+  // so the audit never leaves "queued for" standing for a mail that never went.
+  std::vector<OutboxRecord> unsent;
+  {
+    storage::OutboxQuery q;
+    q.user_id = u.id;
+    q.limit = 1000;
+    for (auto& m : w.outbox_list(q))
+      if (m.carries_secret && (m.state == "queued" || m.state == "sending" || m.state == "failed"))
+        unsent.push_back(std::move(m));
+  }
   revoke_credentials(w, u.id, now);
+  for (const auto& m : unsent)
+    audit(w, actor_name, client, "notification_superseded", m.recipient, "ok",
+          "notification " + std::to_string(m.id) + " (" + m.kind + ") superseded by a newer reset of " +
+              u.username);
 
   std::optional<int64_t> secret_expires;
   std::map<std::string, std::string> vars = {{"username", u.username},
@@ -129,9 +144,11 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
   std::string detail = "delivery " + o.delivery + ", mode " + o.mode +
                        (must_change ? ", must change" : "") + ", " +
                        std::to_string(out.notifications.size()) + " notification(s)" +
+                       // Queued, not sent: the delivery worker records what became of
+                       // each message (sent, failed, expired, superseded).
                        (secret_to.empty() ? ", " + o.delivery + " mailed to nobody"
-                                          : ", " + o.delivery + " to " + secret_to) +
-                       (notice_to.empty() ? "" : ", notice to " + notice_to);
+                                          : ", " + o.delivery + " queued for " + secret_to) +
+                       (notice_to.empty() ? "" : ", notice queued for " + notice_to);
   audit(w, actor_name, client, action, u.username, "ok", detail);
   out.user = u;
   return out;

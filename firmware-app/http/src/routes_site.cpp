@@ -229,7 +229,10 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  q.limit = query_int(c.req, "limit", csv ? 100000 : 100, 1, csv ? 100000 : 1000);
                  if (c.req.has_param("actor")) q.actor = c.req.get_param_value("actor");
                  if (c.req.has_param("target")) q.target = c.req.get_param_value("target");
-                 if (q.actor.size() > 256 || q.target.size() > 256) fail(422, "invalid_query", "actor and target: at most 256 characters.", "actor");
+                 if (c.req.has_param("recipient")) q.recipient = c.req.get_param_value("recipient");
+                 if (q.actor.size() > 256 || q.target.size() > 256 || q.recipient.size() > 256)
+                   fail(422, "invalid_query", "actor, target and recipient: at most 256 characters.",
+                        q.recipient.size() > 256 ? "recipient" : q.target.size() > 256 ? "target" : "actor");
                  if (c.req.has_param("match")) {
                    const std::string m = c.req.get_param_value("match");
                    if (m != "exact" && m != "partial") fail(422, "invalid_query", "match must be exact or partial.", "match");
