@@ -58,3 +58,54 @@ def test_queued_then_superseded_is_audited_and_found_by_recipient(make_resetd):
     assert audit(admin, recipient="nobody@example.net") == []
     r = admin.get("audit?recipient=" + "a" * 300)
     assert r.status == 422 and r.json["error"]["field"] == "recipient", r
+
+
+def test_relay_test_uses_the_values_given_and_saves_nothing(server, sink, admin):
+    # Saved: a dead port. The test with the sink's port on screen reaches it.
+    dead = free_port()
+    r = admin.request("PUT", "settings/relay", {"port": dead})
+    assert r.status == 200, r
+    t = admin.post("settings/relay/test", {"to": "probe@example.net", "host": "127.0.0.1", "port": sink.port,
+                                           "security": "none", "kind": "smtp"})
+    assert t.status == 200 and t.json["ok"] is True, t
+    sink.wait_message_to("probe@example.net")
+    assert admin.get("settings/relay").json["port"] == dead, "the test saved its values"
+    # Bad values on screen: the same field errors as Save.
+    t = admin.post("settings/relay/test", {"to": "probe@example.net", "port": 70000})
+    assert t.status == 422 and t.json["error"]["field"] == "port", t
+    # Nothing on screen but the address: the saved (dead) relay, as before.
+    t = admin.post("settings/relay/test", {"to": "probe2@example.net"})
+    assert t.status == 200 and t.json["ok"] is False, t
+
+
+def test_relay_test_of_unsaved_destination_never_gets_the_stored_password(workdir, make_resetd):
+    cert, key = make_cert(workdir)
+    relay_pw = "relay-Secret-" + strong_password()
+    for sub in ("legit", "thief"):
+        os.makedirs(os.path.join(workdir, sub))
+    legit = AioRelay(os.path.join(workdir, "legit"), mode="starttls", cert=cert, key=key,
+                     auth=("resetd-relay", relay_pw)).start()
+    thief = AioRelay(os.path.join(workdir, "thief"), mode="starttls", cert=cert, key=key,
+                     auth=("resetd-relay", relay_pw)).start()
+    try:
+        pwfile = os.path.join(workdir, "relay.pass")
+        with open(pwfile, "w") as f:
+            f.write(relay_pw + "\n")
+        srv = make_resetd(relay_port=legit.port, relay_extra={
+            "security": "starttls", "ca_file": cert, "username": "resetd-relay", "password_file": pwfile})
+        admin = srv.admin()
+        # Unsaved, unchanged destination: the stored password is used.
+        t = admin.post("settings/relay/test", {"to": "probe@example.net", "port": legit.port})
+        assert t.status == 200 and t.json["ok"] is True, t
+        # Another port on screen, password not retyped: the listener never gets it.
+        t = admin.post("settings/relay/test", {"to": "probe2@example.net", "port": thief.port})
+        assert not [m for m, _, _ in thief.messages() if m.get("authenticated")], "password reached the listener"
+        assert t.status == 200 and t.json["ok"] is False, t
+        # Retyped for it: then it goes there, as Save would allow.
+        t = admin.post("settings/relay/test", {"to": "probe3@example.net", "port": thief.port, "password": relay_pw})
+        assert t.status == 200 and t.json["ok"] is True, t
+        g = admin.get("settings/relay").json
+        assert g["port"] == legit.port and g["password_set"] is True, g
+    finally:
+        legit.stop()
+        thief.stop()
