@@ -109,3 +109,25 @@ def test_relay_test_of_unsaved_destination_never_gets_the_stored_password(workdi
     finally:
         legit.stop()
         thief.stop()
+
+
+def test_generated_passwords_readable_by_default_symbols_on_request(server, admin):
+    uid = admin.create_user("reada", password=strong_password()).json["user"]["id"]
+    seen = []
+    for _ in range(5):
+        r = admin.reset(uid, notify=[], notify_user=False)
+        assert r.status == 200, r
+        seen.append(r.json["password"])
+    for pw in seen:
+        assert re.fullmatch(r"[a-z0-9]{5}(-[a-z0-9]{5}){3}", pw), pw
+        assert not set(pw) & set("%=+#@?"), pw
+    assert server.client().sign_in("reada", seen[-1]).status == 200
+    r = admin.reset(uid, notify=[], notify_user=False, password_style="symbols")
+    assert r.status == 200 and len(r.json["password"]) == 16, r
+    assert set(r.json["password"]) & set("#%+=?@"), r.json
+    r = admin.reset(uid, notify=[], notify_user=False, password_style="fancy")
+    assert r.status == 422 and r.json["error"]["field"] == "password_style", r
+    # A longer minimum in the policy: the generated one is at least as long.
+    assert admin.request("PUT", "settings/password-policy", {"min_length": 30}).status == 200
+    r = admin.reset(uid, notify=[], notify_user=False)
+    assert r.status == 200 and len(r.json["password"]) >= 30, r

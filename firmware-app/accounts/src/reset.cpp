@@ -28,12 +28,21 @@ Result<AccountService::Prepared> AccountService::prepare(const UserRecord& targe
   }
   std::string pw;
   if (o.mode == "auto") {
-    // The generator's alphabet and length always pass the policy, but check
-    // anyway (a site banned word could, in theory, appear).
-    for (int i = 0; i < 20; ++i) {
-      pw = crypto::generate_password(16);
-      if (check_password(pw, {target.username, target.email, target.display_name}, policy()).ok) break;
+    // At least as long as the policy asks; strength is far above any
+    // min_strength_bits the settings allow. A site banned word or the user's
+    // name could still turn up by chance: draw again, and never hand out one
+    // that fails.
+    const PolicySettings pol = policy();
+    const size_t min_len = pol.min_length > 0 ? static_cast<size_t>(pol.min_length) : 0;
+    bool passed = false;
+    for (int i = 0; i < 20 && !passed; ++i) {
+      pw = o.password_style == "symbols" ? crypto::generate_password(std::max<size_t>(16, min_len))
+                                         : crypto::generate_readable_password(std::max<size_t>(20, min_len));
+      passed = check_password(pw, {target.username, target.email, target.display_name}, pol).ok;
     }
+    if (!passed)
+      return make_error("password_generation_failed",
+                        "No generated password passed the policy; type one instead.", "mode");
     p.generated = true;
   } else {
     pw = *o.password;
