@@ -130,3 +130,41 @@ test('5. "require change" is not offered with a link, and says why', async () =>
   assert.ok(!a.entries[0].detail.includes('must change'), a.entries[0].detail);
   await setLanguage(page, 'en');
 });
+
+test('2. the audit says "queued for", records the supersede, and finds the recipient', async () => {
+  const { page } = b;
+  const saved = await admin.call('GET', '/settings/relay');
+  await admin.call('PUT', '/settings/relay', { kind: 'smtp', host: '127.0.0.1', port: 9, security: 'none' });
+  let first;
+  try {
+    first = (await admin.call('POST', `/users/${ids.mei}/password-reset`, { notify: ['Mei.Home@Home.example'], notify_user: false })).notifications[0].id;
+    await admin.call('POST', `/users/${ids.mei}/password-reset`, { notify: ['mei.home@home.example'], notify_user: false });
+  } finally {
+    await admin.call('PUT', '/settings/relay', { kind: saved.kind });
+  }
+  for (const l of ['en', 'zh-TW', 'tr-TR']) {
+    await page.goto(`${server.origin}/#/users`);
+    await setLanguage(page, l);
+    await page.goto(`${server.origin}/#/audit`);
+    await page.getByRole('heading', { name: T(l, 'audit.title') }).waitFor();
+    await page.getByLabel(T(l, 'audit.recipientFilter')).fill('MEI.HOME@home');
+    await page.getByRole('button', { name: T(l, 'audit.apply') }).click();
+    await page.getByRole('status').filter({ hasText: T(l, 'audit.count', { n: 3 }) }).waitFor();
+    const rows = page.locator('main table tbody tr');
+    const text = await rows.allInnerTexts();
+    assert.equal(text.filter((r) => r.includes(T(l, 'act.notification_superseded'))).length, 1, `${l}: ${text.join('\n')}`);
+    assert.equal(text.filter((r) => r.includes(T(l, 'act.password_reset'))).length, 2, `${l}: ${text.join('\n')}`);
+    const queued = T(l, 'adet.secretQueued.password', { to: 'mei.home@home.example' });
+    assert.ok(text.some((r) => r.includes(queued)), `${l}: no "${queued}" in ${text.join('\n')}`);
+    if (l === 'en') assert.ok(!text.some((r) => r.includes('sent to')), 'a queued mail is called sent');
+    const sup = T(l, 'adet.superseded', { id: first, kind: T(l, 'kind.password'), name: 'mei' });
+    assert.ok(text.some((r) => r.includes(sup)), `${l}: no "${sup}" in ${text.join('\n')}`);
+    // The Action filter offers it too.
+    await page.getByLabel(T(l, 'audit.action')).selectOption({ label: T(l, 'act.notification_superseded') });
+    await page.getByRole('button', { name: T(l, 'audit.apply') }).click();
+    await page.getByRole('status').filter({ hasText: T(l, 'audit.count', { n: 1 }) }).waitFor();
+    await axe(page, `${l} audit by recipient`);
+    await shot(page, l, 'audit-recipient');
+  }
+  await setLanguage(page, 'en');
+});
