@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { startResetd, adminApi, launchSignedInAdmin, sleep, decodeMail, readI18n, OUT } from '../harness.mjs';
+import { startResetd, startSmtpSink, adminApi, launchSignedInAdmin, sleep, decodeMail, readI18n, OUT } from '../harness.mjs';
 
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const I18N = readI18n();
@@ -167,4 +167,33 @@ test('2. the audit says "queued for", records the supersede, and finds the recip
     await shot(page, l, 'audit-recipient');
   }
   await setLanguage(page, 'en');
+});
+
+test('4. Send test message uses the relay on screen, unsaved, and saves nothing', async () => {
+  const { page } = b;
+  const sink = await startSmtpSink();
+  try {
+    for (const l of ['en', 'zh-TW', 'tr-TR']) {
+      await page.goto(`${server.origin}/#/users`);
+      await setLanguage(page, l);
+      await page.goto(`${server.origin}/#/settings`);
+      const relay = page.getByRole('region', { name: T(l, 'settings.relay') });
+      await relay.getByLabel(T(l, 'set.kind')).selectOption('smtp');
+      await relay.getByLabel(T(l, 'set.host')).fill('127.0.0.1');
+      await relay.getByLabel(T(l, 'set.port')).fill(String(sink.port));
+      await relay.getByLabel(T(l, 'set.security')).selectOption('none');
+      await relay.getByLabel(T(l, 'set.testTo')).fill(`probe-${l.toLowerCase()}@corp.example`);
+      await relay.getByRole('button', { name: T(l, 'set.testSend') }).click();
+      await relay.getByText(T(l, 'set.testOk')).waitFor();
+      await relay.getByText(T(l, 'set.unsaved')).waitFor();
+      await axe(page, `${l} relay test unsaved`);
+      if (l === 'en') await shot(page, l, 'relay-test-unsaved');
+      for (let i = 0; i < 50 && !sink.messages().some((m) => (m.headers.to || '').includes(`probe-${l.toLowerCase()}@`)); i++) await sleep(200);
+      assert.ok(sink.messages().some((m) => (m.headers.to || '').includes(`probe-${l.toLowerCase()}@`)), `${l}: the test message did not reach the relay on screen`);
+      assert.equal((await admin.call('GET', '/settings/relay')).kind, 'file', 'the test saved the relay');
+    }
+  } finally {
+    sink.stop();
+    await setLanguage(page, 'en');
+  }
 });
