@@ -23,6 +23,9 @@ let saved = null;
 export function resetOptions({ user, emailInput, altInput, create, bulk, me, linkDefault }) {
   const mode = !bulk && radios({ legend: t('reset.passwordLegend'), name: 'mode', value: 'auto', options: [
     { value: 'auto', label: t('reset.auto') }, { value: 'manual', label: t('reset.manual') }] });
+  // Helpdesk default: letters and digits in groups, to read aloud and type
+  // on any keyboard; symbols stay one click away.
+  const readable = checkbox({ label: t('reset.readable'), name: 'readable', checked: true, hint: t('reset.readableHint') });
   const pw = !bulk && newPassword({ label: t('reset.password'), name: 'password', userId: user?.id });
   if (pw) pw.hidden = true;
   const require = checkbox({ label: bulk ? t('reset.requireChangeBulk') : t('reset.requireChange'), name: 'require_change', checked: true });
@@ -75,6 +78,7 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
     linkHint.hidden = !manual;
     if ((manual || !linkDefault) && delivery.value() === 'link') delivery.inputs.password.checked = true;
     const link = delivery.value() === 'link';
+    readable.hidden = manual || link;
     require.input.disabled = link;
     require.input.checked = !link && wantRequire;
     requireLink.hidden = !link;
@@ -94,13 +98,14 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
   drawPicks();
   sync();
 
-  const el = h('div', { class: 'reset-options' }, mode, pw, require, delivery, to, where, notifyUser);
+  const el = h('div', { class: 'reset-options' }, mode, readable, pw, require, delivery, to, where, notifyUser);
   const values = () => {
     const list = current();
     const bad = list.find((a) => !EMAIL.test(a));
     if (bad) { fieldError(to.input, t('err.invalid_email_named', { email: bad })); to.input.focus(); return null; }
     if (list.length > 5) { fieldError(to.input, t('err.too_many_recipients')); to.input.focus(); return null; }
-    const o = { mode: mode ? mode.value() : 'auto', require_change: delivery.value() !== 'link' && require.input.checked, delivery: delivery.value(), notify: list, notify_user: notifyUser.input.checked };
+    const o = { mode: mode ? mode.value() : 'auto', require_change: delivery.value() !== 'link' && require.input.checked, delivery: delivery.value(), notify: list, notify_user: notifyUser.input.checked,
+      password_style: readable.input.checked ? 'readable' : 'symbols' };
     if (o.mode === 'manual') {
       if (!pw.input.value) { fieldError(pw.input, t('err.required')); pw.input.focus(); return null; }
       o.password = pw.input.value;

@@ -197,3 +197,23 @@ test('4. Send test message uses the relay on screen, unsaved, and saves nothing'
     await setLanguage(page, 'en');
   }
 });
+
+test('12. generated passwords are readable by default; symbols on request', async () => {
+  const { page } = b;
+  for (const [l, want] of [['en', /^[a-z0-9]{5}(-[a-z0-9]{5}){3}$/], ['zh-TW', /^[a-z0-9]{5}(-[a-z0-9]{5}){3}$/], ['tr-TR', /[#%+=?@]/]]) {
+    await page.goto(`${server.origin}/#/users`);
+    await setLanguage(page, l);
+    await page.goto(`${server.origin}/#/reset/${ids.john}`);
+    await page.getByRole('heading', { name: T(l, 'reset.title') }).waitFor();
+    const box = page.getByLabel(T(l, 'reset.readable'));
+    assert.ok(await box.isChecked(), `${l}: readable is the default`);
+    await page.getByLabel(T(l, 'reset.deliverPassword'), { exact: true }).check();
+    await axe(page, `${l} reset readable option`);
+    if (l === 'tr-TR') await box.uncheck();
+    await page.getByRole('button', { name: T(l, 'reset.submit'), exact: true }).click();
+    await page.getByRole('heading', { name: T(l, 'result.done1', { name: 'john' }) }).waitFor();
+    const pw = await page.getByLabel(T(l, 'result.passwordFor', { name: 'john' })).inputValue();
+    assert.match(pw, want, `${l}: ${pw}`);
+  }
+  await setLanguage(page, 'en');
+});
