@@ -221,6 +221,8 @@ std::string audit_where(const AuditQuery& q) {
   if (!q.target.empty()) w += q.partial ? " AND instr(lower(target), lower(:target)) > 0" : " AND target = :target";
   if (!q.action.empty()) w += " AND action = :action";
   if (q.since) w += " AND at >= :since";
+  if (!q.recipient.empty())
+    w += " AND (instr(lower(target), lower(:recipient)) > 0 OR instr(lower(detail), lower(:recipient)) > 0)";
   return w;
 }
 void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
@@ -228,6 +230,7 @@ void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
   if (!q.target.empty()) s.bind(":target", q.target);
   if (!q.action.empty()) s.bind(":action", q.action);
   if (q.since) s.bind(":since", static_cast<int64_t>(*q.since));
+  if (!q.recipient.empty()) s.bind(":recipient", q.recipient);
 }
 
 // One SQLite connection and the statements prepared on it, kept for its

@@ -221,6 +221,7 @@ accounts::ResetOptions reset_options(const json& b) {
   if (auto v = opt_bool(b, "require_change")) o.require_change = *v;
   if (auto v = opt_string(b, "delivery")) o.delivery = *v;
   if (auto v = opt_bool(b, "notify_user")) o.notify_user = *v;
+  if (auto v = opt_string(b, "password_style")) o.password_style = *v;
   if (auto it = b.find("notify"); it != b.end() && !it->is_null()) {
     if (!it->is_array()) fail(400, "invalid_type", "notify must be an array of addresses.", "notify");
     for (const auto& e : *it) {

@@ -140,6 +140,9 @@ struct AuditQuery {
   bool partial = false;  // actor/target: case-insensitive "contains" instead of equal
   std::string action;
   std::optional<int64_t> since;
+  // an address (or part of one): case-insensitive "contains" in target or
+  // detail, so a reset entry that queued mail for it is found too
+  std::string recipient;
 };
 
 }  // namespace resetd::storage

@@ -81,6 +81,9 @@ struct ResetOptions {
   std::string delivery = "password";  // password | link
   std::vector<std::string> notify;
   bool notify_user = true;
+  // mode auto: "readable" (letters and digits in groups, for reading aloud
+  // and any keyboard; the default) or "symbols" (mixed case and # % + = ? @)
+  std::string password_style = "readable";
 };
 
 struct ResetOutcome {
