@@ -252,6 +252,11 @@ Edge::Edge(EdgeLimits lim, SSL_CTX* tls, std::vector<std::string> uncapped_peers
     : lim_(lim), tls_(tls, &SSL_CTX_free), uncapped_(std::move(uncapped_peers)) {
   set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(lim_.keep_alive_idle).count());
   set_keep_alive_max_count(lim_.max_requests_per_connection);
+  // OpenSSL keeps its read and write record buffers (~17 kB each) for a
+  // connection's whole life unless told to release them when empty: an idle
+  // keep-alive TLS connection then costs ~14 kB of heap instead of ~47 kB
+  // (OpenSSL 3.0's SSL_new alone is 8.3 kB, the floor).
+  if (tls_) SSL_CTX_set_mode(tls_.get(), SSL_MODE_RELEASE_BUFFERS);
 }
 
 Edge::~Edge() {
