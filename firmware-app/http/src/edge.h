@@ -29,6 +29,10 @@
 // during a hold has its deadline counted from the hand-back, at most kHold
 // later.
 //
+// Files: edge.cpp (life: bind, serve, stop), edge_reactor.cpp (the reactor),
+// edge_workers.cpp (the workers and the hold), edge_conn.* (a connection's
+// socket and TLS I/O), request_stream.h (what httplib reads and writes).
+//
 // Thread-safety: start/stop from one thread; everything else is internal.
 #pragma once
 

@@ -1,0 +1,65 @@
+// Edge::Conn: one client connection, its socket and TLS state, what was read
+// and not yet handed over, and the request being served. Owned by exactly one
+// of the reactor, the ready queue or a worker at a time (edge.h), so it has no
+// lock. Plain and TLS reads and writes go through read_some / write_all.
+#pragma once
+
+#include <openssl/ssl.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+
+#include "edge.h"
+#include "request_framer.h"
+
+namespace resetd::http {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr size_t kReadChunk = 16 * 1024;
+
+struct Edge::Conn {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  std::string peer;
+  int peer_port = 0;
+  std::string local;
+  int local_port = 0;
+  bool handshaken = false;
+  bool lingering = false;
+  bool want_write = false;
+  bool idle = false;         // keep-alive, waiting for the next request's first byte
+  bool peer_closed = false;  // EOF after some bytes: answer what is complete, then close
+  std::string in;            // read, not yet handed over
+  size_t scan_from = 0;
+  bool head_done = false;
+  Frame pending;  // head done, body still arriving
+  bool continue_sent = false;
+  SteadyClock::time_point deadline;
+  size_t served = 0;
+  size_t drained = 0;
+  // the request being served
+  std::string request;
+  bool close_after = false;
+  SteadyClock::time_point ready_at;
+  bool keep = false;
+
+  // A framed request leaves `in` for `request` (what httplib reads): the
+  // reactor's framing and a worker's hold both end here.
+  void take_request(Frame& f) {
+    request = std::move(f.request);
+    close_after = f.close_after;
+    in.erase(0, f.consumed);
+    if (in.empty()) std::string().swap(in);  // an idle connection keeps no buffer
+  }
+
+  ~Conn();
+
+  // >0 bytes, 0 EOF, -1 nothing now, -2 error.
+  ssize_t read_some(char* buf, size_t n);
+  // Writes everything before `until`; false on error or timeout.
+  bool write_all(const char* p, size_t n, SteadyClock::time_point until);
+};
+
+}  // namespace resetd::http
