@@ -48,9 +48,9 @@ int Edge::bind(const std::string& host, int port) {
   fcntl(listen_fd_, F_SETFL, fl | O_NONBLOCK);
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
+  ev.data.u64 = static_cast<uint32_t>(listen_fd_);  // generation 0: not a connection
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
-  ev.data.fd = wake_fd_;
+  ev.data.u64 = static_cast<uint32_t>(wake_fd_);
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   return bound;
 }

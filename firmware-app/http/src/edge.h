@@ -116,6 +116,7 @@ class Edge final : public httplib::Server {
   std::unordered_map<int, std::unique_ptr<Conn>> conns_;  // every open connection's owner slot
   std::unordered_map<std::string, size_t> per_peer_;
   size_t open_ = 0;
+  uint32_t generation_ = 0;  // the last connection's Conn::gen
 
   // reactor -> workers
   std::mutex mu_;

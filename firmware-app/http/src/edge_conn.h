@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "edge.h"
@@ -21,6 +22,7 @@ constexpr size_t kReadChunk = 16 * 1024;
 
 struct Edge::Conn {
   int fd = -1;
+  uint32_t gen = 0;  // which connection on this descriptor number; never 0
   SSL* ssl = nullptr;
   std::string peer;
   int peer_port = 0;
@@ -61,5 +63,11 @@ struct Edge::Conn {
   // Writes everything before `until`; false on error or timeout.
   bool write_all(const char* p, size_t n, SteadyClock::time_point until);
 };
+
+// What epoll hands back for a connection's events: its descriptor and its
+// generation, so an event is only ever delivered to the connection it was for.
+inline uint64_t event_key(const Edge::Conn& c) {
+  return static_cast<uint64_t>(c.gen) << 32 | static_cast<uint32_t>(c.fd);
+}
 
 }  // namespace resetd::http

@@ -63,7 +63,7 @@ std::string error_response(int status, const char* code, const char* message) {
 void Edge::watch(Conn& c, bool add) {
   epoll_event ev{};
   ev.events = EPOLLIN | (c.want_write ? EPOLLOUT : 0u);
-  ev.data.fd = c.fd;
+  ev.data.u64 = event_key(c);
   epoll_ctl(epoll_fd_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
 }
 
@@ -73,14 +73,18 @@ void Edge::reactor_loop() {
   while (!stopping_) {
     const int n = epoll_wait(epoll_fd_, evs, 64, 100);
     for (int i = 0; i < n && !stopping_; ++i) {
-      const int fd = evs[i].data.fd;
+      // A connection's events carry its generation (edge_conn.h): one closed
+      // earlier in this batch, its descriptor number reused by accept4, must
+      // not have its events delivered to the new connection.
+      const int fd = static_cast<int>(evs[i].data.u64 & 0xffffffffu);
+      const auto gen = static_cast<uint32_t>(evs[i].data.u64 >> 32);
       if (fd == listen_fd_) {
         accept_all();
       } else if (fd == wake_fd_) {
         uint64_t v;
         [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof v);
         take_back();
-      } else if (auto it = conns_.find(fd); it != conns_.end()) {
+      } else if (auto it = conns_.find(fd); it != conns_.end() && it->second->gen == gen) {
         on_io(*it->second);
       }
     }
@@ -156,6 +160,7 @@ void Edge::accept_all() {
       SSL_set_accept_state(c->ssl);
     }
     c->deadline = SteadyClock::now() + lim_.request_deadline;
+    c->gen = ++generation_ == 0 ? ++generation_ : generation_;  // 0: the listener and wake_fd_
     ++per_peer_[c->peer];
     ++open_;
     watch(*c, true);
@@ -336,7 +341,7 @@ void Edge::sweep(SteadyClock::time_point now) {
   if (listen_paused_ && now >= listen_paused_until_) {
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.fd = listen_fd_;
+    ev.data.u64 = static_cast<uint32_t>(listen_fd_);
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
     listen_paused_ = false;
   }
