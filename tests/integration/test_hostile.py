@@ -687,3 +687,44 @@ def test_idle_tls_connections_cost_little_memory(make_resetd):
     per_conn_kb = (rss1 - rss0) * 1.024 / held
     figure("idle300.tls.rss_per_connection_kb", "%.1f" % per_conn_kb)
     assert per_conn_kb < 20, "an idle TLS connection costs %.1f kB" % per_conn_kb
+
+
+BIG_ASSET = "/i18n/tr-TR.json"  # ~30 KB
+
+
+def test_clients_that_never_read_hold_no_worker(srv):
+    """Issue 19 item 1: 16 clients with a 1 KiB receive buffer ask for a 30 KB asset
+    (64 times, pipelined) and never read. Workers wrote answers themselves with a 10 s deadline, so these
+    held all 8 (another client's healthz: 3 ms -> 9 s). Now a worker leaves what the
+    socket does not take to the reactor: another client is answered at once, and a
+    slow client that does read at last gets its whole answer."""
+    name = "slowread16." + ("tls" if srv.tls else "plain")
+    s = connect(srv)
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % BIG_ASSET.encode())
+    st, _, full = read_response(s)
+    s.close()
+    assert st == 200 and len(full) > 20000
+    slow = []
+    for _ in range(16):
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)  # before connect: the window
+        raw.settimeout(30)
+        raw.bind(("127.0.9.1", 0))
+        raw.connect(("127.0.0.1", srv.port))
+        c = tls_ctx().wrap_socket(raw, server_hostname="localhost") if srv.tls else raw
+        # On loopback the server's send buffer starts at ~1.3 MB (10 segments of
+        # 64 KiB, doubled): 64 pipelined answers (1.9 MB) are needed to fill it.
+        c.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % BIG_ASSET.encode() * 64)
+        slow.append(c)
+    time.sleep(1.0)  # every worker has met a full socket by now
+    waits = []
+    for _ in range(3):
+        st, dt = timed_healthz(srv)
+        assert st == 200
+        waits.append(dt)
+    figure("%s.other_client_max_wait_s" % name, "%.3f" % max(waits))
+    st, _, body = read_response(slow[0])
+    for c in slow:
+        c.close()
+    assert st == 200 and body == full, (st, len(body or b""))
+    assert max(waits) < 2.0, "another client waited %.1f s behind clients that do not read" % max(waits)

@@ -7,8 +7,11 @@
 // total deadline, and parks idle keep-alive connections. Only a complete
 // request (head and body in memory) is handed to a worker, which runs
 // httplib's process_request on it and hands the connection back.
-// Workers never wait for a client's bytes beyond a short hold; they write
-// the answer.
+// Workers never wait for a client's bytes beyond a short hold, nor for a
+// client to read: a worker writes what the socket takes of the answer now
+// and hands the rest, in the connection's output buffer, to the reactor,
+// which sends it on EPOLLOUT within write_deadline. Everything the reactor
+// sends (100 Continue, refusals) goes through the same buffer, in order.
 //
 // The hold: handing a keep-alive connection back and taking its next request
 // costs two thread switches and about five syscalls (eventfd, epoll_ctl,
@@ -92,6 +95,8 @@ class Edge final : public httplib::Server {
   void sweep(std::chrono::steady_clock::time_point now);
   void reject(Conn& c, int status, const char* code, const char* message);
   void linger(Conn& c);
+  void half_close(Conn& c);
+  void after_answer(Conn& c);
   void close_conn(int fd);
   void watch(Conn& c, bool add);
   bool evict_idle();

@@ -19,6 +19,7 @@ namespace resetd::http {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxWrite = 1 << 20;  // one SSL_write / send
 
 struct Edge::Conn {
   int fd = -1;
@@ -46,6 +47,16 @@ struct Edge::Conn {
   bool close_after = false;
   SteadyClock::time_point ready_at;
   bool keep = false;
+  SteadyClock::time_point write_until;  // the answer being sent must be out by then
+  // Output not yet taken by the socket, from out_pos on: everything the
+  // reactor or a worker sends goes through send(), so it leaves in order.
+  std::string out;
+  size_t out_pos = 0;
+  size_t tls_retry = 0;           // an SSL_write of this many bytes of `out` wanted a retry
+  bool write_wants_read = false;  // TLS: that retry waits for the socket to be readable
+  bool ssl_fatal = false;         // OpenSSL forbids SSL_shutdown after SSL_ERROR_SYSCALL / _SSL
+  bool flushing_answer = false;   // a worker's answer is still in `out`: read nothing meanwhile
+  bool close_when_sent = false;   // a refusal is in `out`: half-close once it is out
 
   // A framed request leaves `in` for `request` (what httplib reads): the
   // reactor's framing and a worker's hold both end here.
@@ -60,8 +71,16 @@ struct Edge::Conn {
 
   // >0 bytes, 0 EOF, -1 nothing now, -2 error.
   ssize_t read_some(char* buf, size_t n);
-  // Writes everything before `until`; false on error or timeout.
-  bool write_all(const char* p, size_t n, SteadyClock::time_point until);
+  // Sends what the socket takes now, never waiting; keeps the rest in `out`
+  // (flushed by the reactor on EPOLLOUT). False on an error.
+  bool send(const char* p, size_t n);
+  // Sends what `out` holds: 1 all sent, 0 the socket is full, -1 error.
+  int flush();
+  bool pending_out() const { return out_pos < out.size(); }
+
+ private:
+  // >0 bytes taken, -1 blocked, -2 error.
+  ssize_t write_some(const char* p, size_t n);
 };
 
 // What epoll hands back for a connection's events: its descriptor and its

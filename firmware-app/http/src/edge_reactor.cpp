@@ -62,7 +62,10 @@ std::string error_response(int status, const char* code, const char* message) {
 
 void Edge::watch(Conn& c, bool add) {
   epoll_event ev{};
-  ev.events = EPOLLIN | (c.want_write ? EPOLLOUT : 0u);
+  // An answer being flushed: no reading meanwhile (its next request waits in
+  // the socket), unless TLS needs to read to go on writing.
+  if (c.flushing_answer) ev.events = EPOLLOUT | (c.write_wants_read ? EPOLLIN : 0u);
+  else ev.events = EPOLLIN | (c.want_write || c.pending_out() ? EPOLLOUT : 0u);
   ev.data.u64 = event_key(c);
   epoll_ctl(epoll_fd_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
 }
@@ -179,12 +182,10 @@ void Edge::close_conn(int fd) {
 
 void Edge::linger(Conn& c) {
   // Closing with unread bytes would send RST and could destroy the answer
-  // before the client reads it: half-close, then read and drop for a while.
-  if (c.ssl && c.handshaken) {
-    ERR_clear_error();
-    SSL_shutdown(c.ssl);
-  }
-  ::shutdown(c.fd, SHUT_WR);
+  // before the client reads it: half-close once `out` is sent, then read and
+  // drop for a while.
+  if (c.pending_out()) c.close_when_sent = true;
+  else half_close(c);
   c.lingering = true;
   c.want_write = false;
   std::string().swap(c.in);
@@ -193,19 +194,50 @@ void Edge::linger(Conn& c) {
   watch(c, false);
 }
 
+void Edge::half_close(Conn& c) {
+  if (c.ssl && c.handshaken && !c.ssl_fatal) {  // OpenSSL forbids SSL_shutdown after a fatal error
+    ERR_clear_error();
+    SSL_shutdown(c.ssl);
+  }
+  ::shutdown(c.fd, SHUT_WR);
+}
+
 void Edge::reject(Conn& c, int status, const char* code, const char* message) {
   const std::string r = error_response(status, code, message);
-  if (c.ssl) {
-    ERR_clear_error();
-    SSL_write(c.ssl, r.data(), static_cast<int>(r.size()));
-  } else {
-    [[maybe_unused]] auto w = ::send(c.fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  }
+  if (!c.send(r.data(), r.size())) return close_conn(c.fd);
   linger(c);
+}
+
+void Edge::after_answer(Conn& c) {
+  if (!c.keep) return linger(c);
+  const int fd = c.fd;
+  c.idle = c.in.empty();
+  c.deadline = SteadyClock::now() + (c.idle ? lim_.keep_alive_idle : lim_.request_deadline);
+  watch(c, false);
+  // A pipelined request may already be here, or bytes inside TLS where epoll can't see them.
+  if (!c.in.empty()) {
+    try_frame(c);
+    if (conns_.find(fd) == conns_.end() || c.lingering) return;
+  }
+  on_io(c);
 }
 
 void Edge::on_io(Conn& c) {
   char buf[kReadChunk];
+  if (c.pending_out()) {
+    const int f = c.flush();
+    if (f < 0) return close_conn(c.fd);
+    if (f > 0 && c.close_when_sent) {
+      c.close_when_sent = false;
+      half_close(c);
+    }
+    if (f > 0 && c.flushing_answer) {
+      c.flushing_answer = false;
+      return after_answer(c);
+    }
+    watch(c, false);
+    if (c.flushing_answer) return;
+  }
   if (c.lingering) {
     for (;;) {
       const ssize_t r = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -271,8 +303,8 @@ void Edge::try_frame(Conn& c) {
       if (c.pending.wants_continue && !c.continue_sent) {
         c.continue_sent = true;
         static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (c.ssl) SSL_write(c.ssl, kContinue, sizeof kContinue - 1);
-        else [[maybe_unused]] auto w = ::send(c.fd, kContinue, sizeof kContinue - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (!c.send(kContinue, sizeof kContinue - 1)) return close_conn(c.fd);
+        if (c.pending_out()) watch(c, false);
       }
       if (c.peer_closed) close_conn(c.fd);
       return;
@@ -320,20 +352,11 @@ void Edge::take_back() {
     Conn& c = *owned;
     const int fd = c.fd;
     conns_[fd] = std::move(owned);
-    if (!c.keep) {
-      watch(c, true);
-      linger(c);
-      continue;
-    }
-    c.idle = c.in.empty();
-    c.deadline = SteadyClock::now() + (c.idle ? lim_.keep_alive_idle : lim_.request_deadline);
+    // What of the answer the socket did not take is the reactor's to send (edge.h).
+    c.flushing_answer = c.pending_out();
+    if (c.flushing_answer) c.deadline = c.write_until;
     watch(c, true);
-    // A pipelined request may already be here, or bytes inside TLS where epoll can't see them.
-    if (!c.in.empty()) {
-      try_frame(c);
-      if (conns_.find(fd) == conns_.end() || c.lingering) continue;
-    }
-    on_io(c);
+    if (!c.flushing_answer) after_answer(c);
   }
 }
 

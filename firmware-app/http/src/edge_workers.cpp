@@ -65,7 +65,7 @@ void Edge::worker_loop() {
 // this worker); false to hand it back to the reactor with whatever was read
 // in c.in, and then `next` may hold a queued connection this worker took.
 bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
-  if (!c.keep || !c.in.empty() || stopping_) return false;
+  if (!c.keep || !c.in.empty() || c.pending_out() || stopping_) return false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ready_.empty()) return false;
@@ -117,7 +117,8 @@ bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
 }
 
 void Edge::serve_one(Conn& c) {
-  RequestStream s(c, SteadyClock::now() + lim_.write_deadline);
+  c.write_until = SteadyClock::now() + lim_.write_deadline;
+  RequestStream s(c);
   crypto::SlotDeadline slot(c.ready_at + kSlotWait);
   const bool last = c.close_after || stopping_ || c.served + 1 >= lim_.max_requests_per_connection;
   bool closed = false;

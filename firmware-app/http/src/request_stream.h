@@ -18,12 +18,13 @@ constexpr size_t kCoalesce = 16 * 1024;
 constexpr size_t kCoalesceBody = 256 * 1024;  // copied once to join its head; larger: two sends
 
 // What httplib's process_request reads and writes for one request: the
-// framed bytes from memory (never the socket), the answer to the socket
-// within one deadline (flush() after process_request sends what is held
-// back). Notes the answer's status and Connection: close.
+// framed bytes from memory (never the socket), the answer to the socket as
+// far as it takes it now, the rest to the connection's output buffer for the
+// reactor (flush() after process_request sends what is held back). Notes the
+// answer's status and Connection: close.
 class RequestStream final : public httplib::Stream {
  public:
-  RequestStream(Edge::Conn& c, SteadyClock::time_point until) : c_(c), until_(until) {}
+  explicit RequestStream(Edge::Conn& c) : c_(c) {}
   bool is_readable() const override { return pos_ < c_.request.size(); }
   bool is_writable() const override { return !failed_; }
   ssize_t read(char* ptr, size_t size) override {
@@ -43,14 +44,14 @@ class RequestStream final : public httplib::Stream {
       held_.append(ptr, size);
       return flush() ? static_cast<ssize_t>(size) : -1;
     }
-    if (!flush() || !c_.write_all(ptr, size, until_)) {
+    if (!flush() || !c_.send(ptr, size)) {
       failed_ = true;
       return -1;
     }
     return static_cast<ssize_t>(size);
   }
   bool flush() {
-    if (!failed_ && !held_.empty() && !c_.write_all(held_.data(), held_.size(), until_)) failed_ = true;
+    if (!failed_ && !held_.empty() && !c_.send(held_.data(), held_.size())) failed_ = true;
     held_.clear();
     return !failed_;
   }
@@ -81,7 +82,6 @@ class RequestStream final : public httplib::Stream {
     head_.clear();
   }
   Edge::Conn& c_;
-  SteadyClock::time_point until_;
   size_t pos_ = 0;
   bool failed_ = false;
   bool head_seen_ = false;
