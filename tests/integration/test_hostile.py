@@ -728,3 +728,39 @@ def test_clients_that_never_read_hold_no_worker(srv):
         c.close()
     assert st == 200 and body == full, (st, len(body or b""))
     assert max(waits) < 2.0, "another client waited %.1f s behind clients that do not read" % max(waits)
+
+
+def test_stalled_heads_from_17_addresses_leave_room_for_others(srv):
+    """Issue 19 item 2: 17 addresses x 32 connections that send part of a head (plain)
+    or never finish the TLS handshake filled all 512 slots; every new client got 503
+    or a dead handshake until the 10 s deadline. Now the oldest incomplete connection
+    of the address holding the most slots makes room, and silent ones go after 5 s."""
+    name = "stalled17x32." + ("tls" if srv.tls else "plain")
+    held = []
+    try:
+        for a in range(17):
+            for _ in range(32):
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=10,
+                                             source_address=("127.0.11.%d" % (a + 1), 0))
+                if not srv.tls:
+                    s.sendall(b"GET /api/v1/heal")
+                held.append(s)
+        st, dt = timed_healthz(srv, source="127.0.12.1")
+        figure("%s.new_client_wait_s" % name, "%.3f" % dt)
+        assert st == 200, "a new client got %s with 17 x 32 stalled connections" % st
+        assert dt < 3.0, dt
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_silent_connection_is_closed_at_the_first_byte_deadline(srv):
+    """Issue 19 item 2: a connection that sends nothing (no TLS handshake, no request
+    byte) holds its slot 5 s, not the 10 s a request gets once it has begun."""
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=30, source_address=("127.0.12.2", 0))
+    t = time.monotonic()
+    r, _, _ = select.select([s], [], [], 20)
+    gone = time.monotonic() - t
+    s.close()
+    figure("silent.%s.closed_after_s" % ("tls" if srv.tls else "plain"), "%.1f" % gone)
+    assert r and 4.5 < gone < 8.5, gone

@@ -62,12 +62,16 @@ struct EdgeLimits {
   // A request's head and body must arrive within this time, counted from
   // accept (TLS handshake included) for the first request and from its
   // first byte for later ones on a keep-alive connection.
+  // Before that, the first byte (TLS handshake included) within 5 s of accept.
   std::chrono::milliseconds request_deadline{10000};
   std::chrono::milliseconds keep_alive_idle{5000};  // parked, no worker held
   size_t max_requests_per_connection = 100;
   std::chrono::milliseconds write_deadline{10000};  // one whole answer
   size_t max_connections = 512;
-  size_t max_per_peer = 32;  // trusted proxies are exempt
+  // Per IPv4 address or IPv6 /64; trusted proxies are exempt. When all
+  // max_connections are taken, the oldest idle keep-alive connection goes,
+  // else the incomplete one nearest its deadline of the address holding most.
+  size_t max_per_peer = 32;
   size_t workers = 8;
 };
 
@@ -100,6 +104,7 @@ class Edge final : public httplib::Server {
   void close_conn(int fd);
   void watch(Conn& c, bool add);
   bool evict_idle();
+  bool evict_incomplete();
   void refuse_fd(int fd);
   void serve_one(Conn& c);
   bool hold(Conn& c, std::unique_ptr<Conn>& next);

@@ -26,6 +26,7 @@ struct Edge::Conn {
   uint32_t gen = 0;  // which connection on this descriptor number; never 0
   SSL* ssl = nullptr;
   std::string peer;
+  std::string group;  // what the per-address cap counts: the address, or its IPv6 /64
   int peer_port = 0;
   std::string local;
   int local_port = 0;
@@ -40,6 +41,8 @@ struct Edge::Conn {
   Frame pending;  // head done, body still arriving
   bool continue_sent = false;
   SteadyClock::time_point deadline;
+  SteadyClock::time_point accepted_at;
+  bool got_bytes = false;  // a request's first byte arrived (the first-byte deadline is over)
   size_t served = 0;
   size_t drained = 0;
   // the request being served

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "edge.h"
 #include "edge_conn.h"
@@ -19,6 +20,9 @@ namespace {
 
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr size_t kLingerBytes = 64u << 20;  // reading is cheap; the time bounds it
+// From accept to the first byte of a request, TLS handshake included: a
+// client that connects and says nothing holds a slot no longer than this.
+constexpr auto kFirstByte = std::chrono::seconds(5);
 
 std::string addr_string(const sockaddr_storage& ss, int* port) {
   char buf[INET6_ADDRSTRLEN] = {};
@@ -34,6 +38,17 @@ std::string addr_string(const sockaddr_storage& ss, int* port) {
     if (s.rfind("::ffff:", 0) == 0 && s.find('.') != std::string::npos) return s.substr(7);
   }
   return buf;
+}
+
+// Who a connection counts against: its IPv4 address, or its IPv6 /64 (one
+// host's privacy addresses are one network, not 2^64 peers).
+std::string peer_group(const sockaddr_storage& ss, const std::string& peer) {
+  if (ss.ss_family != AF_INET6 || peer.find(':') == std::string::npos) return peer;  // v4, v4-mapped
+  in6_addr a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+  std::memset(a.s6_addr + 8, 0, 8);
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  return std::string(buf) + "/64";
 }
 
 const char* reason(int status) {
@@ -107,6 +122,28 @@ void Edge::refuse_fd(int fd) {
   ::close(fd);
 }
 
+// Under pressure: the connection still reading a request (or handshaking,
+// or lingering) nearest its deadline, of the address holding the most
+// slots; of any address if that one has none here (all at workers).
+bool Edge::evict_incomplete() {
+  const std::string* top = nullptr;
+  size_t most = 0;
+  for (auto& [group, n] : per_peer_)
+    if (n > most) {
+      most = n;
+      top = &group;
+    }
+  Conn* pick = nullptr;
+  for (int pass = 0; pass < 2 && !pick; ++pass)
+    for (auto& [fd, c] : conns_)
+      if (!c->idle && !c->flushing_answer && (pass == 1 || (top && c->group == *top)) &&
+          (!pick || c->deadline < pick->deadline))
+        pick = c.get();
+  if (!pick) return false;
+  close_conn(pick->fd);
+  return true;
+}
+
 bool Edge::evict_idle() {
   Conn* oldest = nullptr;
   for (auto& [fd, c] : conns_)
@@ -133,12 +170,13 @@ void Edge::accept_all() {
     }
     int port = 0;
     std::string peer = addr_string(ss, &port);
+    std::string group = peer_group(ss, peer);
     const bool capped = std::find(uncapped_.begin(), uncapped_.end(), peer) == uncapped_.end();
-    if (capped && per_peer_[peer] >= lim_.max_per_peer) {
+    if (capped && per_peer_[group] >= lim_.max_per_peer) {
       refuse_fd(fd);
       continue;
     }
-    if (open_ >= lim_.max_connections && !evict_idle()) {
+    if (open_ >= lim_.max_connections && !evict_idle() && !evict_incomplete()) {
       refuse_fd(fd);
       continue;
     }
@@ -147,6 +185,7 @@ void Edge::accept_all() {
     auto c = std::make_unique<Conn>();
     c->fd = fd;
     c->peer = std::move(peer);
+    c->group = std::move(group);
     c->peer_port = port;
     sockaddr_storage ls{};
     socklen_t llen = sizeof ls;
@@ -162,9 +201,10 @@ void Edge::accept_all() {
       SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
       SSL_set_accept_state(c->ssl);
     }
-    c->deadline = SteadyClock::now() + lim_.request_deadline;
+    c->accepted_at = SteadyClock::now();
+    c->deadline = c->accepted_at + std::min<SteadyClock::duration>(kFirstByte, lim_.request_deadline);
     c->gen = ++generation_ == 0 ? ++generation_ : generation_;  // 0: the listener and wake_fd_
-    ++per_peer_[c->peer];
+    ++per_peer_[c->group];
     ++open_;
     watch(*c, true);
     conns_[fd] = std::move(c);
@@ -174,7 +214,7 @@ void Edge::accept_all() {
 void Edge::close_conn(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
-  auto pp = per_peer_.find(it->second->peer);
+  auto pp = per_peer_.find(it->second->group);
   if (pp != per_peer_.end() && --pp->second == 0) per_peer_.erase(pp);
   --open_;
   conns_.erase(it);  // closing the descriptor also takes it out of epoll
@@ -269,7 +309,10 @@ void Edge::on_io(Conn& c) {
       if (c.idle) {
         c.idle = false;
         c.deadline = SteadyClock::now() + lim_.request_deadline;
+      } else if (!c.got_bytes) {
+        c.deadline = c.accepted_at + lim_.request_deadline;  // past the first-byte deadline now
       }
+      c.got_bytes = true;
       c.in.append(buf, static_cast<size_t>(r));
       const int fd = c.fd;
       try_frame(c);
