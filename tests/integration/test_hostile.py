@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN_PW, ADMIN_USER, assert_error_json, wait_until
+from conftest import ADMIN_PW, ADMIN_USER, assert_error_json, raw_http, wait_until
 
 MIB = 1024 * 1024
 
@@ -764,3 +764,22 @@ def test_silent_connection_is_closed_at_the_first_byte_deadline(srv):
     s.close()
     figure("silent.%s.closed_after_s" % ("tls" if srv.tls else "plain"), "%.1f" % gone)
     assert r and 4.5 < gone < 8.5, gone
+
+
+def test_per_address_refusal_says_why(make_resetd):
+    """Issue 19 item 10: behind a reverse proxy every client is one address; the 503
+    for the per-address cap names the cap and trusted_proxies."""
+    srv = make_resetd(tls=False)
+    held = [socket.create_connection(("127.0.0.1", srv.port), timeout=10, source_address=("127.0.12.3", 0))
+            for _ in range(32)]
+    try:
+        for s in held:
+            s.sendall(b"GET /api/v1/heal")
+        r = raw_http(srv.port, b"GET /api/v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.12.3")
+        assert r is not None
+        e = assert_error_json(r, 503, "busy")
+        assert "trusted_proxies" in e["message"] and "32" in e["message"], e
+        assert r.headers.get("retry-after", "").isdigit(), r.headers
+    finally:
+        for s in held:
+            s.close()

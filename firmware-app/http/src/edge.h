@@ -105,7 +105,7 @@ class Edge final : public httplib::Server {
   void watch(Conn& c, bool add);
   bool evict_idle();
   bool evict_incomplete();
-  void refuse_fd(int fd);
+  void refuse_fd(int fd, const char* message);
   void serve_one(Conn& c);
   bool hold(Conn& c, std::unique_ptr<Conn>& next);
   void give_back(std::unique_ptr<Conn> c);

@@ -114,9 +114,9 @@ void Edge::reactor_loop() {
   }
 }
 
-void Edge::refuse_fd(int fd) {
+void Edge::refuse_fd(int fd, const char* message) {
   if (!tls_) {
-    const std::string r = error_response(503, "busy", "Too many connections; try again in a few seconds.");
+    const std::string r = error_response(503, "busy", message);
     [[maybe_unused]] auto w = ::send(fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
   ::close(fd);
@@ -172,12 +172,18 @@ void Edge::accept_all() {
     std::string peer = addr_string(ss, &port);
     std::string group = peer_group(ss, peer);
     const bool capped = std::find(uncapped_.begin(), uncapped_.end(), peer) == uncapped_.end();
-    if (capped && per_peer_[group] >= lim_.max_per_peer) {
-      refuse_fd(fd);
+    const auto held = per_peer_.find(group);  // no entry for a refused address
+    if (capped && held != per_peer_.end() && held->second >= lim_.max_per_peer) {
+      // Behind a reverse proxy every client is one address: say so.
+      const std::string why =
+          "Too many connections from your address (at most " + std::to_string(lim_.max_per_peer) +
+          " at once); try again in a few seconds. A reverse proxy in front of resetd must be listed in "
+          "trusted_proxies.";
+      refuse_fd(fd, why.c_str());
       continue;
     }
     if (open_ >= lim_.max_connections && !evict_idle() && !evict_incomplete()) {
-      refuse_fd(fd);
+      refuse_fd(fd, "Too many connections; try again in a few seconds.");
       continue;
     }
     const int one = 1;
