@@ -783,3 +783,34 @@ def test_per_address_refusal_says_why(make_resetd):
     finally:
         for s in held:
             s.close()
+
+
+def test_unfinished_requests_hold_bounded_memory(make_resetd):
+    """Issue 19 item 3: 480 connections each stalling 64 KB into a 65 KB body pinned
+    ~77 MiB (the unit's MemoryHigh leaves 64 MiB beside the hash slots). Unfinished
+    requests now hold at most 16 MiB together; past it the largest goes."""
+    srv = make_resetd(tls=False)
+    pid = srv.proc.pid
+    rss0 = status_kib(pid, "VmRSS")
+    head = (b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-Pad: " + b"p" * 2000 + b"\r\nContent-Length: 65000\r\n\r\n")
+    held = []
+    try:
+        for a in range(15):
+            for _ in range(32):
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=10,
+                                             source_address=("127.0.13.%d" % (a + 1), 0))
+                try:
+                    s.sendall(head + b"{" * 64000)
+                except OSError:
+                    pass  # shed
+                held.append(s)
+        time.sleep(1.0)
+        growth = (status_kib(pid, "VmRSS") - rss0) / 1024
+        figure("unfinished480.plain.rss_growth_mib", "%.1f" % growth)
+        st, dt = timed_healthz(srv, source="127.0.13.99")
+        assert st == 200, st
+        assert growth < 32, "480 unfinished requests pinned %.1f MiB" % growth
+    finally:
+        for s in held:
+            s.close()

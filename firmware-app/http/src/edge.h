@@ -102,6 +102,8 @@ class Edge final : public httplib::Server {
   void half_close(Conn& c);
   void after_answer(Conn& c);
   void close_conn(int fd);
+  void recount(Conn& c);
+  bool shed_unfinished(const Conn& current);
   void watch(Conn& c, bool add);
   bool evict_idle();
   bool evict_incomplete();
@@ -127,6 +129,8 @@ class Edge final : public httplib::Server {
   std::unordered_map<std::string, size_t> per_peer_;
   size_t open_ = 0;
   uint32_t generation_ = 0;  // the last connection's Conn::gen
+  size_t in_total_ = 0;       // buffers held by unfinished requests (Conn::counted)
+  size_t freed_ = 0;          // buffer bytes freed since the last malloc_trim
 
   // reactor -> workers
   std::mutex mu_;

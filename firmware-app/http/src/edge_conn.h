@@ -36,6 +36,7 @@ struct Edge::Conn {
   bool idle = false;         // keep-alive, waiting for the next request's first byte
   bool peer_closed = false;  // EOF after some bytes: answer what is complete, then close
   std::string in;            // read, not yet handed over
+  size_t counted = 0;        // bytes of `in` and `pending` counted in Edge::in_total_
   size_t scan_from = 0;
   bool head_done = false;
   Frame pending;  // head done, body still arriving

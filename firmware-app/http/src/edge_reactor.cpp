@@ -1,5 +1,6 @@
 // See edge.h: the reactor thread owns every connection not serving a request.
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -23,6 +24,14 @@ constexpr size_t kLingerBytes = 64u << 20;  // reading is cheap; the time bounds
 // From accept to the first byte of a request, TLS handshake included: a
 // client that connects and says nothing holds a slot no longer than this.
 constexpr auto kFirstByte = std::chrono::seconds(5);
+// What all unfinished requests in the reactor may hold together (their
+// buffers' capacity). 512 connections x (32 KiB head + 64 KiB body), with
+// the buffers' growth, pinned ~77 MiB; the unit's MemoryHigh leaves 64 MiB
+// beside the hash slots. Past it, the connection holding the most goes.
+constexpr size_t kUnfinishedBytes = 16u << 20;
+// Freed buffers are returned to the system once this much was freed: a
+// flood's memory does not stay pinned in malloc's free lists after it.
+constexpr size_t kTrimAfter = 8u << 20;
 
 std::string addr_string(const sockaddr_storage& ss, int* port) {
   char buf[INET6_ADDRSTRLEN] = {};
@@ -217,9 +226,31 @@ void Edge::accept_all() {
   }
 }
 
+void Edge::recount(Conn& c) {
+  const size_t now = c.in.capacity() + c.pending.request.capacity();
+  if (now < c.counted) freed_ += c.counted - now;
+  in_total_ = in_total_ - c.counted + now;
+  c.counted = now;
+}
+
+bool Edge::shed_unfinished(const Conn& current) {
+  bool closed_current = false;
+  while (in_total_ > kUnfinishedBytes) {
+    Conn* big = nullptr;
+    for (auto& [fd, c] : conns_)
+      if (c->counted > 0 && (!big || c->counted > big->counted)) big = c.get();
+    if (!big) break;
+    closed_current = closed_current || big == &current;
+    close_conn(big->fd);
+  }
+  return closed_current;
+}
+
 void Edge::close_conn(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
+  in_total_ -= it->second->counted;
+  freed_ += it->second->counted;
   auto pp = per_peer_.find(it->second->group);
   if (pp != per_peer_.end() && --pp->second == 0) per_peer_.erase(pp);
   --open_;
@@ -236,6 +267,8 @@ void Edge::linger(Conn& c) {
   c.want_write = false;
   std::string().swap(c.in);
   std::string().swap(c.request);
+  c.pending = Frame{};
+  recount(c);
   c.deadline = SteadyClock::now() + kLinger;
   watch(c, false);
 }
@@ -320,6 +353,8 @@ void Edge::on_io(Conn& c) {
       }
       c.got_bytes = true;
       c.in.append(buf, static_cast<size_t>(r));
+      recount(c);
+      if (in_total_ > kUnfinishedBytes && shed_unfinished(c)) return;
       const int fd = c.fd;
       try_frame(c);
       if (conns_.find(fd) == conns_.end() || conns_[fd].get() != &c || c.lingering) return;
@@ -375,6 +410,8 @@ void Edge::try_frame(Conn& c) {
 void Edge::dispatch(Conn& c) {
   c.ready_at = SteadyClock::now();
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  in_total_ -= c.counted;  // the worker's now; counted again when it comes back
+  c.counted = 0;
   auto it = conns_.find(c.fd);
   std::unique_ptr<Conn> owned = std::move(it->second);
   conns_.erase(it);
@@ -401,6 +438,7 @@ void Edge::take_back() {
     Conn& c = *owned;
     const int fd = c.fd;
     conns_[fd] = std::move(owned);
+    recount(c);
     // What of the answer the socket did not take is the reactor's to send (edge.h).
     c.flushing_answer = c.pending_out();
     if (c.flushing_answer) c.deadline = c.write_until;
@@ -416,6 +454,10 @@ void Edge::sweep(SteadyClock::time_point now) {
     ev.data.u64 = static_cast<uint32_t>(listen_fd_);
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
     listen_paused_ = false;
+  }
+  if (freed_ >= kTrimAfter) {
+    malloc_trim(0);
+    freed_ = 0;
   }
   std::vector<int> late;
   for (auto& [fd, c] : conns_)
