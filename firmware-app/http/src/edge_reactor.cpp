@@ -31,7 +31,8 @@ constexpr auto kFirstByte = std::chrono::seconds(5);
 constexpr size_t kUnfinishedBytes = 16u << 20;
 // Freed buffers are returned to the system once this much was freed: a
 // flood's memory does not stay pinned in malloc's free lists after it.
-constexpr size_t kTrimAfter = 8u << 20;
+constexpr size_t kTrimAfter = 2u << 20;
+constexpr size_t kTlsConnBytes = 14u << 10;  // OpenSSL's state of an idle TLS connection, measured
 
 std::string addr_string(const sockaddr_storage& ss, int* port) {
   char buf[INET6_ADDRSTRLEN] = {};
@@ -250,7 +251,7 @@ void Edge::close_conn(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
   in_total_ -= it->second->counted;
-  freed_ += it->second->counted;
+  freed_ += it->second->counted + (it->second->ssl ? kTlsConnBytes : 0);
   auto pp = per_peer_.find(it->second->group);
   if (pp != per_peer_.end() && --pp->second == 0) per_peer_.erase(pp);
   --open_;
