@@ -818,3 +818,31 @@ def test_unfinished_requests_hold_bounded_memory(make_resetd):
     finally:
         for s in held:
             s.close()
+
+
+def test_non_reading_clients_from_17_addresses_leave_room_for_others(make_resetd):
+    """Issue 19 items 1 and 2 together: 17 addresses x 32 connections that pipeline the
+    big asset and never read fill every slot with answers waiting for their client;
+    under pressure those of the address holding the most slots go too."""
+    srv = make_resetd(tls=False)
+    held = []
+    try:
+        for a in range(17):
+            for _ in range(32):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                s.settimeout(10)
+                s.bind(("127.0.15.%d" % (a + 1), 0))
+                s.connect(("127.0.0.1", srv.port))
+                try:
+                    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % BIG_ASSET.encode() * 64)
+                except OSError:
+                    pass  # refused or evicted
+                held.append(s)
+        st, dt = timed_healthz(srv, source="127.0.15.99")
+        figure("slowread17x32.plain.new_client_wait_s", "%.3f" % dt)
+        assert st == 200, st
+        assert dt < 3.0, dt
+    finally:
+        for s in held:
+            s.close()

@@ -133,8 +133,9 @@ void Edge::refuse_fd(int fd, const char* message) {
 }
 
 // Under pressure: the connection still reading a request (or handshaking,
-// or lingering) nearest its deadline, of the address holding the most
-// slots; of any address if that one has none here (all at workers).
+// lingering, or waiting for its client to read an answer) nearest its
+// deadline, of the address holding the most slots; of any address if that
+// one has none here (all at workers).
 bool Edge::evict_incomplete() {
   const std::string* top = nullptr;
   size_t most = 0;
@@ -146,7 +147,7 @@ bool Edge::evict_incomplete() {
   Conn* pick = nullptr;
   for (int pass = 0; pass < 2 && !pick; ++pass)
     for (auto& [fd, c] : conns_)
-      if (!c->idle && !c->flushing_answer && (pass == 1 || (top && c->group == *top)) &&
+      if (!c->idle && (pass == 1 || (top && c->group == *top)) &&
           (!pick || c->deadline < pick->deadline))
         pick = c.get();
   if (!pick) return false;
