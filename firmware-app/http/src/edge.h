@@ -107,6 +107,8 @@ class Edge final : public httplib::Server {
   void watch(Conn& c, bool add);
   bool evict_idle();
   bool evict_incomplete();
+  bool evict_queued();
+  bool make_room();
   void refuse_fd(int fd, const char* message);
   void serve_one(Conn& c);
   bool hold(Conn& c, std::unique_ptr<Conn>& next);

@@ -164,6 +164,51 @@ bool Edge::evict_idle() {
   return true;
 }
 
+// A queued connection (its request framed, no worker free yet) of the address
+// holding the most slots, else of any, nearest its deadline: under pressure a
+// flood's queued requests go before a new client is refused (the reactor
+// itself may hold none: everything at or waiting for the workers).
+bool Edge::evict_queued() {
+  std::unique_ptr<Conn> victim;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string* top = nullptr;
+    size_t most = 0;
+    for (auto& [group, n] : per_peer_)
+      if (n > most) {
+        most = n;
+        top = &group;
+      }
+    auto pick = ready_.end();
+    for (int pass = 0; pass < 2 && pick == ready_.end(); ++pass)
+      for (auto it = ready_.begin(); it != ready_.end(); ++it)
+        if ((pass == 1 || (top && (*it)->group == *top)) &&
+            (pick == ready_.end() || (*it)->deadline < (*pick)->deadline))
+          pick = it;
+    if (pick == ready_.end()) return false;
+    victim = std::move(*pick);
+    ready_.erase(pick);
+    if (ready_.empty() && work_signaled_) {  // as pop_ready: nothing queued ends a hold now
+      uint64_t v;
+      [[maybe_unused]] auto n = ::read(work_fd_, &v, sizeof v);
+      work_signaled_ = false;
+    }
+  }
+  freed_ += victim->ssl ? kTlsConnBytes : 0;  // its buffers were uncounted at dispatch
+  auto pp = per_peer_.find(victim->group);
+  if (pp != per_peer_.end() && --pp->second == 0) per_peer_.erase(pp);
+  --open_;
+  return true;  // ~Conn closes it
+}
+
+// All slots taken: answers the workers handed back become the reactor's again
+// (and evictable), then an idle connection goes, else an incomplete one, else
+// a queued one.
+bool Edge::make_room() {
+  take_back();
+  return open_ < lim_.max_connections || evict_idle() || evict_incomplete() || evict_queued();
+}
+
 void Edge::accept_all() {
   for (;;) {
     sockaddr_storage ss{};
@@ -193,7 +238,7 @@ void Edge::accept_all() {
       refuse_fd(fd, why.c_str());
       continue;
     }
-    if (open_ >= lim_.max_connections && !evict_idle() && !evict_incomplete()) {
+    if (open_ >= lim_.max_connections && !make_room()) {
       refuse_fd(fd, "Too many connections; try again in a few seconds.");
       continue;
     }
