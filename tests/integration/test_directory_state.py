@@ -226,3 +226,34 @@ def test_expired_temporary_password_is_refused_at_sign_in(slapd, sink, make_rese
     # and then the directory refuses it too
     wait_until(lambda: "Invalid credentials" in slapd.whoami("bob", pw)[1], timeout=30,
                what="the expired temporary password refused by slapd")
+
+
+def test_readme_directory_sample_is_valid_toml_that_resetd_runs(slapd, sink, make_resetd):
+    """The README's [directory] sample, every commented key uncommented, is valid
+    TOML (one key a line), and resetd runs with it once the site's values
+    (server, CA, account, base) are this slapd's."""
+    import json
+    import os
+    import re
+    import tomllib
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    tag = "<!-- test:directory-toml -->"
+    assert text.count(tag) == 1
+    block = re.search(r"```toml\n(.*?)```", text[text.index(tag):], re.S).group(1)
+    uncommented = re.sub(r"(?m)^# ([a-z_]+ = )", r"\1", block)
+    cfg = tomllib.loads(uncommented)
+    d = cfg["directory"]
+    assert {"timeout_s", "page_size", "max_users", "sync_interval_min", "locale_attribute"} <= set(d), d
+    site = tomllib.loads(slapd.toml())["directory"]
+    for k in ("user_filter", "username_attribute", "display_name_attribute", "failover_urls",
+              "bind_password_file", "alternate_email_attribute"):
+        d.pop(k, None)  # AD's names; the ldap kind's defaults apply
+    d.update(site)
+    roles = d.pop("roles")
+    out = "[directory]\n" + "".join("%s = %s\n" % (k, json.dumps(v)) for k, v in d.items())
+    out += "[directory.roles]\n" + "".join("%s = %s\n" % (json.dumps(g), json.dumps(r)) for g, r in roles.items())
+    srv = make_resetd(relay_port=sink.port, extra_toml=out)
+    admin = srv.admin()
+    synced(admin, ["bob"])
+    r = admin.post("settings/directory/test", {})
+    assert r.status == 200 and r.json["ok"] is True, r
