@@ -22,8 +22,12 @@ Answer nested_member_of(Session& c, const Config& cfg, const struct timeval& tv,
   groups->clear();
   const bool ad = cfg.kind == "ad";
   char* attrs[] = {const_cast<char*>("1.1"), nullptr};
-  if (ad) {
-    const std::string filter = std::string("(member:") + kInChain + ":=" + escape_filter(dn) + ")";
+  // Upwards from dn on OpenLDAP needs the naming contexts; without them
+  // (rootDSE not readable) only direct membership is asked, as before.
+  const std::vector<std::string> bases = ad ? std::vector<std::string>{} : naming_contexts(c, tv, false);
+  if (ad || bases.empty()) {
+    const std::string filter = ad ? std::string("(member:") + kInChain + ":=" + escape_filter(dn) + ")"
+                                  : "(member=" + escape_filter(dn) + ")";
     for (const auto& [group, role] : cfg.roles) {
       (void)role;
       struct timeval t = tv;
@@ -37,7 +41,6 @@ Answer nested_member_of(Session& c, const Config& cfg, const struct timeval& tv,
     return {Outcome::Ok, 0, ""};
   }
   // Upwards: the groups holding dn, then the groups holding those, ...
-  const std::vector<std::string> bases = naming_contexts(c, tv, false);
   std::set<std::string> holders;  // dn_key()s of every group reached
   std::vector<std::string> frontier{dn};
   std::set<std::string> seen{dn_key(dn)};
