@@ -4,7 +4,9 @@ through it), but reads the TLS record headers of what the client sends, so a
 test can aim at "the client's k-th application-data record on a connection"
 (a bind, the Password Modify, a modify — see calibrate()).
 
-A rule applies once, to the next connection whose client sends record k:
+A rule applies once, to the next connection whose client sends record k (of
+exactly `size` bytes when given: another connection — a sync, a role check —
+may send a k-th record too, and must not take the rule):
   drop_answer     forward the request, then cut both sides at once: the server
                   got it, the client never hears back;
   delay_answer=s  forward the request; hold the server's answer s seconds;
@@ -23,7 +25,7 @@ class FaultProxy:
     def __init__(self, target_host, target_port):
         self.target = (target_host, target_port)
         self.port = None
-        self.rule = None          # (k, action, seconds)
+        self.rule = None          # (k, action, seconds, size)
         self.log = []             # per connection: list of client app-record lengths
         self.fired = []           # (time, action) when a rule fired
         self._lock = threading.Lock()
@@ -37,9 +39,9 @@ class FaultProxy:
     def url(self):
         return "ldaps://127.0.0.1:%d/" % self.port
 
-    def set_rule(self, k, action, seconds=0.0):
+    def set_rule(self, k, action, seconds=0.0, size=None):
         with self._lock:
-            self.rule = (k, action, seconds)
+            self.rule = (k, action, seconds, size)
             self.fired = []
 
     def clear(self):
@@ -57,9 +59,9 @@ class FaultProxy:
         self._ready.set()
         self._loop.run_forever()
 
-    def _take_rule(self, k):
+    def _take_rule(self, k, size):
         with self._lock:
-            if self.rule and self.rule[0] == k:
+            if self.rule and self.rule[0] == k and self.rule[3] in (None, size):
                 r, self.rule = self.rule, None
                 self.fired.append((time.monotonic(), r[1]))
                 return r
@@ -74,7 +76,7 @@ class FaultProxy:
         records = []
         with self._lock:
             self.log.append(records)
-        state = {"answer_delay": 0.0, "cut": False}
+        state = {"answer_delay": 0.0, "cut": False, "mute": False}
 
         def cut():
             state["cut"] = True
@@ -101,7 +103,7 @@ class FaultProxy:
                         rec, buf = buf[:n], buf[n:]
                         if rec[0] == APP_DATA:
                             records.append(n)
-                            r = self._take_rule(len(records))
+                            r = self._take_rule(len(records), n)
                             if r and r[1] == "cut":
                                 cut()
                                 return
@@ -110,6 +112,9 @@ class FaultProxy:
                             if r and r[1] == "delay_answer":
                                 state["answer_delay"] = r[2]
                             if r and r[1] == "drop_answer":
+                                # muted before the request leaves: slapd can
+                                # answer within the 50 ms before the cut
+                                state["mute"] = True
                                 sw.write(out + rec)
                                 await sw.drain()
                                 await asyncio.sleep(0.05)
@@ -141,6 +146,8 @@ class FaultProxy:
                     data = await sr.read(65536)
                     if not data:
                         break
+                    if state["mute"]:
+                        continue
                     if state["answer_delay"]:
                         await asyncio.sleep(state["answer_delay"])
                         state["answer_delay"] = 0.0
@@ -158,10 +165,12 @@ class FaultProxy:
 
 
 def exop_record_index(proxy, do_reset):
-    """Runs one reset through the proxy (no rule) and returns the index k of the
-    client record carrying the Password Modify on its connection: with a long
-    password it is the largest record the client sends (larger than the
-    service bind, the pwdReset modify, the unbind and TLS's own records)."""
+    """Runs one reset through the proxy (no rule) and returns (k, size): the
+    index of the client record carrying the Password Modify on its connection,
+    and its length. With a long password it is the largest record the client
+    sends (larger than the service bind, the pwdReset modify, the unbind and
+    TLS's own records). TLS adds a fixed overhead per record, so a password n
+    characters longer makes that record exactly n bytes longer."""
     n0 = len(proxy.log)
     do_reset()
     time.sleep(0.3)
@@ -170,4 +179,4 @@ def exop_record_index(proxy, do_reset):
     # the reset's own connection sends the most records (bind, exop, modify,
     # unbind); a role check before it is a bind and a search
     best = max(conns, key=len)
-    return best.index(max(best)) + 1
+    return best.index(max(best)) + 1, max(best)

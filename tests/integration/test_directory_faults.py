@@ -49,8 +49,17 @@ def reset(admin, uid, pw, **kw):
     return admin.reset(uid, mode="manual", password=pw, require_change=False, **kw)
 
 
+CALIB = "Calib" + LONG
+
+
 def calibrated(proxy, admin, bob):
-    return exop_record_index(proxy, lambda: reset(admin, bob["id"], "Calib" + LONG))
+    return exop_record_index(proxy, lambda: reset(admin, bob["id"], CALIB))
+
+
+def aim(proxy, cal, pw, action, seconds=0.0):
+    """The rule for the Password Modify carrying `pw` (calibrated with CALIB)."""
+    k, size = cal
+    proxy.set_rule(k, action, seconds, size=size + len(pw) - len(CALIB))
 
 
 def test_answer_lost_after_the_request_is_not_nothing_changed(slapd, sink, proxy, make_resetd):
@@ -58,9 +67,9 @@ def test_answer_lost_after_the_request_is_not_nothing_changed(slapd, sink, proxy
     srv = make_resetd(relay_port=sink.port, extra_toml=toml(slapd, proxy.url))
     admin = srv.admin()
     bob = synced(admin, ["bob"])["bob"]
-    k = calibrated(proxy, admin, bob)
+    cal = calibrated(proxy, admin, bob)
     pw = "Lost" + LONG
-    proxy.set_rule(k, "drop_answer")
+    aim(proxy, cal, pw, "drop_answer")
     r = reset(admin, bob["id"], pw, notify=["bob.lost@example.test"])
     assert proxy.fired, "the rule never fired"
     e = assert_error_json(r, 503, "directory_outcome_unknown")
@@ -80,9 +89,9 @@ def test_a_late_request_never_overwrites_a_later_acknowledged_reset(slapd, sink,
     srv = make_resetd(relay_port=sink.port, extra_toml=toml(slapd, proxy.url))
     admin = srv.admin()
     bob = synced(admin, ["bob"])["bob"]
-    k = calibrated(proxy, admin, bob)
+    cal = calibrated(proxy, admin, bob)
     a, b = "AAAA" + LONG, "BBBB" + LONG
-    proxy.set_rule(k, "hold_request", 6.0)
+    aim(proxy, cal, a, "hold_request", 6.0)
     t0 = time.monotonic()
     r = reset(admin, bob["id"], a)
     assert r.status == 503, r
