@@ -229,7 +229,7 @@ def test_disk_full_after_the_directory_write_says_the_truth_and_settles(slapd, s
     hard = resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE)[1]
     resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (1, hard))
     th.join(30)
-    e = assert_error_json(out["r"], 507, "storage_full")
+    e = assert_error_json(out["r"], 507, "unrecorded_storage_full")  # the UI's storage_full text says nothing changed
     assert "nothing was changed" not in e["message"] and "directory took the new password" in e["message"], e
     assert slapd.whoami("bob", pw)[0] == 0
     time.sleep(1)

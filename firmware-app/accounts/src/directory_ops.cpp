@@ -76,10 +76,11 @@ int64_t mono_now() {
 }
 
 // The answer when the directory took the password but the store could not
-// record it: the truth, not "nothing was changed".
+// record it: the truth, not "nothing was changed". Codes of their own (not
+// storage_full / busy, whose UI text says nothing changed), so the UI can say it.
 Error unrecorded_error(const storage::StorageError& e) {
   const bool full = e.kind() == storage::StorageError::Kind::Full;
-  Error err = make_error(full ? "storage_full" : "busy",
+  Error err = make_error(full ? "unrecorded_storage_full" : "unrecorded_storage_busy",
                          std::string(full ? "The appliance's storage is full" : "The appliance's storage is busy") +
                              ": the directory took the new password, but resetd could not record the "
                              "reset yet. It keeps it open and finishes it (and sends its notifications) "
