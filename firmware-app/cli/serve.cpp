@@ -206,15 +206,19 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
       std::cerr << "directory sync: " << e.what() << "\n";
     }
   };
-  if (rt.accounts->directory_mode()) {
-    auto d = rt.accounts->directory();
-    std::cout << "resetd: directory " << d->kind() << " " << d->config().url << "\n";
+  // Open intents are settled by the background thread below, after the
+  // server listens: a slow or hung directory never delays start (spec §13).
+  auto settle = [&rt]() {
     try {
       int n = rt.accounts->resolve_intents();
-      if (n) std::cout << "resetd: resolved " << n << " interrupted directory write(s)\n";
+      if (n) std::cout << "resetd: resolved " << n << " interrupted directory write(s)\n" << std::flush;
     } catch (const std::exception& e) {
       std::cerr << "directory intents: " << e.what() << "\n";
     }
+  };
+  if (rt.accounts->directory_mode()) {
+    auto d = rt.accounts->directory();
+    std::cout << "resetd: directory " << d->kind() << " " << d->config().url << "\n";
   }
   std::string err;
   if (!server.start(&err)) {
@@ -238,6 +242,10 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
     int64_t last_sweep = rt.clock.mono_ms(), last_reminders = last_sweep;
     int64_t last_dir_sync = 0;
     bool first_dir_sync = true;
+    // Open intents (a write of unknown outcome, one not recorded for a full
+    // disk, one the directory could not be asked about) are tried again
+    // every 2 s, backing off to 60 s while none settles; a new one starts over.
+    int64_t last_settle = 0, settle_every = 2000;
     while (!stopping.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(offset_file ? 100 : 1000));
       if (offset_file) {
@@ -251,6 +259,20 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
       if (rt.accounts->directory_mode()) {
         const int64_t now = rt.clock.mono_ms();
         const int64_t every = int64_t{rt.accounts->directory()->config().sync_interval_min} * 60000;
+        if (first_dir_sync) settle();  // what a crash left, before the first sync
+        const bool asked = rt.accounts->take_settle_request();
+        if (asked) settle_every = 2000;
+        try {
+          if (!first_dir_sync && now - last_settle >= settle_every && rt.accounts->open_intent_count() > 0) {
+            last_settle = now;
+            const int64_t before = rt.accounts->open_intent_count();
+            settle();
+            settle_every = rt.accounts->open_intent_count() < before ? 2000
+                                                                     : std::min<int64_t>(60000, settle_every * 2);
+          }
+        } catch (const std::exception& e) {
+          std::cerr << "directory intents: " << e.what() << "\n";
+        }
         if (first_dir_sync || now - last_dir_sync >= every || dir_sync_now.exchange(false)) {
           first_dir_sync = false;
           last_dir_sync = now;

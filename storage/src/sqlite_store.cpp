@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "migrations.h"
+#include "sqlite_conn.h"
+#include "intent_queries.h"
 #include "resetd/storage/store.h"
 
 namespace fs = std::filesystem;
@@ -234,42 +236,6 @@ void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
   if (q.since) s.bind(":since", static_cast<int64_t>(*q.since));
   if (!q.recipient.empty()) s.bind(":recipient", q.recipient);
 }
-
-// One SQLite connection and the statements prepared on it, kept for its
-// lifetime (preparing costs more than running most of our queries). Used by
-// one thread at a time (the store's locks see to that).
-class Conn {
- public:
-  explicit Conn(std::unique_ptr<SQLite::Database> d) : db(std::move(d)) {}
-  // The cached statement for `sql`, reset and with no bindings.
-  SQLite::Statement& stmt(const std::string& sql) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(*db, sql)).first;
-    SQLite::Statement& s = *it->second;
-    s.reset();
-    s.clearBindings();
-    used_.push_back(&s);
-    return s;
-  }
-  // Resets every statement used since the last call: a statement left
-  // mid-step would keep its read snapshot (and WAL frames) pinned after COMMIT.
-  void reset_used() noexcept {
-    for (SQLite::Statement* s : used_) {
-      try {
-        s->reset();
-      } catch (...) {
-      }
-    }
-    used_.clear();
-  }
-  std::unique_ptr<SQLite::Database> db;
-  // PRAGMA data_version as this connection last saw it; -1: never looked.
-  int64_t data_version = -1;
-
- private:
-  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> cache_;
-  std::vector<SQLite::Statement*> used_;
-};
 
 // Valid UTF-8 with at least three code points: what the trigram index serves.
 bool trigram_searchable(const std::string& s) {
@@ -818,6 +784,10 @@ class SqliteTx final : public Writer {
     s.exec();
     return conn_.db->getLastInsertRowid();
   }
+  bool intent_completed_after(int64_t user_id, int64_t id) override {
+    return intent_queries::completed_after(conn_, user_id, id);
+  }
+  int64_t purge_intents(int64_t before) override { return intent_queries::purge_closed(conn_, before); }
   void close_intent(int64_t id, const std::string& state, const std::string& detail,
                     int64_t now) override {
     SQLite::Statement& s = stmt("UPDATE directory_intents SET state = ?, detail = ?, resolved_at = ?, "

@@ -18,6 +18,17 @@
 // agree; an intent overtaken by a newer completed write is closed as
 // superseded, one the directory refuses is closed as not applied, and one
 // that cannot be checked (directory unreachable) stays open and is shown.
+//
+// Network faults (issue 20). A write that left without an answer (cut, late,
+// lost) has an unknown outcome: its intent stays open, the admin is told so
+// (503 directory_outcome_unknown), and the resolver settles it as above once
+// its answer could no longer be on the way (settle_grace_ms). One writer per
+// user at a time, live or resolver (claim_user_write / try_hold_user); a new
+// write waits (409 reset_in_progress) while an earlier one of unknown outcome
+// is open, and a write after one is proven by a bind with its password. The
+// resolver asks "did a newer write complete?" right before each write. A
+// commit that fails after the directory took the password (disk full) leaves
+// the intent open, says so, and is settled as soon as the store writes again.
 #include <signal.h>
 #include <unistd.h>
 
@@ -48,12 +59,34 @@ namespace {
 // can run something else (a sync) while a write is in flight.
 void fault_point(const char* name) { test_hooks::fault_point(name); }
 
+constexpr int64_t kAllOpen = 1000000;  // no open intent is ever left unread
+
 // Whether intent `id` is open now (a resolver's list may be stale: the
 // request carrying it out can finish between that read and the resolver's).
 bool still_open(storage::Reader& r, int64_t id) {
-  for (const auto& x : r.intents("open", 1000))
+  for (const auto& x : r.intents("open", kAllOpen))
     if (x.id == id) return true;
   return false;
+}
+
+int64_t mono_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The answer when the directory took the password but the store could not
+// record it: the truth, not "nothing was changed". Codes of their own (not
+// storage_full / busy, whose UI text says nothing changed), so the UI can say it.
+Error unrecorded_error(const storage::StorageError& e) {
+  const bool full = e.kind() == storage::StorageError::Kind::Full;
+  Error err = make_error(full ? "unrecorded_storage_full" : "unrecorded_storage_busy",
+                         std::string(full ? "The appliance's storage is full" : "The appliance's storage is busy") +
+                             ": the directory took the new password, but resetd could not record the "
+                             "reset yet. It keeps it open and finishes it (and sends its notifications) "
+                             "as soon as it can write again; nothing is mailed until then.");
+  err.retry_after_s = full ? 0 : 2;
+  return err;
 }
 
 }  // namespace
@@ -69,6 +102,57 @@ Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Ac
 
 int64_t AccountService::open_intent_count() { return open_intent_count(store_.data_generation()); }
 
+std::shared_ptr<void> AccountService::try_hold_user(int64_t user_id) {
+  {
+    std::lock_guard<std::mutex> lock(user_mu_);
+    if (!busy_users_.insert(user_id).second) return nullptr;
+  }
+  return std::shared_ptr<void>(reinterpret_cast<void*>(1), [this, user_id](void*) {
+    std::lock_guard<std::mutex> lock(user_mu_);
+    busy_users_.erase(user_id);
+  });
+}
+
+Result<std::shared_ptr<void>> AccountService::claim_user_write(const UserRecord& u) {
+  auto held = try_hold_user(u.id);
+  if (!held) {
+    Error e = make_error("reset_in_progress",
+                         "Another change of this user's password is being written to the directory "
+                         "right now; nothing was changed. Try again in a few seconds.");
+    e.retry_after_s = 5;
+    return e;
+  }
+  bool earlier = false;
+  store_.read([&](storage::Reader& r) {
+    for (const auto& x : r.intents("open", kAllOpen))
+      if (x.user_id && *x.user_id == u.id) earlier = true;
+  });
+  if (earlier) {
+    settle_now_ = true;
+    Error e = make_error("reset_in_progress",
+                         "An earlier change of this user's password has not been confirmed by the "
+                         "directory yet (its answer was late or lost); resetd is checking it. Nothing "
+                         "was changed; try again in a minute (Settings → Directory shows open writes).");
+    e.retry_after_s = static_cast<int>(settle_grace_ms() / 1000) + 5;
+    return e;
+  }
+  return held;
+}
+
+int64_t AccountService::settle_grace_ms() const {
+  auto d = directory();
+  const int64_t t = d ? d->config().timeout_s : 10;
+  return (2 * t + 2) * 1000;
+}
+
+void AccountService::note_unknown(int64_t intent_id, std::optional<int64_t> user_id) {
+  const int64_t now = mono_now();
+  std::lock_guard<std::mutex> lock(live_mu_);
+  unknown_since_[intent_id] = now;
+  if (user_id) recent_unknown_[*user_id] = now;
+  settle_now_ = true;
+}
+
 int64_t AccountService::open_intent_count(uint64_t gen) {
   // Every list page shows it: counted again only after a commit.
   {
@@ -76,7 +160,7 @@ int64_t AccountService::open_intent_count(uint64_t gen) {
     if (open_intents_ && open_intents_->first == gen) return open_intents_->second;
   }
   int64_t n = 0;
-  store_.read([&](storage::Reader& r) { n = static_cast<int64_t>(r.intents("open", 1000).size()); });
+  store_.read([&](storage::Reader& r) { n = static_cast<int64_t>(r.intents("open", kAllOpen).size()); });
   std::lock_guard<std::mutex> lock(intents_mu_);
   open_intents_ = std::make_pair(gen, n);
   return n;
@@ -89,6 +173,8 @@ Status AccountService::directory_set_password(
     const std::string& client,
     const std::function<void(storage::Writer&, UserRecord&)>& finish) {
   auto d = directory();
+  auto claim = claim_user_write(u);
+  if (!claim) return claim.error();
   DirectoryIntentRecord in;
   in.user_id = u.id;
   in.username = u.username;
@@ -100,7 +186,15 @@ Status AccountService::directory_set_password(
   in.created_at = clock_.now();
   const std::shared_ptr<void> held = insert_held_intent(in);
   fault_point("after_intent");
-  directory::Answer ans = d->reset_password(u.directory_dn, pw, false);
+  directory::Answer ans = write_checked(*d, u.id, u.directory_dn, pw, false);
+  if (ans.outcome == directory::Outcome::Unknown) {
+    note_unknown(in.id, u.id);
+    store_.write([&](storage::Writer& w) {
+      audit(w, u.username, client, action, u.username, "unknown",
+            "directory: " + ans.text + "; kept open until the directory confirms it");
+    });
+    return directory_error(ans);
+  }
   if (!ans.ok()) {
     store_.write([&](storage::Writer& w) {
       w.close_intent(in.id, "failed", directory::outcome_name(ans.outcome) + ": " + ans.text,
@@ -110,11 +204,18 @@ Status AccountService::directory_set_password(
     return directory_error(ans);
   }
   fault_point("after_directory");
-  store_.write([&](storage::Writer& w) {
-    w.close_intent(in.id, "done", "", clock_.now());
-    auto cur = w.user_by_id(u.id);
-    if (cur) finish(w, *cur);
-  });
+  try {
+    store_.write([&](storage::Writer& w) {
+      w.close_intent(in.id, "done", "", clock_.now());
+      auto cur = w.user_by_id(u.id);
+      if (cur) finish(w, *cur);
+    });
+  } catch (const storage::StorageError& e) {
+    std::cerr << "resetd: directory intent " << in.id << " for " << u.username
+              << ": the directory took the password; recording it failed: " << e.what() << "\n";
+    settle_now_ = true;
+    return unrecorded_error(e);
+  }
   return ok_status();
 }
 
@@ -138,6 +239,8 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   in.user_id = target.id;
   in.username = target.username;
   in.directory_dn = target.directory_dn;
+  auto claim = claim_user_write(target);
+  if (!claim) return claim.error();
   in.action = "password_reset";
   in.actor = a.username;
   in.client = a.client;
@@ -146,7 +249,15 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   const std::shared_ptr<void> held = insert_held_intent(in);
   fault_point("after_intent");
 
-  directory::Answer ans = d->reset_password(target.directory_dn, pw, require_change);
+  directory::Answer ans = write_checked(*d, target.id, target.directory_dn, pw, require_change);
+  if (ans.outcome == directory::Outcome::Unknown) {
+    note_unknown(in.id, target.id);
+    store_.write([&](storage::Writer& w) {
+      audit(w, a.username, a.client, "password_reset", target.username, "unknown",
+            "directory: " + ans.text + "; kept open until the directory confirms it; nothing mailed yet");
+    });
+    return directory_error(ans);
+  }
   if (!ans.ok()) {
     store_.write([&](storage::Writer& w) {
       w.close_intent(in.id, "failed", directory::outcome_name(ans.outcome) + ": " + ans.text,
@@ -159,21 +270,55 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
   fault_point("after_directory");
 
   ResetOutcome out;
-  store_.write([&](storage::Writer& w) {
-    w.close_intent(in.id, "done", "", clock_.now());
-    auto cur = w.user_by_id(target.id);
-    if (!cur) {  // removed by a sync meanwhile: the directory has the password; say so
-      audit(w, a.username, a.client, "password_reset", target.username, "ok",
-            "directory updated; user no longer listed, nothing mailed");
-      out.user = target;
-      return;
-    }
-    Prepared local = p;
-    local.hash.clear();  // the directory holds the password, not resetd
-    out = apply_reset(w, *cur, local, o, a.username, a.client, "password_reset");
-  });
+  try {
+    store_.write([&](storage::Writer& w) {
+      w.close_intent(in.id, "done", "", clock_.now());
+      auto cur = w.user_by_id(target.id);
+      if (!cur) {  // removed by a sync meanwhile: the directory has the password; say so
+        audit(w, a.username, a.client, "password_reset", target.username, "ok",
+              "directory updated; user no longer listed, nothing mailed");
+        out.user = target;
+        return;
+      }
+      Prepared local = p;
+      local.hash.clear();  // the directory holds the password, not resetd
+      out = apply_reset(w, *cur, local, o, a.username, a.client, "password_reset");
+    });
+  } catch (const storage::StorageError& e) {
+    std::cerr << "resetd: directory intent " << in.id << " for " << target.username
+              << ": the directory took the password; recording it failed: " << e.what() << "\n";
+    settle_now_ = true;
+    return unrecorded_error(e);
+  }
   after_directory_reset(a, target, o, ans, out);
   return out;
+}
+
+// A write, proven by a bind when this user had a write of unknown outcome
+// lately: such a write can land after ours, and then ours is written again.
+directory::Answer AccountService::write_checked(directory::Directory& d, int64_t user_id, const std::string& dn,
+                                                const std::string& pw, bool require_change) {
+  directory::Answer ans = d.reset_password(dn, pw, require_change);
+  bool check = false;
+  {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    auto it = recent_unknown_.find(user_id);
+    if (it != recent_unknown_.end()) {
+      if (mono_now() - it->second < 3600 * 1000) check = true;
+      else recent_unknown_.erase(it);
+    }
+  }
+  if (!ans.ok() || !check) return ans;
+  using directory::Outcome;
+  for (int i = 0; i < 2; ++i) {
+    directory::Answer b = d.bind_check(dn, pw);
+    if (b.outcome == Outcome::Ok || b.outcome == Outcome::MustChange || b.outcome == Outcome::Unavailable) break;
+    std::cerr << "resetd: a bind with the password just written failed (" << b.text
+              << "); an earlier write landed after it: writing it again\n";
+    directory::Answer again = d.reset_password(dn, pw, require_change);
+    if (!again.ok()) return again;
+  }
+  return ans;
 }
 
 std::shared_ptr<void> AccountService::insert_held_intent(DirectoryIntentRecord& in) {
@@ -201,16 +346,49 @@ int AccountService::resolve_intents() {
   std::lock_guard<std::mutex> one(resolve_mu_);
   auto d = directory();
   std::vector<DirectoryIntentRecord> all;
-  store_.read([&](storage::Reader& r) { all = r.intents("", 1000); });
+  store_.read([&](storage::Reader& r) { all = r.intents("open", kAllOpen); });
   std::vector<DirectoryIntentRecord> open;
   {
+    const int64_t now = mono_now(), grace = settle_grace_ms();
     std::lock_guard<std::mutex> lock(live_mu_);
-    for (auto it = all.rbegin(); it != all.rend(); ++it)  // oldest first
-      if (it->state == "open" && !live_intents_.count(it->id)) open.push_back(*it);
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {  // oldest first
+      if (live_intents_.count(it->id)) continue;
+      auto u = unknown_since_.find(it->id);
+      if (u != unknown_since_.end() && now - u->second < grace) {
+        settle_now_ = true;  // its answer could still be on the way: later
+        continue;
+      }
+      open.push_back(*it);
+    }
   }
   if (open.empty()) return 0;
   int resolved = 0;
   for (const auto& in : open) {
+    // The user's one writer: a live request writing this user's password now
+    // goes first; this intent is tried again at the next call.
+    std::shared_ptr<void> user_hold;
+    if (in.user_id && !(user_hold = try_hold_user(*in.user_id))) {
+      settle_now_ = true;
+      continue;
+    }
+    try {
+      if (settle_one(d.get(), in)) ++resolved;
+    } catch (const storage::StorageError& e) {
+      std::cerr << "resetd: directory intent " << in.id << " for " << in.username
+                << " checked, but could not be recorded: " << e.what() << "\n";
+    }
+  }
+  if (resolved) notify_outbox();
+  return resolved;
+}
+
+bool AccountService::settle_one(directory::Directory* d, const DirectoryIntentRecord& in) {
+  auto done = [&] {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    unknown_since_.erase(in.id);
+    return true;
+  };
+  {
     auto plain = box_.open(in.sealed);
     json pl = plain ? json::parse(*plain, nullptr, false) : json();
     if (!plain || pl.is_discarded() || !pl.contains("pw")) {
@@ -220,31 +398,34 @@ int AccountService::resolve_intents() {
         audit(w, "system", "", in.action, in.username, "failed",
               "interrupted reset could not be checked: sealed payload unreadable; nothing mailed");
       });
-      ++resolved;
-      continue;
+      return done();
     }
-    if (!d || d->local()) continue;  // shown as open until a directory is configured again
-    bool newer = false;
-    for (const auto& o : all)
-      if (o.id > in.id && o.user_id == in.user_id && (o.state == "done" || o.state == "recovered"))
-        newer = true;
-    if (newer) {  // a later write for this user already landed and was recorded
+    if (!d || d->local()) return false;  // shown as open until a directory is configured again
+    // "Newer" is asked of the store right before each write, under the
+    // user's write lock: a reset that completed since the list was read wins.
+    auto superseded = [&] {
+      bool newer = false, current = false;
+      store_.read([&](storage::Reader& r) {
+        current = still_open(r, in.id);
+        newer = in.user_id && r.intent_completed_after(*in.user_id, in.id);
+      });
+      if (!current || !newer) return false;
       store_.write([&](storage::Writer& w) {
         if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "superseded", "a newer password write for this user completed", clock_.now());
         audit(w, "system", in.client, in.action, in.username, "failed",
               "interrupted write superseded by a newer one; nothing mailed");
       });
-      ++resolved;
-      continue;
-    }
+      return true;
+    };
+    if (superseded()) return done();
     bool current = false;
     store_.read([&](storage::Reader& r) { current = still_open(r, in.id); });
     {
       std::lock_guard<std::mutex> lock(live_mu_);
       if (live_intents_.count(in.id)) current = false;
     }
-    if (!current) continue;
+    if (!current) return false;
     const std::string pw = pl["pw"].get<std::string>();
     const bool require_change = pl.value("require_change", false);
     using directory::Outcome;
@@ -255,7 +436,12 @@ int AccountService::resolve_intents() {
     directory::Answer ans = d->bind_check(in.directory_dn, pw);
     std::string how = "the directory had the new password";
     if (ans.outcome == Outcome::InvalidCredentials || ans.outcome == Outcome::Locked) {
+      if (superseded()) return done();
       directory::Answer wr = d->reset_password(in.directory_dn, pw, require_change);
+      if (wr.outcome == Outcome::Unknown) {  // this write too went unanswered: later
+        note_unknown(in.id, in.user_id);
+        return false;
+      }
       // A refusal here may come from the old process's write landing meanwhile,
       // not from the password: the history rule (the password is now current),
       // or "No such attribute (16)" when the server's delete of the value it
@@ -267,6 +453,10 @@ int AccountService::resolve_intents() {
         directory::Answer again = d->bind_check(in.directory_dn, pw);
         if (again.outcome == Outcome::Ok || again.outcome == Outcome::MustChange) wr = again;
         else if (again.outcome != Outcome::Unavailable) wr = d->reset_password(in.directory_dn, pw, require_change);
+        if (wr.outcome == Outcome::Unknown) {
+          note_unknown(in.id, in.user_id);
+          return false;
+        }
       }
       if (wr.ok() || wr.outcome == Outcome::MustChange) {
         ans = wr;
@@ -281,8 +471,7 @@ int AccountService::resolve_intents() {
           audit(w, "system", in.client, in.action, in.username, "failed",
                 "interrupted write refused by the directory at start; nothing mailed: " + wr.text);
         });
-        ++resolved;
-        continue;
+        return done();
       }
     }
     if (ans.outcome == Outcome::Ok || ans.outcome == Outcome::MustChange) {
@@ -317,13 +506,11 @@ int AccountService::resolve_intents() {
         audit(w, "system", in.client, "password_reset_recovered", in.username, "ok",
               "interrupted reset finished at start (" + how + ")");
       });
-      ++resolved;
-    } else {
-      std::cerr << "resetd: directory intent " << in.id << " for " << in.username
-                << " still open: " << ans.text << "\n";
+      return done();
     }
+    std::cerr << "resetd: directory intent " << in.id << " for " << in.username
+              << " still open: " << ans.text << "\n";
+    return false;
   }
-  if (resolved) notify_outbox();
-  return resolved;
 }
 }  // namespace resetd::accounts

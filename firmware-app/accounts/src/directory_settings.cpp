@@ -12,7 +12,8 @@ using nlohmann::json;
 
 void AccountService::set_directory(std::shared_ptr<directory::Directory> d) {
   std::lock_guard<std::mutex> lock(dir_mu_);
-  dir_ = std::move(d);
+  if (!dir_gate_) dir_gate_ = std::make_shared<directory::CallGate>(settings_.directory_slots);
+  dir_ = d && !d->local() ? directory::gated(std::move(d), dir_gate_) : std::move(d);
   last_sync_.reset();
 }
 
@@ -40,7 +41,24 @@ Error AccountService::directory_error(const directory::Answer& ans) {
                         "too simple, or used before). Choose another one. The directory said: " +
                             ans.text,
                         "password");
+    case Outcome::Unknown: {
+      Error e = make_error("directory_outcome_unknown",
+                           "The directory did not confirm the change in time (its answer was late or "
+                           "lost), so the new password may have been set. resetd keeps it and checks "
+                           "with the directory; once the directory has it, the reset is finished and "
+                           "its notifications are sent. Nothing is mailed until then. The directory "
+                           "said: " + ans.text);
+      e.retry_after_s = 30;
+      return e;
+    }
     case Outcome::Unavailable: {
+      if (ans.failure == directory::Failure::Busy) {
+        Error e = make_error("directory_busy",
+                             "resetd is already waiting on the directory for as many requests as it "
+                             "allows at once; nothing was changed. Try again in a few seconds.");
+        e.retry_after_s = 5;
+        return e;
+      }
       Error e = make_error("directory_unavailable",
                            "The directory cannot be reached, is not trusted, or refused resetd's "
                            "service account; nothing was changed, queued or mailed. Check "
@@ -165,7 +183,12 @@ Result<directory::Answer> AccountService::test_directory(const Actor& a, directo
   if (!kept) return kept.error();
   c = std::move(kept.value());
   if (auto st = directory::validate(c); !st) return st.error();
-  auto d = directory::make(c);
+  std::shared_ptr<directory::Directory> d = directory::make(c);
+  {
+    std::lock_guard<std::mutex> lock(dir_mu_);  // Test connection counts against the same bound
+    if (!dir_gate_) dir_gate_ = std::make_shared<directory::CallGate>(settings_.directory_slots);
+    d = directory::gated(std::move(d), dir_gate_);
+  }
   directory::Answer ans = d->test_connection();
   // The server's own text stays here, in the audit; the answer carries a category.
   store_.write([&](storage::Writer& w) {

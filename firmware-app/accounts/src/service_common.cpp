@@ -165,6 +165,7 @@ void AccountService::sweep() {
     w.purge_outbox(now - 30 * 86400);
     w.purge_audit(now - audit_days * 86400);
     w.purge_codes(now - 86400);
+    w.purge_intents(now - 30 * 86400);  // closed ones; open intents stay until resolved
   });
   send_expiry_reminders();
   const int64_t mono = clock_.mono_ms();

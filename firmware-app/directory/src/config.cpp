@@ -29,6 +29,7 @@ std::string outcome_name(Outcome o) {
     case Outcome::WrongPassword: return "wrong_password";
     case Outcome::Unavailable: return "unavailable";
     case Outcome::NotFound: return "not_found";
+    case Outcome::Unknown: return "unknown";
     case Outcome::Refused: return "refused";
   }
   return "refused";
@@ -44,6 +45,7 @@ std::string failure_code(Failure f) {
     case Failure::TlsUnavailable: return "tls_unavailable";
     case Failure::CredentialsRefused: return "credentials_refused";
     case Failure::UsersBaseUnreadable: return "users_base_unreadable";
+    case Failure::Busy: return "busy";
     case Failure::Other: return "other";
   }
   return "other";

@@ -81,6 +81,7 @@ F get(const char* name) {
 #define ldap_initialize RESETD_LDAP_LAZY(ldap_initialize)
 #define ldap_install_tls RESETD_LDAP_LAZY(ldap_install_tls)
 #define ldap_memfree RESETD_LDAP_LAZY(ldap_memfree)
+#define ldap_modify_ext RESETD_LDAP_LAZY(ldap_modify_ext)
 #define ldap_modify_ext_s RESETD_LDAP_LAZY(ldap_modify_ext_s)
 #define ldap_msgfree RESETD_LDAP_LAZY(ldap_msgfree)
 #define ldap_next_attribute RESETD_LDAP_LAZY(ldap_next_attribute)

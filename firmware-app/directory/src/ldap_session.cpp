@@ -4,6 +4,7 @@
 // async binds so the ppolicy response control can be read.
 #include "ldap_session.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <vector>
@@ -239,11 +240,47 @@ Answer op_answer(int rc, std::string text) {
 
 Answer Session::modify(const std::string& dn, LDAPMod** mods, bool ignore_absent) {
   if (Parsed p; !tls_in_place(&p)) return op_answer(p.rc, rc_text(p.rc) + ": " + p.diag);
-  int rc = ldap_modify_ext_s(ld, dn.c_str(), mods, nullptr, nullptr);
-  if (rc == LDAP_SUCCESS || (ignore_absent && rc == LDAP_NO_SUCH_ATTRIBUTE))
-    return {Outcome::Ok, 0, ""};
-  std::string diag = diagnostic(ld);
-  return op_answer(rc, rc_text(rc) + (diag.empty() ? "" : ": " + diag));
+  int msgid = 0;
+  int rc = ldap_modify_ext(ld, dn.c_str(), mods, nullptr, nullptr, &msgid);
+  if (rc != LDAP_SUCCESS) {  // not sent
+    std::string diag = diagnostic(ld);
+    return op_answer(rc, rc_text(rc) + (diag.empty() ? "" : ": " + diag));
+  }
+  LDAPMessage* res = nullptr;
+  struct timeval tv = tv_;
+  const int r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+  if (r <= 0 || !res) {
+    if (res) ldap_msgfree(res);
+    return unanswered(r == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN, "modify");
+  }
+  int err = 0;
+  char* text = nullptr;
+  if (ldap_parse_result(ld, res, &err, nullptr, &text, nullptr, nullptr, 1) != LDAP_SUCCESS)
+    err = LDAP_DECODING_ERROR;
+  std::string diag = text ? text : "";
+  if (text) ldap_memfree(text);
+  if (err == LDAP_SUCCESS || (ignore_absent && err == LDAP_NO_SUCH_ATTRIBUTE)) return {Outcome::Ok, 0, ""};
+  return op_answer(err, rc_text(err) + (diag.empty() ? "" : ": " + diag));
+}
+
+// The request left; its answer did not come (timeout, or the connection was
+// cut). The server may have applied it, or may still: unknown, not refused.
+// The connection is dropped at once (RST) rather than closed politely, so
+// nothing of ours still queued on it is sent later.
+Answer Session::unanswered(int rc, const char* what) {
+  if (ld) {
+    int fd = -1;
+    if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) == LDAP_OPT_SUCCESS && fd >= 0) {
+      struct linger l{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      ::shutdown(fd, SHUT_RDWR);
+    }
+  }
+  return {Outcome::Unknown, rc,
+          std::string(what) + ": sent, but no answer " +
+              (rc == LDAP_TIMEOUT ? "within " + std::to_string(cfg_.timeout_s) + " s" : "(connection lost)") +
+              "; the directory may have applied it",
+          rc == LDAP_TIMEOUT ? Failure::Timeout : Failure::Other};
 }
 
 Answer Session::passwd_exop(const std::string& dn, const std::string* old_pw,
@@ -258,18 +295,16 @@ Answer Session::passwd_exop(const std::string& dn, const std::string* old_pw,
   int msgid = 0;
   int rc = ldap_passwd(ld, &user, old_pw ? &op : nullptr, &np, sctrls, nullptr, &msgid);
   if (ppreq) ldap_control_free(ppreq);
-  LDAPMessage* res = nullptr;
-  if (rc == LDAP_SUCCESS) {
-    struct timeval tv = tv_;
-    int r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
-    if (r == 0) rc = LDAP_TIMEOUT;
-    else if (r < 0) ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
-  }
-  if (rc != LDAP_SUCCESS || !res) {
-    if (res) ldap_msgfree(res);
-    if (rc == LDAP_SUCCESS) rc = LDAP_SERVER_DOWN;
+  if (rc != LDAP_SUCCESS) {  // not sent
     std::string diag = diagnostic(ld);
     return op_answer(rc, "password modify: " + rc_text(rc) + (diag.empty() ? "" : ": " + diag));
+  }
+  LDAPMessage* res = nullptr;
+  struct timeval tv = tv_;
+  const int r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+  if (r <= 0 || !res) {
+    if (res) ldap_msgfree(res);
+    return unanswered(r == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN, "password modify");
   }
   int err = 0;
   char* text = nullptr;

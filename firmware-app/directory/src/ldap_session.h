@@ -54,12 +54,15 @@ class Session {
   Answer bind_answer(const Parsed& p, bool service) const;
   // open() and a bind as the service account.
   Answer connect_service();
+  // A modify; Outcome::Unknown when it was sent and no answer came within timeout_s.
   Answer modify(const std::string& dn, LDAPMod** mods, bool ignore_absent = false);
-  // RFC 3062 Password Modify with the ppolicy request control.
+  // RFC 3062 Password Modify with the ppolicy request control; Unknown as modify.
   Answer passwd_exop(const std::string& dn, const std::string* old_pw, const std::string& new_pw);
 
  private:
   Answer open_one(const std::string& url);
+  // A write that left without an answer: Outcome::Unknown; drops the connection.
+  Answer unanswered(int rc, const char* what);
   bool tls_in_place(Parsed* p) const;
 
   const Config& cfg_;

@@ -23,7 +23,9 @@ int status_for(const std::string& code) {
       {"storage_full", 507},          {"internal_error", 500},
       {"directory_policy", 422},      {"directory_unavailable", 503},
       {"directory_error", 502},       {"directory_not_configured", 409},
-      {"directory_managed", 409},
+      {"directory_managed", 409},     {"directory_busy", 503},
+      {"directory_outcome_unknown", 503}, {"reset_in_progress", 409},
+      {"unrecorded_storage_full", 507}, {"unrecorded_storage_busy", 503},
   };
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 422 : it->second;

@@ -76,6 +76,8 @@ class Reader {
   // every directory user (directory_id != ''), for the sync
   virtual std::vector<UserRecord> directory_users() = 0;
   virtual std::vector<DirectoryIntentRecord> intents(const std::string& state, int64_t limit) = 0;
+  // Whether the user has an intent newer than `id` that completed (done or recovered).
+  virtual bool intent_completed_after(int64_t user_id, int64_t id) = 0;
 };
 
 // Write access: everything Reader has, plus changes. Valid only inside
@@ -123,6 +125,8 @@ class Writer : public Reader {
   // sets state/detail/resolved_at and erases the sealed payload
   virtual void close_intent(int64_t id, const std::string& state, const std::string& detail,
                             int64_t now) = 0;
+  // closed intents resolved before `before` are deleted (open ones never); returns how many
+  virtual int64_t purge_intents(int64_t before) = 0;
 };
 
 struct OpenOptions {

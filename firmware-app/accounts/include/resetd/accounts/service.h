@@ -27,6 +27,7 @@
 #include "resetd/common/result.h"
 #include "resetd/crypto/crypto.h"
 #include "resetd/directory/directory.h"
+#include "resetd/directory/gate.h"
 #include "resetd/storage/store.h"
 
 namespace resetd::accounts {
@@ -43,6 +44,9 @@ struct AccountSettings {
   std::string default_locale = "en";
   std::string data_dir;    // for data_dir/initial-admin-password
   ReservedNameCheck os_reserved;  // PAM: names no admin may create and PAM never vouches for
+  // Directory calls at once (all threads): the HTTP workers minus two, so a
+  // hung directory never holds every worker (directory/gate.h).
+  int directory_slots = 6;
 };
 
 // Password expiration policy (M365): never, or every `days` with a reminder.
@@ -280,12 +284,19 @@ class AccountService {
   // password (a bind with it); if not, writes it again (rolls forward); then
   // finishes (outbox + audit). Refused: closed as not applied; overtaken by a
   // newer write: superseded; unreachable: stays open. Returns how many resolved.
+  // An intent is not settled before its write's answer could still be on the
+  // way: intents of unknown outcome wait settle_grace_ms() after the request
+  // gave up. The user's write lock is taken per intent; one held by a live
+  // request is skipped (tried again at the next call).
   int resolve_intents();
   // Temporary passwords of directory users past expires_at (spec §1): one the
   // user has not changed at the directory is replaced there by a random one
   // nobody knows (under an intent, audited); one they changed is just
   // forgotten. Runs after every sync. Returns how many were replaced.
   int expire_directory_temp_passwords();
+  // True (once) when a write of unknown outcome or an unrecorded one asks for
+  // resolve_intents() soon; the background thread polls it.
+  bool take_settle_request() { return settle_now_.exchange(false); }
   Result<std::vector<storage::DirectoryIntentRecord>> list_intents(const Actor& a);
   int64_t open_intent_count();
   // The same, reusing the count while `generation` (a data_generation() taken
@@ -407,6 +418,27 @@ class AccountService {
   std::mutex resolve_mu_;  // one resolve_intents() at a time
   std::mutex live_mu_;
   std::set<int64_t> live_intents_;  // intents a request of this process is carrying out
+  // Open intents whose write left without an answer: intent id -> mono ms it
+  // gave up; and users with such a write lately (user id -> mono ms), whose
+  // next write is checked by a bind after it lands.
+  std::map<int64_t, int64_t> unknown_since_;
+  std::map<int64_t, int64_t> recent_unknown_;
+  std::atomic<bool> settle_now_{false};
+  int64_t settle_grace_ms() const;
+  void note_unknown(int64_t intent_id, std::optional<int64_t> user_id);
+  // One writer of a user's directory password at a time (live requests and
+  // the resolver): the guard, or null when someone holds it.
+  std::mutex user_mu_;
+  std::set<int64_t> busy_users_;
+  std::shared_ptr<void> try_hold_user(int64_t user_id);
+  // The user's lock and no earlier write of unknown outcome still open; else
+  // reset_in_progress (409).
+  Result<std::shared_ptr<void>> claim_user_write(const storage::UserRecord& u);
+  std::shared_ptr<directory::CallGate> dir_gate_;
+  // resolve_intents() for one intent, its user's write lock held: true when closed.
+  bool settle_one(directory::Directory* d, const storage::DirectoryIntentRecord& in);
+  directory::Answer write_checked(directory::Directory& d, int64_t user_id, const std::string& dn,
+                                  const std::string& pw, bool require_change);
   // Writes intent `in` (setting its id) and holds it in live_intents_ from
   // before its row commits until the returned guard goes: resolve_intents()
   // only finishes intents no request of this process is carrying out.

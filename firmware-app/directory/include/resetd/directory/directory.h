@@ -102,6 +102,10 @@ enum class Outcome {
   Unavailable,         // cannot connect, TLS untrusted, timeout, service bind refused
   NotFound,            // no such entry (32)
   Refused,             // any other refusal (e.g. 50 insufficient access)
+  // A write was sent but no answer came (timeout, connection cut after the
+  // request): the directory may or may not have applied it, now or later.
+  // Never "nothing changed"; the caller settles it by checking.
+  Unknown,
 };
 
 // Why the directory could not be used, as "Test connection" tells an admin: a
@@ -116,6 +120,7 @@ enum class Failure {
   TlsUnavailable,         // the server does not do TLS / StartTLS here
   CredentialsRefused,     // the service account's DN or password was refused (49)
   UsersBaseUnreadable,    // bound, but users_base cannot be read
+  Busy,                   // resetd's own bound on calls at once was reached (gate.h); not sent
   Other,
 };
 
