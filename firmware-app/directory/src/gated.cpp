@@ -24,6 +24,9 @@ class GatedDirectory final : public Directory {
     return run([&] { return in_->change_password(dn, old_pw, new_pw); });
   }
   Answer unlock(const std::string& dn) override { return run([&] { return in_->unlock(dn); }); }
+  Answer change_pending(const std::string& dn, bool* pending) override {
+    return run([&] { return in_->change_pending(dn, pending); });
+  }
   Answer bind_check(const std::string& dn, const std::string& pw) override {
     return run([&] { return in_->bind_check(dn, pw); });
   }
