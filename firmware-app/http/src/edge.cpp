@@ -38,6 +38,9 @@ constexpr size_t kCoalesceBody = 256 * 1024;  // copied once to join its head; l
 // on a loaded 2-core board, short enough that a burst of new connections
 // never waits on it (queued work ends every hold at once anyway).
 constexpr auto kHold = std::chrono::milliseconds(3);
+// A complete request that waited this long for a worker means every worker is
+// stuck (a hash slot is waited for at most kSlotWait): the heartbeat stops.
+constexpr auto kStall = 4 * kSlotWait;
 
 std::string addr_string(const sockaddr_storage& ss, int* port) {
   char buf[INET6_ADDRSTRLEN] = {};
@@ -342,8 +345,14 @@ void Edge::reactor_loop() {
     if (now - last_sweep >= std::chrono::milliseconds(100)) {
       sweep(now);
       last_sweep = now;
+      if (heartbeat_ && !workers_stalled(now)) heartbeat_();
     }
   }
+}
+
+bool Edge::workers_stalled(SteadyClock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !ready_.empty() && now - ready_.front()->ready_at > kStall;
 }
 
 void Edge::refuse_fd(int fd) {

@@ -39,6 +39,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,6 +74,11 @@ class Edge final : public httplib::Server {
   int bind(const std::string& host, int port);
   // Runs the reactor and workers until stop(); call on a dedicated thread.
   void serve();
+  // Called by the reactor about every 100 ms while it serves: it accepts and
+  // reads, and no complete request has waited longer than kStall for a worker
+  // (all workers wedged). systemd's watchdog ping goes here (cli/serve.cpp),
+  // so a wedged service stops pinging. Set before serve().
+  void set_heartbeat(std::function<void()> fn) { heartbeat_ = std::move(fn); }
   void stop();
 
   struct Conn;
@@ -91,6 +97,7 @@ class Edge final : public httplib::Server {
   void close_conn(int fd);
   void watch(Conn& c, bool add);
   bool evict_idle();
+  bool workers_stalled(std::chrono::steady_clock::time_point now);
   void refuse_fd(int fd);
   void serve_one(Conn& c);
   bool hold(Conn& c, std::unique_ptr<Conn>& next);
@@ -123,6 +130,7 @@ class Edge final : public httplib::Server {
   // workers -> reactor
   std::deque<std::unique_ptr<Conn>> returned_;
   std::vector<std::thread> workers_;
+  std::function<void()> heartbeat_;
 };
 
 }  // namespace resetd::http
