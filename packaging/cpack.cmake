@@ -93,10 +93,28 @@ endif()
 
 include(CPack)
 
+# The package test's "next version" (never installed by this package): resetd with one
+# more schema migration (storage/CMakeLists.txt: migrations_next.cpp), linked from the
+# same objects, so tests/packaging/systemd_test.sh can upgrade and downgrade over data
+# across a real schema change. Its migrations() wins over the archive's: the archive
+# member is never pulled in.
+if(NOT CMAKE_CROSSCOMPILING)
+  add_executable(resetd_next ${CMAKE_BINARY_DIR}/storage/migrations_next.cpp $<TARGET_OBJECTS:resetd>)
+  target_include_directories(resetd_next PRIVATE ${PROJECT_SOURCE_DIR}/storage/src)
+  target_link_libraries(resetd_next PRIVATE $<TARGET_PROPERTY:resetd,LINK_LIBRARIES>)
+endif()
+
 # tests/packaging: build this .deb, install it into a chroot, run it, purge it (root).
 if(NOT CMAKE_CROSSCOMPILING)
   enable_testing()
   add_test(NAME packaging_deb
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/packaging/deb_install_test.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(packaging_deb PROPERTIES LABELS packaging TIMEOUT 900 RUN_SERIAL ON)
+  # The same package under a live systemd (systemd-nspawn -b): start, watchdog,
+  # restart, upgrade/downgrade over data with resetd_next, remove, purge.
+  add_test(NAME packaging_systemd
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/packaging/systemd_test.sh ${CMAKE_BINARY_DIR}
+                   $<TARGET_FILE:resetd_next>)
+  set_tests_properties(packaging_systemd PROPERTIES LABELS packaging TIMEOUT 900 RUN_SERIAL ON
+                       DEPENDS packaging_deb)
 endif()
