@@ -119,7 +119,7 @@ trap cleanup EXIT
     --machine="resetd-ci-$$" ) >"$BUILD_DIR/nspawn-console.log" 2>&1 </dev/null &
 nspawn_pid=$!
 for _ in $(seq 1 150); do   # the container's PID 1: nspawn's child, once it is systemd
-  p=$(pgrep -P "$nspawn_pid" | head -1)
+  p=$(pgrep -P "$nspawn_pid" | head -1) || true
   [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] && { leader=$p; break; }
   kill -0 "$nspawn_pid" 2>/dev/null || { cat "$BUILD_DIR/nspawn-console.log"; fail "systemd-nspawn exited"; }
   sleep 0.2
@@ -192,6 +192,9 @@ in_c systemctl daemon-reload
 in_c systemctl stop resetd
 [ "$(in_c systemctl show -P Result resetd)" = success ] && [ "$(in_c systemctl show -P ExecMainStatus resetd)" = 0 ] \
   || fail "stop: Result=$(in_c systemctl show -P Result resetd) status=$(in_c systemctl show -P ExecMainStatus resetd)"
+for _ in $(seq 1 20); do   # journald reads the stdout stream on its own time
+  in_c journalctl -u resetd --no-pager | grep -q "resetd: stopping" && break; sleep 0.2
+done
 in_c journalctl -u resetd --no-pager | grep -q "resetd: stopping" || fail "no 'stopping' line"
 ok "systemctl stop: clean exit (status 0)"
 
