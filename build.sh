@@ -26,7 +26,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates
   libldap-dev)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
-  nginx caddy pamtester libpam-modules util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
+  nginx caddy pamtester libpam-modules libpam-runtime passwd util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2
   systemd-container lintian man-db)
 
@@ -48,16 +48,18 @@ install_missing() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# build ON|OFF: the test hooks (RESETD_TEST_HOOKS) only in the test build; run builds
+# without them. Both ways explicit, so one BUILD_DIR switches (one file recompiles).
 build() {
-  echo "== building in $BUILD_DIR"
-  cmake -S "$here" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  echo "== building in $BUILD_DIR (test hooks $1)"
+  cmake -S "$here" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESETD_TEST_HOOKS="$1" >/dev/null
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
 case "$cmd" in
   run)
     install_missing "${build_pkgs[@]}"
-    build
+    build OFF
     DATA_DIR=${DATA_DIR:-$here/data}
     echo "== starting resetd (data dir $DATA_DIR); stop with Ctrl-C"
     exec "$BUILD_DIR/firmware-app/resetd" serve --data-dir "$DATA_DIR" --listen "${LISTEN:-127.0.0.1:8443}"
@@ -70,7 +72,7 @@ case "$cmd" in
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then node_pkgs=(nodejs npm); fi
     install_missing "${build_pkgs[@]}" "${test_pkgs[@]}" "${node_pkgs[@]}"
     (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
-    build
+    build ON
     echo "== running the tests"
     sel=()
     [ -n "${CTEST_EXCLUDE_LABELS:-}" ] && sel+=(-LE "$CTEST_EXCLUDE_LABELS")
@@ -91,7 +93,7 @@ case "$cmd" in
     PKG_BUILD_DIR=${PKG_BUILD_DIR:-$here/build-pkg}
     echo "== packaging: amd64 .deb: lintian, a chroot, and a live systemd in systemd-nspawn ($PKG_BUILD_DIR)"
     cmake -S "$here" -B "$PKG_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=OFF \
-      -DRESETD_PACKAGING=ON >/dev/null
+      -DRESETD_PACKAGING=ON -DRESETD_TEST_HOOKS=OFF >/dev/null
     cmake --build "$PKG_BUILD_DIR" -j "$JOBS" >"$PKG_BUILD_DIR/build.log" 2>&1 \
       || { tail -50 "$PKG_BUILD_DIR/build.log"; exit 1; }
     (cd "$PKG_BUILD_DIR" && ctest -L packaging --output-on-failure --timeout 900)

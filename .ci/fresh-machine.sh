@@ -16,7 +16,8 @@
 #             soak and the benchmark prove nothing about installing — all run on the host)
 #   4. run    the README's `bash build.sh run` in the background with LISTEN on a free
 #             loopback port and a temporary DATA_DIR, until /api/v1/healthz answers over
-#             HTTPS (curl -k); then it is stopped with SIGTERM and must exit 0
+#             HTTPS (curl -k); then it is stopped with SIGTERM and must exit 0, and its
+#             binary (the same build dir as test's) must have no test hooks
 # Each stage's wall time is printed, and a summary at the end. Exit code non-zero when
 # any stage fails. The chroot runs in a private mount namespace with proc, sys, dev,
 # dev/pts and a fresh dev/shm (Chromium needs it); everything is unmounted and the chroot
@@ -255,6 +256,12 @@ if [ "$rc" != 0 ]; then
   tail -40 "$C/tmp/run.log" >&2; report run failed "$t"; exit 1
 fi
 echo "== fresh-machine: resetd stopped (SIGTERM, exit 0)"
+# `build.sh test` built the test hooks in, `build.sh run` must have rebuilt without them.
+v=$(in_chroot /root/resetd/build/firmware-app/resetd version)
+if [[ $v == *"test hooks"* ]]; then
+  echo "fresh-machine: build.sh run left the test hooks in: $v" >&2; report run failed "$t"; exit 1
+fi
+echo "== fresh-machine: build.sh run's binary has no test hooks ($v)"
 report run ok "$t"
 INNER
 )

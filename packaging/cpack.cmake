@@ -110,6 +110,10 @@ if(NOT CMAKE_CROSSCOMPILING)
   add_test(NAME packaging_deb
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/packaging/deb_install_test.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(packaging_deb PROPERTIES LABELS packaging TIMEOUT 900 RUN_SERIAL ON)
+  # The packaged binary carries no test hook (RESETD_TEST_HOOKS stays OFF here).
+  add_test(NAME packaging_no_test_hooks
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/packaging/no_test_hooks.sh $<TARGET_FILE:resetd>)
+  set_tests_properties(packaging_no_test_hooks PROPERTIES LABELS packaging TIMEOUT 120)
   # The same package under a live systemd (systemd-nspawn -b): start, watchdog,
   # restart, upgrade/downgrade over data with resetd_next, remove, purge.
   add_test(NAME packaging_systemd

@@ -5,7 +5,10 @@
 #   3. checks the stripped aarch64 binary against the 2 MiB budget
 #   4. runs the unit tests of both under qemu (CTest's CMAKE_CROSSCOMPILING_EMULATOR)
 #   5. runs the pytest integration suite against the arm64 binary under qemu-aarch64
-#   6. measures idle RSS under qemu, builds the arm64 and armhf .debs
+#   6. rebuilds arm64 without the test hooks (step 5's tests need them; the package
+#      must not carry them: only one file recompiles), checks both binaries carry no
+#      hook (tests/packaging/no_test_hooks.sh), measures idle RSS under qemu, builds
+#      the arm64 and armhf .debs
 # Prints counts and times of each step. Environment: JOBS (default 2), ARM64_BUILD_DIR,
 # ARMHF_BUILD_DIR, ARM_SKIP_INTEGRATION=1 to leave out step 5.
 set -euo pipefail
@@ -39,9 +42,12 @@ configure_and_build() {  # build_dir toolchain [extra cmake args]
   # the compiler's warnings are the 32/64-bit portability report
   grep -E 'warning:' "$dir/build.log" | grep -v '^/usr/' | sort -u || true
 }
-configure_and_build "$A64" aarch64-linux-gnu.cmake
+# arm64 runs the integration suite (step 5), whose clock and fault tests need the test
+# hooks; step 6 rebuilds it without them before it is measured and packaged.
+configure_and_build "$A64" aarch64-linux-gnu.cmake -DRESETD_TEST_HOOKS=ON
 step_done "build arm64"
-configure_and_build "$AHF" armhf-linux-gnueabihf.cmake -DRESETD_ARMHF_SYSROOT="$AHF/sysroot"
+configure_and_build "$AHF" armhf-linux-gnueabihf.cmake -DRESETD_ARMHF_SYSROOT="$AHF/sysroot" \
+  -DRESETD_TEST_HOOKS=OFF
 step_done "build armhf"
 
 # ------------------------------------------------------------------- 3. size
@@ -100,6 +106,11 @@ PY
 fi
 
 # ---------------------------------------------------------- 6. RSS, packages
+configure_and_build "$A64" aarch64-linux-gnu.cmake -DRESETD_TEST_HOOKS=OFF
+bash tests/packaging/no_test_hooks.sh "$A64/firmware-app/resetd" qemu-aarch64
+bash tests/packaging/no_test_hooks.sh "$AHF/firmware-app/resetd" qemu-arm -L /usr/arm-linux-gnueabihf \
+  -E "LD_LIBRARY_PATH=$AHF/sysroot/usr/lib/arm-linux-gnueabihf:$AHF/sysroot/lib/arm-linux-gnueabihf"
+step_done "arm64 rebuilt without test hooks; no hook in either binary"
 # Idle RSS of the service under qemu (emulator and translation cache included: an upper
 # bound of what a board sees): started on an empty data dir, healthz answered, 3 s idle.
 idle_rss() {  # label emulator-and-binary...

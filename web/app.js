@@ -59,6 +59,44 @@ function showHealth() {
     fp && t('app.fingerprint', { fp }), hl.version && t('app.version', { v: hl.version })].filter(Boolean).join(' · ');
 }
 
+// The form controls of `root` by a key that survives a redraw: name (and
+// value, for radios) plus the position among controls of that key.
+function controls(root) {
+  const seen = new Map();
+  const out = new Map();
+  for (const el of root.querySelectorAll('input[name], select[name], textarea[name]')) {
+    if (el.readOnly || ['file', 'hidden', 'submit', 'button'].includes(el.type)) continue;
+    const base = el.type === 'radio' ? `${el.name}=${el.value}` : el.name;
+    const n = seen.get(base) || 0;
+    seen.set(base, n + 1);
+    out.set(`${base}#${n}`, el);
+  }
+  return out;
+}
+
+// Copies the values of the old page's controls into the new page's, then
+// lets the new page react (input/change), as if typed again.
+// A control may change others (a link delivery turns "require change" off),
+// so it goes round until nothing differs any more (a few rounds at most).
+function carry(from, to) {
+  const old = controls(from);
+  for (let round = 0; round < 4; round++) {
+    let changed = false;
+    for (const [key, el] of controls(to)) {
+      const was = old.get(key);
+      if (!was || el.disabled) continue;
+      const box = el.type === 'checkbox' || el.type === 'radio';
+      if (box ? el.checked === was.checked : el.value === was.value) continue;
+      if (box) el.checked = was.checked;
+      else el.value = was.value;
+      changed = true;
+      if (el.type === 'radio' && !el.checked) continue;
+      el.dispatchEvent(new Event(box || el.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }));
+    }
+    if (!changed) break;
+  }
+}
+
 let token = 0;
 let leaving = [];
 
@@ -103,6 +141,9 @@ async function render(opts = {}) {
     if (a.getAttribute('href') === `#${path}` || (path.startsWith('/reset') && a.getAttribute('href') === '#/users')) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  // A language switch redraws the page: what was typed and chosen on the
+  // old one carries over (a reset must go where the admin chose).
+  if (opts.keep) carry(main, view);
   main.replaceChildren(view);
   main.removeAttribute('aria-busy');
   const h1 = view.querySelector('h1');

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "resetd/common/test_hooks.h"
 
 namespace resetd {
 
@@ -48,6 +49,7 @@ int run_cli(int argc, char** argv) {
   ulist->add_option("--data-dir", data_dir, "Data directory")->required();
   auto* uadd = user->add_subcommand("add", "Add a user");
   uadd->add_option("--data-dir", data_dir, "Data directory")->required();
+  uadd->add_option("--config", config_path, "TOML configuration file (default /etc/resetd/resetd.toml if present; [pam] reserves the OS's names)");
   uadd->add_option("--username", username, "Username")->required();
   uadd->add_option("--email", email, "Email address")->required();
   uadd->add_option("--display-name", display_name, "Display name");
@@ -86,6 +88,11 @@ int run_cli(int argc, char** argv) {
   authcheck->add_option("--config", config_path, "TOML configuration file (for pam.socket)");
   authcheck->add_option("--socket", socket_path, "Unix socket of the running service (default: pam.socket)");
   authcheck->add_option("--service", service, "Service name when PAM_SERVICE is not set");
+  int auth_timeout_s = 5;
+  authcheck->add_option("--timeout", auth_timeout_s,
+                        "Seconds to wait for the service's answer, connecting included (1-60, default 5); "
+                        "then exit 1, so PAM goes on to the next module")
+      ->check(CLI::Range(1, 60));
 
   try {
     app.parse(argc, argv);
@@ -95,18 +102,19 @@ int run_cli(int argc, char** argv) {
   }
 
   if (version->parsed()) {
-    std::cout << "resetd " << RESETD_VERSION << " (schema " << storage::Store::binary_schema_version() << ")\n";
+    std::cout << "resetd " << RESETD_VERSION << " (schema " << storage::Store::binary_schema_version() << ")"
+              << (test_hooks::compiled_in() ? " (test hooks)" : "") << "\n";
     return kOk;
   }
 
-  if (authcheck->parsed()) return cmd_auth_check(config_path, socket_path, service);
+  if (authcheck->parsed()) return cmd_auth_check(config_path, socket_path, service, auth_timeout_s);
 
   Runtime rt;
   config::Overrides ov;
   if (!data_dir.empty()) ov.data_dir = data_dir;
   if (!listen.empty()) ov.listen = listen;
   ov.no_tls = no_tls;
-  auto cfg = config::load(serve->parsed() ? config_path : std::string(), ov);
+  auto cfg = config::load(config_path, ov);  // set by serve and user add only
   if (!cfg) {
     std::cerr << "resetd: " << cfg.error().message << "\n";
     return kUsage;

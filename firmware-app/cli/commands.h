@@ -10,7 +10,8 @@
 namespace resetd::cli {
 
 int cmd_serve(Runtime& rt, const std::string& web_dir);
-int cmd_auth_check(const std::string& config_path, std::string socket_path, std::string service);
+// `timeout_s`: the whole wait for the service (connecting included).
+int cmd_auth_check(const std::string& config_path, std::string socket_path, std::string service, int timeout_s);
 
 int cmd_init(Runtime& rt, const std::string& admin, const std::string& email, bool password_stdin);
 int cmd_check(Runtime& rt);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "resetd/authsock/os_accounts.h"
 #include "resetd/directory/directory.h"
 #include "resetd/notify/templates.h"
 
@@ -78,6 +79,11 @@ bool Runtime::open(bool create, bool service) {
   as.public_url = cfg.public_url;
   as.default_locale = cfg.default_locale;
   as.data_dir = cfg.data_dir;
+  if (cfg.pam_enabled) {
+    // PAM hands resetd's answer to the OS: its own accounts stay its own.
+    authsock::OsAccountRules rules{authsock::read_uid_min(), cfg.pam_allow_system_accounts};
+    as.os_reserved = [rules](const std::string& name) { return authsock::os_reserved(name, rules); };
+  }
   accounts = std::make_unique<accounts::AccountService>(
       *store, clock, *hasher, *box,
       [](const std::string& kind, const std::string& locale,
@@ -88,6 +94,22 @@ bool Runtime::open(bool create, bool service) {
       as);
   accounts->set_directory_file_config(cfg.directory);
   accounts->set_directory(directory::make(accounts->directory_config()));
+  return true;
+}
+
+void Runtime::close() {
+  accounts.reset();
+  hasher.reset();
+  box.reset();
+  store.reset();
+}
+
+bool Runtime::lock_data_dir(const std::string& command) {
+  std::string err;
+  if (!ensure_data_dir(cfg.data_dir, &err) || !lock.acquire(cfg.data_dir, command, &err)) {
+    std::cerr << "resetd: " << err << "\n";
+    return false;
+  }
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "data_dir_lock.h"
 #include "resetd/accounts/service.h"
 #include "resetd/common/clock.h"
 #include "resetd/common/result.h"
@@ -28,6 +29,8 @@ bool ensure_data_dir(const std::string& dir, std::string* err);
 
 // Everything a command needs from a data dir.
 struct Runtime {
+  // Declared first: released last, after the database is closed.
+  DataDirLock lock;
   config::Config cfg;
   SystemClock clock;
   std::unique_ptr<storage::Store> store;
@@ -40,6 +43,11 @@ struct Runtime {
   // the full quick_check at every start. Prints the problem and returns false
   // on failure.
   bool open(bool create, bool service = false);
+  // Closes what open() opened (the database last).
+  void close();
+  // Creates the data dir when missing and takes its lock for `command`
+  // (data_dir_lock.h). Prints the refusal and returns false when it is in use.
+  bool lock_data_dir(const std::string& command);
 };
 
 // Creates the first global admin. With an empty `password` one is generated

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "commands.h"
 #include "systemd_notify.h"
 #include "resetd/authsock/auth_socket.h"
+#include "resetd/common/test_hooks.h"
 #include "resetd/directory/directory.h"
 #include "resetd/http/server.h"
 #include "resetd/notify/outbox_worker.h"
@@ -30,17 +32,31 @@ std::string safe_service(const std::string& s) {
   return out.empty() ? "unknown" : out;
 }
 
-// One PAM password check: web sign-in rules, audited as client pam:<service>.
-// The per-client limit counts per service and remote host (sshd's PAM_RHOST),
-// so one noisy remote host does not throttle the console.
+// What the caller says about itself (PAM_RHOST, PAM_TTY, PAM_RUSER, its uid),
+// cut to 64 bytes of letters, digits and . : - / _ @ (anything else '_').
+std::string safe_field(const std::string& s) {
+  std::string out = s.substr(0, 64);
+  for (auto& c : out)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && (c == '\0' || !std::strchr(".:-/_@", c))) c = '_';
+  return out;
+}
+
+// One PAM password check: web sign-in rules, audited as client pam:<service>
+// with who asked (the caller's uid and the socket peer's, PAM_RUSER, PAM_TTY,
+// PAM_RHOST). The per-client limit counts per service and remote host (sshd's
+// PAM_RHOST); without one (login, su, sudo, a screen lock) per service, tty
+// and caller uid, so one person's failures do not throttle everyone else's.
 authsock::AuthReply check_pam_request(accounts::AccountService& acc, const authsock::AuthRequest& r) {
   const std::string client = "pam:" + safe_service(r.service);
-  std::string rhost = r.rhost.substr(0, 64);
-  for (auto& c : rhost)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != ':' && c != '-') c = '_';
-  std::string detail = "uid " + std::to_string(r.peer_uid);
+  const std::string rhost = safe_field(r.rhost), tty = safe_field(r.tty), ruser = safe_field(r.ruser),
+                    uid = safe_field(r.uid), peer = std::to_string(r.peer_uid);
+  std::string detail = "uid " + (uid.empty() ? "?" : uid) + " (peer " + peer + ")";
+  if (!ruser.empty()) detail += ", ruser " + ruser;
+  if (!tty.empty()) detail += ", tty " + tty;
   if (!rhost.empty()) detail += ", rhost " + rhost;
-  auto res = acc.check_service_password(r.username, r.password, client, client + "@" + rhost, detail);
+  const std::string bucket =
+      client + "@" + (!rhost.empty() ? rhost : "tty:" + tty + ",uid:" + uid + ",peer:" + peer);
+  auto res = acc.check_service_password(r.username, r.password, client, bucket, detail);
   if (res) return {true, "", ""};
   return {false, res.error().code, res.error().message};
 }
@@ -53,11 +69,13 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   // (up to 8 × cores), each keeping freed memory. Requests are short and a
   // hash's 64 MiB is above malloc's mmap threshold (mapped per hash, not kept).
   mallopt(M_ARENA_MAX, 2);
+  test_hooks::announce();
   const config::Config& cfg = rt.cfg;
   // Type=notify (resetd.service): READY=1 once the API listens; the watchdog
   // is pinged by the serving loop itself, so a wedged service is restarted.
   SystemdNotifier systemd;
   systemd.send("STATUS=opening the database (migrations, integrity check)");
+  if (!rt.lock_data_dir("serve")) return kFail;
   const bool first_boot = !fs::exists(fs::path(cfg.data_dir) / "resetd.db");
   if (!rt.open(true, true)) return kFail;
   int64_t users = 0;
@@ -189,6 +207,7 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
       else
         std::cerr << "resetd: directory sync failed: " << rep.error().message << "\n";
       rt.accounts->resolve_intents();
+      rt.accounts->expire_directory_temp_passwords();
     } catch (const std::exception& e) {
       std::cerr << "directory sync: " << e.what() << "\n";
     }
@@ -219,10 +238,9 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   malloc_trim(0);
 
   std::atomic<bool> stopping{false};
-  // Test-only: RESETD_TEST_CLOCK_OFFSET_FILE names a file holding seconds to
-  // add to both clocks, so integration tests can move time forward.
-  const char* offset_file = std::getenv("RESETD_TEST_CLOCK_OFFSET_FILE");
-  if (offset_file) std::cerr << "resetd: TEST CLOCK ENABLED (" << offset_file << ")\n";
+  // Test builds only (test_hooks.h): a file holding seconds to add to both
+  // clocks, so integration tests can move time forward; nullptr otherwise.
+  const char* offset_file = test_hooks::clock_offset_file();
   std::thread sweeper([&] {
     int64_t last_sweep = rt.clock.mono_ms(), last_reminders = last_sweep;
     int64_t last_dir_sync = 0;

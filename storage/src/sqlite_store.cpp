@@ -88,7 +88,7 @@ const char* kUserCols =
     "id, username, display_name, email, alternate_email, role, locale, search_text, "
     "password_hash, must_change, temp_expires_at, password_changed_at, disabled, "
     "failed_logins, last_failed_at, locked_until, reminder_sent_for, created_at, updated_at, "
-    "directory_id, directory_dn";
+    "directory_id, directory_dn, directory_locked";
 
 UserRecord read_user(SQLite::Statement& s) {
   UserRecord u;
@@ -113,6 +113,7 @@ UserRecord read_user(SQLite::Statement& s) {
   u.updated_at = s.getColumn(18).getInt64();
   u.directory_id = s.getColumn(19).getString();
   u.directory_dn = s.getColumn(20).getString();
+  u.directory_locked = s.getColumn(21).getInt() != 0;
   return u;
 }
 
@@ -138,6 +139,7 @@ void bind_user(SQLite::Statement& s, const UserRecord& u) {
   s.bind(18, static_cast<int64_t>(u.updated_at));
   s.bind(19, u.directory_id);
   s.bind(20, u.directory_dn);
+  s.bind(21, u.directory_locked ? 1 : 0);
 }
 
 const char* kSessionCols =
@@ -221,6 +223,8 @@ std::string audit_where(const AuditQuery& q) {
   if (!q.target.empty()) w += q.partial ? " AND instr(lower(target), lower(:target)) > 0" : " AND target = :target";
   if (!q.action.empty()) w += " AND action = :action";
   if (q.since) w += " AND at >= :since";
+  if (!q.recipient.empty())
+    w += " AND (instr(lower(target), lower(:recipient)) > 0 OR instr(lower(detail), lower(:recipient)) > 0)";
   return w;
 }
 void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
@@ -228,6 +232,7 @@ void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
   if (!q.target.empty()) s.bind(":target", q.target);
   if (!q.action.empty()) s.bind(":action", q.action);
   if (q.since) s.bind(":since", static_cast<int64_t>(*q.since));
+  if (!q.recipient.empty()) s.bind(":recipient", q.recipient);
 }
 
 // One SQLite connection and the statements prepared on it, kept for its
@@ -635,7 +640,7 @@ class SqliteTx final : public Writer {
                         "locale, search_text, password_hash, must_change, temp_expires_at, "
                         "password_changed_at, disabled, failed_logins, last_failed_at, "
                         "locked_until, reminder_sent_for, created_at, updated_at, directory_id, "
-                        "directory_dn) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                        "directory_dn, directory_locked) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     bind_user(s, u);
     s.exec();
     return conn_.db->getLastInsertRowid();
@@ -645,9 +650,9 @@ class SqliteTx final : public Writer {
                         "role=?, locale=?, search_text=?, password_hash=?, must_change=?, "
                         "temp_expires_at=?, password_changed_at=?, disabled=?, failed_logins=?, "
                         "last_failed_at=?, locked_until=?, reminder_sent_for=?, created_at=?, "
-                        "updated_at=?, directory_id=?, directory_dn=? WHERE id=?");
+                        "updated_at=?, directory_id=?, directory_dn=?, directory_locked=? WHERE id=?");
     bind_user(s, u);
-    s.bind(21, static_cast<int64_t>(u.id));
+    s.bind(22, static_cast<int64_t>(u.id));
     s.exec();
   }
   void delete_user(int64_t id) override { exec_id("DELETE FROM users WHERE id = ?", id); }

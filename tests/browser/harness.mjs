@@ -120,7 +120,12 @@ export async function startResetd({ smtpPort, users = [], publicUrl = true, extr
   if (process.env.RESETD_WEB_DIR) args.push('--web-dir', process.env.RESETD_WEB_DIR);
   const env = { ...process.env };
   const clockFile = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.clock`);
-  if (testClock) { fs.writeFileSync(clockFile, '0'); env.RESETD_TEST_CLOCK_OFFSET_FILE = clockFile; }
+  if (testClock) {
+    // Only a test build (-DRESETD_TEST_HOOKS=ON) reads the variable: fail, never skip.
+    if (!run(['version']).includes('(test hooks)')) throw new Error(`${BIN} is built without test hooks (-DRESETD_TEST_HOOKS=ON)`);
+    fs.writeFileSync(clockFile, '0');
+    env.RESETD_TEST_CLOCK_OFFSET_FILE = clockFile;
+  }
   const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stdout.on('data', (d) => log.push(String(d)));
   proc.stderr.on('data', (d) => log.push(String(d)));

@@ -499,6 +499,23 @@ def require_binary():
         pytest.fail("resetd binary not found at %s (set RESETD_BIN)" % RESETD_BIN)
 
 
+_hooks_checked = []
+
+
+def require_test_hooks():
+    """Fails (never skips) unless RESETD_BIN is a test build (-DRESETD_TEST_HOOKS=ON):
+    without the hooks a RESETD_TEST_* variable does nothing, and a test relying on one
+    would test something else."""
+    if _hooks_checked:
+        return
+    v = run_cli("version")
+    if "(test hooks)" not in v.stdout:
+        pytest.fail("%s is built without test hooks (`resetd version`: %r); this test sets "
+                    "RESETD_TEST_*: build with -DRESETD_TEST_HOOKS=ON (build.sh test does)"
+                    % (RESETD_BIN, v.stdout.strip()))
+    _hooks_checked.append(True)
+
+
 class Resetd:
     """One resetd instance: data dir, config, process."""
 
@@ -553,6 +570,8 @@ class Resetd:
                "--listen", "127.0.0.1:%d" % self.port] + ([] if self.tls else ["--no-tls"]) + list(extra_args)
         env = None
         if self.env:
+            if any(k.startswith("RESETD_TEST_") for k in self.env):
+                require_test_hooks()
             env = dict(os.environ)
             env.update(self.env)
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "ab"), env=env,

@@ -261,8 +261,8 @@ def test_target_filter_partial_matching_and_where_the_secret_went(server, sink, 
     assert len(entries("target=john.tgt")) == 2
     newest, older = both
     assert "password mailed to nobody" in newest["detail"], newest
-    assert "password to john.tgt@home.example.net" in older["detail"], older
-    assert "notice to " in older["detail"], older
+    assert "password queued for john.tgt@home.example.net" in older["detail"], older
+    assert "notice queued for " in older["detail"], older
     assert pw not in str(both)
     r = admin.get("audit?match=fuzzy")
     assert_error_json(r, 422, "invalid_query")

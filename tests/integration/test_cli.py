@@ -309,3 +309,88 @@ def test_backup_file_and_journal_are_private_from_the_first_byte(data_dir, workd
     loose = {n: sorted(oct(m) for m in modes) for n, modes in seen.items() if any(m & 0o077 for m in modes)}
     assert not loose, "files readable by others while the backup ran: %r" % loose
     assert run_cli("check", "--data-dir", data_dir).returncode == 0
+
+
+def _usernames(data_dir):
+    r = run_cli("user", "list", "--data-dir", data_dir)
+    assert r.returncode == 0, r
+    return {line.split()[0] for line in r.stdout.splitlines()[1:] if line.strip()}
+
+
+def test_data_dir_lock_keeps_restore_init_and_check_out_while_serve_runs(data_dir, workdir):
+    """Issue 18 item 10: restore deleted the -wal/-shm of the database a running serve held
+    open. serve, restore, init and check share the data dir's lock; the second is refused
+    naming the holder, and nothing stored is lost."""
+    snap = os.path.join(workdir, "before.db")
+    assert run_cli("backup", "--data-dir", data_dir, "--to", snap).returncode == 0
+    srv = Resetd(workdir)
+    srv.data_dir = data_dir
+    srv.start()
+    try:
+        admin = srv.admin()
+        admin.create_user("lateuser", password=strong_password())  # stored after the snapshot
+        pid = srv.proc.pid
+        holder = "%s is in use by `resetd serve` (pid %d); stop it first" % (data_dir, pid)
+        for args in (("restore", "--data-dir", data_dir, "--from", snap),
+                     ("init", "--data-dir", data_dir, "--admin", "other", "--password-stdin"),
+                     ("check", "--data-dir", data_dir)):
+            r = run_cli(*args, stdin=strong_password() + "\n")
+            assert r.returncode == 1, "%s beside a running serve: %r" % (args[0], r)
+            assert holder in r.stderr, "%s: %r" % (args[0], r.stderr)
+        # a second serve on another port is refused the same way
+        other = subprocess.run([RESETD_BIN, "serve", "--data-dir", data_dir, "--listen",
+                                "127.0.0.1:%d" % free_port(), "--no-tls"], capture_output=True, text=True,
+                               timeout=30)
+        assert other.returncode == 1 and holder in other.stderr, other
+        # the service kept its data and keeps working; backup and the user commands run beside it
+        assert srv.proc.poll() is None
+        assert "lateuser" in {u["username"] for u in admin.all_users()["users"]}
+        admin.create_user("lateruser", password=strong_password())
+        assert run_cli("backup", "--data-dir", data_dir, "--to", os.path.join(workdir, "online.db")).returncode == 0
+        assert {"lateuser", "lateruser"} <= _usernames(data_dir)
+    finally:
+        srv.stop()
+    assert {"lateuser", "lateruser"} <= _usernames(data_dir), "a stored user was lost"
+    assert run_cli("check", "--data-dir", data_dir).returncode == 0
+    # once serve has stopped, restore works (and takes the data dir back to the snapshot)
+    r = run_cli("restore", "--data-dir", data_dir, "--from", snap)
+    assert r.returncode == 0, r
+    assert "lateuser" not in _usernames(data_dir)
+    assert run_cli("check", "--data-dir", data_dir).returncode == 0
+
+
+def test_init_refused_by_the_policy_leaves_nothing_behind(workdir):
+    """Issue 18 item 8: an init the policy refused left a database without users behind,
+    and the next init said "already initialized"."""
+    d = os.path.join(workdir, "fresh")
+    r = run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin", stdin="short\n")
+    assert r.returncode == 2, r
+    assert "policy" in r.stderr, r.stderr
+    assert not os.path.exists(d), "a refused init left %r" % os.listdir(d)
+    # in a data dir that exists already (the package makes it): nothing but the lock file
+    os.mkdir(d, 0o700)
+    r = run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin", stdin="short\n")
+    assert r.returncode == 2, r
+    assert set(os.listdir(d)) <= {".lock"}, os.listdir(d)
+    ok = run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin", stdin=ADMIN_INITIAL_PW + "\n")
+    assert ok.returncode == 0, ok
+    assert _usernames(d) == {"admin"}
+
+
+def test_init_gives_a_database_without_users_its_first_admin(workdir):
+    """A database with no user (an older version's refused init) is not "already
+    initialized": init creates the first admin in it, as serve's first start would."""
+    import sqlite3
+    d = os.path.join(workdir, "empty")
+    assert run_cli("init", "--data-dir", d, "--admin", "admin", "--password-stdin",
+                   stdin=ADMIN_INITIAL_PW + "\n").returncode == 0
+    con = sqlite3.connect(os.path.join(d, "resetd.db"))
+    con.execute("DELETE FROM users")
+    con.commit()
+    con.close()
+    assert _usernames(d) == set()
+    r = run_cli("init", "--data-dir", d, "--admin", "chief", "--password-stdin", stdin=ADMIN_INITIAL_PW + "\n")
+    assert r.returncode == 0, r
+    assert _usernames(d) == {"chief"}
+    again = run_cli("init", "--data-dir", d, "--admin", "chief", "--password-stdin", stdin=ADMIN_INITIAL_PW + "\n")
+    assert again.returncode == 1 and "already initialized" in again.stderr, again

@@ -588,6 +588,7 @@ def test_expired_password_session_is_sent_to_the_change_page(make_resetd, workdi
 CADDY_GLOBAL = """{{
   admin off
   auto_https off
+  default_bind 127.0.0.1
   storage file_system {prefix}/data
 }}
 """

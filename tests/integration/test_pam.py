@@ -7,6 +7,7 @@ group must not be able to connect, with it it may."""
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -43,11 +44,15 @@ def pam(make_resetd, workdir):
         os.unlink(path)
 
 
-def pamtester(service, user, password, rhost=None):
+def pamtester(service, user, password, rhost=None, tty=None, ruser=None):
     """Runs pamtester authenticate; returns (ok, output)."""
     args = [PAMTESTER, "-v"]
     if rhost:
         args += ["-I", "rhost=%s" % rhost]
+    if tty:
+        args += ["-I", "tty=%s" % tty]
+    if ruser:
+        args += ["-I", "ruser=%s" % ruser]
     r = subprocess.run(args + [service, user, "authenticate"], input=password + "\n",
                        capture_output=True, text=True, timeout=60)
     return r.returncode == 0, r.stdout + r.stderr
@@ -106,8 +111,9 @@ def test_right_password_succeeds_wrong_fails_and_is_throttled_like_the_web(pam):
     ok, out = pamtester(service, "pam.ann", pw, rhost="192.0.2.7")
     assert ok, out
     assert "successfully authenticated" in out, out
-    ok, out = pamtester(service, "PAM.Ann", pw)  # usernames are case-insensitive, as on the web
-    assert ok, out
+    # PAM hands the name to the OS as typed: only resetd's exact (lower-case) name is resetd's
+    ok, out = pamtester(service, "PAM.Ann", pw)
+    assert not ok and "The username or password is incorrect." in out, out
 
     # the account throttle counts PAM failures exactly like web sign-in failures: the same
     # schedule (3 free failures, then growing delays); on an idle machine both stop at 3
@@ -151,7 +157,7 @@ def test_disabled_locked_and_must_change_are_refused_with_their_message(pam):
     assert admin.patch("users/%d" % uid_d, {"disabled": True}).status == 200
     ok, out = pamtester(service, "pam.dis", pw_d)
     assert not ok and "The username or password is incorrect." in out, out
-    assert [e for e in audit_rows(admin, "pam.dis") if e["detail"] == "account disabled"
+    assert [e for e in audit_rows(admin, "pam.dis") if e["detail"].startswith("account disabled; uid 0")
             and e["client"] == "pam:" + service]
 
     # must change (admin reset with "require change"): refused, told where to change it
@@ -179,7 +185,7 @@ def test_disabled_locked_and_must_change_are_refused_with_their_message(pam):
     assert not ok and "Too many sign-in attempts" in out, out
     admin = fresh_admin(srv)
     rows = audit_rows(admin, "pam.lock")
-    assert [e for e in rows if e["detail"] == "locked out" and e["client"] == "pam:" + service], rows
+    assert [e for e in rows if e["detail"].startswith("locked out; uid 0") and e["client"] == "pam:" + service], rows
     u = [x for x in admin.all_users()["users"] if x["username"] == "pam.lock"][0]
     assert u["locked"] is True
     # the admin's unlock lets the right password in again
@@ -297,4 +303,109 @@ def test_expired_passwords_are_refused(pam):
     details = [e["detail"] for e in audit_rows(admin, "pam.old") + audit_rows(admin, "pam.tmp")
                if e["client"] == "pam:" + service and e["outcome"] == "failed"]
     assert any(d.startswith("password change required") for d in details), details
-    assert "temporary password expired" in details, details
+    assert any(d.startswith("temporary password expired; uid 0") for d in details), details
+
+
+# ---- issue 18: the OS's names, exact names, who asked, per-tty throttling, bounds ----
+
+def test_names_of_os_accounts_cannot_be_created_while_pam_is_on(pam, workdir):
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    for name in ("root", "ROOT", "daemon", "www-data", "nobody"):
+        r = admin.create_user(name, password=strong_password(), expect=None)
+        assert_error_json(r, 422, "reserved_username")
+        assert r.json["error"]["field"] == "username", r
+    admin.create_user("pam.not-an-os-account", password=strong_password())  # resetd-only names stay
+    # the console's `resetd user add` reads the same [pam] from --config
+    data = os.path.join(workdir, "console-data")
+    r = subprocess.run([RESETD_BIN, "init", "--data-dir", data, "--admin", "boss", "--password-stdin"],
+                       input=strong_password() + "\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r
+    add = [RESETD_BIN, "user", "add", "--data-dir", data, "--config", srv.config, "--email", "x@example.org",
+           "--password-stdin", "--username"]
+    r = subprocess.run(add + ["root"], input=strong_password() + "\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "system account" in r.stdout + r.stderr, r
+    r = subprocess.run(add + ["ann.console"], input=strong_password() + "\n", capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r
+
+
+def test_failed_pam_sign_ins_record_who_asked(pam):
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    admin.create_user("pam.who", password=strong_password())
+    ok, out = pamtester(service, "pam.who", "wrong-1", tty="/dev/pts/7", ruser="bob")
+    assert not ok, out
+    ok, out = pamtester(service, "pam.who", "wrong-2", rhost="192.0.2.9")
+    assert not ok, out
+    fails = [e["detail"] for e in audit_rows(admin, "pam.who") if e["outcome"] == "failed"]
+    assert len(fails) == 2, fails
+    # pamtester runs as root: the caller's uid and the socket peer's are 0
+    assert any("uid 0 (peer 0)" in d and "ruser bob" in d and "tty /dev/pts/7" in d for d in fails), fails
+    assert any("uid 0 (peer 0)" in d and "rhost 192.0.2.9" in d for d in fails), fails
+
+
+def test_without_a_remote_host_each_tty_has_its_own_client_limit(pam):
+    """30 failures in 5 minutes from one client; before, every login/su/sudo/screen lock was
+    one client, so one person's 30 typos locked everyone out."""
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("pam.tty", password=pw)
+    for i in range(30):  # thirty different names: only the client limit counts them all
+        ok, out = pamtester(service, "pam.nosuch%d" % i, "wrong", tty="tty1")
+        assert not ok and "incorrect" in out, (i, out)
+    ok, out = pamtester(service, "pam.tty", pw, tty="tty1")
+    assert not ok and "Too many sign-in attempts" in out, out
+    ok, out = pamtester(service, "pam.tty", pw, tty="tty2")
+    assert ok, out
+
+
+def cjk_password(n):
+    """n random CJK ideographs (3 UTF-8 bytes each)."""
+    return "".join(chr(0x4E00 + secrets.randbelow(0x5000)) for _ in range(n))
+
+
+def test_passwords_pam_would_cut_are_refused_without_counting_a_failure(pam):
+    """pam_exec hands on at most 512 bytes (a terminal conversation 511): a longer password
+    arrives cut, could never match, and each try counted against the account."""
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    fits, cut = cjk_password(170), cjk_password(171)  # 510 and 513 bytes, within the 256-character policy
+    admin.create_user("pam.fits", password=fits)
+    admin.create_user("pam.long", password=cut)
+    ok, out = pamtester(service, "pam.fits", fits)
+    assert ok, out
+    for _ in range(4):
+        ok, out = pamtester(service, "pam.long", cut)
+        assert not ok and "too long to be checked here" in out, out
+    assert not [e for e in audit_rows(admin, "pam.long") if e["outcome"] == "failed"]
+    u = [x for x in admin.all_users()["users"] if x["username"] == "pam.long"][0]
+    assert u["locked"] is False
+    c = srv.client()
+    c.must_sign_in("pam.long", cut)  # the web takes the whole password
+
+
+def test_auth_check_timeout_bounds_the_wait_for_a_frozen_service(pam, workdir):
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("pam.frozen", password=pw)
+    path = os.path.join("/etc/pam.d", service)
+    with open(path, "w") as f:
+        f.write("auth required pam_exec.so expose_authtok stdout quiet %s auth-check --timeout 2 --socket %s\n"
+                "account required pam_permit.so\n" % (RESETD_BIN, sock))
+    srv.proc.send_signal(signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        ok, out = pamtester(service, "pam.frozen", pw)
+        took = time.monotonic() - t0
+    finally:
+        srv.proc.send_signal(signal.SIGCONT)
+    assert not ok and "did not answer in time" in out, out
+    assert 1.5 <= took < 5, took
+    r = subprocess.run([RESETD_BIN, "auth-check", "--socket", sock, "--timeout", "0"], input="a\nb\n",
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2, r
+    ok, out = pamtester(service, "pam.frozen", pw)  # and once thawed, it answers
+    assert ok, out

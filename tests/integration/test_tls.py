@@ -1,6 +1,7 @@
 """Spec §10: self-signed TLS made on first boot (ECDSA P-256, SANs, 10 years),
 kept in the data dir, TLS 1.2+ only, fingerprint printed; Secure cookie."""
 import hashlib
+import os
 import socket
 import ssl
 import subprocess
@@ -67,3 +68,37 @@ def test_self_signed_tls_first_boot(make_resetd):
     srv.restart()
     der2, _ = fetch_cert(srv.port)
     assert der2 == der, "certificate changed on restart"
+
+
+def _tls12_only_handshake(port):
+    """The TLS version a client limited to TLS 1.2 gets, or None when refused."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            with ctx.wrap_socket(s) as t:
+                return t.version()
+    except (ssl.SSLError, OSError):
+        return None
+
+
+def test_openssl_cnf_min_protocol_is_raised_never_lowered(make_resetd, workdir):
+    """Issue 18 item 8: the server set TLS 1.2 as its floor over an operator's openssl.cnf
+    `MinProtocol = TLSv1.3`. The floor is only ever raised."""
+    srv = make_resetd(tls=True)
+    assert _tls12_only_handshake(srv.port) == "TLSv1.2"
+    srv.stop()
+
+    conf = os.path.join(workdir, "openssl-tls13.cnf")
+    with open(conf, "w") as f:
+        f.write("openssl_conf = openssl_init\n\n[openssl_init]\nssl_conf = ssl_sect\n\n"
+                "[ssl_sect]\nsystem_default = system_default_sect\n\n"
+                "[system_default_sect]\nMinProtocol = TLSv1.3\n")
+    srv.env = {"OPENSSL_CONF": conf}  # the server's only; this client keeps the system's
+    srv.start()
+    assert _tls12_only_handshake(srv.port) is None, "TLS 1.2 accepted despite MinProtocol = TLSv1.3"
+    _, version = fetch_cert(srv.port)
+    assert version == "TLSv1.3", version

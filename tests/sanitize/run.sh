@@ -21,7 +21,9 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 # build <dir> <flags>
 build() {
   local dir=$1 flags=$2
+  # test hooks on: the integration files here move the test clock (forward_auth, ...)
   cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ "${launcher[@]}" \
+    -DRESETD_TEST_HOOKS=ON \
     -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
   cmake --build "$dir" -j "$JOBS" >"$dir/sanitize-build.log" 2>&1 || { tail -40 "$dir/sanitize-build.log"; return 1; }

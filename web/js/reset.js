@@ -23,6 +23,9 @@ let saved = null;
 export function resetOptions({ user, emailInput, altInput, create, bulk, me, linkDefault }) {
   const mode = !bulk && radios({ legend: t('reset.passwordLegend'), name: 'mode', value: 'auto', options: [
     { value: 'auto', label: t('reset.auto') }, { value: 'manual', label: t('reset.manual') }] });
+  // Helpdesk default: letters and digits in groups, to read aloud and type
+  // on any keyboard; symbols stay one click away.
+  const readable = checkbox({ label: t('reset.readable'), name: 'readable', checked: true, hint: t('reset.readableHint') });
   const pw = !bulk && newPassword({ label: t('reset.password'), name: 'password', userId: user?.id });
   if (pw) pw.hidden = true;
   const require = checkbox({ label: bulk ? t('reset.requireChangeBulk') : t('reset.requireChange'), name: 'require_change', checked: true });
@@ -33,6 +36,13 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
     delivery.inputs.link.disabled = true;
     delivery.hints.link.textContent = t('reset.linkNeedsUrl');
   }
+  // A link lets the user choose the password, so there is nothing to change
+  // at first sign-in: with a link the box is off and says why; the admin's
+  // own choice comes back with "email the password".
+  const requireLink = h('p', { class: 'hint', id: `${require.input.id}-link`, hidden: true }, t('reset.requireChangeLink'));
+  require.append(requireLink);
+  let wantRequire = true;
+  require.input.addEventListener('change', () => { if (!require.input.disabled) wantRequire = require.input.checked; });
   const linkHint = h('p', { class: 'hint', hidden: true }, t('reset.linkNeedsAuto'));
   delivery.append(linkHint);
   const to = field({ label: t('reset.recipients'), name: 'notify', type: 'text', value: '',
@@ -60,6 +70,8 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
   const ownAddr = () => (emailInput ? emailInput.value.trim() : user?.email) || '';
   const notifyUser = checkbox({ name: 'notify_user', checked: true, label: '', hint: create ? t('reset.notifyUserHintNew') : t('reset.notifyUserHint') });
   const where = h('p', { class: 'where', role: 'status' });
+  // A reset does not end the directory's own lockout (AD): offered, on by default.
+  const unlock = !bulk && user?.directory_locked && checkbox({ name: 'unlock', checked: true, label: t('reset.alsoUnlock'), hint: t('reset.alsoUnlockHint') });
 
   function sync() {
     const manual = mode && mode.value() === 'manual';
@@ -68,6 +80,12 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
     linkHint.hidden = !manual;
     if ((manual || !linkDefault) && delivery.value() === 'link') delivery.inputs.password.checked = true;
     const link = delivery.value() === 'link';
+    readable.hidden = manual || link;
+    require.input.disabled = link;
+    require.input.checked = !link && wantRequire;
+    requireLink.hidden = !link;
+    if (link) require.input.setAttribute('aria-describedby', requireLink.id);
+    else require.input.removeAttribute('aria-describedby');
     to.querySelector('label').textContent = link ? t('reset.recipientsLink') : t('reset.recipients');
     const own = ownAddr();
     notifyUser.querySelector('label').textContent = bulk || !own ? t('reset.notifyUser') : t('reset.notifyUserAt', { email: own });
@@ -82,13 +100,15 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
   drawPicks();
   sync();
 
-  const el = h('div', { class: 'reset-options' }, mode, pw, require, delivery, to, where, notifyUser);
+  const el = h('div', { class: 'reset-options' }, mode, readable, pw, require, unlock, delivery, to, where, notifyUser);
   const values = () => {
     const list = current();
     const bad = list.find((a) => !EMAIL.test(a));
     if (bad) { fieldError(to.input, t('err.invalid_email_named', { email: bad })); to.input.focus(); return null; }
     if (list.length > 5) { fieldError(to.input, t('err.too_many_recipients')); to.input.focus(); return null; }
-    const o = { mode: mode ? mode.value() : 'auto', require_change: require.input.checked, delivery: delivery.value(), notify: list, notify_user: notifyUser.input.checked };
+    const o = { mode: mode ? mode.value() : 'auto', require_change: delivery.value() !== 'link' && require.input.checked, delivery: delivery.value(), notify: list, notify_user: notifyUser.input.checked,
+      password_style: readable.input.checked ? 'readable' : 'symbols' };
+    if (unlock) o.unlock = unlock.input.checked;
     if (o.mode === 'manual') {
       if (!pw.input.value) { fieldError(pw.input, t('err.required')); pw.input.focus(); return null; }
       o.password = pw.input.value;
@@ -113,7 +133,7 @@ export function showResult(ctx, results, opts, headline) {
   const ok = results.filter((r) => !r.error);
   const slips = ok.filter((r) => r.password || r.link || opts.password).map((r) => ({
     username: r.user.username, display_name: r.user.display_name, password: r.password || opts.password, link: r.link,
-    mustChange: opts.require_change !== false,
+    mustChange: opts.require_change !== false && !r.link,
     // The expiry the API answered for this reset; never the record read before it.
     expires: r.expires_at || null }));
   const h2 = h('h2', { tabindex: '-1' }, headline);
@@ -132,6 +152,8 @@ export function showResult(ctx, results, opts, headline) {
     if (print && row) row.append(print);
     else if (print) out.append(h('div', { class: 'actions' }, print));
     if (r.expires_at) exp.textContent = t(r.link ? 'result.linkExpires' : 'result.expires', { when: date(r.expires_at) });
+    // What worked but needs the admin (the directory's own words, in English).
+    for (const w of r.warnings || []) out.append(h('p', { class: 'error', role: 'alert' }, t(`warn.${w.code}`), ' ', h('span', { lang: 'en' }, w.message)));
   } else {
     const tb = h('tbody', {}, results.map((r) => h('tr', {},
       h('td', {}, r.user.username || `#${r.id}`),

@@ -1,5 +1,6 @@
-// AccountService and the site's directory (issue 10): sync, resets that land
-// in the directory, crash-safe ordering, and recovery of open intents.
+// AccountService and the site's directory (issue 10): resets that land in the
+// directory under an intent journal, crash-safe ordering, and recovery of open
+// intents. (Sync and roles: directory_sync.cpp; settings: directory_settings.cpp.)
 //
 // Order of an admin reset for a directory user (never mail a password the
 // directory did not take, never lose one it took):
@@ -31,6 +32,7 @@
 #include "credentials.h"
 #include "resetd/accounts/service.h"
 #include "resetd/accounts/text.h"
+#include "resetd/common/test_hooks.h"
 
 namespace resetd::accounts {
 
@@ -40,22 +42,11 @@ using storage::UserRecord;
 
 namespace {
 
-// Test hook (env-gated): RESETD_TEST_FAULT=<point> kills the process at that
-// point as kill -9 would, so tests can prove the recovery;
+// Test hook (test builds only, test_hooks.h): RESETD_TEST_FAULT=<point> kills
+// the process at that point as kill -9 would, so tests can prove the recovery;
 // RESETD_TEST_FAULT=pause_<point> holds the request there for 1.5 s, so a test
 // can run something else (a sync) while a write is in flight.
-void fault_point(const char* name) {
-  const char* f = std::getenv("RESETD_TEST_FAULT");
-  if (!f) return;
-  if (std::strcmp(f, name) == 0) {
-    std::cerr << "resetd: TEST FAULT at " << name << "\n" << std::flush;
-    ::kill(::getpid(), SIGKILL);
-  }
-  if (std::strncmp(f, "pause_", 6) == 0 && std::strcmp(f + 6, name) == 0) {
-    std::cerr << "resetd: TEST PAUSE at " << name << "\n" << std::flush;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  }
-}
+void fault_point(const char* name) { test_hooks::fault_point(name); }
 
 // Whether intent `id` is open now (a resolver's list may be stale: the
 // request carrying it out can finish between that read and the resolver's).
@@ -65,250 +56,7 @@ bool still_open(storage::Reader& r, int64_t id) {
   return false;
 }
 
-std::string map_locale(const std::string& v, const std::string& fallback) {
-  std::string l = ascii_lower(v);
-  if (l.rfind("tr", 0) == 0) return "tr-TR";
-  if (l.rfind("zh", 0) == 0) return "zh-TW";
-  if (l.rfind("en", 0) == 0) return "en";
-  return fallback;
-}
-
 }  // namespace
-
-void AccountService::set_directory(std::shared_ptr<directory::Directory> d) {
-  std::lock_guard<std::mutex> lock(dir_mu_);
-  dir_ = std::move(d);
-  last_sync_.reset();
-}
-
-std::shared_ptr<directory::Directory> AccountService::directory() const {
-  std::lock_guard<std::mutex> lock(dir_mu_);
-  return dir_;
-}
-
-bool AccountService::directory_mode() const {
-  auto d = directory();
-  return d && !d->local();
-}
-
-std::optional<SyncReport> AccountService::last_sync() const {
-  std::lock_guard<std::mutex> lock(dir_mu_);
-  return last_sync_;
-}
-
-Error AccountService::directory_error(const directory::Answer& ans) {
-  using directory::Outcome;
-  switch (ans.outcome) {
-    case Outcome::Policy:
-      return make_error("directory_policy",
-                        "The directory's own password policy refused this password (too short, "
-                        "too simple, or used before). Choose another one. The directory said: " +
-                            ans.text,
-                        "password");
-    case Outcome::Unavailable: {
-      Error e = make_error("directory_unavailable",
-                           "The directory cannot be reached, is not trusted, or refused resetd's "
-                           "service account; nothing was changed, queued or mailed. Check "
-                           "Settings → Directory → Test connection. The directory said: " +
-                               ans.text);
-      e.retry_after_s = 30;
-      return e;
-    }
-    case Outcome::WrongPassword:
-      return make_error("wrong_current_password", "The current password is incorrect.",
-                        "current_password");
-    case Outcome::NotFound:
-      return make_error("directory_error",
-                        "The directory no longer has this user; refresh the user list. The "
-                        "directory said: " + ans.text);
-    default:
-      return make_error("directory_error",
-                        "The directory refused the change; nothing was changed, queued or "
-                        "mailed. The directory said: " + ans.text);
-  }
-}
-
-Result<SyncReport> AccountService::sync_directory(const std::string& actor,
-                                                  const std::string& client) {
-  auto d = directory();
-  if (!d || d->local())
-    return make_error("directory_not_configured", "No directory is configured (directory.kind = \"none\").");
-  std::lock_guard<std::mutex> one(sync_mu_);
-  SyncReport rep;
-  const int64_t t0 = clock_.mono_ms();
-  rep.at = clock_.now();
-  std::vector<directory::Entry> entries;
-  directory::Answer ans = d->list_users([&](const directory::Entry& e) { entries.push_back(e); });
-  if (!ans.ok()) {
-    rep.error = ans.text;
-    rep.ms = clock_.mono_ms() - t0;
-    {
-      std::lock_guard<std::mutex> lock(dir_mu_);
-      // keep the last good sync time; record the failure
-      SyncReport failed = last_sync_.value_or(SyncReport{});
-      failed.error = ans.text;
-      failed.ok = false;
-      last_sync_ = failed;
-    }
-    return directory_error(ans);
-  }
-  // Staff roles are re-read at every sync, not only at sign-in: someone taken
-  // out of the admin group loses the role (and their sessions) within one
-  // sync_interval_min, and a new admin is protected like one before signing in.
-  const bool map_roles = !d->config().roles.empty();
-  std::map<std::string, std::vector<std::string>> groups_of;  // dn_key -> mapped groups
-  bool roles_known = false;
-  if (map_roles) {
-    std::map<std::string, std::vector<std::string>> members;
-    directory::Answer g = d->group_members(&members);
-    if (g.ok()) {
-      roles_known = true;
-      for (const auto& [group, dns] : members)
-        for (const auto& k : dns) groups_of[k].push_back(group);
-    } else {
-      rep.roles_error = g.text;
-      std::cerr << "resetd: directory: roles not refreshed: " << g.text << "\n";
-    }
-  }
-  auto mapped_role = [&](const directory::Entry& e) {
-    auto it = groups_of.find(directory::dn_key(e.dn));
-    return role_from_groups(d->config(), it == groups_of.end() ? std::vector<std::string>{} : it->second);
-  };
-  const int64_t now = clock_.now();
-  const std::string fallback = settings_.default_locale;
-  rep.total = static_cast<int64_t>(entries.size());
-  store_.write([&](storage::Writer& w) {
-    std::map<std::string, UserRecord> existing;
-    for (auto& u : w.directory_users()) existing.emplace(u.directory_id, std::move(u));
-    std::set<std::string> seen;
-    for (const auto& e : entries) {
-      if (!seen.insert(e.id).second) continue;
-      const std::string uname = ascii_lower(e.username);
-      if (!valid_username(uname) || !valid_utf8(e.display_name)) {
-        ++rep.skipped;
-        continue;
-      }
-      auto it = existing.find(e.id);
-      if (it != existing.end()) {
-        UserRecord u = it->second;
-        UserRecord before = u;
-        if (u.username != uname) {
-          auto other = w.user_by_username(uname);
-          if (!other) u.username = uname;
-          else ++rep.skipped;
-        }
-        u.display_name = nfc(e.display_name);
-        u.email = valid_email(e.email) ? e.email : "";
-        u.alternate_email = valid_email(e.alternate_email) ? e.alternate_email : "";
-        u.directory_dn = e.dn;
-        if (!e.locale.empty()) u.locale = map_locale(e.locale, u.locale);
-        u.disabled = e.disabled;
-        u.search_text = search_text(u);
-        if (roles_known && apply_directory_role(w, u, mapped_role(e), actor, client)) ++rep.roles_changed;
-        if (u.role != before.role || u.username != before.username || u.display_name != before.display_name ||
-            u.email != before.email || u.alternate_email != before.alternate_email ||
-            u.directory_dn != before.directory_dn || u.locale != before.locale ||
-            u.disabled != before.disabled) {
-          u.updated_at = now;
-          w.update_user(u);
-          ++rep.updated;
-        }
-        continue;
-      }
-      if (w.user_by_username(uname)) {  // a local account (e.g. break-glass admin) keeps its name
-        ++rep.skipped;
-        continue;
-      }
-      UserRecord u;
-      u.username = uname;
-      u.display_name = nfc(e.display_name);
-      u.email = valid_email(e.email) ? e.email : "";
-      u.alternate_email = valid_email(e.alternate_email) ? e.alternate_email : "";
-      u.role = roles_known ? mapped_role(e) : "user";
-      if (u.role != "user") ++rep.roles_changed;
-      u.locale = map_locale(e.locale, fallback);
-      u.disabled = e.disabled;
-      u.directory_id = e.id;
-      u.directory_dn = e.dn;
-      u.created_at = u.updated_at = now;
-      u.search_text = search_text(u);
-      u.id = w.insert_user(u);
-      if (u.role != "user")
-        audit(w, actor, client, "directory_role", u.username, "ok", "user -> " + u.role + " (group membership)");
-      ++rep.added;
-    }
-    for (const auto& [id, u] : existing) {
-      if (seen.count(id)) continue;
-      // The audit keeps the username; outbox rows keep their text (user_id -> NULL).
-      w.delete_user(u.id);
-      audit(w, actor, client, "directory_user_removed", u.username, "ok",
-            "no longer in the directory");
-      ++rep.removed;
-    }
-    if (rep.added || rep.updated || rep.removed || rep.skipped || !rep.roles_error.empty())
-      audit(w, actor, client, "directory_sync", "", rep.roles_error.empty() ? "ok" : "failed",
-            std::to_string(rep.total) + " entries, " + std::to_string(rep.added) + " added, " +
-                std::to_string(rep.updated) + " updated, " + std::to_string(rep.removed) +
-                " removed, " + std::to_string(rep.skipped) + " skipped" +
-                (rep.roles_error.empty() ? "" : "; roles left unchanged: " + rep.roles_error));
-  });
-  rep.ok = true;
-  rep.ms = clock_.mono_ms() - t0;
-  {
-    std::lock_guard<std::mutex> lock(dir_mu_);
-    last_sync_ = rep;
-  }
-  return rep;
-}
-
-std::string AccountService::role_from_groups(const directory::Config& c,
-                                             const std::vector<std::string>& groups) {
-  Role best = Role::User;
-  for (const auto& g : groups) {
-    auto it = c.roles.find(g);
-    if (it == c.roles.end()) continue;
-    auto r = parse_role(it->second);
-    if (r && static_cast<int>(*r) > static_cast<int>(best)) best = *r;
-  }
-  return role_name(best);
-}
-
-bool AccountService::apply_directory_role(storage::Writer& w, UserRecord& u, const std::string& role,
-                                          const std::string& actor, const std::string& client) {
-  if (u.role == role || !parse_role(role)) return false;
-  const Role from = parse_role(u.role).value_or(Role::User);
-  const Role to = *parse_role(role);
-  if (from == Role::GlobalAdmin && !u.disabled && w.count_enabled_global_admins() <= 1) {
-    audit(w, actor, client, "directory_role", u.username, "failed",
-          "kept global_admin: the last enabled global admin can't be demoted (directory says " + role + ")");
-    return false;
-  }
-  const bool loses = !covers(to, from);
-  audit(w, actor, client, "directory_role", u.username, "ok",
-        u.role + " -> " + role + " (group membership)" + (loses ? "; sessions ended" : ""));
-  u.role = role;
-  u.updated_at = clock_.now();
-  if (loses) w.delete_sessions_for_user(u.id, 0);
-  return true;
-}
-
-Result<Role> AccountService::directory_target_role(const UserRecord& t) {
-  const Role stored = parse_role(t.role).value_or(Role::User);
-  auto d = directory();
-  if (t.directory_id.empty() || !d || d->local() || d->config().roles.empty()) return stored;
-  std::vector<std::string> groups;
-  directory::Answer ans = d->member_of(t.directory_dn, &groups);
-  if (!ans.ok()) return directory_error(ans);
-  const Role live = *parse_role(role_from_groups(d->config(), groups));
-  return static_cast<int>(live) > static_cast<int>(stored) ? live : stored;
-}
-
-Result<Role> AccountService::checked_target_role(Role actor, const UserRecord& t,
-                                                bool (*may)(Role, Role)) {
-  const Role stored = parse_role(t.role).value_or(Role::User);
-  if (!may(actor, stored) || may(actor, Role::GlobalAdmin)) return stored;
-  return directory_target_role(t);
-}
 
 Result<std::vector<DirectoryIntentRecord>> AccountService::list_intents(const Actor& a) {
   if (!may_administer_site(a.role) && !is_admin(a.role))
@@ -424,6 +172,7 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
     local.hash.clear();  // the directory holds the password, not resetd
     out = apply_reset(w, *cur, local, o, a.username, a.client, "password_reset");
   });
+  after_directory_reset(a, target, o, ans, out);
   return out;
 }
 
@@ -577,70 +326,4 @@ int AccountService::resolve_intents() {
   if (resolved) notify_outbox();
   return resolved;
 }
-
-void AccountService::set_directory_file_config(directory::Config c) {
-  std::lock_guard<std::mutex> lock(dir_mu_);
-  dir_file_config_ = std::move(c);
-}
-
-directory::Config AccountService::directory_config() const {
-  directory::Config c;
-  {
-    std::lock_guard<std::mutex> lock(dir_mu_);
-    c = dir_file_config_;
-  }
-  std::optional<std::string> saved;
-  store_.read([&](storage::Reader& r) { saved = r.setting("directory"); });
-  if (!saved) return c;
-  json j = json::parse(*saved, nullptr, false);
-  if (!j.is_object()) return c;
-  for (const auto& k : directory::string_keys()) {
-    std::string& v = directory::value_of(c, k);
-    if (j.contains(k.key) && j[k.key].is_string()) v = j[k.key].get<std::string>();
-  }
-  for (const auto& k : directory::int_keys())
-    if (j.contains(k.key) && j[k.key].is_number_integer()) c.*k.field = j[k.key].get<int>();
-  if (j.contains("roles") && j["roles"].is_object()) {
-    c.roles.clear();
-    for (auto& [k, v] : j["roles"].items())
-      if (v.is_string()) c.roles[k] = v.get<std::string>();
-  }
-  if (j.contains("bind_password_sealed") && j["bind_password_sealed"].is_string()) {
-    if (auto pw = box_.open_hex(j["bind_password_sealed"].get<std::string>())) c.bind_password = *pw;
-  }
-  return c;
-}
-
-bool AccountService::directory_password_saved() const { return !directory_config().bind_password.empty(); }
-
-Result<directory::Config> AccountService::put_directory(const Actor& a, directory::Config c,
-                                                        bool keep_password) {
-  if (!may_administer_site(a.role)) return make_error("forbidden", "You are not allowed to do this.");
-  if (keep_password) c.bind_password = directory_config().bind_password;
-  if (auto st = directory::validate(c); !st) return st.error();
-  json j = json::object();
-  for (const auto& k : directory::string_keys()) j[k.key] = directory::value_of(c, k);
-  for (const auto& k : directory::int_keys()) j[k.key] = c.*k.field;
-  j["roles"] = c.roles;
-  if (!c.bind_password.empty()) j["bind_password_sealed"] = box_.seal_hex(c.bind_password);
-  store_.write([&](storage::Writer& w) {
-    w.put_setting("directory", j.dump());
-    audit(w, a.username, a.client, "settings_change", "directory",
-          "ok", "kind " + c.kind + (c.remote() ? ", " + c.url : ""));
-  });
-  set_directory(directory::make(c));
-  return c;
-}
-
-Result<directory::Answer> AccountService::test_directory(const Actor& a, const directory::Config& c) {
-  if (!may_administer_site(a.role)) return make_error("forbidden", "You are not allowed to do this.");
-  if (auto st = directory::validate(c); !st) return st.error();
-  auto d = directory::make(c);
-  directory::Answer ans = d->test_connection();
-  store_.write([&](storage::Writer& w) {
-    audit(w, a.username, a.client, "directory_test", c.url, ans.ok() ? "ok" : "failed", ans.text);
-  });
-  return ans;
-}
-
 }  // namespace resetd::accounts

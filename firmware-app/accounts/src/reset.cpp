@@ -28,12 +28,21 @@ Result<AccountService::Prepared> AccountService::prepare(const UserRecord& targe
   }
   std::string pw;
   if (o.mode == "auto") {
-    // The generator's alphabet and length always pass the policy, but check
-    // anyway (a site banned word could, in theory, appear).
-    for (int i = 0; i < 20; ++i) {
-      pw = crypto::generate_password(16);
-      if (check_password(pw, {target.username, target.email, target.display_name}, policy()).ok) break;
+    // At least as long as the policy asks; strength is far above any
+    // min_strength_bits the settings allow. A site banned word or the user's
+    // name could still turn up by chance: draw again, and never hand out one
+    // that fails.
+    const PolicySettings pol = policy();
+    const size_t min_len = pol.min_length > 0 ? static_cast<size_t>(pol.min_length) : 0;
+    bool passed = false;
+    for (int i = 0; i < 20 && !passed; ++i) {
+      pw = o.password_style == "symbols" ? crypto::generate_password(std::max<size_t>(16, min_len))
+                                         : crypto::generate_readable_password(std::max<size_t>(20, min_len));
+      passed = check_password(pw, {target.username, target.email, target.display_name}, pol).ok;
     }
+    if (!passed)
+      return make_error("password_generation_failed",
+                        "No generated password passed the policy; type one instead.", "mode");
     p.generated = true;
   } else {
     pw = *o.password;
@@ -60,7 +69,22 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
                                          const std::string& client, const std::string& action) {
   const int64_t now = clock_.now();
   ResetOutcome out;
+  // Unsent mails with the old secret are superseded below; each is recorded,
+  // so the audit never leaves "queued for" standing for a mail that never went.
+  std::vector<OutboxRecord> unsent;
+  {
+    storage::OutboxQuery q;
+    q.user_id = u.id;
+    q.limit = 1000;
+    for (auto& m : w.outbox_list(q))
+      if (m.carries_secret && (m.state == "queued" || m.state == "sending" || m.state == "failed"))
+        unsent.push_back(std::move(m));
+  }
   revoke_credentials(w, u.id, now);
+  for (const auto& m : unsent)
+    audit(w, actor_name, client, "notification_superseded", m.recipient, "ok",
+          "notification " + std::to_string(m.id) + " (" + m.kind + ") superseded by a newer reset of " +
+              u.username);
 
   std::optional<int64_t> secret_expires;
   std::map<std::string, std::string> vars = {{"username", u.username},
@@ -123,12 +147,17 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
     std::string& list = m.kind == "notice" ? notice_to : secret_to;
     list += (list.empty() ? "" : " ") + m.recipient;
   }
+  // A link lets the user choose the password: nothing is left to change at
+  // first sign-in, so "must change" is neither set (above) nor recorded.
+  const bool must_change = !p.link_token && o.require_change;
   std::string detail = "delivery " + o.delivery + ", mode " + o.mode +
-                       (o.require_change ? ", must change" : "") + ", " +
+                       (must_change ? ", must change" : "") + ", " +
                        std::to_string(out.notifications.size()) + " notification(s)" +
+                       // Queued, not sent: the delivery worker records what became of
+                       // each message (sent, failed, expired, superseded).
                        (secret_to.empty() ? ", " + o.delivery + " mailed to nobody"
-                                          : ", " + o.delivery + " to " + secret_to) +
-                       (notice_to.empty() ? "" : ", notice to " + notice_to);
+                                          : ", " + o.delivery + " queued for " + secret_to) +
+                       (notice_to.empty() ? "" : ", notice queued for " + notice_to);
   audit(w, actor_name, client, action, u.username, "ok", detail);
   out.user = u;
   return out;

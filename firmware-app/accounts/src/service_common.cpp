@@ -183,6 +183,9 @@ Status AccountService::validate_options(const ResetOptions& o, bool bulk) {
   if (o.mode == "manual" && o.delivery == "link")
     return make_error("manual_link_conflict",
                       "A typed password can't be combined with delivery \"link\".", "delivery");
+  if (o.password_style != "readable" && o.password_style != "symbols")
+    return make_error("invalid_password_style", "password_style must be \"readable\" or \"symbols\".",
+                      "password_style");
   if (o.mode == "manual" && !o.password)
     return make_error("password_required", "mode \"manual\" needs a password.", "password");
   if (o.notify.size() > 5)

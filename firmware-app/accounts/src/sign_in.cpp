@@ -22,11 +22,16 @@ Error throttled(int64_t wait_s) {
 Error bad_credentials() {
   return make_error("invalid_credentials", "The username or password is incorrect.");
 }
+// An audit detail with who asked appended ("locked out; uid 1000 (peer 0), tty pts/1").
+std::string with_context(const std::string& detail, const std::string& context) {
+  if (context.empty()) return detail;
+  return detail.empty() ? context : detail + "; " + context;
+}
 }  // namespace
 
 Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     const std::string& username, const std::string& password, const std::string& client,
-    const std::string& throttle_key) {
+    const std::string& throttle_key, const std::string& context) {
   // The client's attempt is taken (and given back when the password is right)
   // before the verification, so parallel attempts can't all pass the check.
   if (int64_t wait = client_failures_.take(throttle_key); wait > 0) return throttled(wait);
@@ -87,7 +92,7 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
       // The typed name is not recorded: an unknown "username" is often a
       // password typed into the wrong field.
       store_.write([&](storage::Writer& w) {
-        audit(w, "-", client, "sign_in", "(unknown user)", "failed", "unknown username");
+        audit(w, "-", client, "sign_in", "(unknown user)", "failed", with_context("unknown username", context));
       });
     }
     if (u) {
@@ -102,17 +107,20 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
         std::string detail = !can_sign_in ? (u->disabled ? "account disabled" : "no password set")
                                           : (locked ? "locked out" : "");
         if (dans) detail = "directory: " + dans->text;
-        audit(w, username, client, "sign_in", username, "failed", detail);
+        audit(w, username, client, "sign_in", username, "failed", with_context(detail, context));
       });
     }
     return bad_credentials();
   }
 
   client_failures_.give_back(throttle_key);
-  if (!dir_user && u->temp_expires_at && *u->temp_expires_at <= now) {
+  // A directory user's expired temporary password is refused too, unless the
+  // user has changed it at the directory since (then it is no longer the temporary one).
+  if (u->temp_expires_at && *u->temp_expires_at <= now && (!dir_user || directory_temp_still_set(*u))) {
     account_failures_.release(username, slot);  // the right password: not a failed guess
     store_.write([&](storage::Writer& w) {
-      audit(w, username, client, "sign_in", username, "failed", "temporary password expired");
+      audit(w, username, client, "sign_in", username, "failed",
+            with_context("temporary password expired", context));
     });
     return make_error("temporary_password_expired",
                       "This temporary password has expired. Ask IT to reset it again.");
@@ -173,8 +181,33 @@ Result<UserRecord> AccountService::check_service_password(const std::string& use
                                                          const std::string& client,
                                                          const std::string& throttle_key,
                                                          const std::string& detail) {
-  const std::string username = ascii_lower(username_in);
-  auto checked = check_sign_in(username, password, client, throttle_key);
+  // PAM hands the name to the OS too: "ROOT" or "Alice" would be resetd's
+  // "root"/"alice" but another (or no) account there. Refused, like a name
+  // the OS keeps for itself, before any password is checked: neither is a
+  // guess at a resetd password (no account failure), but each costs the
+  // client an attempt, which also bounds the audit rows it can write.
+  std::optional<Error> refused;
+  std::string why;
+  if (username_in != ascii_lower(username_in) || !valid_username(username_in)) {
+    refused = bad_credentials();
+    why = "username not exactly as stored (lower case a-z 0-9 . _ -)";
+  } else if (settings_.os_reserved) {
+    if (auto r = settings_.os_reserved(username_in)) {
+      refused = make_error("reserved_username",
+                           "resetd does not check passwords of this system account; use its own password.");
+      why = "reserved by the OS: " + *r;
+    }
+  }
+  if (refused) {
+    if (int64_t wait = client_failures_.take(throttle_key); wait > 0) return throttled(wait);
+    const std::string target = valid_username(username_in) ? username_in : "(invalid username)";
+    store_.write([&](storage::Writer& w) {
+      audit(w, "-", client, "sign_in", target, "failed", with_context(why, detail));
+    });
+    return *refused;
+  }
+  const std::string& username = username_in;
+  auto checked = check_sign_in(username, password, client, throttle_key, detail);
   if (!checked) return checked.error();
   const int64_t now = clock_.now();
   // The password was right: the failure count starts over, as on the web.

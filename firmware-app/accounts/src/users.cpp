@@ -49,7 +49,20 @@ Result<UserRecord> AccountService::get_user(const Actor& a, int64_t id) {
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_id(id); });
   if (!u) return not_found();
+  // The details an admin opens of someone show the directory's lock live.
+  if (is_admin(a.role) && a.user_id != id) refresh_directory_lock(*u);
   return *u;
+}
+
+Status AccountService::check_not_reserved(const std::string& username) const {
+  if (!settings_.os_reserved) return ok_status();
+  // The reason (uid, lookup error) stays out of the answer: it describes the OS.
+  if (settings_.os_reserved(username))
+    return make_error("reserved_username",
+                      "That username is a system account of the appliance and cannot be used while "
+                      "PAM sign-in is on.",
+                      "username");
+  return ok_status();
 }
 
 Result<ResetOutcome> AccountService::create_user(const Actor& a, const NewUser& nu,
@@ -62,6 +75,7 @@ Result<ResetOutcome> AccountService::create_user(const Actor& a, const NewUser& 
   if (!valid_username(u.username))
     return make_error("invalid_username", "Usernames are 1–64 characters of a-z 0-9 . _ -",
                       "username");
+  if (auto s = check_not_reserved(u.username); !s) return s.error();
   if (!valid_email(nu.email)) return make_error("invalid_email", "Not a valid email address.", "email");
   if (!nu.alternate_email.empty() && !valid_email(nu.alternate_email))
     return make_error("invalid_email", "Not a valid email address.", "alternate_email");
@@ -272,6 +286,7 @@ Status AccountService::unlock_user(const Actor& a, int64_t id) {
       return;
     }
     clear_failures(*u);
+    u->directory_locked = false;  // a directory user's lock was cleared there above
     u->updated_at = clock_.now();
     w.update_user(*u);
     audit(w, a.username, a.client, "user_unlock", u->username, "ok");
@@ -289,6 +304,7 @@ Result<UserRecord> AccountService::console_add_user(const NewUser& nu, const std
   u.username = ascii_lower(nu.username);
   if (!valid_username(u.username))
     return make_error("invalid_username", "Usernames are 1–64 characters of a-z 0-9 . _ -", "username");
+  if (auto s = check_not_reserved(u.username); !s) return s.error();
   if (!nu.email.empty() && !valid_email(nu.email))
     return make_error("invalid_email", "Not a valid email address: " + nu.email, "email");
   u.locale = nu.locale.empty() ? settings_.default_locale : nu.locale;

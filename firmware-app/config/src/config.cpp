@@ -197,6 +197,11 @@ Status validate(const Config& c) {
   if (!c.pam_group.empty() &&
       c.pam_group.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
     return bad("pam.group", "\"" + c.pam_group + "\"", "a group name");
+  for (const auto& n : c.pam_allow_system_accounts)
+    if (n.empty() || n.size() > 32 || n == "root" || n == "nobody" ||
+        n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos || n[0] == '-')
+      return bad("pam.allow_system_accounts", "\"" + n + "\"",
+                 "lower-case OS user names (a-z 0-9 . _ -, at most 32) other than root and nobody");
   if (auto s = directory::validate(c.directory); !s) return s;
   return ok_status();
 }
@@ -256,7 +261,8 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
        pair<const char*, std::string&>{"cookie_domain", c.cookie_domain});
   take("pam", pair<const char*, bool&>{"enabled", c.pam_enabled},
        pair<const char*, std::string&>{"socket", c.pam_socket},
-       pair<const char*, std::string&>{"group", c.pam_group});
+       pair<const char*, std::string&>{"group", c.pam_group},
+       pair<const char*, std::vector<std::string>&>{"allow_system_accounts", c.pam_allow_system_accounts});
   if (e) return *e;
   if (const toml::table* fa = section("forward_auth")) {
     for (const auto& [k, v] : *fa) {
@@ -278,13 +284,14 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
   if (const toml::table* pam = section("pam")) {
     for (const auto& [k, v] : *pam) {
       const std::string key(k.str());
-      if (key != "enabled" && key != "socket" && key != "group")
-        return bad("pam." + key, "…", "one of enabled, socket, group");
+      if (key != "enabled" && key != "socket" && key != "group" && key != "allow_system_accounts")
+        return bad("pam." + key, "…", "one of enabled, socket, group, allow_system_accounts");
     }
   }
   auto& d = c.directory;
   take("directory", pair<const char*, std::string&>{"kind", d.kind},
        pair<const char*, std::string&>{"url", d.url},
+       pair<const char*, std::vector<std::string>&>{"failover_urls", d.failover_urls},
        pair<const char*, std::string&>{"ca_file", d.ca_file},
        pair<const char*, std::string&>{"bind_dn", d.bind_dn},
        pair<const char*, std::string&>{"bind_password", d.bind_password},
@@ -302,8 +309,8 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
        pair<const char*, int&>{"sync_interval_min", d.sync_interval_min});
   if (const toml::table* dt = section("directory")) {
     static const std::set<std::string> kDirKeys = {
-        "kind", "url", "ca_file", "bind_dn", "bind_password", "bind_password_file", "users_base",
-        "user_filter", "username_attribute", "display_name_attribute", "email_attribute",
+        "kind", "url", "failover_urls", "ca_file", "bind_dn", "bind_password", "bind_password_file",
+        "users_base", "user_filter", "username_attribute", "display_name_attribute", "email_attribute",
         "alternate_email_attribute", "locale_attribute", "timeout_s", "page_size", "max_users",
         "sync_interval_min", "roles"};
     for (const auto& [k, v] : *dt)

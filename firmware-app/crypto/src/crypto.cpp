@@ -48,6 +48,17 @@ std::string generate_password(size_t length) {
   }
 }
 
+std::string generate_readable_password(size_t chars) {
+  static const std::string kAlphabet = "abcdefhjkmnprtwxy234579";
+  if (chars < 4) chars = 4;
+  std::string p;
+  for (size_t i = 0; i < chars; ++i) {
+    if (i > 0 && i % 5 == 0) p.push_back('-');
+    p.push_back(kAlphabet[randombytes_uniform(static_cast<uint32_t>(kAlphabet.size()))]);
+  }
+  return p;
+}
+
 std::string sha256_hex(const std::string& data) {
   unsigned char h[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(data.data()), data.size());

@@ -1,5 +1,6 @@
 #include <fstream>
 
+#include "ldap_url.h"
 #include "resetd/directory/directory.h"
 
 namespace resetd::directory {
@@ -9,8 +10,6 @@ Error bad(const std::string& key, const std::string& value, const std::string& a
   return make_error("invalid_config",
                     "config: " + key + " = " + value + " is not allowed; expected " + allowed, key);
 }
-
-bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
 bool has_ctl(const std::string& s) {
   for (unsigned char c : s)
@@ -33,6 +32,21 @@ std::string outcome_name(Outcome o) {
     case Outcome::Refused: return "refused";
   }
   return "refused";
+}
+
+std::string failure_code(Failure f) {
+  switch (f) {
+    case Failure::None: return "";
+    case Failure::NameNotFound: return "name_not_found";
+    case Failure::Refused: return "refused";
+    case Failure::Timeout: return "timeout";
+    case Failure::CertificateNotTrusted: return "certificate_not_trusted";
+    case Failure::TlsUnavailable: return "tls_unavailable";
+    case Failure::CredentialsRefused: return "credentials_refused";
+    case Failure::UsersBaseUnreadable: return "users_base_unreadable";
+    case Failure::Other: return "other";
+  }
+  return "other";
 }
 
 const std::vector<StringKey>& string_keys() {
@@ -88,10 +102,20 @@ Status validate(const Config& c) {
   if (c.sync_interval_min < 1 || c.sync_interval_min > 1440)
     return bad("directory.sync_interval_min", std::to_string(c.sync_interval_min), "1–1440");
   if (!c.remote()) return ok_status();
-  if (!(starts_with(c.url, "ldaps://") || starts_with(c.url, "ldap://")) || c.url.size() < 9 ||
-      has_ctl(c.url) || c.url.find(' ') != std::string::npos)
+  // One server per entry: libldap reads "a,b" or "a b" as a list and falls
+  // through to the next entry on its own, past the StartTLS this code decides
+  // on from the first one.
+  if (!parse_url(c.url))
     return bad("directory.url", "\"" + c.url + "\"",
-               "one ldaps://host[:port] or ldap://host[:port] URL (ldap:// always uses StartTLS)");
+               "exactly one ldaps://host[:port] or ldap://host[:port] URL (ldap:// always uses "
+               "StartTLS); list other servers in directory.failover_urls");
+  if (c.failover_urls.size() > 8)
+    return bad("directory.failover_urls", std::to_string(c.failover_urls.size()) + " URLs", "up to 8 URLs");
+  for (const auto& u : c.failover_urls)
+    if (!parse_url(u))
+      return bad("directory.failover_urls", "\"" + u + "\"",
+                 "a list of URLs, each exactly one ldaps://host[:port] or ldap://host[:port] "
+                 "(ldap:// always uses StartTLS)");
   if (!c.ca_file.empty()) {
     std::ifstream f(c.ca_file);
     if (!f) return bad("directory.ca_file", "\"" + c.ca_file + "\"", "a readable PEM file");

@@ -1,11 +1,7 @@
-// OpenLDAP ("ldap") and Active Directory ("ad") through libldap 2.5 — the
-// only file that includes <ldap.h>. Recipes proven against slapd 2.5.13 and
-// Samba 4.17 (../shared/lab/directory/NOTES.md): per-handle TLS context
-// (CACERTFILE, REQUIRE_CERT=DEMAND, then NEWCTX last), StartTLS mandatory on
-// ldap://, async binds so the ppolicy response control can be read.
-#define LDAP_DEPRECATED 0
-#include <ldap.h>
-#include "ldap_lazy.h"  // after ldap.h: libldap loaded on first use
+// OpenLDAP ("ldap") and Active Directory ("ad") through libldap 2.5: the
+// Directory calls, each on its own Session (ldap_session.h: the connection,
+// binds and password writes); value encodings in ldap_values.h. The
+// directory module's ldap_*.cpp are the only files that include <ldap.h>.
 #include <strings.h>
 #include <sys/time.h>
 
@@ -13,88 +9,15 @@
 #include <cstring>
 #include <cstdlib>
 
+#include <ctime>
+
+#include "ldap_search.h"
+#include "ldap_session.h"
+#include "ldap_values.h"
 #include "resetd/directory/directory.h"
 
 namespace resetd::directory {
 namespace {
-
-std::string rc_text(int rc) { return std::string(ldap_err2string(rc)) + " (" + std::to_string(rc) + ")"; }
-
-bool contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
-
-// Transport-level failures: the directory cannot be reached or trusted.
-bool transport_rc(int rc) {
-  return rc < 0 || rc == LDAP_BUSY || rc == LDAP_UNAVAILABLE || rc == LDAP_STRONG_AUTH_REQUIRED ||
-         rc == LDAP_CONFIDENTIALITY_REQUIRED;
-}
-
-// UTF-16LE of "\"" + pw + "\"" (AD's unicodePwd value). Input is valid UTF-8
-// (AccountService checks before).
-std::string ad_password_value(const std::string& pw) {
-  std::string q = "\"" + pw + "\"";
-  std::string out;
-  auto put = [&](uint32_t u) {
-    out.push_back(static_cast<char>(u & 0xff));
-    out.push_back(static_cast<char>((u >> 8) & 0xff));
-  };
-  for (size_t i = 0; i < q.size();) {
-    const auto c = static_cast<unsigned char>(q[i]);
-    uint32_t cp = 0;
-    size_t n = 1;
-    if (c < 0x80) cp = c;
-    else if ((c >> 5) == 0x6) { cp = c & 0x1f; n = 2; }
-    else if ((c >> 4) == 0xe) { cp = c & 0x0f; n = 3; }
-    else { cp = c & 0x07; n = 4; }
-    for (size_t k = 1; k < n && i + k < q.size(); ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(q[i + k]) & 0x3f);
-    i += n;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      put(0xd800 + (cp >> 10));
-      put(0xdc00 + (cp & 0x3ff));
-    } else {
-      put(cp);
-    }
-  }
-  return out;
-}
-
-std::string hex(const char* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    const auto b = static_cast<unsigned char>(p[i]);
-    s.push_back(d[b >> 4]);
-    s.push_back(d[b & 15]);
-  }
-  return s;
-}
-
-std::string escape_filter(const std::string& v) {
-  struct berval in{static_cast<ber_len_t>(v.size()), const_cast<char*>(v.data())};
-  struct berval out{0, nullptr};
-  if (ldap_bv2escaped_filter_value(&in, &out) != 0 || !out.bv_val) return {};
-  std::string s(out.bv_val, out.bv_len);
-  ber_memfree(out.bv_val);
-  return s;
-}
-
-class Conn {
- public:
-  Conn() = default;
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-  ~Conn() {
-    if (ld) ldap_unbind_ext_s(ld, nullptr, nullptr);
-  }
-  LDAP* ld = nullptr;
-};
-
-struct Parsed {
-  int rc = 0;
-  std::string diag;
-  int pp_error = -1;  // LDAPPasswordPolicyError, -1 = no control
-};
 
 class LdapDirectory final : public Directory {
  public:
@@ -107,8 +30,8 @@ class LdapDirectory final : public Directory {
   const Config& config() const override { return cfg_; }
 
   Answer test_connection() override {
-    Conn c;
-    if (Answer a = connect_service(c); !a.ok()) return a;
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
     // Read the users' base: proves the service account can see it.
     LDAPMessage* res = nullptr;
     char* attrs[] = {const_cast<char*>("1.1"), nullptr};
@@ -116,18 +39,22 @@ class LdapDirectory final : public Directory {
                                attrs, 0, nullptr, nullptr, &tv_, 1, &res);
     std::string diag = diagnostic(c.ld);
     if (res) ldap_msgfree(res);
-    if (rc != LDAP_SUCCESS)
-      return op_answer(rc, "users_base " + cfg_.users_base + ": " + rc_text(rc) +
-                               (diag.empty() ? "" : ": " + diag));
-    char* who = nullptr;
-    std::string text = "Bound as " + cfg_.bind_dn + " over TLS; users_base readable";
-    (void)who;
-    return {Outcome::Ok, 0, text};
+    if (rc != LDAP_SUCCESS) {
+      Answer a = op_answer(rc, "users_base " + cfg_.users_base + ": " + rc_text(rc) +
+                                   (diag.empty() ? "" : ": " + diag));
+      a.failure = rc == LDAP_TIMEOUT ? Failure::Timeout
+                  : transport_rc(rc) ? Failure::Other
+                                     : Failure::UsersBaseUnreadable;
+      return a;
+    }
+    Answer ok{Outcome::Ok, 0, "Bound as " + cfg_.bind_dn + " over TLS at " + c.server() + "; users_base readable"};
+    if (!ad_) ok.warning = must_change_gap(c, tv_, "");
+    return ok;
   }
 
   Answer list_users(const std::function<void(const Entry&)>& each) override {
-    Conn c;
-    if (Answer a = connect_service(c); !a.ok()) return a;
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
     auto attrs_v = attr_list();
     std::vector<char*> attrs;
     for (auto& s : attrs_v) attrs.push_back(s.data());
@@ -135,6 +62,8 @@ class LdapDirectory final : public Directory {
     struct berval* cookie = nullptr;
     int64_t seen = 0;
     Answer result{Outcome::Ok, 0, ""};
+    const LockPolicy lp = lock_policy(c, tv_, ad_);
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
     for (;;) {
       LDAPControl* page = nullptr;
       if (ldap_create_page_control(c.ld, static_cast<ber_int_t>(cfg_.page_size), cookie, 1, &page) !=
@@ -156,6 +85,7 @@ class LdapDirectory final : public Directory {
       }
       for (LDAPMessage* e = ldap_first_entry(c.ld, res); e; e = ldap_next_entry(c.ld, e)) {
         Entry en = read_entry(c.ld, e);
+        en.locked = entry_locked(c.ld, e, ad_, lp, now);
         if (en.id.empty() || en.username.empty()) continue;
         if (++seen > cfg_.max_users) break;
         each(en);
@@ -207,8 +137,8 @@ class LdapDirectory final : public Directory {
     } else {
       filter = "(entryUUID=" + id + ")";
     }
-    Conn c;
-    if (Answer a = connect_service(c); !a.ok()) return a;
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
     auto attrs_v = attr_list();
     std::vector<char*> attrs;
     for (auto& s : attrs_v) attrs.push_back(s.data());
@@ -220,6 +150,7 @@ class LdapDirectory final : public Directory {
     if (rc == LDAP_SUCCESS) {
       if (LDAPMessage* e = ldap_first_entry(c.ld, res)) {
         *out = read_entry(c.ld, e);
+        out->locked = entry_locked(c.ld, e, ad_, lock_policy(c, tv_, ad_), static_cast<int64_t>(std::time(nullptr)));
         a = {Outcome::Ok, 0, ""};
       }
     } else {
@@ -231,8 +162,8 @@ class LdapDirectory final : public Directory {
 
   Answer reset_password(const std::string& dn, const std::string& password,
                         bool require_change) override {
-    Conn c;
-    if (Answer a = connect_service(c); !a.ok()) return a;
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
     if (ad_) {
       std::string v = ad_password_value(password);
       struct berval pwv{static_cast<ber_len_t>(v.size()), v.data()};
@@ -247,9 +178,9 @@ class LdapDirectory final : public Directory {
       m2.mod_type = const_cast<char*>("pwdLastSet");
       m2.mod_vals.modv_strvals = lastset;
       LDAPMod* mods[] = {&m1, &m2, nullptr};
-      return modify(c, dn, mods);
+      return c.modify(dn, mods);
     }
-    Answer a = passwd_exop(c, dn, nullptr, password);
+    Answer a = c.passwd_exop(dn, nullptr, password);
     if (!a.ok()) return a;
     // A password administrator (manage) gets pwdReset set by the overlay; an
     // account with only `write` does not: say it explicitly either way.
@@ -260,21 +191,22 @@ class LdapDirectory final : public Directory {
     m.mod_type = const_cast<char*>("pwdReset");
     m.mod_vals.modv_strvals = require_change ? vals : nullptr;
     LDAPMod* mods[] = {&m, nullptr};
-    Answer b = modify(c, dn, mods, /*ignore_absent=*/true);
+    Answer b = c.modify(dn, mods, /*ignore_absent=*/true);
     if (!b.ok()) {
       b.text = "the password was set, but pwdReset could not be changed: " + b.text;
       b.outcome = Outcome::Ok;  // the password itself is in the directory
     }
+    if (require_change) b.warning = must_change_gap(c, tv_, dn);
     return b;
   }
 
   Answer change_password(const std::string& dn, const std::string& old_password,
                          const std::string& new_password) override {
-    Conn c;
+    Session c(cfg_, tv_);
     if (ad_) {
       // A must-change AD user cannot bind (data 773): the service account
       // sends the user's change (delete old + add new) on their behalf.
-      if (Answer a = connect_service(c); !a.ok()) return a;
+      if (Answer a = c.connect_service(); !a.ok()) return a;
       std::string ov = ad_password_value(old_password), nv = ad_password_value(new_password);
       struct berval obv{static_cast<ber_len_t>(ov.size()), ov.data()};
       struct berval nbv{static_cast<ber_len_t>(nv.size()), nv.data()};
@@ -288,21 +220,21 @@ class LdapDirectory final : public Directory {
       m2.mod_type = const_cast<char*>("unicodePwd");
       m2.mod_vals.modv_bvals = nvals;
       LDAPMod* mods[] = {&m1, &m2, nullptr};
-      return modify(c, dn, mods);
+      return c.modify(dn, mods);
     }
-    if (Answer a = open(c); !a.ok()) return a;
-    Parsed p = bind(c, dn, old_password);
-    Answer b = bind_answer(p, false);
+    if (Answer a = c.open(); !a.ok()) return a;
+    Parsed p = c.bind(dn, old_password);
+    Answer b = c.bind_answer(p, false);
     if (b.outcome != Outcome::Ok && b.outcome != Outcome::MustChange) {
       if (b.outcome == Outcome::InvalidCredentials) b.outcome = Outcome::WrongPassword;
       return b;
     }
-    return passwd_exop(c, dn, &old_password, new_password);
+    return c.passwd_exop(dn, &old_password, new_password);
   }
 
   Answer unlock(const std::string& dn) override {
-    Conn c;
-    if (Answer a = connect_service(c); !a.ok()) return a;
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
     if (ad_) {
       char zero[] = "0";
       char* vals[] = {zero, nullptr};
@@ -311,47 +243,44 @@ class LdapDirectory final : public Directory {
       m.mod_type = const_cast<char*>("lockoutTime");
       m.mod_vals.modv_strvals = vals;
       LDAPMod* mods[] = {&m, nullptr};
-      return modify(c, dn, mods);
+      return c.modify(dn, mods);
     }
     // pwdFailureTime is NO-USER-MODIFICATION; the next good bind clears it.
     LDAPMod m{};
     m.mod_op = LDAP_MOD_DELETE;
     m.mod_type = const_cast<char*>("pwdAccountLockedTime");
     LDAPMod* mods[] = {&m, nullptr};
-    return modify(c, dn, mods, true);
+    return c.modify(dn, mods, true);
+  }
+
+  Answer change_pending(const std::string& dn, bool* pending) override {
+    *pending = false;
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
+    return directory::change_pending(c, tv_, ad_, dn, pending);
   }
 
   Answer bind_check(const std::string& dn, const std::string& password) override {
     if (password.empty()) return {Outcome::InvalidCredentials, LDAP_INVALID_CREDENTIALS, "empty password"};
-    Conn c;
-    if (Answer a = open(c); !a.ok()) return a;
-    return bind_answer(bind(c, dn, password), false);
+    Session c(cfg_, tv_);
+    if (Answer a = c.open(); !a.ok()) return a;
+    return c.bind_answer(c.bind(dn, password), false);
   }
 
   Answer member_of(const std::string& dn, std::vector<std::string>* groups) override {
     groups->clear();
     if (cfg_.roles.empty()) return {Outcome::Ok, 0, ""};
-    Conn c;
-    if (Answer a = connect_service(c); !a.ok()) return a;
-    const std::string filter = "(member=" + escape_filter(dn) + ")";
-    char* attrs[] = {const_cast<char*>("1.1"), nullptr};
-    for (const auto& [group, role] : cfg_.roles) {
-      (void)role;
-      LDAPMessage* res = nullptr;
-      int rc = ldap_search_ext_s(c.ld, group.c_str(), LDAP_SCOPE_BASE, filter.c_str(), attrs, 0,
-                                 nullptr, nullptr, &tv_, 1, &res);
-      if (rc == LDAP_SUCCESS && ldap_count_entries(c.ld, res) > 0) groups->push_back(group);
-      if (res) ldap_msgfree(res);
-      if (transport_rc(rc)) return op_answer(rc, "group search: " + rc_text(rc));
-    }
-    return {Outcome::Ok, 0, ""};
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
+    return nested_member_of(c, cfg_, tv_, dn, groups);
   }
 
   Answer group_members(std::map<std::string, std::vector<std::string>>* members) override {
     members->clear();
     if (cfg_.roles.empty()) return {Outcome::Ok, 0, ""};
-    Conn c;
-    if (Answer a = connect_service(c); !a.ok()) return a;
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
+    if (ad_) return ad_group_members(c, cfg_, tv_, members);
     char* attrs[] = {const_cast<char*>("member"), nullptr};
     for (const auto& [group, role] : cfg_.roles) {
       (void)role;
@@ -388,7 +317,7 @@ class LdapDirectory final : public Directory {
       ldap_msgfree(res);
       if (!result.ok()) return result;
     }
-    return {Outcome::Ok, 0, ""};
+    return expand_nested(c, cfg_, tv_, members);
   }
 
  private:
@@ -398,6 +327,7 @@ class LdapDirectory final : public Directory {
     if (!cfg_.attrs.alternate_email.empty()) v.push_back(cfg_.attrs.alternate_email);
     if (!cfg_.attrs.locale.empty()) v.push_back(cfg_.attrs.locale);
     if (ad_) v.push_back("userAccountControl");
+    for (auto& a : lock_attrs(ad_)) v.push_back(a);
     return v;
   }
 
@@ -433,177 +363,6 @@ class LdapDirectory final : public Directory {
     return en;
   }
 
-  static std::string diagnostic(LDAP* ld) {
-    char* msg = nullptr;
-    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg);
-    std::string s = msg ? msg : "";
-    if (msg) ldap_memfree(msg);
-    return s;
-  }
-
-  // Opens the TLS connection (no bind yet).
-  Answer open(Conn& c) const {
-    if (ldap_initialize(&c.ld, cfg_.url.c_str()) != LDAP_SUCCESS || !c.ld)
-      return {Outcome::Unavailable, LDAP_PARAM_ERROR, "cannot use directory.url " + cfg_.url};
-    int v3 = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
-    struct timeval net = tv_;
-    ldap_set_option(c.ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-    ldap_set_option(c.ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-    ldap_set_option(c.ld, LDAP_OPT_NETWORK_TIMEOUT, &net);
-    ldap_set_option(c.ld, LDAP_OPT_TIMEOUT, &net);
-    if (!cfg_.ca_file.empty()) ldap_set_option(c.ld, LDAP_OPT_X_TLS_CACERTFILE, cfg_.ca_file.c_str());
-    ldap_set_option(c.ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
-    ldap_set_option(c.ld, LDAP_OPT_X_TLS_NEWCTX, &zero);  // must come last
-    if (cfg_.url.rfind("ldap://", 0) == 0) {
-      // Mandatory: never a password on a plain connection.
-      int rc = ldap_start_tls_s(c.ld, nullptr, nullptr);
-      if (rc != LDAP_SUCCESS) {
-        std::string diag = diagnostic(c.ld);
-        return {Outcome::Unavailable, rc,
-                "StartTLS failed: " + rc_text(rc) + (diag.empty() ? "" : ": " + diag) +
-                    (rc == LDAP_CONNECT_ERROR ? " (the server's certificate is not trusted by "
-                                                "directory.ca_file, or its name does not match)"
-                                              : "")};
-      }
-    } else if (cfg_.url.rfind("ldaps://", 0) != 0) {
-      return {Outcome::Unavailable, LDAP_PARAM_ERROR, "directory.url must be ldaps:// or ldap://"};
-    }
-    return {Outcome::Ok, 0, ""};
-  }
-
-  Parsed bind(Conn& c, const std::string& dn, const std::string& pw) const {
-    Parsed p;
-    struct berval cred{static_cast<ber_len_t>(pw.size()), const_cast<char*>(pw.data())};
-    LDAPControl* ppreq = nullptr;
-    LDAPControl* sctrls[] = {nullptr, nullptr};
-    if (!ad_ && ldap_create_passwordpolicy_control(c.ld, &ppreq) == LDAP_SUCCESS) sctrls[0] = ppreq;
-    int msgid = 0;
-    int rc = ldap_sasl_bind(c.ld, dn.c_str(), LDAP_SASL_SIMPLE, &cred, sctrls, nullptr, &msgid);
-    if (ppreq) ldap_control_free(ppreq);
-    LDAPMessage* res = nullptr;
-    if (rc == LDAP_SUCCESS) {
-      struct timeval tv = tv_;
-      int r = ldap_result(c.ld, msgid, LDAP_MSG_ALL, &tv, &res);
-      if (r == 0) rc = LDAP_TIMEOUT;
-      else if (r < 0) ldap_get_option(c.ld, LDAP_OPT_RESULT_CODE, &rc);
-    }
-    if (rc != LDAP_SUCCESS || !res) {
-      p.rc = rc == LDAP_SUCCESS ? LDAP_SERVER_DOWN : rc;
-      p.diag = diagnostic(c.ld);
-      if (res) ldap_msgfree(res);
-      return p;
-    }
-    int err = 0;
-    char* text = nullptr;
-    LDAPControl** ctrls = nullptr;
-    if (ldap_parse_result(c.ld, res, &err, nullptr, &text, nullptr, &ctrls, 1) != LDAP_SUCCESS)
-      err = LDAP_DECODING_ERROR;
-    p.rc = err;
-    p.diag = text ? text : "";
-    if (text) ldap_memfree(text);
-    if (LDAPControl* pp = ldap_control_find(LDAP_CONTROL_PASSWORDPOLICYRESPONSE, ctrls, nullptr)) {
-      ber_int_t expire = -1, grace = -1;
-      LDAPPasswordPolicyError pe = PP_noError;
-      if (ldap_parse_passwordpolicy_control(c.ld, pp, &expire, &grace, &pe) == LDAP_SUCCESS &&
-          pe != PP_noError)
-        p.pp_error = pe;
-    }
-    ldap_controls_free(ctrls);
-    return p;
-  }
-
-  Answer bind_answer(const Parsed& p, bool service) const {
-    std::string text = rc_text(p.rc) + (p.diag.empty() ? "" : ": " + p.diag);
-    if (p.pp_error >= 0)
-      text += "; " + std::string(ldap_passwordpolicy_err2txt(static_cast<LDAPPasswordPolicyError>(p.pp_error)));
-    if (transport_rc(p.rc)) return {Outcome::Unavailable, p.rc, text};
-    if (service) {
-      if (p.rc == LDAP_SUCCESS && p.pp_error < 0) return {Outcome::Ok, 0, text};
-      return {Outcome::Unavailable, p.rc, "the directory refused the service account " +
-                                              cfg_.bind_dn + ": " + text};
-    }
-    if (p.rc == LDAP_SUCCESS)
-      return {p.pp_error == PP_changeAfterReset || p.pp_error == PP_passwordExpired
-                  ? Outcome::MustChange
-                  : Outcome::Ok,
-              0, text};
-    if (p.rc == LDAP_INVALID_CREDENTIALS) {
-      // AD: "AcceptSecurityContext error, data 773" and friends.
-      if (contains(p.diag, "data 773") || contains(p.diag, "data 532"))
-        return {Outcome::MustChange, p.rc, text};
-      if (contains(p.diag, "data 775") || p.pp_error == PP_accountLocked)
-        return {Outcome::Locked, p.rc, text};
-      return {Outcome::InvalidCredentials, p.rc, text};
-    }
-    return {Outcome::Refused, p.rc, text};
-  }
-
-  Answer connect_service(Conn& c) const {
-    if (Answer a = open(c); !a.ok()) return a;
-    return bind_answer(bind(c, cfg_.bind_dn, cfg_.bind_password), true);
-  }
-
-  static Answer op_answer(int rc, std::string text) {
-    if (rc == LDAP_SUCCESS) return {Outcome::Ok, 0, text};
-    if (transport_rc(rc)) return {Outcome::Unavailable, rc, text};
-    if (rc == LDAP_NO_SUCH_OBJECT) return {Outcome::NotFound, rc, text};
-    if (contains(text, "00000056") || contains(text, "unwilling to verify old password"))
-      return {Outcome::WrongPassword, rc, text};
-    if (rc == LDAP_CONSTRAINT_VIOLATION || contains(text, "0000052D"))
-      return {Outcome::Policy, rc, text};
-    return {Outcome::Refused, rc, text};
-  }
-
-  Answer modify(Conn& c, const std::string& dn, LDAPMod** mods, bool ignore_absent = false) const {
-    int rc = ldap_modify_ext_s(c.ld, dn.c_str(), mods, nullptr, nullptr);
-    if (rc == LDAP_SUCCESS || (ignore_absent && rc == LDAP_NO_SUCH_ATTRIBUTE))
-      return {Outcome::Ok, 0, ""};
-    std::string diag = diagnostic(c.ld);
-    return op_answer(rc, rc_text(rc) + (diag.empty() ? "" : ": " + diag));
-  }
-
-  Answer passwd_exop(Conn& c, const std::string& dn, const std::string* old_pw,
-                     const std::string& new_pw) const {
-    struct berval user{static_cast<ber_len_t>(dn.size()), const_cast<char*>(dn.data())};
-    struct berval np{static_cast<ber_len_t>(new_pw.size()), const_cast<char*>(new_pw.data())};
-    struct berval op{0, nullptr};
-    if (old_pw) op = {static_cast<ber_len_t>(old_pw->size()), const_cast<char*>(old_pw->data())};
-    LDAPControl* ppreq = nullptr;
-    LDAPControl* sctrls[] = {nullptr, nullptr};
-    if (ldap_create_passwordpolicy_control(c.ld, &ppreq) == LDAP_SUCCESS) sctrls[0] = ppreq;
-    int msgid = 0;
-    int rc = ldap_passwd(c.ld, &user, old_pw ? &op : nullptr, &np, sctrls, nullptr, &msgid);
-    if (ppreq) ldap_control_free(ppreq);
-    LDAPMessage* res = nullptr;
-    if (rc == LDAP_SUCCESS) {
-      struct timeval tv = tv_;
-      int r = ldap_result(c.ld, msgid, LDAP_MSG_ALL, &tv, &res);
-      if (r == 0) rc = LDAP_TIMEOUT;
-      else if (r < 0) ldap_get_option(c.ld, LDAP_OPT_RESULT_CODE, &rc);
-    }
-    if (rc != LDAP_SUCCESS || !res) {
-      if (res) ldap_msgfree(res);
-      if (rc == LDAP_SUCCESS) rc = LDAP_SERVER_DOWN;
-      std::string diag = diagnostic(c.ld);
-      return op_answer(rc, "password modify: " + rc_text(rc) + (diag.empty() ? "" : ": " + diag));
-    }
-    int err = 0;
-    char* text = nullptr;
-    LDAPControl** ctrls = nullptr;
-    if (ldap_parse_result(c.ld, res, &err, nullptr, &text, nullptr, &ctrls, 1) != LDAP_SUCCESS)
-      err = LDAP_DECODING_ERROR;
-    std::string t = rc_text(err) + (text && *text ? std::string(": ") + text : "");
-    if (text) ldap_memfree(text);
-    if (LDAPControl* pp = ldap_control_find(LDAP_CONTROL_PASSWORDPOLICYRESPONSE, ctrls, nullptr)) {
-      ber_int_t expire = -1, grace = -1;
-      LDAPPasswordPolicyError pe = PP_noError;
-      if (ldap_parse_passwordpolicy_control(c.ld, pp, &expire, &grace, &pe) == LDAP_SUCCESS &&
-          pe != PP_noError)
-        t += "; ppolicy: " + std::string(ldap_passwordpolicy_err2txt(pe));
-    }
-    ldap_controls_free(ctrls);
-    return op_answer(err, t);
-  }
 
   Config cfg_;
   bool ad_;
@@ -611,18 +370,6 @@ class LdapDirectory final : public Directory {
 };
 
 }  // namespace
-
-std::string dn_key(const std::string& dn) {
-  char* norm = nullptr;
-  std::string s = dn;
-  if (ldap_dn_normalize(dn.c_str(), LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS &&
-      norm)
-    s = norm;
-  if (norm) ldap_memfree(norm);
-  for (char& ch : s)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  return s;
-}
 
 std::unique_ptr<Directory> make_ldap(const Config& c) { return std::make_unique<LdapDirectory>(c); }
 

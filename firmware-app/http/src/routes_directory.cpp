@@ -10,6 +10,7 @@ json config_json(const directory::Config& c, bool password_set) {
   json j = json::object();
   for (const auto& k : directory::string_keys()) j[k.key] = directory::value_of(c, k);
   for (const auto& k : directory::int_keys()) j[k.key] = c.*k.field;
+  j["failover_urls"] = c.failover_urls;
   j["bind_password_set"] = password_set;
   j["roles"] = c.roles;
   return j;
@@ -22,6 +23,14 @@ bool apply_body(const json& b, directory::Config& c) {
     if (auto v = opt_string(b, k.key)) directory::value_of(c, k) = *v;
   for (const auto& k : directory::int_keys())
     if (auto v = opt_int(b, k.key)) c.*k.field = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
+  if (auto it = b.find("failover_urls"); it != b.end() && !it->is_null()) {
+    if (!it->is_array()) fail(400, "invalid_type", "failover_urls must be an array of URLs.", "failover_urls");
+    c.failover_urls.clear();
+    for (const auto& v : *it) {
+      if (!v.is_string()) fail(400, "invalid_type", "failover_urls must be an array of URLs.", "failover_urls");
+      c.failover_urls.push_back(v.get<std::string>());
+    }
+  }
   if (b.contains("roles")) {
     if (!b["roles"].is_object()) fail(400, "invalid_type", "roles must be an object of group DN -> role.", "roles");
     c.roles.clear();
@@ -49,6 +58,28 @@ json sync_json(const std::optional<accounts::SyncReport>& r) {
   return j;
 }
 
+std::string category_of(const directory::Answer& a) {
+  const std::string code = directory::failure_code(a.failure);
+  return code.empty() ? "other" : code;
+}
+
+// The UI shows its own translation of the category; this is the API's text.
+std::string test_message(const directory::Answer& a) {
+  using directory::Failure;
+  if (a.ok()) return "The directory answered over TLS, accepted the service account and users_base is readable.";
+  switch (a.failure) {
+    case Failure::NameNotFound: return "The directory's host name was not found.";
+    case Failure::Refused: return "Nothing accepts connections at that address and port.";
+    case Failure::Timeout: return "The directory did not answer in time.";
+    case Failure::CertificateNotTrusted:
+      return "The directory's certificate is not trusted by the CA file, or does not match its name.";
+    case Failure::TlsUnavailable: return "The directory does not offer TLS (ldaps:// or StartTLS) there.";
+    case Failure::CredentialsRefused: return "The directory refused the service account's DN or password.";
+    case Failure::UsersBaseUnreadable: return "The service account signed in but cannot read the users base DN.";
+    default: return "The connection did not work; the audit log has the directory's answer.";
+  }
+}
+
 void require_admin(Ctx& c) {
   if (!accounts::may_administer_site(c.actor->role))
     fail(403, "forbidden", "Only a global admin can change site settings.");
@@ -73,25 +104,30 @@ void add_directory_routes(std::vector<Route>& r, Services& s) {
   r.push_back({"PUT", PathPattern("/settings/directory"), Auth::Session, [&s](Ctx& c) {
                  require_admin(c);
                  auto cfg = s.accounts.directory_config();
-                 const bool new_pw = apply_body(c.body, cfg);
-                 auto saved = take(s.accounts.put_directory(*c.actor, cfg, !new_pw));
+                 const bool retyped = apply_body(c.body, cfg);
+                 auto saved = take(s.accounts.put_directory(*c.actor, cfg, retyped));
                  send_json(c.res, 200, config_json(saved, !saved.bind_password.empty()));
                }});
   r.push_back({"POST", PathPattern("/settings/directory/test"), Auth::Session, [&s](Ctx& c) {
                  require_admin(c);
                  // Tests what the form holds (unsaved), falling back to the saved values.
                  auto cfg = s.accounts.directory_config();
-                 apply_body(c.body, cfg);
-                 auto ans = take(s.accounts.test_directory(*c.actor, cfg));
-                 send_json(c.res, 200, {{"ok", ans.ok()},
-                                        {"outcome", directory::outcome_name(ans.outcome)},
-                                        {"ldap_code", ans.ldap_code},
-                                        {"answer", ans.text}});
+                 const bool retyped = apply_body(c.body, cfg);
+                 auto ans = take(s.accounts.test_directory(*c.actor, cfg, retyped));
+                 // A category and a fixed message: the server's own text (from
+                 // any host:port typed here) goes to the audit only.
+                 json j = {{"ok", ans.ok()},
+                           {"outcome", directory::outcome_name(ans.outcome)},
+                           {"category", ans.ok() ? "ok" : category_of(ans)},
+                           {"message", test_message(ans)}};
+                 if (!ans.warning.empty()) j["warning"] = {{"code", "must_change_not_enforced"}, {"message", ans.warning}};
+                 send_json(c.res, 200, j);
                }});
   r.push_back({"POST", PathPattern("/directory/sync"), Auth::Session, [&s](Ctx& c) {
                  if (!accounts::is_admin(c.actor->role)) fail(403, "forbidden", "Admins only.");
                  auto rep = take(s.accounts.sync_directory(c.actor->username, c.client));
                  s.accounts.resolve_intents();
+                 s.accounts.expire_directory_temp_passwords();
                  send_json(c.res, 200, sync_json(rep));
                }});
   r.push_back({"GET", PathPattern("/directory/status"), Auth::Session, [&s](Ctx& c) {

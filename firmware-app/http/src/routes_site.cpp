@@ -71,6 +71,53 @@ std::string csv_field(std::string v) {
   return v;
 }
 
+// The relay settings `b` asks for, on top of `was` (the saved ones); shared by
+// Save and "Send test message", so a test of unsaved values follows the same
+// rules. A stored secret only ever goes where it was typed for: when the
+// destination changes it must be typed again, or a borrowed session could
+// point the relay at a listener and read it off the wire (`dropped` says so).
+notify::RelayConfig relay_from_body(const json& b, const notify::RelayConfig& was, std::string& dropped) {
+  notify::RelayConfig cfg = was;
+  if (auto v = opt_string(b, "kind")) cfg.kind = *v;
+  if (auto v = opt_string(b, "host")) cfg.host = *v;
+  if (auto v = opt_int(b, "port")) {
+    if (*v < 1 || *v > 65535) fail(422, "invalid_setting", "port must be 1–65535.", "port");
+    cfg.port = static_cast<int>(*v);
+  }
+  if (auto v = opt_string(b, "security")) cfg.security = *v;
+  if (auto v = opt_string(b, "username")) cfg.username = *v;
+  if (auto v = opt_string(b, "password")) cfg.password = *v;
+  if (auto v = opt_string(b, "from")) cfg.from = *v;
+  if (auto v = opt_string(b, "ca_file")) cfg.ca_file = *v;
+  if (auto v = opt_int(b, "timeout_s")) {
+    if (*v < 1 || *v > 300) fail(422, "invalid_setting", "timeout_s must be 1–300.", "timeout_s");
+    cfg.timeout_s = static_cast<int>(*v);
+  }
+  if (auto v = opt_string(b, "url")) cfg.url = *v;
+  if (auto v = opt_string(b, "secret")) cfg.secret = *v;
+  const bool smtp_moved = cfg.kind != was.kind || cfg.host != was.host ||
+                          cfg.port != was.port || cfg.security != was.security ||
+                          cfg.username != was.username || cfg.ca_file != was.ca_file;
+  const bool hook_moved = cfg.kind != was.kind || cfg.url != was.url ||
+                          cfg.ca_file != was.ca_file;
+  if (smtp_moved && !opt_string(b, "password") && !cfg.password.empty()) {
+    cfg.password.clear();
+    dropped += ", stored password dropped (destination changed)";
+  }
+  if (hook_moved && !opt_string(b, "secret") && !cfg.secret.empty()) {
+    cfg.secret.clear();
+    dropped += ", stored secret dropped (destination changed)";
+  }
+  for (auto [name, value] : {std::pair{"host", &cfg.host}, std::pair{"username", &cfg.username},
+                             std::pair{"from", &cfg.from}, std::pair{"url", &cfg.url},
+                             std::pair{"ca_file", &cfg.ca_file}})
+    if (value->find_first_of("\r\n") != std::string::npos)
+      fail(422, "invalid_setting", "Values must be one line.", name);
+  if (!cfg.ca_file.empty() && ::access(cfg.ca_file.c_str(), R_OK) != 0)
+    fail(422, "invalid_setting", "ca_file is not a readable file on the appliance.", "ca_file");
+  return cfg;
+}
+
 }  // namespace
 
 void add_site_routes(std::vector<Route>& r, Services& s) {
@@ -81,49 +128,8 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                }});
   r.push_back({"PUT", PathPattern("/settings/relay"), Auth::Session, [&s](Ctx& c) {
                  require_site_admin(c);
-                 notify::RelayConfig cfg = s.hooks.relay_settings->current();
-                 if (auto v = opt_string(c.body, "kind")) cfg.kind = *v;
-                 if (auto v = opt_string(c.body, "host")) cfg.host = *v;
-                 if (auto v = opt_int(c.body, "port")) {
-                   if (*v < 1 || *v > 65535) fail(422, "invalid_setting", "port must be 1–65535.", "port");
-                   cfg.port = static_cast<int>(*v);
-                 }
-                 if (auto v = opt_string(c.body, "security")) cfg.security = *v;
-                 if (auto v = opt_string(c.body, "username")) cfg.username = *v;
-                 if (auto v = opt_string(c.body, "password")) cfg.password = *v;
-                 if (auto v = opt_string(c.body, "from")) cfg.from = *v;
-                 if (auto v = opt_string(c.body, "ca_file")) cfg.ca_file = *v;
-                 if (auto v = opt_int(c.body, "timeout_s")) {
-                   if (*v < 1 || *v > 300) fail(422, "invalid_setting", "timeout_s must be 1–300.", "timeout_s");
-                   cfg.timeout_s = static_cast<int>(*v);
-                 }
-                 if (auto v = opt_string(c.body, "url")) cfg.url = *v;
-                 if (auto v = opt_string(c.body, "secret")) cfg.secret = *v;
-                 // A stored secret only ever goes where it was typed for: when the
-                 // destination changes it must be typed again, or a borrowed session
-                 // could point the relay at a listener and read it off the wire.
-                 const notify::RelayConfig was = s.hooks.relay_settings->current();
-                 const bool smtp_moved = cfg.kind != was.kind || cfg.host != was.host ||
-                                         cfg.port != was.port || cfg.security != was.security ||
-                                         cfg.username != was.username || cfg.ca_file != was.ca_file;
-                 const bool hook_moved = cfg.kind != was.kind || cfg.url != was.url ||
-                                         cfg.ca_file != was.ca_file;
                  std::string dropped;
-                 if (smtp_moved && !opt_string(c.body, "password") && !cfg.password.empty()) {
-                   cfg.password.clear();
-                   dropped += ", stored password dropped (destination changed)";
-                 }
-                 if (hook_moved && !opt_string(c.body, "secret") && !cfg.secret.empty()) {
-                   cfg.secret.clear();
-                   dropped += ", stored secret dropped (destination changed)";
-                 }
-                 for (auto [name, value] : {std::pair{"host", &cfg.host}, std::pair{"username", &cfg.username},
-                                            std::pair{"from", &cfg.from}, std::pair{"url", &cfg.url},
-                                            std::pair{"ca_file", &cfg.ca_file}})
-                   if (value->find_first_of("\r\n") != std::string::npos)
-                     fail(422, "invalid_setting", "Values must be one line.", name);
-                 if (!cfg.ca_file.empty() && ::access(cfg.ca_file.c_str(), R_OK) != 0)
-                   fail(422, "invalid_setting", "ca_file is not a readable file on the appliance.", "ca_file");
+                 notify::RelayConfig cfg = relay_from_body(c.body, s.hooks.relay_settings->current(), dropped);
                  auto relay = s.hooks.relay_settings->save(cfg);
                  if (!relay) {
                    Error e = relay.error();
@@ -141,7 +147,9 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  if (to.size() > 254 || to.find_first_of(" \r\n<>,;") != std::string::npos ||
                      to.find('@') == std::string::npos || to.front() == '@' || to.back() == '@')
                    fail(422, "invalid_email", "Not a valid email address.", "to");
-                 notify::RelayConfig cfg = s.hooks.relay_settings->current();
+                 // The values on screen, saved or not (none given: the saved relay).
+                 std::string dropped;
+                 notify::RelayConfig cfg = relay_from_body(c.body, s.hooks.relay_settings->current(), dropped);
                  auto relay = notify::make_relay(cfg);
                  if (!relay) {
                    send_json(c.res, 200, {{"ok", false}, {"answer", relay.error().message}});
@@ -229,7 +237,10 @@ void add_site_routes(std::vector<Route>& r, Services& s) {
                  q.limit = query_int(c.req, "limit", csv ? 100000 : 100, 1, csv ? 100000 : 1000);
                  if (c.req.has_param("actor")) q.actor = c.req.get_param_value("actor");
                  if (c.req.has_param("target")) q.target = c.req.get_param_value("target");
-                 if (q.actor.size() > 256 || q.target.size() > 256) fail(422, "invalid_query", "actor and target: at most 256 characters.", "actor");
+                 if (c.req.has_param("recipient")) q.recipient = c.req.get_param_value("recipient");
+                 if (q.actor.size() > 256 || q.target.size() > 256 || q.recipient.size() > 256)
+                   fail(422, "invalid_query", "actor, target and recipient: at most 256 characters.",
+                        q.recipient.size() > 256 ? "recipient" : q.target.size() > 256 ? "target" : "actor");
                  if (c.req.has_param("match")) {
                    const std::string m = c.req.get_param_value("match");
                    if (m != "exact" && m != "partial") fail(422, "invalid_query", "match must be exact or partial.", "match");

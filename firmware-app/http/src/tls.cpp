@@ -5,10 +5,12 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -120,10 +122,15 @@ bool make_self_signed(const std::string& cert_path, const std::string& key_path,
 }
 
 SSL_CTX* make_tls_context(const std::string& cert, const std::string& key, std::string* error) {
+  // The operator's openssl.cnf first: SSL_CTX_new applies its system_default
+  // section (MinProtocol, ...) to the new context.
   crypto::load_openssl_config();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  // TLS 1.2 is the floor; a higher one from openssl.cnf (MinProtocol =
+  // TLSv1.3) stays: the floor is only ever raised, never lowered.
+  const long configured_min = ctx ? SSL_CTX_get_min_proto_version(ctx) : 0;
   const bool ok =
-      ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+      ctx && SSL_CTX_set_min_proto_version(ctx, std::max<long>(configured_min, TLS1_2_VERSION)) == 1 &&
       SSL_CTX_set_cipher_list(ctx,
                               "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"

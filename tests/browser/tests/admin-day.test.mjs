@@ -60,8 +60,8 @@ test('6. the audit answers "who reset John?": target, partial names, addresses, 
   await row.getByText('john', { exact: true }).waitFor();
   const text = await row.innerText();
   assert.match(text, /admin/);
-  assert.match(text, /password sent to john\.home@home\.example/);
-  assert.match(text, /notice \(no password\) to john\.smith@corp\.example/);
+  assert.match(text, /password queued for john\.home@home\.example/);
+  assert.match(text, /notice \(no password\) queued for john\.smith@corp\.example/);
   // The API: target and match=partial; the old exact actor filter still works.
   const exact = await admin.call('GET', '/audit?actor=adm&action=password_reset');
   assert.equal(exact.total, 0);
@@ -71,7 +71,7 @@ test('6. the audit answers "who reset John?": target, partial names, addresses, 
   await assert.rejects(admin.call('GET', '/audit?match=fuzzy'), /422/);
   // In zh-TW the details and the delivery worker are in Chinese.
   await page.locator('#lang').selectOption('zh-TW');
-  await page.getByText('密碼已寄至 john.home@home.example').first().waitFor();
+  await page.getByText('密碼已排入佇列，將寄給 john.home@home.example').first().waitFor();
   await page.getByLabel('動作').selectOption('');
   await page.getByLabel('執行者').fill('');
   await page.getByLabel('對象（使用者或地址）').fill('');

@@ -71,7 +71,7 @@ test('1. a user no longer shown is no longer selected, and is not reset', async 
   assert.ok(!(await page.locator('main').innerText()).includes('John'), 'John is not in the reset form');
 });
 
-test('2. Send test message refuses while the relay on screen is not saved', async () => {
+test('2. Send test message tests the relay on screen, not the saved one', async () => {
   const { page } = b;
   await page.goto(`${server.origin}/#/settings`);
   const relay = page.getByRole('region', { name: 'Mail relay' });
@@ -79,9 +79,8 @@ test('2. Send test message refuses while the relay on screen is not saved', asyn
   await relay.getByLabel('Host').fill('no-such-relay.invalid');
   await relay.getByLabel('Test recipient').fill('it@corp.example');
   await relay.getByRole('button', { name: 'Send test message' }).click();
-  await relay.getByText(/Save the relay settings first|The relay accepted the message|The relay did not accept/).first().waitFor();
-  assert.equal(await relay.getByText('The relay accepted the message.').count(), 0, 'a green answer from the saved file relay');
-  await relay.getByText('Save the relay settings first.', { exact: false }).waitFor();
+  // The unsaved host is tried (and fails); the saved file relay gets nothing.
+  await relay.getByText('The relay did not accept the message.').waitFor();
   await relay.getByText('Unsaved changes: not in effect until you select Save.').waitFor();
   assert.equal(mails().length, 0, 'nothing was sent through the saved relay');
 });

@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(sign_in_repeatedFailures_lockAndUnlockClears) {
 
 BOOST_AUTO_TEST_CASE(check_service_password_sharesThrottleAndRefusesMustChange) {
   add("svc", "user");  // console_add_user: must change at first sign-in
-  auto mc = svc->check_service_password("SVC", "quiet-lantern-harbor-97", "pam:sshd", "pam:sshd@", "uid 0");
+  auto mc = svc->check_service_password("svc", "quiet-lantern-harbor-97", "pam:sshd", "pam:sshd@", "uid 0");
   BOOST_REQUIRE(!mc.ok());
   BOOST_TEST(mc.error().code == "password_change_required");
   BOOST_TEST(mc.error().message.find("https://appliance.local/#/password") != std::string::npos);

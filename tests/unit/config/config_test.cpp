@@ -147,6 +147,26 @@ BOOST_AUTO_TEST_CASE(validate_badForwardAuthValues_nameTheKey) {
   BOOST_TEST(validate(ok.value()).ok());
 }
 
+BOOST_AUTO_TEST_CASE(pam_allowSystemAccounts_readAndValidated) {
+  BOOST_TEST(parse("", "test")->pam_allow_system_accounts.empty());
+  auto c = parse("[pam]\nenabled = true\nallow_system_accounts = [\"backup\", \"svc-app\"]\n", "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(validate(c.value()).ok());
+  BOOST_TEST((c->pam_allow_system_accounts == std::vector<std::string>{"backup", "svc-app"}));
+  // root and nobody can never be listed; names are the OS's lower-case ones
+  for (const char* bad : {"root", "nobody", "Backup", "a b", "", "-x", "a\\tb"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      auto b = parse(std::string("[pam]\nallow_system_accounts = [\"") + bad + "\"]\n", "test");
+      BOOST_REQUIRE(b.ok());
+      auto s = validate(b.value());
+      BOOST_REQUIRE(!s.ok());
+      BOOST_TEST(s.error().field == "pam.allow_system_accounts");
+    }
+  }
+  BOOST_TEST(!parse("[pam]\nallow_system_accounts = \"backup\"\n", "test").ok());  // not a list
+  BOOST_TEST(!parse("[pam]\nallow_system_account = [\"backup\"]\n", "test").ok());  // misspelt key
+}
+
 // ---- [directory] (issue 10) ----
 namespace {
 std::string dir_toml(const std::string& extra) {
@@ -188,6 +208,37 @@ BOOST_AUTO_TEST_CASE(directory_badValues_nameTheKey) {
   BOOST_TEST(error_field(dir_toml("user_filter = \"uid=*\"\n")) == "directory.user_filter");
   BOOST_TEST(error_field(dir_toml("colour = \"blue\"\n")) == "directory.colour");
   BOOST_TEST(error_field(dir_toml("[directory.roles]\n\"cn=g\" = \"root\"\n")) == "directory.roles.\"cn=g\"");
+}
+
+// Issue 18: libldap reads "a,b" and "a b" as a list and falls through to the
+// next entry without the StartTLS chosen for the first: one server per entry.
+BOOST_AUTO_TEST_CASE(directory_url_isExactlyOneServer) {
+  auto with_url = [](const std::string& url) {
+    auto t = dir_toml("");
+    t.replace(t.find("ldaps://127.0.0.1:636/"), 22, url);
+    return error_field(t);
+  };
+  for (const char* list : {"ldaps://dead/,ldap://x/", "ldaps://dead/ ldap://x/", "ldaps://a:636,b:389",
+                           "ldaps://dead/\tldap://x/", "ldaps://a/dc=x??sub", "ldaps://user@a/",
+                           "ldaps://a:0/", "ldaps://a:70000/", "ldaps://", "LDAP://a/", "ldapi://%2Fs/"})
+    BOOST_TEST(with_url(list) == "directory.url", list);
+  for (const char* one : {"ldaps://dc1.example.test", "ldaps://dc1.example.test:3269/", "ldap://10.0.0.5:389/",
+                          "ldaps://[::1]:636/"})
+    BOOST_TEST(with_url(one) == "", one);
+}
+
+BOOST_AUTO_TEST_CASE(directory_failoverUrls_readAndEachChecked) {
+  auto c = parse(dir_toml("failover_urls = [\"ldaps://dc2.example.test/\", \"ldap://dc3.example.test:389\"]\n"), "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(validate(c.value()).ok());
+  BOOST_TEST(c->directory.failover_urls.size() == 2u);
+  BOOST_TEST(c->directory.failover_urls[1] == "ldap://dc3.example.test:389");
+  BOOST_TEST(error_field(dir_toml("failover_urls = [\"ldaps://b/,ldap://c/\"]\n")) == "directory.failover_urls");
+  BOOST_TEST(error_field(dir_toml("failover_urls = [\"http://b/\"]\n")) == "directory.failover_urls");
+  BOOST_TEST(error_field(dir_toml("failover_urls = \"ldaps://b/\"\n")) == "directory.failover_urls");
+  std::string nine = "failover_urls = [";
+  for (int i = 0; i < 9; ++i) nine += std::string(i ? "," : "") + "\"ldaps://h" + std::to_string(i) + "/\"";
+  BOOST_TEST(error_field(dir_toml(nine + "]\n")) == "directory.failover_urls");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

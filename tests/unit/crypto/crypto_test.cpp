@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <future>
+#include <cmath>
+#include <cctype>
 #include <set>
 #include <sys/stat.h>
 #include <openssl/crypto.h>
@@ -45,6 +47,67 @@ BOOST_AUTO_TEST_CASE(generate_password_noLookAlikesAndAllClasses) {
     seen.insert(p);
   }
   BOOST_TEST(seen.size() == 500u);
+}
+
+// log2 of the number of strings generate_password(16) can return: 16 of its
+// alphabet's characters with each of the four classes present (inclusion-
+// exclusion over the classes left out), the strength the readable style must
+// at least match.
+static double mixed_entropy_bits(const std::vector<size_t>& classes, int length) {
+  double count = 0;
+  for (unsigned mask = 0; mask < (1u << classes.size()); ++mask) {
+    size_t n = 0;
+    int left_out = 0;
+    for (size_t c = 0; c < classes.size(); ++c) {
+      if (mask & (1u << c)) ++left_out;
+      else n += classes[c];
+    }
+    count += (left_out % 2 ? -1.0 : 1.0) * std::pow(static_cast<double>(n), length);
+  }
+  return std::log2(count);
+}
+
+BOOST_AUTO_TEST_CASE(generate_readable_password_alphabetGroupsAndEntropy) {
+  // Nothing that needs Shift/AltGr on a zh-TW or tr-TR keyboard, nothing read
+  // or seen two ways (Turkish i/ı, 0/O, 1/l, 5/s, 2/z, 6/b, 8/B, 9/g/q: the
+  // letter of each pair is left out, or both).
+  const std::string banned = "%=+#@?ABCDEFGHIJKLMNOPQRSTUVWXYZ0Oo1lIi|SsZz8B6Ggqıİ";
+  std::set<char> alphabet;
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) {
+    std::string p = generate_readable_password();
+    BOOST_TEST(p.size() == 23u);  // 20 characters in four groups of five
+    BOOST_TEST(p[5] == '-');
+    BOOST_TEST(p[11] == '-');
+    BOOST_TEST(p[17] == '-');
+    for (size_t k = 0; k < p.size(); ++k) {
+      if (k % 6 == 5) continue;
+      BOOST_TEST(std::string(banned).find(p[k]) == std::string::npos, "banned character " << p[k] << " in " << p);
+      BOOST_TEST((std::islower(static_cast<unsigned char>(p[k])) || std::isdigit(static_cast<unsigned char>(p[k]))));
+      alphabet.insert(p[k]);
+    }
+    seen.insert(p);
+  }
+  BOOST_TEST(seen.size() == 2000u);
+  // Every character of the alphabet turns up in 40,000 draws; the alphabet
+  // as seen gives the strength: at least that of generate_password(16).
+  std::set<char> lower, upper, digit, symbol;
+  for (int i = 0; i < 2000; ++i)
+    for (char c : generate_password(16)) {
+      if (std::islower(static_cast<unsigned char>(c))) lower.insert(c);
+      else if (std::isupper(static_cast<unsigned char>(c))) upper.insert(c);
+      else if (std::isdigit(static_cast<unsigned char>(c))) digit.insert(c);
+      else symbol.insert(c);
+    }
+  const double mixed = mixed_entropy_bits({lower.size(), upper.size(), digit.size(), symbol.size()}, 16);
+  const double readable = 20 * std::log2(static_cast<double>(alphabet.size()));
+  BOOST_TEST_MESSAGE("readable " << readable << " bits (" << alphabet.size() << " characters), symbols " << mixed << " bits");
+  BOOST_TEST(alphabet.size() >= 20u);
+  BOOST_TEST(mixed > 85.0);
+  BOOST_TEST(readable >= mixed);
+  // Longer on request (a policy's min_length), same groups.
+  std::string longer = generate_readable_password(32);
+  BOOST_TEST(longer.size() == 32u + 6u);
 }
 
 BOOST_AUTO_TEST_CASE(random_digits_lengthAndDigitsOnly) {

@@ -31,6 +31,7 @@ struct UserRecord {
   int64_t updated_at = 0;
   std::string directory_id;  // entryUUID / objectGUID; empty = local account
   std::string directory_dn;  // where the entry was at the last sync
+  bool directory_locked = false;  // the directory's own lockout, as last read (migration 0005)
 };
 
 // A directory password write in flight (see migration 0004).
@@ -140,6 +141,9 @@ struct AuditQuery {
   bool partial = false;  // actor/target: case-insensitive "contains" instead of equal
   std::string action;
   std::optional<int64_t> since;
+  // an address (or part of one): case-insensitive "contains" in target or
+  // detail, so a reset entry that queued mail for it is found too
+  std::string recipient;
 };
 
 }  // namespace resetd::storage

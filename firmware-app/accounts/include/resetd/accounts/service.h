@@ -31,12 +31,18 @@
 
 namespace resetd::accounts {
 
+// Says why a username belongs to the OS and must never be resetd's (uid 0, a
+// system account), or nullopt when resetd may use it. Set while [pam] is on
+// (authsock::os_reserved in production); empty = no name is reserved.
+using ReservedNameCheck = std::function<std::optional<std::string>(const std::string& username)>;
+
 struct AccountSettings {
   int temp_password_ttl_h = 72;
   int link_ttl_min = 60;
   std::string public_url;  // base of set-password links; empty = links refused
   std::string default_locale = "en";
   std::string data_dir;    // for data_dir/initial-admin-password
+  ReservedNameCheck os_reserved;  // PAM: names no admin may create and PAM never vouches for
 };
 
 // Password expiration policy (M365): never, or every `days` with a reminder.
@@ -75,6 +81,12 @@ struct ResetOptions {
   std::string delivery = "password";  // password | link
   std::vector<std::string> notify;
   bool notify_user = true;
+  // mode auto: "readable" (letters and digits in groups, for reading aloud
+  // and any keyboard; the default) or "symbols" (mixed case and # % + = ? @)
+  std::string password_style = "readable";
+  // Directory users: also clear the directory's lockout (an AD reset does not);
+  // unset = yes when the account is locked there.
+  std::optional<bool> unlock;
 };
 
 struct ResetOutcome {
@@ -83,6 +95,9 @@ struct ResetOutcome {
   std::optional<std::string> link;      // only for delivery link
   std::optional<int64_t> expires_at;    // when the new password or link stops working
   std::vector<storage::OutboxRecord> notifications;
+  // What worked but needs an admin's attention (directory), e.g.
+  // "must_change_not_enforced: ..." or "unlock_failed: ...".
+  std::vector<std::string> warnings;
 };
 
 struct NewUser {
@@ -155,7 +170,10 @@ class AccountService {
   // sign_in, but no session. `client` is what the audit shows (pam:<service>),
   // `throttle_key` what the per-client limit counts, `detail` goes into the
   // audit row. Refuses must-change and expired passwords with
-  // password_change_required (message says where to change it).
+  // password_change_required (message says where to change it). The name must
+  // be exactly the stored (lower-case) one, and a name settings().os_reserved
+  // reserves is refused (reserved_username) before any password check, so
+  // neither counts as a failed guess.
   Result<storage::UserRecord> check_service_password(const std::string& username,
                                                      const std::string& password,
                                                      const std::string& client,
@@ -263,6 +281,11 @@ class AccountService {
   // finishes (outbox + audit). Refused: closed as not applied; overtaken by a
   // newer write: superseded; unreachable: stays open. Returns how many resolved.
   int resolve_intents();
+  // Temporary passwords of directory users past expires_at (spec §1): one the
+  // user has not changed at the directory is replaced there by a random one
+  // nobody knows (under an intent, audited); one they changed is just
+  // forgotten. Runs after every sync. Returns how many were replaced.
+  int expire_directory_temp_passwords();
   Result<std::vector<storage::DirectoryIntentRecord>> list_intents(const Actor& a);
   int64_t open_intent_count();
   // The same, reusing the count while `generation` (a data_generation() taken
@@ -273,10 +296,14 @@ class AccountService {
   void set_directory_file_config(directory::Config c);
   directory::Config directory_config() const;
   bool directory_password_saved() const;
-  Result<directory::Config> put_directory(const Actor& a, directory::Config c,
-                                          bool keep_password);
-  // Binds with `c` (or the current settings) and reads users_base.
-  Result<directory::Answer> test_directory(const Actor& a, const directory::Config& c);
+  // Saves `c`. `retyped`: the request carried a new bind password (in
+  // c.bind_password); otherwise the stored one is kept only while the
+  // destination (kind, url, failover_urls, ca_file, bind_dn) stays the same,
+  // and a changed destination is refused (bind_password_required, 422).
+  Result<directory::Config> put_directory(const Actor& a, directory::Config c, bool retyped);
+  // Binds with `c` (the form's values over the current settings) and reads
+  // users_base; the stored password follows the same rule as put_directory.
+  Result<directory::Answer> test_directory(const Actor& a, directory::Config c, bool retyped);
   // Maps a directory refusal to the API's error.
   static Error directory_error(const directory::Answer& ans);
   // Validation shared with the API layer.
@@ -301,9 +328,10 @@ class AccountService {
     std::optional<std::string> dir_role;  // directory users: role from [directory.roles]
   };
   // Throttle, verify, failure bookkeeping and the failed audit rows shared by
-  // sign_in and check_service_password.
+  // sign_in and check_service_password; `context` (who asked) ends each row's detail.
   Result<PasswordCheck> check_sign_in(const std::string& username, const std::string& password,
-                                      const std::string& client, const std::string& throttle_key);
+                                      const std::string& client, const std::string& throttle_key,
+                                      const std::string& context = {});
   Result<Prepared> prepare(const storage::UserRecord& target, const ResetOptions& o);
   ResetOutcome apply_reset(storage::Writer& w, storage::UserRecord& u, const Prepared& p,
                            const ResetOptions& o, const std::string& actor_name,
@@ -318,6 +346,8 @@ class AccountService {
              const std::string& detail = {});
   std::string search_text(const storage::UserRecord& u) const;
   Result<std::string> hash_password(const std::string& pw);
+  // reserved_username (422, field username) for a name settings_.os_reserved reserves.
+  Status check_not_reserved(const std::string& username) const;
   Status console_patch(const std::string& username, const UserPatch& p);
   // Checks the caller's own password, throttled like a sign-in.
   Status confirm_own_password(const Actor& a, const storage::UserRecord& u,
@@ -382,8 +412,19 @@ class AccountService {
   // only finishes intents no request of this process is carrying out.
   std::shared_ptr<void> insert_held_intent(storage::DirectoryIntentRecord& in);
   directory::Config dir_file_config_;
+  // The relay rule for the sealed bind password (see put_directory).
+  Result<directory::Config> with_stored_password(directory::Config c, bool retyped) const;
   Result<ResetOutcome> directory_reset(const Actor& a, const storage::UserRecord& target,
                                        const Prepared& p, const ResetOptions& o);
+  // directory_state.cpp: after a directory reset landed, the unlock it asked
+  // for (ResetOptions::unlock) and the directory's warnings, into `out`.
+  void after_directory_reset(const Actor& a, const storage::UserRecord& target, const ResetOptions& o,
+                             const directory::Answer& written, ResetOutcome& out);
+  // The directory's lockout of `u` read live (a details read); stored when it changed.
+  void refresh_directory_lock(storage::UserRecord& u);
+  // Sign-in of a directory user whose temporary password is past expires_at:
+  // true = it is still the one resetd set (refuse), false = changed there since.
+  bool directory_temp_still_set(const storage::UserRecord& u);
   // The role [directory.roles] gives someone in `groups` (the highest mapped one; "user" if none).
   static std::string role_from_groups(const directory::Config& c, const std::vector<std::string>& groups);
   // Gives directory user `u` the role the directory maps (caller writes `u`).

@@ -9,9 +9,13 @@
 // threads concurrently and must be thread-safe.
 //
 // Protocol (UTF-8, LF-terminated, no NUL):
-//   request  "resetd-auth 1\t<service>\t<rhost>\t<username>\t<password>\n"
+//   request  "resetd-auth 2\t<service>\t<rhost>\t<tty>\t<ruser>\t<uid>\t<username>\t<password>\n"
 //            (password last, so it may contain tabs; it can't contain LF,
-//            which pam_exec's expose_authtok can't pass either)
+//            which pam_exec's expose_authtok can't pass either). tty, ruser
+//            and uid are what the caller says (PAM_TTY, PAM_RUSER, its real
+//            uid): for the audit and the per-client throttle only. Version 1
+//            ("resetd-auth 1\t<service>\t<rhost>\t<username>\t<password>")
+//            is still understood.
 //   answer   "ok\n" | "fail\t<code>\t<message>\n"
 #pragma once
 
@@ -32,6 +36,9 @@ struct AuthRequest {
   std::string password;
   uid_t peer_uid = static_cast<uid_t>(-1);  // SO_PEERCRED, filled by the server
   pid_t peer_pid = 0;
+  std::string tty;    // PAM_TTY, may be empty
+  std::string ruser;  // PAM_RUSER (who asks, e.g. sudo's caller), may be empty
+  std::string uid;    // the caller's real uid in decimal, may be empty
 };
 
 struct AuthReply {
@@ -73,7 +80,8 @@ std::string encode_reply(const AuthReply& r);
 AuthReply decode_reply(const std::string& line);
 
 // Client side for `resetd auth-check`: connects, sends, waits at most
-// `timeout_ms` for the answer. Error codes: service_unavailable (no socket,
+// `timeout_ms` in all (connecting included: a frozen service whose backlog
+// is full blocks connect). Error codes: service_unavailable (no socket,
 // refused, permission denied — message says which), timeout, bad_request.
 Result<AuthReply> ask(const std::string& path, const AuthRequest& r, int timeout_ms);
 

@@ -55,6 +55,9 @@ struct Config {
   bool pam_enabled = false;
   std::string pam_socket = "/run/resetd/auth.sock";
   std::string pam_group;  // group owning the socket (mode 0660); empty = the service's own group
+  // system accounts (uid < UID_MIN of /etc/login.defs) resetd may still vouch
+  // for; uid 0 and nobody never. Lower-case OS user names.
+  std::vector<std::string> pam_allow_system_accounts;
   // [directory] and [directory.roles]; bind_password may come from
   // directory.bind_password_file (read at load) instead of the file itself.
   directory::Config directory;

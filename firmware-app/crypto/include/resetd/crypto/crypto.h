@@ -31,6 +31,13 @@ std::string random_digits(int digits);
 // look-alikes (no 0/O/o, 1/l/I/i, 5/S, 2/Z ...), at least one of each class
 // present in the alphabet.
 std::string generate_password(size_t length = 16);
+// A generated password people can read aloud and type on any keyboard layout
+// (zh-TW, tr-TR kiosks) without Shift or AltGr: `chars` characters from
+// lower-case letters and digits without look-alikes (no i/l/1, o/0, s/5,
+// z/2, g/q/9, b/6/8 ...) and none of % = + # @ ?, in groups of five joined by
+// "-". 20 characters: log2(23)*20 = 90.5 bits, more than generate_password(16)
+// (about 88 bits); the hyphens add none and are part of the password.
+std::string generate_readable_password(size_t chars = 20);
 
 std::string sha256_hex(const std::string& data);
 // HMAC-SHA256 of `message` keyed with `key` (any length), lowercase hex.

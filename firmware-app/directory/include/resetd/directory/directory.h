@@ -7,8 +7,8 @@
 // Every call opens its own TLS connection (ldaps:// or ldap:// + StartTLS,
 // mandatory: a password is never sent on a plain connection) and binds as the
 // service account, so an instance is thread-safe and holds no socket open.
-// Answers carry the server's exact text (diagnostic message) for the UI's
-// "Test connection" and for logs; they never carry a password.
+// Answers carry the server's exact text (diagnostic message) for the audit and
+// logs, and a Failure code for what the UI shows; they never carry a password.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +32,10 @@ struct AttributeMap {
 
 struct Config {
   std::string kind = "none";  // none | ldap | ad
-  std::string url;            // ldaps://host:636/ or ldap://host:389/ (StartTLS)
+  std::string url;            // one ldaps://host:636/ or ldap://host:389/ (StartTLS)
+  // Tried in order when `url` cannot be reached or trusted; each one URL, TLS
+  // like `url` (ldaps://, or ldap:// with StartTLS), up to 8.
+  std::vector<std::string> failover_urls;
   std::string ca_file;        // PEM CA bundle; empty = the system's
   std::string bind_dn;        // the service account (AD: DN or UPN)
   std::string bind_password;  // never logged, never returned by the API
@@ -52,7 +55,8 @@ struct Config {
 // The settings an admin changes at run time, by the key the config file, the
 // stored setting and the settings API all use, so each maps them in one loop
 // (page_size and max_users are file-only; bind_password is write-only and
-// kept sealed, so each of them handles it itself; roles is a map).
+// kept sealed, so each of them handles it itself; roles is a map;
+// failover_urls a list).
 struct StringKey {
   const char* key;
   std::string Config::*field;      // or, when null,
@@ -83,6 +87,9 @@ struct Entry {
   std::string alternate_email;
   std::string locale;
   bool disabled = false;  // AD userAccountControl ACCOUNTDISABLE
+  // The directory's own lockout: AD lockoutTime within the domain's
+  // lockoutDuration; OpenLDAP ppolicy pwdAccountLockedTime present.
+  bool locked = false;
 };
 
 enum class Outcome {
@@ -97,14 +104,36 @@ enum class Outcome {
   Refused,             // any other refusal (e.g. 50 insufficient access)
 };
 
+// Why the directory could not be used, as "Test connection" tells an admin: a
+// stable code with a fixed, translated message, never the server's text
+// (which may come from any host:port an admin typed).
+enum class Failure {
+  None,
+  NameNotFound,           // the host name does not resolve
+  Refused,                // nothing listens at host:port
+  Timeout,                // no answer within timeout_s (connect, TLS or LDAP)
+  CertificateNotTrusted,  // TLS works, but not with a certificate ca_file trusts for this name
+  TlsUnavailable,         // the server does not do TLS / StartTLS here
+  CredentialsRefused,     // the service account's DN or password was refused (49)
+  UsersBaseUnreadable,    // bound, but users_base cannot be read
+  Other,
+};
+
 struct Answer {
   Outcome outcome = Outcome::Ok;
   int ldap_code = 0;
   std::string text;  // the server's exact answer: "Constraint violation (19): 0000052D: ..."
+  Failure failure = Failure::None;
+  // Something an admin should fix though the call worked (e.g. an OpenLDAP
+  // policy without pwdMustChange: TRUE, so "must change" does nothing); "" = none.
+  std::string warning = {};
   bool ok() const { return outcome == Outcome::Ok; }
 };
 
 std::string outcome_name(Outcome o);
+// "name_not_found", "refused", "timeout", "certificate_not_trusted",
+// "tls_unavailable", "credentials_refused", "users_base_unreadable", "other"; "" for None.
+std::string failure_code(Failure f);
 
 class Directory {
  public:
@@ -120,7 +149,8 @@ class Directory {
   virtual Answer list_users(const std::function<void(const Entry&)>& each) = 0;
   // One entry by its stable id.
   virtual Answer get_user(const std::string& id, Entry* out) = 0;
-  // Admin reset; `require_change`: ppolicy pwdReset TRUE / AD pwdLastSet 0.
+  // Admin reset; `require_change`: ppolicy pwdReset TRUE / AD pwdLastSet 0
+  // (OpenLDAP: `warning` says so when the policy does not enforce it).
   virtual Answer reset_password(const std::string& dn, const std::string& password,
                                 bool require_change) = 0;
   // The user's own change: OpenLDAP binds as the user and sends the exop with
@@ -130,14 +160,19 @@ class Directory {
                                  const std::string& new_password) = 0;
   // ppolicy: delete pwdAccountLockedTime; AD: lockoutTime = 0.
   virtual Answer unlock(const std::string& dn) = 0;
+  // Whether the password a must-change reset set is still unchanged there
+  // (AD pwdLastSet 0, ppolicy pwdReset TRUE): what an expiry may replace.
+  virtual Answer change_pending(const std::string& dn, bool* pending) = 0;
   // A simple bind as `dn` with `password`: Ok, MustChange, InvalidCredentials, Locked, Unavailable.
   virtual Answer bind_check(const std::string& dn, const std::string& password) = 0;
-  // Group DNs of cfg.roles that `dn` is a member of.
+  // Group DNs of cfg.roles that `dn` is a member of, directly or through
+  // nested groups (AD: in-chain rule; OpenLDAP: up to 8 levels, cycle-safe).
   virtual Answer member_of(const std::string& dn, std::vector<std::string>* groups) = 0;
-  // Members of every group in cfg.roles, one read per group (the `member`
-  // attribute), as dn_key()s: what a sync maps to roles. A mapped group the
-  // directory does not have counts as empty; a group too large for one read
-  // (AD range retrieval) is Refused, so the caller leaves roles unchanged.
+  // Members of every group in cfg.roles, nested groups included, as
+  // dn_key()s: what a sync maps to roles. AD: the users under users_base in
+  // the group (in-chain rule, paged); OpenLDAP: the `member` values, then
+  // those of groups among them, up to 8 levels. A mapped group the directory
+  // does not have counts as empty; on any error the caller leaves roles unchanged.
   virtual Answer group_members(std::map<std::string, std::vector<std::string>>* members) = 0;
 
   virtual const Config& config() const = 0;
