@@ -27,7 +27,8 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libldap-dev)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
   nginx caddy pamtester libpam-modules libpam-runtime passwd util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
-  samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2)
+  samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2
+  systemd-container lintian man-db)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
 install_missing() {
@@ -90,7 +91,7 @@ case "$cmd" in
     [ "${SKIP_ARM:-0}" = 1 ] && exit 0
     t=$(date +%s)
     PKG_BUILD_DIR=${PKG_BUILD_DIR:-$here/build-pkg}
-    echo "== packaging: amd64 .deb installed into a chroot ($PKG_BUILD_DIR)"
+    echo "== packaging: amd64 .deb: lintian, a chroot, and a live systemd in systemd-nspawn ($PKG_BUILD_DIR)"
     cmake -S "$here" -B "$PKG_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=OFF \
       -DRESETD_PACKAGING=ON -DRESETD_TEST_HOOKS=OFF >/dev/null
     cmake --build "$PKG_BUILD_DIR" -j "$JOBS" >"$PKG_BUILD_DIR/build.log" 2>&1 \

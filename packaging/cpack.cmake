@@ -6,8 +6,33 @@
 #   cmake --build build-pkg -j2 && (cd build-pkg && cpack -G DEB)   -> resetd_<ver>_<arch>.deb
 #
 # Layout: /usr/bin/resetd, /etc/resetd/resetd.toml (conffile),
-# /lib/systemd/system/resetd.service; postinst makes user resetd and runs first boot.
+# /lib/systemd/system/resetd.service, man pages resetd(8) and resetd.toml(5),
+# /usr/share/doc/resetd/{copyright,changelog.gz}; postinst makes user resetd and runs
+# first boot. lintian: 0 errors, 0 warnings (tests/packaging/deb_install_test.sh).
 set(_pkg ${CMAKE_CURRENT_LIST_DIR})
+set(RESETD_DEB_MAINTAINER "resetd maintainers <resetd@example.org>" CACHE STRING
+    "Maintainer field of the .deb (set your organisation's contact)")
+
+# Man pages and the changelog, gzipped (-n: no name or time stamp, reproducible).
+set(_man ${CMAKE_BINARY_DIR}/man)
+string(TIMESTAMP _changelog_date "%a, %d %b %Y %H:%M:%S +0000" UTC)  # SOURCE_DATE_EPOCH when set
+configure_file(${_pkg}/debian/changelog.in ${_man}/changelog @ONLY)
+set(_gz)
+foreach(src resetd.8 resetd.toml.5 changelog)
+  if(src STREQUAL changelog)
+    set(_in ${_man}/changelog)
+  else()
+    set(_in ${_pkg}/man/${src})
+  endif()
+  add_custom_command(OUTPUT ${_man}/${src}.gz COMMAND gzip -9nc ${_in} > ${_man}/${src}.gz
+                     DEPENDS ${_in} VERBATIM)
+  list(APPEND _gz ${_man}/${src}.gz)
+endforeach()
+add_custom_target(resetd_docs ALL DEPENDS ${_gz})
+install(FILES ${_man}/resetd.8.gz DESTINATION share/man/man8 PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+install(FILES ${_man}/resetd.toml.5.gz DESTINATION share/man/man5 PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+install(FILES ${_man}/changelog.gz ${_pkg}/debian/copyright DESTINATION share/doc/resetd
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
 install(FILES ${_pkg}/resetd.toml DESTINATION /etc/resetd PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${_pkg}/resetd.service DESTINATION /lib/systemd/system PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
@@ -20,7 +45,7 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "password-reset service for on-prem appliances")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "On-site IT resets a user's password on the appliance's local web page or\nJSON API and gets the new credentials to the user through the site's mail\nrelay. Argon2id hashes, one SQLite database in /var/lib/resetd.")
-set(CPACK_PACKAGE_CONTACT "resetd maintainers <resetd@appliance.local>")
+set(CPACK_PACKAGE_CONTACT "${RESETD_DEB_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -29,9 +54,9 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${_pkg}/debian/conffiles ${_pkg}/debian/postinst ${_pkg}/debian/prerm ${_pkg}/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
-# Used by the maintainer scripts (adduser, runuser); init-system-helpers provides
-# deb-systemd-helper.
-set(_script_deps "adduser, util-linux (>= 2.32), init-system-helpers")
+# Used by the maintainer scripts (adduser, runuser). deb-systemd-helper comes from
+# init-system-helpers, which is Essential: no dependency on it (lintian).
+set(_script_deps "adduser, util-linux (>= 2.32)")
 if(CMAKE_CROSSCOMPILING)
   # dpkg-shlibdeps cannot read a foreign architecture's binary here: the list below is
   # what it computes for the amd64 build (same Debian 12 libraries); keep them in step.
@@ -41,12 +66,43 @@ if(CMAKE_CROSSCOMPILING)
     "libc6 (>= 2.34), libcpp-httplib0.11 (>= 0.11.4+ds), libcurl4 (>= 7.16.2), libgcc-s1 (>= 3.0), libldap-2.5-0 (>= 2.5.4), libsodium23 (>= 1.0.14), libsqlite3-0 (>= 3.14.0), libssl3 (>= 3.0.0), libstdc++6 (>= 12), libtomlplusplus3 (>= 3.2.0), libutf8proc2 (>= 1.3), libzxcvbn0 (>= 0.20150103), zlib1g (>= 1:1.1.4), ${_script_deps}")
 else()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-  # libcurl is dlopen()ed by the SMTP/webhook relays, so dpkg-shlibdeps does
-  # not see it: name it here.
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.16.2), ${_script_deps}")
+  # libcurl (the SMTP/webhook relays) and libldap (the directory) are dlopen()ed, so
+  # dpkg-shlibdeps does not see them in resetd. It is asked about a probe linked
+  # against both instead: package names and versions come from the libraries' own
+  # shlibs/symbols data, no soname or package name written here.
+  set(_probe ${CMAKE_BINARY_DIR}/dlopen-deps)
+  file(MAKE_DIRECTORY ${_probe}/debian)
+  file(WRITE ${_probe}/debian/control "")
+  file(WRITE ${_probe}/probe.c "int main(void) { return 0; }\n")
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -x c probe.c -o probe -Wl,--no-as-needed -lcurl -lldap -Wl,--as-needed
+                  WORKING_DIRECTORY ${_probe} RESULT_VARIABLE _rc ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "cannot link the libcurl/libldap probe: ${_err}")
+  endif()
+  execute_process(COMMAND dpkg-shlibdeps -O probe WORKING_DIRECTORY ${_probe}
+                  OUTPUT_VARIABLE _shl RESULT_VARIABLE _rc ERROR_VARIABLE _err OUTPUT_STRIP_TRAILING_WHITESPACE)
+  string(REGEX REPLACE "^shlibs:Depends=" "" _shl "${_shl}")
+  string(REPLACE ", " ";" _shl "${_shl}")
+  list(FILTER _shl EXCLUDE REGEX "^libc6 ")   # resetd's own shlibdeps names libc6
+  list(JOIN _shl ", " _dlopen_deps)
+  if(NOT _rc EQUAL 0 OR NOT _dlopen_deps MATCHES "libcurl" OR NOT _dlopen_deps MATCHES "libldap")
+    message(FATAL_ERROR "dpkg-shlibdeps on the probe: '${_dlopen_deps}' ${_err}")
+  endif()
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "${_dlopen_deps}, ${_script_deps}")
 endif()
 
 include(CPack)
+
+# The package test's "next version" (never installed by this package): resetd with one
+# more schema migration (storage/CMakeLists.txt: migrations_next.cpp), linked from the
+# same objects, so tests/packaging/systemd_test.sh can upgrade and downgrade over data
+# across a real schema change. Its migrations() wins over the archive's: the archive
+# member is never pulled in.
+if(NOT CMAKE_CROSSCOMPILING)
+  add_executable(resetd_next ${CMAKE_BINARY_DIR}/storage/migrations_next.cpp $<TARGET_OBJECTS:resetd>)
+  target_include_directories(resetd_next PRIVATE ${PROJECT_SOURCE_DIR}/storage/src)
+  target_link_libraries(resetd_next PRIVATE $<TARGET_PROPERTY:resetd,LINK_LIBRARIES>)
+endif()
 
 # tests/packaging: build this .deb, install it into a chroot, run it, purge it (root).
 if(NOT CMAKE_CROSSCOMPILING)
@@ -58,4 +114,11 @@ if(NOT CMAKE_CROSSCOMPILING)
   add_test(NAME packaging_no_test_hooks
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/packaging/no_test_hooks.sh $<TARGET_FILE:resetd>)
   set_tests_properties(packaging_no_test_hooks PROPERTIES LABELS packaging TIMEOUT 120)
+  # The same package under a live systemd (systemd-nspawn -b): start, watchdog,
+  # restart, upgrade/downgrade over data with resetd_next, remove, purge.
+  add_test(NAME packaging_systemd
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/packaging/systemd_test.sh ${CMAKE_BINARY_DIR}
+                   $<TARGET_FILE:resetd_next>)
+  set_tests_properties(packaging_systemd PROPERTIES LABELS packaging TIMEOUT 900 RUN_SERIAL ON
+                       DEPENDS packaging_deb)
 endif()

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "systemd_notify.h"
 #include "resetd/authsock/auth_socket.h"
 #include "resetd/common/test_hooks.h"
 #include "resetd/directory/directory.h"
@@ -70,6 +71,10 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   mallopt(M_ARENA_MAX, 2);
   test_hooks::announce();
   const config::Config& cfg = rt.cfg;
+  // Type=notify (resetd.service): READY=1 once the API listens; the watchdog
+  // is pinged by the serving loop itself, so a wedged service is restarted.
+  SystemdNotifier systemd;
+  systemd.send("STATUS=opening the database (migrations, integrity check)");
   if (!rt.lock_data_dir("serve")) return kFail;
   const bool first_boot = !fs::exists(fs::path(cfg.data_dir) / "resetd.db");
   if (!rt.open(true, true)) return kFail;
@@ -155,6 +160,7 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
     worker.set_relay(std::move(r), from);
   };
   hooks.data_dir = cfg.data_dir;
+  hooks.heartbeat = [&systemd] { systemd.watchdog_kick(); };
   http::ApiServer server(*rt.accounts, *rt.store, rt.clock, so, hooks);
 
   // Block the stop signals in every thread; the main thread waits for them.
@@ -227,9 +233,10 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
     if (pam_socket) pam_socket->stop();
     return kFail;
   }
-  std::cout << "resetd: listening on " << (so.tls ? "https://" : "http://") << so.host << ":"
-            << server.bound_port() << "\n"
-            << std::flush;
+  const std::string where =
+      std::string(so.tls ? "https://" : "http://") + so.host + ":" + std::to_string(server.bound_port());
+  std::cout << "resetd: listening on " << where << "\n" << std::flush;
+  systemd.send("READY=1\nSTATUS=listening on " + where);
   // Starting (migrations, the integrity check, TLS and relay setup) freed
   // what it used; give those pages back instead of keeping them for later.
   malloc_trim(0);
@@ -296,6 +303,7 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   int sig = 0;
   sigwait(&set, &sig);
   std::cout << "resetd: stopping\n" << std::flush;
+  systemd.send("STOPPING=1\nSTATUS=stopping");
   stopping = true;
   if (pam_socket) pam_socket->stop();
   server.stop();

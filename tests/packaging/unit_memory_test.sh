@@ -43,6 +43,8 @@ cp -a /lib/systemd/system/. "$vroot/lib/systemd/system/"
 cp "$unit" "$vroot/lib/systemd/system/resetd.service"
 cp "$bin" "$vroot/usr/bin/resetd"
 cp "$toml" "$vroot/etc/resetd/resetd.toml"
-out=$(systemd-analyze verify --root="$vroot" resetd.service 2>&1) || fail "systemd-analyze verify: $out"
+# --man=no: Documentation= names the man pages, which the host has not installed
+# (the package test renders them from the .deb with man -l).
+out=$(systemd-analyze verify --man=no --root="$vroot" resetd.service 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify printed: $out"
 echo "ok: systemd-analyze verify resetd.service: clean"

@@ -46,6 +46,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -84,6 +85,11 @@ class Edge final : public httplib::Server {
   int bind(const std::string& host, int port);
   // Runs the reactor and workers until stop(); call on a dedicated thread.
   void serve();
+  // Called by the reactor about every 100 ms while it serves: it accepts and
+  // reads, and no complete request has waited longer than kStall for a worker
+  // (all workers wedged). systemd's watchdog ping goes here (cli/serve.cpp),
+  // so a wedged service stops pinging. Set before serve().
+  void set_heartbeat(std::function<void()> fn) { heartbeat_ = std::move(fn); }
   void stop();
 
   struct Conn;
@@ -110,6 +116,7 @@ class Edge final : public httplib::Server {
   bool evict_queued();
   bool make_room();
   void refuse_fd(int fd, const char* message);
+  bool workers_stalled(std::chrono::steady_clock::time_point now);
   void serve_one(Conn& c);
   bool hold(Conn& c, std::unique_ptr<Conn>& next);
   void give_back(std::unique_ptr<Conn> c);
@@ -144,6 +151,7 @@ class Edge final : public httplib::Server {
   // workers -> reactor
   std::deque<std::unique_ptr<Conn>> returned_;
   std::vector<std::thread> workers_;
+  std::function<void()> heartbeat_;
 };
 
 }  // namespace resetd::http

@@ -120,8 +120,17 @@ void Edge::reactor_loop() {
     if (now - last_sweep >= std::chrono::milliseconds(100)) {
       sweep(now);
       last_sweep = now;
+      if (heartbeat_ && !workers_stalled(now)) heartbeat_();
     }
   }
+}
+
+// A complete request that waited this long for a worker means every worker is
+// stuck (a hash slot is waited for at most 5 s, spec §5): the heartbeat stops.
+bool Edge::workers_stalled(SteadyClock::time_point now) {
+  constexpr auto kStall = std::chrono::seconds(20);
+  std::lock_guard<std::mutex> lock(mu_);
+  return !ready_.empty() && now - ready_.front()->ready_at > kStall;
 }
 
 void Edge::refuse_fd(int fd, const char* message) {

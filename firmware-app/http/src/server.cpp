@@ -253,6 +253,7 @@ bool ApiServer::start(std::string* error) {
   lim.frame.max_body = kMaxBody;
   im.server = std::make_unique<Edge>(lim, tls, im.opts.trusted_proxies);
   Edge& srv = *im.server;
+  if (im.hooks.heartbeat) srv.set_heartbeat(im.hooks.heartbeat);
   srv.set_payload_max_length(kMaxBody);
   srv.set_pre_routing_handler(
       [&im](const httplib::Request& req, httplib::Response& res) { return im.pre_routing(req, res); });

@@ -41,6 +41,10 @@ struct ServerHooks {
   // A relay change was saved: the outbox worker uses it from now on.
   std::function<void(std::shared_ptr<notify::Relay>, const std::string& from)> relay_changed;
   std::string data_dir;  // for backup snapshots
+  // Called from the serving loop about every 100 ms while it accepts, reads
+  // and hands requests to workers that take them (none wedged); silent when
+  // it does not. For systemd's watchdog (WatchdogSec=).
+  std::function<void()> heartbeat;
 };
 
 class ApiServer {
