@@ -60,6 +60,14 @@ export function setZone(z) {
   }
 }
 
+// Formatters are costly to make and a list shows hundreds of times.
+const fmts = new Map();
+function fmt(l, o) {
+  const k = `${l} ${JSON.stringify(o)}`;
+  if (!fmts.has(k)) fmts.set(k, new Intl.DateTimeFormat(l, o));
+  return fmts.get(k);
+}
+
 export function date(iso) {
   if (!iso) return '';
   const d = new Date(iso);
@@ -67,8 +75,8 @@ export function date(iso) {
   // zh-TW's timeStyle uses flexible day periods ("清晨7:45"); an office
   // clock says 上午 / 下午, which the explicit fields give.
   const o = locale === 'zh-TW' ? { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' };
-  const time = new Intl.DateTimeFormat(locale, { ...o, timeZone: zone }).format(d);
-  const off = new Intl.DateTimeFormat('en', { timeZone: zone, timeZoneName: 'longOffset' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value || 'GMT';
+  const time = fmt(locale, { ...o, timeZone: zone }).format(d);
+  const off = fmt('en', { timeZone: zone, timeZoneName: 'longOffset' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value || 'GMT';
   return t('time.zoned', { time, zone: /^GMT([+-]00:00)?$/.test(off) ? 'UTC' : off.replace(/^GMT/, 'UTC') });
 }
 
