@@ -201,6 +201,7 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
       else
         std::cerr << "resetd: directory sync failed: " << rep.error().message << "\n";
       rt.accounts->resolve_intents();
+      rt.accounts->expire_directory_temp_passwords();
     } catch (const std::exception& e) {
       std::cerr << "directory sync: " << e.what() << "\n";
     }

@@ -88,7 +88,7 @@ const char* kUserCols =
     "id, username, display_name, email, alternate_email, role, locale, search_text, "
     "password_hash, must_change, temp_expires_at, password_changed_at, disabled, "
     "failed_logins, last_failed_at, locked_until, reminder_sent_for, created_at, updated_at, "
-    "directory_id, directory_dn";
+    "directory_id, directory_dn, directory_locked";
 
 UserRecord read_user(SQLite::Statement& s) {
   UserRecord u;
@@ -113,6 +113,7 @@ UserRecord read_user(SQLite::Statement& s) {
   u.updated_at = s.getColumn(18).getInt64();
   u.directory_id = s.getColumn(19).getString();
   u.directory_dn = s.getColumn(20).getString();
+  u.directory_locked = s.getColumn(21).getInt() != 0;
   return u;
 }
 
@@ -138,6 +139,7 @@ void bind_user(SQLite::Statement& s, const UserRecord& u) {
   s.bind(18, static_cast<int64_t>(u.updated_at));
   s.bind(19, u.directory_id);
   s.bind(20, u.directory_dn);
+  s.bind(21, u.directory_locked ? 1 : 0);
 }
 
 const char* kSessionCols =
@@ -638,7 +640,7 @@ class SqliteTx final : public Writer {
                         "locale, search_text, password_hash, must_change, temp_expires_at, "
                         "password_changed_at, disabled, failed_logins, last_failed_at, "
                         "locked_until, reminder_sent_for, created_at, updated_at, directory_id, "
-                        "directory_dn) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                        "directory_dn, directory_locked) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     bind_user(s, u);
     s.exec();
     return conn_.db->getLastInsertRowid();
@@ -648,9 +650,9 @@ class SqliteTx final : public Writer {
                         "role=?, locale=?, search_text=?, password_hash=?, must_change=?, "
                         "temp_expires_at=?, password_changed_at=?, disabled=?, failed_logins=?, "
                         "last_failed_at=?, locked_until=?, reminder_sent_for=?, created_at=?, "
-                        "updated_at=?, directory_id=?, directory_dn=? WHERE id=?");
+                        "updated_at=?, directory_id=?, directory_dn=?, directory_locked=? WHERE id=?");
     bind_user(s, u);
-    s.bind(21, static_cast<int64_t>(u.id));
+    s.bind(22, static_cast<int64_t>(u.id));
     s.exec();
   }
   void delete_user(int64_t id) override { exec_id("DELETE FROM users WHERE id = ?", id); }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 here=$(pwd)
 secs=${1:-20}
 bdir=${FUZZ_BUILD_DIR:-$here/build-fuzz}
-targets=${FUZZ_TARGETS:-fuzz_request_guards fuzz_json_bodies fuzz_routes fuzz_config fuzz_mime fuzz_accounts_text}
+targets=${FUZZ_TARGETS:-fuzz_request_guards fuzz_request_framer fuzz_json_bodies fuzz_routes fuzz_config fuzz_mime fuzz_accounts_text}
 
 t0=$(date +%s)
 cmake -S "$here" -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \

@@ -351,7 +351,9 @@ function directoryTest(form0) {
         // A stable category in the page's language; the directory's own text is in the audit log.
         const cat = `dir.cat.${r.category}`;
         answer.replaceChildren(h('p', {}, r.ok ? t('dir.testOk') : t('dir.testFailed')),
-          ...(r.ok ? [] : [h('p', {}, has(cat) ? t(cat) : (r.message || t('dir.cat.other')))]));
+          ...(r.ok ? [] : [h('p', {}, has(cat) ? t(cat) : (r.message || t('dir.cat.other')))]),
+          // Works, but something to fix there (e.g. ppolicy without pwdMustChange: TRUE).
+          ...(r.warning ? [h('p', { class: 'error' }, t(`warn.${r.warning.code}`), ' ', h('span', { lang: 'en' }, r.warning.message))] : []));
       } catch (e) { showError(form, err, e); }
     });
   });

@@ -70,6 +70,8 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
   const ownAddr = () => (emailInput ? emailInput.value.trim() : user?.email) || '';
   const notifyUser = checkbox({ name: 'notify_user', checked: true, label: '', hint: create ? t('reset.notifyUserHintNew') : t('reset.notifyUserHint') });
   const where = h('p', { class: 'where', role: 'status' });
+  // A reset does not end the directory's own lockout (AD): offered, on by default.
+  const unlock = !bulk && user?.directory_locked && checkbox({ name: 'unlock', checked: true, label: t('reset.alsoUnlock'), hint: t('reset.alsoUnlockHint') });
 
   function sync() {
     const manual = mode && mode.value() === 'manual';
@@ -98,7 +100,7 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
   drawPicks();
   sync();
 
-  const el = h('div', { class: 'reset-options' }, mode, readable, pw, require, delivery, to, where, notifyUser);
+  const el = h('div', { class: 'reset-options' }, mode, readable, pw, require, unlock, delivery, to, where, notifyUser);
   const values = () => {
     const list = current();
     const bad = list.find((a) => !EMAIL.test(a));
@@ -106,6 +108,7 @@ export function resetOptions({ user, emailInput, altInput, create, bulk, me, lin
     if (list.length > 5) { fieldError(to.input, t('err.too_many_recipients')); to.input.focus(); return null; }
     const o = { mode: mode ? mode.value() : 'auto', require_change: delivery.value() !== 'link' && require.input.checked, delivery: delivery.value(), notify: list, notify_user: notifyUser.input.checked,
       password_style: readable.input.checked ? 'readable' : 'symbols' };
+    if (unlock) o.unlock = unlock.input.checked;
     if (o.mode === 'manual') {
       if (!pw.input.value) { fieldError(pw.input, t('err.required')); pw.input.focus(); return null; }
       o.password = pw.input.value;
@@ -149,6 +152,8 @@ export function showResult(ctx, results, opts, headline) {
     if (print && row) row.append(print);
     else if (print) out.append(h('div', { class: 'actions' }, print));
     if (r.expires_at) exp.textContent = t(r.link ? 'result.linkExpires' : 'result.expires', { when: date(r.expires_at) });
+    // What worked but needs the admin (the directory's own words, in English).
+    for (const w of r.warnings || []) out.append(h('p', { class: 'error', role: 'alert' }, t(`warn.${w.code}`), ' ', h('span', { lang: 'en' }, w.message)));
   } else {
     const tb = h('tbody', {}, results.map((r) => h('tr', {},
       h('td', {}, r.user.username || `#${r.id}`),

@@ -40,7 +40,8 @@ const roleName = (r) => t(`role.${r}`);
 function statusOf(u) {
   const s = [];
   if (u.disabled) s.push(h('span', { class: 'badge st-failed' }, upper(t('user.disabled'))));
-  if (u.locked) s.push(h('span', { class: 'badge st-queued' }, upper(u.locked_until ? t('user.lockedUntil', { when: date(u.locked_until) }) : t('user.locked'))));
+  if (u.directory_locked) s.push(h('span', { class: 'badge st-queued' }, upper(t('user.directoryLocked'))));
+  else if (u.locked) s.push(h('span', { class: 'badge st-queued' }, upper(u.locked_until ? t('user.lockedUntil', { when: date(u.locked_until) }) : t('user.locked'))));
   if (u.must_change_password) s.push(h('span', { class: 'badge st-sending' }, upper(t('user.mustChange'))));
   if (!s.length) s.push(h('span', { class: 'badge st-sent' }, upper(t('user.active'))));
   return s;
@@ -94,7 +95,14 @@ export async function users(view, ctx) {
 
   // The user's details with their actions, opened from the name (the admin
   // centre's habit).
-  function details(u) {
+  function details(u, fresh) {
+    // A directory's lockout changes outside resetd: the details read it live.
+    if (!fresh && u.source === 'directory') {
+      api('GET', `/users/${u.id}`, undefined, { background: true }).then((r) => {
+        const f = r.user || r;
+        if (dialog.open && f.locked !== u.locked) details({ ...u, ...f }, true);
+      }).catch(() => {});
+    }
     const name = u.display_name || u.username;
     const close = h('button', { type: 'button', class: 'btn' }, t('common.close'));
     const acts = [

@@ -172,6 +172,7 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
     local.hash.clear();  // the directory holds the password, not resetd
     out = apply_reset(w, *cur, local, o, a.username, a.client, "password_reset");
   });
+  after_directory_reset(a, target, o, ans, out);
   return out;
 }
 

@@ -101,12 +101,13 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
         u.directory_dn = e.dn;
         if (!e.locale.empty()) u.locale = map_locale(e.locale, u.locale);
         u.disabled = e.disabled;
+        u.directory_locked = e.locked;
         u.search_text = search_text(u);
         if (roles_known && apply_directory_role(w, u, mapped_role(e), actor, client)) ++rep.roles_changed;
         if (u.role != before.role || u.username != before.username || u.display_name != before.display_name ||
             u.email != before.email || u.alternate_email != before.alternate_email ||
             u.directory_dn != before.directory_dn || u.locale != before.locale ||
-            u.disabled != before.disabled) {
+            u.disabled != before.disabled || u.directory_locked != before.directory_locked) {
           u.updated_at = now;
           w.update_user(u);
           ++rep.updated;
@@ -126,6 +127,7 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
       if (u.role != "user") ++rep.roles_changed;
       u.locale = map_locale(e.locale, fallback);
       u.disabled = e.disabled;
+      u.directory_locked = e.locked;
       u.directory_id = e.id;
       u.directory_dn = e.dn;
       u.created_at = u.updated_at = now;

@@ -49,6 +49,8 @@ Result<UserRecord> AccountService::get_user(const Actor& a, int64_t id) {
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_id(id); });
   if (!u) return not_found();
+  // The details an admin opens of someone show the directory's lock live.
+  if (is_admin(a.role) && a.user_id != id) refresh_directory_lock(*u);
   return *u;
 }
 
@@ -284,6 +286,7 @@ Status AccountService::unlock_user(const Actor& a, int64_t id) {
       return;
     }
     clear_failures(*u);
+    u->directory_locked = false;  // a directory user's lock was cleared there above
     u->updated_at = clock_.now();
     w.update_user(*u);
     audit(w, a.username, a.client, "user_unlock", u->username, "ok");

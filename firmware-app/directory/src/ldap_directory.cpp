@@ -9,6 +9,9 @@
 #include <cstring>
 #include <cstdlib>
 
+#include <ctime>
+
+#include "ldap_search.h"
 #include "ldap_session.h"
 #include "ldap_values.h"
 #include "resetd/directory/directory.h"
@@ -44,7 +47,9 @@ class LdapDirectory final : public Directory {
                                      : Failure::UsersBaseUnreadable;
       return a;
     }
-    return {Outcome::Ok, 0, "Bound as " + cfg_.bind_dn + " over TLS at " + c.server() + "; users_base readable"};
+    Answer ok{Outcome::Ok, 0, "Bound as " + cfg_.bind_dn + " over TLS at " + c.server() + "; users_base readable"};
+    if (!ad_) ok.warning = must_change_gap(c, tv_, "");
+    return ok;
   }
 
   Answer list_users(const std::function<void(const Entry&)>& each) override {
@@ -57,6 +62,8 @@ class LdapDirectory final : public Directory {
     struct berval* cookie = nullptr;
     int64_t seen = 0;
     Answer result{Outcome::Ok, 0, ""};
+    const LockPolicy lp = lock_policy(c, tv_, ad_);
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
     for (;;) {
       LDAPControl* page = nullptr;
       if (ldap_create_page_control(c.ld, static_cast<ber_int_t>(cfg_.page_size), cookie, 1, &page) !=
@@ -78,6 +85,7 @@ class LdapDirectory final : public Directory {
       }
       for (LDAPMessage* e = ldap_first_entry(c.ld, res); e; e = ldap_next_entry(c.ld, e)) {
         Entry en = read_entry(c.ld, e);
+        en.locked = entry_locked(c.ld, e, ad_, lp, now);
         if (en.id.empty() || en.username.empty()) continue;
         if (++seen > cfg_.max_users) break;
         each(en);
@@ -142,6 +150,7 @@ class LdapDirectory final : public Directory {
     if (rc == LDAP_SUCCESS) {
       if (LDAPMessage* e = ldap_first_entry(c.ld, res)) {
         *out = read_entry(c.ld, e);
+        out->locked = entry_locked(c.ld, e, ad_, lock_policy(c, tv_, ad_), static_cast<int64_t>(std::time(nullptr)));
         a = {Outcome::Ok, 0, ""};
       }
     } else {
@@ -187,6 +196,7 @@ class LdapDirectory final : public Directory {
       b.text = "the password was set, but pwdReset could not be changed: " + b.text;
       b.outcome = Outcome::Ok;  // the password itself is in the directory
     }
+    if (require_change) b.warning = must_change_gap(c, tv_, dn);
     return b;
   }
 
@@ -243,6 +253,13 @@ class LdapDirectory final : public Directory {
     return c.modify(dn, mods, true);
   }
 
+  Answer change_pending(const std::string& dn, bool* pending) override {
+    *pending = false;
+    Session c(cfg_, tv_);
+    if (Answer a = c.connect_service(); !a.ok()) return a;
+    return directory::change_pending(c, tv_, ad_, dn, pending);
+  }
+
   Answer bind_check(const std::string& dn, const std::string& password) override {
     if (password.empty()) return {Outcome::InvalidCredentials, LDAP_INVALID_CREDENTIALS, "empty password"};
     Session c(cfg_, tv_);
@@ -255,18 +272,7 @@ class LdapDirectory final : public Directory {
     if (cfg_.roles.empty()) return {Outcome::Ok, 0, ""};
     Session c(cfg_, tv_);
     if (Answer a = c.connect_service(); !a.ok()) return a;
-    const std::string filter = "(member=" + escape_filter(dn) + ")";
-    char* attrs[] = {const_cast<char*>("1.1"), nullptr};
-    for (const auto& [group, role] : cfg_.roles) {
-      (void)role;
-      LDAPMessage* res = nullptr;
-      int rc = ldap_search_ext_s(c.ld, group.c_str(), LDAP_SCOPE_BASE, filter.c_str(), attrs, 0,
-                                 nullptr, nullptr, &tv_, 1, &res);
-      if (rc == LDAP_SUCCESS && ldap_count_entries(c.ld, res) > 0) groups->push_back(group);
-      if (res) ldap_msgfree(res);
-      if (transport_rc(rc)) return op_answer(rc, "group search: " + rc_text(rc));
-    }
-    return {Outcome::Ok, 0, ""};
+    return nested_member_of(c, cfg_, tv_, dn, groups);
   }
 
   Answer group_members(std::map<std::string, std::vector<std::string>>* members) override {
@@ -274,6 +280,7 @@ class LdapDirectory final : public Directory {
     if (cfg_.roles.empty()) return {Outcome::Ok, 0, ""};
     Session c(cfg_, tv_);
     if (Answer a = c.connect_service(); !a.ok()) return a;
+    if (ad_) return ad_group_members(c, cfg_, tv_, members);
     char* attrs[] = {const_cast<char*>("member"), nullptr};
     for (const auto& [group, role] : cfg_.roles) {
       (void)role;
@@ -310,7 +317,7 @@ class LdapDirectory final : public Directory {
       ldap_msgfree(res);
       if (!result.ok()) return result;
     }
-    return {Outcome::Ok, 0, ""};
+    return expand_nested(c, cfg_, tv_, members);
   }
 
  private:
@@ -320,6 +327,7 @@ class LdapDirectory final : public Directory {
     if (!cfg_.attrs.alternate_email.empty()) v.push_back(cfg_.attrs.alternate_email);
     if (!cfg_.attrs.locale.empty()) v.push_back(cfg_.attrs.locale);
     if (ad_) v.push_back("userAccountControl");
+    for (auto& a : lock_attrs(ad_)) v.push_back(a);
     return v;
   }
 

@@ -22,6 +22,7 @@ class LocalDirectory final : public Directory {
     return none();
   }
   Answer unlock(const std::string&) override { return none(); }
+  Answer change_pending(const std::string&, bool*) override { return none(); }
   Answer bind_check(const std::string&, const std::string&) override { return none(); }
   Answer member_of(const std::string&, std::vector<std::string>*) override { return none(); }
   Answer group_members(std::map<std::string, std::vector<std::string>>*) override { return none(); }

@@ -7,8 +7,11 @@
 // total deadline, and parks idle keep-alive connections. Only a complete
 // request (head and body in memory) is handed to a worker, which runs
 // httplib's process_request on it and hands the connection back.
-// Workers never wait for a client's bytes beyond a short hold; they write
-// the answer.
+// Workers never wait for a client's bytes beyond a short hold, nor for a
+// client to read: a worker writes what the socket takes of the answer now
+// and hands the rest, in the connection's output buffer, to the reactor,
+// which sends it on EPOLLOUT within write_deadline. Everything the reactor
+// sends (100 Continue, refusals) goes through the same buffer, in order.
 //
 // The hold: handing a keep-alive connection back and taking its next request
 // costs two thread switches and about five syscalls (eventfd, epoll_ctl,
@@ -28,6 +31,10 @@
 // request is complete) apply as before; a request whose first bytes came
 // during a hold has its deadline counted from the hand-back, at most kHold
 // later.
+//
+// Files: edge.cpp (life: bind, serve, stop), edge_reactor.cpp (the reactor),
+// edge_workers.cpp (the workers and the hold), edge_conn.* (a connection's
+// socket and TLS I/O), request_stream.h (what httplib reads and writes).
 //
 // Thread-safety: start/stop from one thread; everything else is internal.
 #pragma once
@@ -55,12 +62,16 @@ struct EdgeLimits {
   // A request's head and body must arrive within this time, counted from
   // accept (TLS handshake included) for the first request and from its
   // first byte for later ones on a keep-alive connection.
+  // Before that, the first byte (TLS handshake included) within 5 s of accept.
   std::chrono::milliseconds request_deadline{10000};
   std::chrono::milliseconds keep_alive_idle{5000};  // parked, no worker held
   size_t max_requests_per_connection = 100;
   std::chrono::milliseconds write_deadline{10000};  // one whole answer
   size_t max_connections = 512;
-  size_t max_per_peer = 32;  // trusted proxies are exempt
+  // Per IPv4 address or IPv6 /64; trusted proxies are exempt. When all
+  // max_connections are taken, the oldest idle keep-alive connection goes,
+  // else the incomplete one nearest its deadline of the address holding most.
+  size_t max_per_peer = 32;
   size_t workers = 8;
 };
 
@@ -88,10 +99,17 @@ class Edge final : public httplib::Server {
   void sweep(std::chrono::steady_clock::time_point now);
   void reject(Conn& c, int status, const char* code, const char* message);
   void linger(Conn& c);
+  void half_close(Conn& c);
+  void after_answer(Conn& c);
   void close_conn(int fd);
+  void recount(Conn& c);
+  bool shed_unfinished(const Conn& current);
   void watch(Conn& c, bool add);
   bool evict_idle();
-  void refuse_fd(int fd);
+  bool evict_incomplete();
+  bool evict_queued();
+  bool make_room();
+  void refuse_fd(int fd, const char* message);
   void serve_one(Conn& c);
   bool hold(Conn& c, std::unique_ptr<Conn>& next);
   void give_back(std::unique_ptr<Conn> c);
@@ -112,6 +130,9 @@ class Edge final : public httplib::Server {
   std::unordered_map<int, std::unique_ptr<Conn>> conns_;  // every open connection's owner slot
   std::unordered_map<std::string, size_t> per_peer_;
   size_t open_ = 0;
+  uint32_t generation_ = 0;  // the last connection's Conn::gen
+  size_t in_total_ = 0;       // buffers held by unfinished requests (Conn::counted)
+  size_t freed_ = 0;          // buffer bytes freed since the last malloc_trim
 
   // reactor -> workers
   std::mutex mu_;

@@ -75,7 +75,8 @@ json user_json_at(const storage::UserRecord& u, int64_t now, const accounts::Exp
       {"role", u.role},
       {"locale", u.locale},
       {"disabled", u.disabled},
-      {"locked", u.locked_until.has_value() && *u.locked_until > now},
+      {"locked", (u.locked_until.has_value() && *u.locked_until > now) || u.directory_locked},
+      {"directory_locked", u.directory_locked},
       {"locked_until", u.locked_until.has_value() && *u.locked_until > now ? json(rfc3339(*u.locked_until)) : json(nullptr)},
       {"must_change_password", u.must_change},
       {"password_expires_at", opt_time(accounts::AccountService::password_expires_at(u, e))},
@@ -144,12 +145,13 @@ void append_user_json(std::string& out, const storage::UserRecord& u, int64_t no
   out += '{';
   append_key(out, "alternate_email"), append_string(out, u.alternate_email), out += ',';
   append_key(out, "created_at"), append_string(out, rfc3339(u.created_at)), out += ',';
+  append_key(out, "directory_locked"), out += u.directory_locked ? "true," : "false,";
   append_key(out, "disabled"), out += u.disabled ? "true," : "false,";
   append_key(out, "display_name"), append_string(out, u.display_name), out += ',';
   append_key(out, "email"), append_string(out, u.email), out += ',';
   append_key(out, "id"), out += std::to_string(u.id), out += ',';
   append_key(out, "locale"), append_string(out, u.locale), out += ',';
-  append_key(out, "locked"), out += (u.locked_until.has_value() && *u.locked_until > now) ? "true," : "false,";
+  append_key(out, "locked"), out += ((u.locked_until.has_value() && *u.locked_until > now) || u.directory_locked) ? "true," : "false,";
   append_key(out, "locked_until");
   if (u.locked_until.has_value() && *u.locked_until > now) append_string(out, rfc3339(*u.locked_until));
   else out += "null";
@@ -225,6 +227,7 @@ accounts::ResetOptions reset_options(const json& b) {
   if (auto v = opt_string(b, "delivery")) o.delivery = *v;
   if (auto v = opt_bool(b, "notify_user")) o.notify_user = *v;
   if (auto v = opt_string(b, "password_style")) o.password_style = *v;
+  o.unlock = opt_bool(b, "unlock");
   if (auto it = b.find("notify"); it != b.end() && !it->is_null()) {
     if (!it->is_array()) fail(400, "invalid_type", "notify must be an array of addresses.", "notify");
     for (const auto& e : *it) {

@@ -149,12 +149,14 @@ void add_directory_routes(std::vector<Route>& r, Services& s) {
                            {"outcome", directory::outcome_name(ans.outcome)},
                            {"category", ans.ok() ? "ok" : category_of(ans)},
                            {"message", test_message(ans)}};
+                 if (!ans.warning.empty()) j["warning"] = {{"code", "must_change_not_enforced"}, {"message", ans.warning}};
                  send_json(c.res, 200, j);
                }});
   r.push_back({"POST", PathPattern("/directory/sync"), Auth::Session, [&s](Ctx& c) {
                  if (!accounts::is_admin(c.actor->role)) fail(403, "forbidden", "Admins only.");
                  auto rep = take(s.accounts.sync_directory(c.actor->username, c.client));
                  s.accounts.resolve_intents();
+                 s.accounts.expire_directory_temp_passwords();
                  send_json(c.res, 200, sync_json(rep));
                }});
   r.push_back({"GET", PathPattern("/directory/status"), Auth::Session, [&s](Ctx& c) {

@@ -13,6 +13,13 @@ json outcome_json(const accounts::ResetOutcome& o, const Services& s) {
   if (o.link) j["link"] = *o.link;
   if (o.expires_at) j["expires_at"] = rfc3339(*o.expires_at);
   for (const auto& m : o.notifications) j["notifications"].push_back(notification_json(m));
+  if (!o.warnings.empty()) {
+    j["warnings"] = json::array();
+    for (const auto& w : o.warnings) {
+      const auto colon = w.find(": ");
+      j["warnings"].push_back({{"code", w.substr(0, colon)}, {"message", w.substr(colon + 2)}});
+    }
+  }
   return j;
 }
 }  // namespace

@@ -64,6 +64,7 @@ BOOST_AUTO_TEST_CASE(append_user_json_sameBytesAsTheJsonObject) {
     u.disabled = variant & 1;
     u.must_change = variant & 2;
     if (variant == 3) u.locked_until = 1'900'000'000;
+    u.directory_locked = variant == 1;  // "locked" also when only the directory locked it
     if (variant == 2) u.display_name = std::string("bad \xff utf-8");
     if (variant == 3) u.directory_id = "6f1c2a8e-0d7b-4c1e-9a52-3b9e1f0c7d44";  // "source": "directory"
     std::string fast;

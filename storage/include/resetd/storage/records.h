@@ -31,6 +31,7 @@ struct UserRecord {
   int64_t updated_at = 0;
   std::string directory_id;  // entryUUID / objectGUID; empty = local account
   std::string directory_dn;  // where the entry was at the last sync
+  bool directory_locked = false;  // the directory's own lockout, as last read (migration 0005)
 };
 
 // A directory password write in flight (see migration 0004).

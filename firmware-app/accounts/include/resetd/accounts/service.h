@@ -84,6 +84,9 @@ struct ResetOptions {
   // mode auto: "readable" (letters and digits in groups, for reading aloud
   // and any keyboard; the default) or "symbols" (mixed case and # % + = ? @)
   std::string password_style = "readable";
+  // Directory users: also clear the directory's lockout (an AD reset does not);
+  // unset = yes when the account is locked there.
+  std::optional<bool> unlock;
 };
 
 struct ResetOutcome {
@@ -92,6 +95,9 @@ struct ResetOutcome {
   std::optional<std::string> link;      // only for delivery link
   std::optional<int64_t> expires_at;    // when the new password or link stops working
   std::vector<storage::OutboxRecord> notifications;
+  // What worked but needs an admin's attention (directory), e.g.
+  // "must_change_not_enforced: ..." or "unlock_failed: ...".
+  std::vector<std::string> warnings;
 };
 
 struct NewUser {
@@ -275,6 +281,11 @@ class AccountService {
   // finishes (outbox + audit). Refused: closed as not applied; overtaken by a
   // newer write: superseded; unreachable: stays open. Returns how many resolved.
   int resolve_intents();
+  // Temporary passwords of directory users past expires_at (spec §1): one the
+  // user has not changed at the directory is replaced there by a random one
+  // nobody knows (under an intent, audited); one they changed is just
+  // forgotten. Runs after every sync. Returns how many were replaced.
+  int expire_directory_temp_passwords();
   Result<std::vector<storage::DirectoryIntentRecord>> list_intents(const Actor& a);
   int64_t open_intent_count();
   // The same, reusing the count while `generation` (a data_generation() taken
@@ -405,6 +416,15 @@ class AccountService {
   Result<directory::Config> with_stored_password(directory::Config c, bool retyped) const;
   Result<ResetOutcome> directory_reset(const Actor& a, const storage::UserRecord& target,
                                        const Prepared& p, const ResetOptions& o);
+  // directory_state.cpp: after a directory reset landed, the unlock it asked
+  // for (ResetOptions::unlock) and the directory's warnings, into `out`.
+  void after_directory_reset(const Actor& a, const storage::UserRecord& target, const ResetOptions& o,
+                             const directory::Answer& written, ResetOutcome& out);
+  // The directory's lockout of `u` read live (a details read); stored when it changed.
+  void refresh_directory_lock(storage::UserRecord& u);
+  // Sign-in of a directory user whose temporary password is past expires_at:
+  // true = it is still the one resetd set (refuse), false = changed there since.
+  bool directory_temp_still_set(const storage::UserRecord& u);
   // The role [directory.roles] gives someone in `groups` (the highest mapped one; "user" if none).
   static std::string role_from_groups(const directory::Config& c, const std::vector<std::string>& groups);
   // Gives directory user `u` the role the directory maps (caller writes `u`).

@@ -87,6 +87,9 @@ struct Entry {
   std::string alternate_email;
   std::string locale;
   bool disabled = false;  // AD userAccountControl ACCOUNTDISABLE
+  // The directory's own lockout: AD lockoutTime within the domain's
+  // lockoutDuration; OpenLDAP ppolicy pwdAccountLockedTime present.
+  bool locked = false;
 };
 
 enum class Outcome {
@@ -121,6 +124,9 @@ struct Answer {
   int ldap_code = 0;
   std::string text;  // the server's exact answer: "Constraint violation (19): 0000052D: ..."
   Failure failure = Failure::None;
+  // Something an admin should fix though the call worked (e.g. an OpenLDAP
+  // policy without pwdMustChange: TRUE, so "must change" does nothing); "" = none.
+  std::string warning = {};
   bool ok() const { return outcome == Outcome::Ok; }
 };
 
@@ -143,7 +149,8 @@ class Directory {
   virtual Answer list_users(const std::function<void(const Entry&)>& each) = 0;
   // One entry by its stable id.
   virtual Answer get_user(const std::string& id, Entry* out) = 0;
-  // Admin reset; `require_change`: ppolicy pwdReset TRUE / AD pwdLastSet 0.
+  // Admin reset; `require_change`: ppolicy pwdReset TRUE / AD pwdLastSet 0
+  // (OpenLDAP: `warning` says so when the policy does not enforce it).
   virtual Answer reset_password(const std::string& dn, const std::string& password,
                                 bool require_change) = 0;
   // The user's own change: OpenLDAP binds as the user and sends the exop with
@@ -153,14 +160,19 @@ class Directory {
                                  const std::string& new_password) = 0;
   // ppolicy: delete pwdAccountLockedTime; AD: lockoutTime = 0.
   virtual Answer unlock(const std::string& dn) = 0;
+  // Whether the password a must-change reset set is still unchanged there
+  // (AD pwdLastSet 0, ppolicy pwdReset TRUE): what an expiry may replace.
+  virtual Answer change_pending(const std::string& dn, bool* pending) = 0;
   // A simple bind as `dn` with `password`: Ok, MustChange, InvalidCredentials, Locked, Unavailable.
   virtual Answer bind_check(const std::string& dn, const std::string& password) = 0;
-  // Group DNs of cfg.roles that `dn` is a member of.
+  // Group DNs of cfg.roles that `dn` is a member of, directly or through
+  // nested groups (AD: in-chain rule; OpenLDAP: up to 8 levels, cycle-safe).
   virtual Answer member_of(const std::string& dn, std::vector<std::string>* groups) = 0;
-  // Members of every group in cfg.roles, one read per group (the `member`
-  // attribute), as dn_key()s: what a sync maps to roles. A mapped group the
-  // directory does not have counts as empty; a group too large for one read
-  // (AD range retrieval) is Refused, so the caller leaves roles unchanged.
+  // Members of every group in cfg.roles, nested groups included, as
+  // dn_key()s: what a sync maps to roles. AD: the users under users_base in
+  // the group (in-chain rule, paged); OpenLDAP: the `member` values, then
+  // those of groups among them, up to 8 levels. A mapped group the directory
+  // does not have counts as empty; on any error the caller leaves roles unchanged.
   virtual Answer group_members(std::map<std::string, std::vector<std::string>>* members) = 0;
 
   virtual const Config& config() const = 0;

@@ -1,0 +1,122 @@
+// AccountService and account state the directory owns (issue 20): its
+// lockout (shown, unlocked with a reset), OpenLDAP's must-change gap (a
+// warning), and the expiry of temporary passwords of directory users.
+//
+// Expiry (spec §1): the directory has no notion of resetd's expires_at, and
+// AD's pwdLastSet = 0 only forces a change (the password still signs in to
+// change it). So at expiry resetd replaces a temporary password the user has
+// not changed (AD pwdLastSet still 0, OpenLDAP pwdReset still TRUE) with a
+// random one nobody knows, written under an intent like any reset and
+// audited: sign-in stops at the directory itself, not only through resetd.
+// Sign-in through resetd refuses it before then with its own code.
+#include <iostream>
+
+#include "credentials.h"
+#include "resetd/accounts/service.h"
+
+namespace resetd::accounts {
+
+using storage::UserRecord;
+
+void AccountService::after_directory_reset(const Actor& a, const UserRecord& target,
+                                           const ResetOptions& o, const directory::Answer& written,
+                                           ResetOutcome& out) {
+  if (!written.warning.empty()) out.warnings.push_back("must_change_not_enforced: " + written.warning);
+  if (!o.unlock.value_or(target.directory_locked)) {
+    // Not asked to unlock; OpenLDAP's ppolicy ends a lock on any password change itself.
+    if (target.directory_locked) refresh_directory_lock(out.user);
+    return;
+  }
+  auto d = directory();
+  directory::Answer u = d->unlock(target.directory_dn);
+  store_.write([&](storage::Writer& w) {
+    if (u.ok()) {
+      if (auto cur = w.user_by_id(target.id); cur && cur->directory_locked) {
+        cur->directory_locked = false;
+        w.update_user(*cur);
+        out.user.directory_locked = false;
+      }
+    }
+    audit(w, a.username, a.client, "user_unlock", target.username, u.ok() ? "ok" : "failed",
+          u.ok() ? "with the password reset" : "with the password reset; directory: " + u.text);
+  });
+  if (!u.ok())
+    out.warnings.push_back("unlock_failed: the password was set, but the directory kept the account locked: " +
+                           u.text);
+}
+
+void AccountService::refresh_directory_lock(UserRecord& u) {
+  if (u.directory_id.empty() || !directory_mode()) return;
+  directory::Entry e;
+  if (!directory()->get_user(u.directory_id, &e).ok() || e.locked == u.directory_locked) return;
+  store_.write([&](storage::Writer& w) {
+    auto cur = w.user_by_id(u.id);
+    if (!cur) return;
+    cur->directory_locked = e.locked;
+    w.update_user(*cur);
+  });
+  u.directory_locked = e.locked;
+}
+
+bool AccountService::directory_temp_still_set(const UserRecord& u) {
+  bool pending = true;
+  // Unreadable: fail closed, the expired password stays refused.
+  if (!directory()->change_pending(u.directory_dn, &pending).ok()) return true;
+  return pending;
+}
+
+int AccountService::expire_directory_temp_passwords() {
+  auto d = directory();
+  if (!d || d->local()) return 0;
+  const int64_t now = clock_.now();
+  std::vector<UserRecord> due;
+  store_.read([&](storage::Reader& r) {
+    for (auto& u : r.directory_users())
+      if (u.temp_expires_at && *u.temp_expires_at <= now) due.push_back(std::move(u));
+  });
+  int replaced = 0;
+  for (const auto& u : due) {
+    bool pending = false;
+    directory::Answer a = d->change_pending(u.directory_dn, &pending);
+    if (!a.ok()) {  // tried again after the next sync
+      std::cerr << "resetd: directory: expiry of " << u.username << "'s temporary password waits: " << a.text
+                << "\n";
+      continue;
+    }
+    // Only while nothing newer happened to this user (a reset since, a write in flight).
+    bool current = false;
+    store_.read([&](storage::Reader& r) {
+      auto cur = r.user_by_id(u.id);
+      current = cur && cur->temp_expires_at == u.temp_expires_at;
+      for (const auto& i : r.intents("open", 1000))
+        if (i.user_id == u.id) current = false;
+    });
+    if (!current) continue;
+    if (!pending) {  // the user changed it at the directory: it is theirs now
+      store_.write([&](storage::Writer& w) {
+        auto cur = w.user_by_id(u.id);
+        if (!cur || cur->temp_expires_at != u.temp_expires_at) return;
+        cur->temp_expires_at.reset();
+        cur->must_change = false;
+        cur->updated_at = now;
+        w.update_user(*cur);
+      });
+      continue;
+    }
+    const std::string pw = crypto::generate_password(32);
+    Status st = directory_set_password(u, pw, "temp_password_expired", "", [&](storage::Writer& w, UserRecord& cur) {
+      set_password(cur, "", false, std::nullopt, clock_.now());
+      w.update_user(cur);
+      revoke_credentials(w, cur.id, clock_.now());
+      audit(w, "system", "", "temp_password_expired", cur.username, "ok",
+            "the temporary password expired; the directory now holds a random password nobody knows "
+            "(reset again to give the user one)");
+    });
+    if (st) ++replaced;
+    else std::cerr << "resetd: directory: expiry of " << u.username << "'s temporary password failed: "
+                   << st.error().message << "\n";
+  }
+  return replaced;
+}
+
+}  // namespace resetd::accounts

@@ -1,0 +1,515 @@
+// See edge.h: the reactor thread owns every connection not serving a request.
+#include <arpa/inet.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "edge.h"
+#include "edge_conn.h"
+
+namespace resetd::http {
+
+namespace {
+
+constexpr auto kLinger = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 64u << 20;  // reading is cheap; the time bounds it
+// From accept to the first byte of a request, TLS handshake included: a
+// client that connects and says nothing holds a slot no longer than this.
+constexpr auto kFirstByte = std::chrono::seconds(5);
+// What all unfinished requests in the reactor may hold together (their
+// buffers' capacity). 512 connections x (32 KiB head + 64 KiB body), with
+// the buffers' growth, pinned ~77 MiB; the unit's MemoryHigh leaves 64 MiB
+// beside the hash slots. Past it, the connection holding the most goes.
+constexpr size_t kUnfinishedBytes = 16u << 20;
+// Freed buffers are returned to the system once this much was freed: a
+// flood's memory does not stay pinned in malloc's free lists after it.
+constexpr size_t kTrimAfter = 2u << 20;
+constexpr size_t kTlsConnBytes = 14u << 10;  // OpenSSL's state of an idle TLS connection, measured
+
+std::string addr_string(const sockaddr_storage& ss, int* port) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
+    inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
+    *port = ntohs(a.sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
+    inet_ntop(AF_INET6, &a.sin6_addr, buf, sizeof buf);
+    *port = ntohs(a.sin6_port);
+    std::string s = buf;
+    if (s.rfind("::ffff:", 0) == 0 && s.find('.') != std::string::npos) return s.substr(7);
+  }
+  return buf;
+}
+
+// Who a connection counts against: its IPv4 address, or its IPv6 /64 (one
+// host's privacy addresses are one network, not 2^64 peers).
+std::string peer_group(const sockaddr_storage& ss, const std::string& peer) {
+  if (ss.ss_family != AF_INET6 || peer.find(':') == std::string::npos) return peer;  // v4, v4-mapped
+  in6_addr a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+  std::memset(a.s6_addr + 8, 0, 8);
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  return std::string(buf) + "/64";
+}
+
+const char* reason(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+// The error answer of spec §7, written by the connection layer itself.
+std::string error_response(int status, const char* code, const char* message) {
+  const std::string body = std::string("{\"error\":{\"code\":\"") + code + "\",\"message\":\"" + message + "\"}}";
+  std::string r = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
+  r += "Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n";
+  r += "X-Content-Type-Options: nosniff\r\nConnection: close\r\n";
+  if (status == 503) r += "Retry-After: 5\r\n";
+  r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return r;
+}
+
+
+}  // namespace
+
+void Edge::watch(Conn& c, bool add) {
+  epoll_event ev{};
+  // An answer being flushed: no reading meanwhile (its next request waits in
+  // the socket), unless TLS needs to read to go on writing.
+  if (c.flushing_answer) ev.events = EPOLLOUT | (c.write_wants_read ? EPOLLIN : 0u);
+  else ev.events = EPOLLIN | (c.want_write || c.pending_out() ? EPOLLOUT : 0u);
+  ev.data.u64 = event_key(c);
+  epoll_ctl(epoll_fd_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void Edge::reactor_loop() {
+  epoll_event evs[64];
+  auto last_sweep = SteadyClock::now();
+  while (!stopping_) {
+    const int n = epoll_wait(epoll_fd_, evs, 64, 100);
+    for (int i = 0; i < n && !stopping_; ++i) {
+      // A connection's events carry its generation (edge_conn.h): one closed
+      // earlier in this batch, its descriptor number reused by accept4, must
+      // not have its events delivered to the new connection.
+      const int fd = static_cast<int>(evs[i].data.u64 & 0xffffffffu);
+      const auto gen = static_cast<uint32_t>(evs[i].data.u64 >> 32);
+      if (fd == listen_fd_) {
+        accept_all();
+      } else if (fd == wake_fd_) {
+        uint64_t v;
+        [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof v);
+        take_back();
+      } else if (auto it = conns_.find(fd); it != conns_.end() && it->second->gen == gen) {
+        on_io(*it->second);
+      }
+    }
+    const auto now = SteadyClock::now();
+    if (now - last_sweep >= std::chrono::milliseconds(100)) {
+      sweep(now);
+      last_sweep = now;
+    }
+  }
+}
+
+void Edge::refuse_fd(int fd, const char* message) {
+  if (!tls_) {
+    const std::string r = error_response(503, "busy", message);
+    [[maybe_unused]] auto w = ::send(fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  ::close(fd);
+}
+
+// Under pressure: the connection still reading a request (or handshaking,
+// lingering, or waiting for its client to read an answer) nearest its
+// deadline, of the address holding the most slots; of any address if that
+// one has none here (all at workers).
+bool Edge::evict_incomplete() {
+  const std::string* top = nullptr;
+  size_t most = 0;
+  for (auto& [group, n] : per_peer_)
+    if (n > most) {
+      most = n;
+      top = &group;
+    }
+  Conn* pick = nullptr;
+  for (int pass = 0; pass < 2 && !pick; ++pass)
+    for (auto& [fd, c] : conns_)
+      if (!c->idle && (pass == 1 || (top && c->group == *top)) &&
+          (!pick || c->deadline < pick->deadline))
+        pick = c.get();
+  if (!pick) return false;
+  close_conn(pick->fd);
+  return true;
+}
+
+bool Edge::evict_idle() {
+  Conn* oldest = nullptr;
+  for (auto& [fd, c] : conns_)
+    if (c->idle && c->in.empty() && !c->lingering && (!oldest || c->deadline < oldest->deadline)) oldest = c.get();
+  if (!oldest) return false;
+  close_conn(oldest->fd);
+  return true;
+}
+
+// A queued connection (its request framed, no worker free yet) of the address
+// holding the most slots, else of any, nearest its deadline: under pressure a
+// flood's queued requests go before a new client is refused (the reactor
+// itself may hold none: everything at or waiting for the workers).
+bool Edge::evict_queued() {
+  std::unique_ptr<Conn> victim;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string* top = nullptr;
+    size_t most = 0;
+    for (auto& [group, n] : per_peer_)
+      if (n > most) {
+        most = n;
+        top = &group;
+      }
+    auto pick = ready_.end();
+    for (int pass = 0; pass < 2 && pick == ready_.end(); ++pass)
+      for (auto it = ready_.begin(); it != ready_.end(); ++it)
+        if ((pass == 1 || (top && (*it)->group == *top)) &&
+            (pick == ready_.end() || (*it)->deadline < (*pick)->deadline))
+          pick = it;
+    if (pick == ready_.end()) return false;
+    victim = std::move(*pick);
+    ready_.erase(pick);
+    if (ready_.empty() && work_signaled_) {  // as pop_ready: nothing queued ends a hold now
+      uint64_t v;
+      [[maybe_unused]] auto n = ::read(work_fd_, &v, sizeof v);
+      work_signaled_ = false;
+    }
+  }
+  freed_ += victim->ssl ? kTlsConnBytes : 0;  // its buffers were uncounted at dispatch
+  auto pp = per_peer_.find(victim->group);
+  if (pp != per_peer_.end() && --pp->second == 0) per_peer_.erase(pp);
+  --open_;
+  return true;  // ~Conn closes it
+}
+
+// All slots taken: answers the workers handed back become the reactor's again
+// (and evictable), then an idle connection goes, else an incomplete one, else
+// a queued one.
+bool Edge::make_room() {
+  take_back();
+  return open_ < lim_.max_connections || evict_idle() || evict_incomplete() || evict_queued();
+}
+
+void Edge::accept_all() {
+  for (;;) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: stop polling the listener for a moment instead of spinning.
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        listen_paused_ = true;
+        listen_paused_until_ = SteadyClock::now() + std::chrono::milliseconds(100);
+      }
+      return;
+    }
+    int port = 0;
+    std::string peer = addr_string(ss, &port);
+    std::string group = peer_group(ss, peer);
+    const bool capped = std::find(uncapped_.begin(), uncapped_.end(), peer) == uncapped_.end();
+    const auto held = per_peer_.find(group);  // no entry for a refused address
+    if (capped && held != per_peer_.end() && held->second >= lim_.max_per_peer) {
+      // Behind a reverse proxy every client is one address: say so.
+      const std::string why =
+          "Too many connections from your address (at most " + std::to_string(lim_.max_per_peer) +
+          " at once); try again in a few seconds. A reverse proxy in front of resetd must be listed in "
+          "trusted_proxies.";
+      refuse_fd(fd, why.c_str());
+      continue;
+    }
+    if (open_ >= lim_.max_connections && !make_room()) {
+      refuse_fd(fd, "Too many connections; try again in a few seconds.");
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto c = std::make_unique<Conn>();
+    c->fd = fd;
+    c->peer = std::move(peer);
+    c->group = std::move(group);
+    c->peer_port = port;
+    sockaddr_storage ls{};
+    socklen_t llen = sizeof ls;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ls), &llen) == 0) c->local = addr_string(ls, &c->local_port);
+    if (tls_) {
+      c->ssl = SSL_new(tls_.get());
+      if (!c->ssl) {
+        ::close(fd);
+        c->fd = -1;
+        continue;
+      }
+      SSL_set_fd(c->ssl, fd);
+      SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+      SSL_set_accept_state(c->ssl);
+    }
+    c->accepted_at = SteadyClock::now();
+    c->deadline = c->accepted_at + std::min<SteadyClock::duration>(kFirstByte, lim_.request_deadline);
+    c->gen = ++generation_ == 0 ? ++generation_ : generation_;  // 0: the listener and wake_fd_
+    ++per_peer_[c->group];
+    ++open_;
+    watch(*c, true);
+    conns_[fd] = std::move(c);
+  }
+}
+
+void Edge::recount(Conn& c) {
+  const size_t now = c.in.capacity() + c.pending.request.capacity();
+  if (now < c.counted) freed_ += c.counted - now;
+  in_total_ = in_total_ - c.counted + now;
+  c.counted = now;
+}
+
+bool Edge::shed_unfinished(const Conn& current) {
+  bool closed_current = false;
+  while (in_total_ > kUnfinishedBytes) {
+    Conn* big = nullptr;
+    for (auto& [fd, c] : conns_)
+      if (c->counted > 0 && (!big || c->counted > big->counted)) big = c.get();
+    if (!big) break;
+    closed_current = closed_current || big == &current;
+    close_conn(big->fd);
+  }
+  return closed_current;
+}
+
+void Edge::close_conn(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  in_total_ -= it->second->counted;
+  freed_ += it->second->counted + (it->second->ssl ? kTlsConnBytes : 0);
+  auto pp = per_peer_.find(it->second->group);
+  if (pp != per_peer_.end() && --pp->second == 0) per_peer_.erase(pp);
+  --open_;
+  conns_.erase(it);  // closing the descriptor also takes it out of epoll
+}
+
+void Edge::linger(Conn& c) {
+  // Closing with unread bytes would send RST and could destroy the answer
+  // before the client reads it: half-close once `out` is sent, then read and
+  // drop for a while.
+  if (c.pending_out()) c.close_when_sent = true;
+  else half_close(c);
+  c.lingering = true;
+  c.want_write = false;
+  std::string().swap(c.in);
+  std::string().swap(c.request);
+  c.pending = Frame{};
+  recount(c);
+  c.deadline = SteadyClock::now() + kLinger;
+  watch(c, false);
+}
+
+void Edge::half_close(Conn& c) {
+  if (c.ssl && c.handshaken && !c.ssl_fatal) {  // OpenSSL forbids SSL_shutdown after a fatal error
+    ERR_clear_error();
+    SSL_shutdown(c.ssl);
+  }
+  ::shutdown(c.fd, SHUT_WR);
+}
+
+void Edge::reject(Conn& c, int status, const char* code, const char* message) {
+  const std::string r = error_response(status, code, message);
+  if (!c.send(r.data(), r.size())) return close_conn(c.fd);
+  linger(c);
+}
+
+void Edge::after_answer(Conn& c) {
+  if (!c.keep) return linger(c);
+  const int fd = c.fd;
+  c.idle = c.in.empty();
+  c.deadline = SteadyClock::now() + (c.idle ? lim_.keep_alive_idle : lim_.request_deadline);
+  watch(c, false);
+  // A pipelined request may already be here, or bytes inside TLS where epoll can't see them.
+  if (!c.in.empty()) {
+    try_frame(c);
+    if (conns_.find(fd) == conns_.end() || c.lingering) return;
+  }
+  on_io(c);
+}
+
+void Edge::on_io(Conn& c) {
+  char buf[kReadChunk];
+  if (c.pending_out()) {
+    const int f = c.flush();
+    if (f < 0) return close_conn(c.fd);
+    if (f > 0 && c.close_when_sent) {
+      c.close_when_sent = false;
+      half_close(c);
+    }
+    if (f > 0 && c.flushing_answer) {
+      c.flushing_answer = false;
+      return after_answer(c);
+    }
+    watch(c, false);
+    if (c.flushing_answer) return;
+  }
+  if (c.lingering) {
+    for (;;) {
+      const ssize_t r = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (r > 0 && (c.drained += static_cast<size_t>(r)) < kLingerBytes) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+      return close_conn(c.fd);
+    }
+  }
+  if (c.ssl && !c.handshaken) {
+    ERR_clear_error();
+    const int r = SSL_do_handshake(c.ssl);
+    if (r != 1) {
+      const int e = SSL_get_error(c.ssl, r);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return close_conn(c.fd);
+      const bool ww = e == SSL_ERROR_WANT_WRITE;
+      if (ww != c.want_write) {
+        c.want_write = ww;
+        watch(c, false);
+      }
+      return;
+    }
+    c.handshaken = true;
+  }
+  const bool was_want_write = c.want_write;
+  c.want_write = false;
+  for (;;) {
+    const ssize_t r = c.read_some(buf, sizeof buf);
+    if (r > 0) {
+      if (c.idle) {
+        c.idle = false;
+        c.deadline = SteadyClock::now() + lim_.request_deadline;
+      } else if (!c.got_bytes) {
+        c.deadline = c.accepted_at + lim_.request_deadline;  // past the first-byte deadline now
+      }
+      c.got_bytes = true;
+      c.in.append(buf, static_cast<size_t>(r));
+      recount(c);
+      if (in_total_ > kUnfinishedBytes && shed_unfinished(c)) return;
+      const int fd = c.fd;
+      try_frame(c);
+      if (conns_.find(fd) == conns_.end() || conns_[fd].get() != &c || c.lingering) return;
+      continue;
+    }
+    if (r == -1) break;
+    if (r == 0 && !c.in.empty()) {
+      c.peer_closed = true;
+      const int fd = c.fd;
+      try_frame(c);
+      if (conns_.find(fd) == conns_.end() || conns_[fd].get() != &c || c.lingering) return;
+    }
+    return close_conn(c.fd);
+  }
+  if (c.want_write != was_want_write) watch(c, false);
+}
+
+void Edge::try_frame(Conn& c) {
+  if (!c.head_done) {
+    const size_t from = c.scan_from > 3 ? c.scan_from - 3 : 0;
+    const bool complete = c.in.find("\r\n\r\n", from) != std::string::npos;
+    c.scan_from = c.in.size();
+    if (!complete && c.in.size() <= lim_.frame.max_head) return;
+    Frame f = frame_request(c.in, lim_.frame);
+    if (f.kind == Frame::Kind::Reject) return reject(c, f.status, f.code, f.message);
+    if (f.kind == Frame::Kind::NeedMore) {
+      if (f.consumed == 0) return;  // only blank lines so far
+      c.head_done = true;
+      c.pending = std::move(f);
+      if (c.pending.wants_continue && !c.continue_sent) {
+        c.continue_sent = true;
+        static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (!c.send(kContinue, sizeof kContinue - 1)) return close_conn(c.fd);
+        if (c.pending_out()) watch(c, false);
+      }
+      if (c.peer_closed) close_conn(c.fd);
+      return;
+    }
+    c.take_request(f);
+  } else {
+    if (c.in.size() < c.pending.consumed) return;
+    c.pending.request.append(c.in, c.pending.consumed - c.pending.body, c.pending.body);
+    c.take_request(c.pending);
+    c.pending = Frame{};
+  }
+  c.head_done = false;
+  c.scan_from = 0;
+  c.continue_sent = false;
+  if (c.peer_closed) c.close_after = true;
+  dispatch(c);
+}
+
+void Edge::dispatch(Conn& c) {
+  c.ready_at = SteadyClock::now();
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  in_total_ -= c.counted;  // the worker's now; counted again when it comes back
+  c.counted = 0;
+  auto it = conns_.find(c.fd);
+  std::unique_ptr<Conn> owned = std::move(it->second);
+  conns_.erase(it);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_.push_back(std::move(owned));
+    // More queued than idle workers to take it: end a hold (edge.h).
+    if (holding_ > 0 && !work_signaled_ && ready_.size() > waiting_) {
+      const uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(work_fd_, &one, sizeof one);
+      work_signaled_ = true;
+    }
+  }
+  cv_.notify_one();
+}
+
+void Edge::take_back() {
+  std::deque<std::unique_ptr<Conn>> back;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    back.swap(returned_);
+  }
+  for (auto& owned : back) {
+    Conn& c = *owned;
+    const int fd = c.fd;
+    conns_[fd] = std::move(owned);
+    recount(c);
+    // What of the answer the socket did not take is the reactor's to send (edge.h).
+    c.flushing_answer = c.pending_out();
+    if (c.flushing_answer) c.deadline = c.write_until;
+    watch(c, true);
+    if (!c.flushing_answer) after_answer(c);
+  }
+}
+
+void Edge::sweep(SteadyClock::time_point now) {
+  if (listen_paused_ && now >= listen_paused_until_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = static_cast<uint32_t>(listen_fd_);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    listen_paused_ = false;
+  }
+  if (freed_ >= kTrimAfter) {
+    malloc_trim(0);
+    freed_ = 0;
+  }
+  std::vector<int> late;
+  for (auto& [fd, c] : conns_)
+    if (c->deadline <= now) late.push_back(fd);
+  for (int fd : late) close_conn(fd);
+}
+
+}  // namespace resetd::http
