@@ -1,6 +1,6 @@
 // resetd web UI: shell, session and hash router (every page is served at "/").
 import { h } from './js/dom.js';
-import { t, setLocale, pickLocale, locale } from './js/i18n.js';
+import { t, setLocale, pickLocale, locale, setZone } from './js/i18n.js';
 import { api, setCsrf, onUnauthorized } from './js/api.js';
 import { signIn, forgot, setPassword, changePassword, returnTo, leaveFor } from './js/auth.js';
 import { users, userForm } from './js/users.js';
@@ -151,6 +151,8 @@ async function render(opts = {}) {
   if (!opts.keep) {
     window.scrollTo(0, 0);
     (ctx.focus || h1 || main).focus({ preventScroll: true });
+    // A field focused for the keyboard is on screen, not below the fold.
+    if (ctx.focus) ctx.focus.scrollIntoView({ block: 'center' });
   }
 }
 
@@ -191,6 +193,7 @@ async function start() {
     api('GET', '/session', undefined, { noAuthRedirect: true }),
   ]);
   app.health = health.status === 'fulfilled' ? health.value : null;
+  setZone(app.health?.time_zone);
   setSession(session.status === 'fulfilled' ? session.value : null);
   // Already signed in and sent back by a proxy: go straight to a configured site.
   const rd = returnTo();
@@ -201,6 +204,15 @@ async function start() {
     } catch { /* not a configured site: stay here */ }
   }
   window.addEventListener('hashchange', () => render());
+  // "Skip to main content": to the page's heading, past the bar and its
+  // menu; the link must not become a route (#main is no page).
+  document.querySelector('.skip').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    const m = document.getElementById('main');
+    const h1 = m.querySelector('h1');
+    (h1 || m).focus();
+    (h1 || m).scrollIntoView({ block: 'start' });
+  });
   render();
 }
 

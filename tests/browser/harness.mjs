@@ -184,9 +184,11 @@ export async function adminApi(origin) {
   return c;
 }
 
-export async function launch(locale = 'en', viewport = { width: 1024, height: 600 }) {
+// extra: more context options, e.g. { timezoneId: 'Asia/Taipei' } for a
+// browser in another zone than the appliance.
+export async function launch(locale = 'en', viewport = { width: 1024, height: 600 }, extra = {}) {
   const ctx = await chromium.launchPersistentContext(tmpDir('resetd-chromium-'), {
-    executablePath: CHROMIUM, headless: true, locale, viewport,
+    executablePath: CHROMIUM, headless: true, locale, viewport, ...extra,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const page = ctx.pages()[0] || await ctx.newPage();
@@ -211,8 +213,8 @@ export async function signInUi(page, username, password) {
 
 // A browser that has signed in as the admin (password already changed); the caller
 // waits for the page it expects.
-export async function launchSignedInAdmin(origin, locale = 'en', viewport = { width: 1024, height: 600 }) {
-  const b = await launch(locale, viewport);
+export async function launchSignedInAdmin(origin, locale = 'en', viewport = { width: 1024, height: 600 }, extra = {}) {
+  const b = await launch(locale, viewport, extra);
   await b.page.goto(`${origin}/#/signin`);
   await signInUi(b.page, 'admin', ADMIN_PASSWORD);
   return b;

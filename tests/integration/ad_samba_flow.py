@@ -112,8 +112,12 @@ def test_ad_ldaps_wrong_ca_through_resetd_changes_nothing(dc, sink, make_resetd)
     wca = synced(admin, ["wca"])["wca"]
     # resetd pointed at ldaps:// with a CA that did not sign the DC's certificate
     # (a new destination needs the password typed again: issue 18)
+    # (Save tests first and refuses it; saved anyway on purpose)
     r = admin.request("PUT", "settings/directory", {"url": LDAPS, "ca_file": dc.wrong_ca,
                                                     "bind_password": "Resetd-Pw-123!"})
+    assert r.status == 422 and r.json["error"]["category"] == "certificate_not_trusted", r
+    r = admin.request("PUT", "settings/directory", {"url": LDAPS, "ca_file": dc.wrong_ca,
+                                                    "bind_password": "Resetd-Pw-123!", "save_untested": True})
     assert r.status == 200 and r.json["url"] == LDAPS and r.json["ca_file"] == dc.wrong_ca, r
     r = admin.post("settings/directory/test", {})
     assert r.status == 200 and r.json["ok"] is False, r.json

@@ -127,8 +127,14 @@ def test_unreachable_and_untrusted_directory_change_nothing(dirsrv, slapd, sink)
     assert r.json["category"] == "certificate_not_trusted", r.json
     r = admin.post("settings/directory/test", {})
     assert r.status == 200 and r.json["ok"] is True, r.json
+    # Save tests first and refuses it (issue 21 item 3); saved anyway on purpose
     r = admin.request("PUT", "settings/directory", {"url": slapd.ldap_url, "ca_file": slapd.wrong_ca,
                                                     "bind_password": SVC_PW})
+    e = assert_error_json(r, 422, "directory_test_failed")
+    assert e["category"] == "certificate_not_trusted" and e["field"] == "ca_file", e
+    assert admin.get("settings/directory").json["ca_file"] == slapd.ca
+    r = admin.request("PUT", "settings/directory", {"url": slapd.ldap_url, "ca_file": slapd.wrong_ca,
+                                                    "bind_password": SVC_PW, "save_untested": True})
     assert r.status == 200, r
     assert "bind_password" not in r.json and r.json["bind_password_set"] is True
     r = admin.reset(bob["id"], mode="auto", notify=["bob.home@example.test"])

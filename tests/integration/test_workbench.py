@@ -5,9 +5,10 @@ message" tests the values on screen under the same secret rule as Save
 (item 4); generated passwords people can read aloud (item 12)."""
 import os
 import re
+import time
 import urllib.parse
 
-from conftest import AioRelay, free_port, make_cert, strong_password
+from conftest import AioRelay, assert_error_json, free_port, make_cert, strong_password
 
 
 def audit(admin, **q):
@@ -131,3 +132,61 @@ def test_generated_passwords_readable_by_default_symbols_on_request(server, admi
     assert admin.request("PUT", "settings/password-policy", {"min_length": 30}).status == 200
     r = admin.reset(uid, notify=[], notify_user=False)
     assert r.status == 200 and len(r.json["password"]) >= 30, r
+
+
+def test_welcome_mails_are_welcome_kinds_and_a_failed_try_names_the_next(make_resetd):
+    """Item 11: a new account's mails are kinds welcome_* (the list and the
+    audit name them as a welcome, not "New password"/"Reset notice"), and a
+    queued message after a failed try says when the next try is."""
+    srv = make_resetd(relay_port=free_port())  # relay down: the first try fails
+    admin = srv.admin()
+    r = admin.create_user("wendy", mode="auto", require_change=True, delivery="password",
+                          notify=["wendy.home@example.net"], notify_user=True)
+    assert r.status == 201, r
+    kinds = sorted(n["kind"] for n in r.json["notifications"])
+    assert kinds == ["welcome_notice", "welcome_password"], kinds
+    e = audit(admin, action="user_create_password", target="wendy")[0]
+    assert "password queued for wendy.home@example.net" in e["detail"], e
+    assert "notice queued for wendy@example.org" in e["detail"], e
+    # A reset of the same user afterwards is a reset again.
+    uid = r.json["user"]["id"]
+    r = admin.reset(uid, notify=["wendy.home@example.net"], notify_user=True)
+    assert sorted(n["kind"] for n in r.json["notifications"]) == ["notice", "password"], r.json
+    # After the failed try the queued message carries its next try's time.
+    for _ in range(100):
+        ns = [n for n in admin.notifications(user_id=uid) if n["attempts"] > 0 and n["state"] == "queued"]
+        if ns:
+            break
+        time.sleep(0.1)
+    assert ns, admin.notifications(user_id=uid)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ns[0]["next_attempt_at"]), ns[0]
+    assert ns[0]["next_attempt_at"] > ns[0]["created_at"], ns[0]
+    assert ns[0]["last_answer"], ns[0]
+    sent = [n for n in admin.notifications(user_id=uid) if n["state"] != "queued"]
+    assert all(n["next_attempt_at"] is None for n in sent), sent
+
+
+def test_directory_save_tests_first_and_refuses_an_unreachable_one(make_resetd):
+    """Item 3: an unreachable directory was saved into live use ("Saved. The
+    change is in effect now."). Save now tests first: 422 directory_test_failed
+    with the Test connection category and the field at fault, nothing saved;
+    "save_untested": true saves it anyway, on purpose."""
+    srv = make_resetd()
+    admin = srv.admin()
+    cfg = {"kind": "ldap", "url": "ldaps://127.0.0.1:%d/" % free_port(), "bind_dn": "cn=resetd,dc=example,dc=test",
+           "bind_password": "Service-Account-Pw-1", "users_base": "ou=people,dc=example,dc=test", "timeout_s": 3}
+    e = assert_error_json(admin.request("PUT", "settings/directory", cfg), 422, "directory_test_failed")
+    assert e["category"] == "refused" and e["field"] == "url", e
+    assert "Service-Account-Pw-1" not in e["message"]
+    assert admin.get("settings/directory").json["kind"] == "none"
+    assert admin.get("directory/status").json["kind"] == "none"
+    # An empty URL names the field, nothing is tried.
+    e = assert_error_json(admin.request("PUT", "settings/directory", dict(cfg, url="")), 422, "invalid_config")
+    assert e["field"] == "directory.url", e
+    # Saved anyway, on purpose.
+    r = admin.request("PUT", "settings/directory", dict(cfg, save_untested=True))
+    assert r.status == 200 and r.json["kind"] == "ldap", r
+    # Local accounts need no test.
+    r = admin.request("PUT", "settings/directory", {"kind": "none"})
+    assert r.status == 200, r
+    e = assert_error_json(admin.request("PUT", "settings/directory", dict(cfg, save_untested="yes")), 400, "invalid_type")

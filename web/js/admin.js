@@ -2,9 +2,9 @@
 // send, password policy, expiration, self-service, retention), Audit (filters,
 // paging, CSV export) and My sessions.
 import { h, email, wbr, uid } from './dom.js';
-import { t, num, date, has } from './i18n.js';
+import { t, tn, num, date, has, dayStart } from './i18n.js';
 import { api, qs } from './api.js';
-import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce } from './ui.js';
+import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce, relayAnswer } from './ui.js';
 import { ROLES } from './users.js';
 
 const STATES = ['queued', 'sending', 'sent', 'failed', 'superseded', 'expired'];
@@ -26,7 +26,7 @@ export async function notifications(view, ctx) {
         if (was && was !== n.state) announce(t('notif.changed', { to: n.recipient, state: t(`state.${n.state}`) }));
         seen.set(n.id, n.state);
       }
-      count.textContent = t('notif.count', { n: num(r.total ?? list.length) });
+      count.textContent = tn('notif.count', r.total ?? list.length);
       tbody.replaceChildren(...list.map((n) => h('tr', {},
         h('td', {}, date(n.created_at)),
         h('td', { class: 'nowrap' }, n.username || ''),
@@ -34,7 +34,7 @@ export async function notifications(view, ctx) {
         h('td', {}, has(`kind.${n.kind}`) ? t(`kind.${n.kind}`) : n.kind),
         h('td', {}, stateBadge(n.state)),
         h('td', {}, num(n.attempts || 0)),
-        h('td', { class: 'wrap' }, n.last_answer || ''),
+        h('td', { class: 'wrap' }, relayAnswer(n)),
         h('td', {}, date(n.sent_at)),
         h('td', {}, (n.state === 'failed' || (n.state === 'queued' && n.attempts > 0)) && button(t('notif.retry'), async () => {
           try { await api('POST', `/notifications/${n.id}/retry`, {}); announce(t('notif.retrying', { to: n.recipient })); load(); } catch (e) { say(err, errText(e)); }
@@ -136,6 +136,34 @@ async function section(path, titleKey, intro, fields, extra) {
       } else body[key] = i.value.trim();
     }
     if (inputs.reminder_days && !body.never_expires && body.reminder_days >= body.days) return bad('reminder_days', t('err.reminder_before'));
+    save(body);
+  });
+  // Directory: Save tests first. A failed test is said in words next to
+  // the field at fault, and saving anyway is the admin's explicit choice.
+  const anyway = h('div', { class: 'alert error', hidden: true });
+  const untested = (e, body) => {
+    const cat = has(`dir.cat.${e.category}`) ? `dir.cat.${e.category}` : 'dir.cat.other';
+    say(err, t('dir.saveTestFailed'));
+    const i = e.field && inputs[e.field];
+    if (i && !i.hidden) fieldError(i.input, t(cat));
+    const again = button(t('dir.saveAnyway'), () => { anyway.hidden = true; save({ ...body, save_untested: true }); });
+    anyway.replaceChildren(h('p', {}, t(cat)), h('p', { class: 'hint' }, t('dir.saveAnywayHint')), h('div', { class: 'actions' }, again));
+    anyway.hidden = false;
+    (i && !i.hidden ? i.input : again).focus();
+  };
+  const badConfig = (e) => {
+    const key = e.field.slice('directory.'.length);
+    const i = inputs[key];
+    if (!i || i.hidden || !i.input) return false;
+    say(err, t('err.checkField'));
+    fieldError(i.input, has(`dir.bad.${key}`) ? t(`dir.bad.${key}`) : t('err.invalid_setting'));
+    i.input.focus();
+    return true;
+  };
+  const save = (body) => {
+    clearErrors(form);
+    say(err, '');
+    anyway.hidden = true;
     busy(submit, async () => {
       try {
         const r = await api('PUT', path, body);
@@ -149,6 +177,8 @@ async function section(path, titleKey, intro, fields, extra) {
         say(ok, t('settings.saved'));
         announce(t('settings.saved'));
       } catch (e) {
+        if (e.code === 'directory_test_failed') return untested(e, body);
+        if (e.code === 'invalid_config' && e.field && e.field.startsWith('directory.') && !e.field.startsWith('directory.roles') && badConfig(e)) return;
         showError(form, err, e);
         if (inputs.roles && e.field && e.field.startsWith('directory.roles')) inputs.roles.markError(e.field, errText(e), err);
         const i = e.field && inputs[e.field];
@@ -158,8 +188,8 @@ async function section(path, titleKey, intro, fields, extra) {
         }
       }
     });
-  });
-  form.append(h('div', { class: 'actions' }, submit, unsaved));
+  };
+  form.append(anyway, h('div', { class: 'actions' }, submit, unsaved));
   sec.append(form);
   if (extra) sec.append(extra(state));
   return sec;
@@ -365,7 +395,8 @@ export async function settings(view) {
 
 const ACTIONS = ['sign_in', 'sign_out', 'password_change', 'password_reset', 'set_password_link', 'user_create', 'user_create_password',
   'user_update', 'user_delete', 'user_unlock', 'setting_change', 'relay_test', 'notification_sent', 'notification_failed',
-  'notification_expired', 'notification_superseded', 'notification_retry', 'self_service_request', 'self_service_reset', 'session_end', 'expiry_reminder', 'backup'];
+  'notification_expired', 'notification_superseded', 'notification_retry', 'self_service_request', 'self_service_reset', 'session_end', 'expiry_reminder', 'backup',
+  'settings_change', 'directory_test', 'directory_sync', 'directory_role', 'directory_user_removed', 'password_reset_recovered'];
 const named = (prefix, v) => (v && has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v || '');
 
 // Who acted, in words: the service itself, the console, or nobody signed in.
@@ -381,7 +412,7 @@ const PARTS = [
   [/^delivery (password|link)$/, (m) => t(`adet.delivery.${m[1]}`)],
   [/^mode (auto|manual)$/, (m) => t(`adet.mode.${m[1]}`)],
   [/^must change$/, () => t('adet.mustChange')],
-  [/^(\d+) notification\(s\)$/, (m) => t('adet.notifications', { n: num(Number(m[1])) })],
+  [/^(\d+) notification\(s\)$/, (m) => tn('adet.notifications', Number(m[1]))],
   [/^(password|link) mailed to nobody$/, (m) => t(`adet.nobody.${m[1]}`)],
   [/^(password|link) queued for (.+)$/, (m) => t(`adet.secretQueued.${m[1]}`, { to: m[2].split(' ').join(', ') })],
   [/^notice queued for (.+)$/, (m) => t('adet.noticeQueued', { to: m[1].split(' ').join(', ') })],
@@ -397,7 +428,7 @@ function detailText(e) {
   if (WHOLE[d]) return t(WHOLE[d]);
   // A message's final outcome: the relay's own words stay as they came.
   const n = d.match(/^notification (\d+) \((\w+)\), attempts (\d+): ([\s\S]*)$/);
-  if (n) return t('adet.message', { id: n[1], kind: named('kind', n[2]), n: num(Number(n[3])), answer: n[4] });
+  if (n) return tn('adet.message', Number(n[3]), { id: n[1], kind: named('kind', n[2]), answer: n[4] });
   const sup = d.match(/^notification (\d+) \((\w+)\) superseded by a newer reset of (.+)$/);
   if (sup) return t('adet.superseded', { id: sup[1], kind: named('kind', sup[2]), name: sup[3] });
   if (e.action === 'user_update') return d.split(',').map((x) => (FIELDS[x] ? t(FIELDS[x]) : part(x) ?? x)).join(' · ');
@@ -420,7 +451,7 @@ export async function audit(view) {
   const count = h('p', { class: 'count', role: 'status' });
   const pager = h('div', { class: 'pager' });
   // Both names match in part ("adm" finds admin), as people type them.
-  const filters = () => ({ actor: f.actor, target: f.target, recipient: f.recipient, match: f.actor || f.target ? 'partial' : '', action: f.action, since: f.since ? new Date(`${f.since}T00:00:00`).toISOString().replace('.000', '') : '' });
+  const filters = () => ({ actor: f.actor, target: f.target, recipient: f.recipient, match: f.actor || f.target ? 'partial' : '', action: f.action, since: f.since ? dayStart(f.since) : '' });
   const load = async () => {
     csv.href = `/api/v1/audit${qs({ ...filters(), format: 'csv' })}`;
     say(err, '');
@@ -428,7 +459,7 @@ export async function audit(view) {
       const r = await api('GET', `/audit${qs({ ...filters(), offset: f.offset, limit: f.limit })}`);
       const list = r.entries || [];
       const total = r.total ?? list.length;
-      count.textContent = t('audit.count', { n: num(total) });
+      count.textContent = tn('audit.count', total);
       tbody.replaceChildren(...list.map((e) => h('tr', {},
         h('td', {}, date(e.at)),
         h('td', { class: 'nowrap' }, who(e.actor)),
@@ -473,7 +504,7 @@ export async function sessions(view, ctx) {
   const load = async () => {
     const list = (await api('GET', '/sessions')).sessions || [];
     list.sort((a, b) => (b.current - a.current) || String(b.created_at).localeCompare(String(a.created_at)));
-    count.textContent = list.length > 1 ? t('sessions.count', { n: num(list.length) }) : t('sessions.onlyThis');
+    count.textContent = list.length > 1 ? tn('sessions.count', list.length) : t('sessions.onlyThis');
     others.disabled = list.length < 2;
     tbody.replaceChildren(...list.map((s) => {
       const b = !s.current && h('button', { type: 'button', class: 'btn' }, t('sessions.end'), h('span', { class: 'sr-only' }, ` ${s.client} ${date(s.created_at)}`));

@@ -15,6 +15,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = e.code || (status ? `http_${status}` : 'network');
     this.field = e.field || null;
+    this.category = e.category || null;
     this.retryAfter = retryAfter;
   }
 }

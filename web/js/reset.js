@@ -5,7 +5,7 @@
 // password once (copy, print slip) or the link (copy), and the notifications
 // with their live state. Several selected users: bulk reset (mode auto).
 import { h } from './dom.js';
-import { t, num, date } from './i18n.js';
+import { t, num, date, pluralKey } from './i18n.js';
 import { api } from './api.js';
 import { field, checkbox, radios, newPassword, errorBox, showError, clearErrors, fieldError, busy, button, copy, printSlips, liveNotifications, errText, announce } from './ui.js';
 import { canReset } from './users.js';
@@ -164,7 +164,7 @@ export function showResult(ctx, results, opts, headline) {
         t('result.copy'), h('span', { class: 'sr-only' }, ` ${r.user.username}`))))));
     out.append(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, h('caption', { class: 'sr-only' }, headline),
       h('thead', {}, h('tr', {}, ['users.username', 'result.status', 'result.secret', 'result.expiresCol', 'notif.action'].map((k) => h('th', { scope: 'col' }, t(k))))), tb)),
-    h('p', { class: 'once' }, t('result.once')));
+    ok.some((r) => r.password || r.link) && h('p', { class: 'once' }, t(ok.some((r) => r.password) ? 'result.once' : 'result.linksOnce')));
     // The new passwords once as a CSV file, under the same rule as the
     // screen: one download, then the button is gone.
     const rowsCsv = ok.filter((r) => r.password || r.link);
@@ -187,7 +187,9 @@ export function showResult(ctx, results, opts, headline) {
   }
   const notes = ok.flatMap((r) => r.notifications || []);
   // Say plainly when no mail carries the secret, so nobody waits for one.
-  if (ok.length && !(opts.notify || []).length) out.insertBefore(h('p', { class: 'alert ok' }, t(opts.delivery === 'link' ? 'result.linkNotMailed' : 'result.notMailed')), h2.nextSibling);
+  // "Copy it" only when there is something on screen to copy.
+  const shown = ok.some((r) => r.password || r.link);
+  if (ok.length && !(opts.notify || []).length) out.insertBefore(h('p', { class: 'alert ok' }, t(opts.delivery === 'link' ? 'result.linkNotMailed' : shown ? 'result.notMailed' : 'result.notMailedTyped')), h2.nextSibling);
   const ids = [...new Set(ok.map((r) => r.user.id).filter(Boolean))];
   const live = liveNotifications(notes, ids.length <= 3 ? ids : null);
   ctx.onLeave(live.stop);
@@ -218,7 +220,7 @@ export async function reset(view, ctx) {
   const form = h('form', { novalidate: true }, err, who,
     blocked.length > 0 && h('p', { class: 'alert error' }, t('reset.notAllowed', { names: blocked.map((u) => u.username).join(', ') })),
     h('p', { class: 'hint' }, bulk ? t('reset.stepsBulk') : t('reset.steps')), opts.el,
-    h('div', { class: 'actions' }, submit, h('a', { href: '#/users', class: 'btn link' }, t('common.cancel'))));
+    h('div', { class: 'actions sticky-actions' }, submit, h('a', { href: '#/users', class: 'btn link' }, t('common.cancel'))));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearErrors(form);
@@ -235,7 +237,7 @@ export async function reset(view, ctx) {
           results = [{ ...r, user: r.user || users[0] }];
         }
         const failed = results.filter((r) => r.error).length;
-        const head = bulk ? (failed ? 'result.bulkPartial' : 'result.bulkDone') : 'result.done1';
+        const head = bulk ? pluralKey(failed ? 'result.bulkPartial' : 'result.bulkDone', results.length - failed) : 'result.done1';
         const vars = { n: num(results.length - failed), failed: num(failed), name: users[0].username };
         saved = { hash: location.hash, results, opts: o, head, vars };
         const res = showResult(ctx, results, o, t(head, vars));

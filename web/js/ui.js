@@ -197,6 +197,31 @@ export function newPassword({ label, name = 'new_password', userId, autocomplete
 
 const FINAL = new Set(['sent', 'failed', 'superseded', 'expired']);
 
+// The relay's answer to the last try, in plain words of the page's language,
+// with the relay's own text kept beside it (for whoever runs the relay) and,
+// while the message waits, the time of the next try.
+const ANSWERS = [
+  [/not sent: the secret expired/i, 'relay.expired'],
+  [/cannot be decrypted/i, 'relay.undecryptable'],
+  [/STARTTLS/i, 'relay.starttls'],
+  [/certificate|SSL|TLS/i, 'relay.tls'],
+  [/resolve|name or service not known|not known/i, 'relay.dns'],
+  [/timed? ?out|timeout/i, 'relay.timeout'],
+  [/refused|couldn't connect|could not connect|failed to connect/i, 'relay.refused'],
+  [/^(535|530|534)\b|auth|login denied/i, 'relay.auth'],
+  [/^5\d\d\b|HTTP [45]\d\d/, 'relay.rejected'],
+  [/^4\d\d\b/, 'relay.later'],
+];
+export function relayAnswer(n) {
+  const raw = n.last_answer || '';
+  if (!raw || n.state === 'sent') return raw;
+  const hit = ANSWERS.find(([re]) => re.test(raw));
+  const words = t(hit ? hit[1] : 'relay.other');
+  const next = n.state === 'queued' && n.next_attempt_at ? t('relay.next', { when: date(n.next_attempt_at) }) : '';
+  return h('span', { class: 'answer' }, h('span', {}, words), next && h('span', { class: 'next' }, ` ${next}`),
+    h('span', { class: 'raw' }, ` ${t('relay.own', { text: raw })}`));
+}
+
 export const stateBadge = (s) => h('span', { class: `badge st-${s}` }, upper(has(`state.${s}`) ? t(`state.${s}`) : s));
 
 // The notifications of a reset or user creation, polled every 2 s (as a
@@ -217,7 +242,7 @@ export function liveNotifications(list, userIds) {
     h('td', {}, has(`kind.${n.kind}`) ? t(`kind.${n.kind}`) : n.kind),
     h('td', {}, stateBadge(n.state)),
     h('td', {}, num(n.attempts || 0)),
-    h('td', { class: 'wrap' }, n.last_answer || ''),
+    h('td', { class: 'wrap' }, relayAnswer(n)),
     h('td', {}, (n.state === 'failed' || (n.state === 'queued' && n.attempts > 0)) &&
       button(t('notif.retry'), async (ev) => {
         try {

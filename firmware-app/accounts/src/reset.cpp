@@ -121,30 +121,32 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
   }
   w.update_user(u);
 
-  // A new account gets welcome texts; the outbox kinds stay password/link/notice.
+  // A new account's mails are welcome mails, in their text and in their kind
+  // (welcome_password, welcome_link, welcome_notice), so the outbox and the
+  // audit name them as what they are, not as a reset.
   const std::string tmpl = action == "user_create_password" ? "welcome_" : "";
   std::vector<std::string> sent_to;
   for (const auto& addr : o.notify) {
     if (std::find(sent_to.begin(), sent_to.end(), lower(addr)) != sent_to.end()) continue;
     sent_to.push_back(lower(addr));
-    OutboxRecord m = make_message(u, kind, addr, vars, secret_expires, tmpl + kind);
+    OutboxRecord m = make_message(u, tmpl + kind, addr, vars, secret_expires);
     m.id = w.insert_outbox(m);
     out.notifications.push_back(m);
   }
   if (o.notify_user && !u.email.empty() &&
       std::find(sent_to.begin(), sent_to.end(), lower(u.email)) == sent_to.end()) {
     OutboxRecord m = make_message(
-        u, "notice", u.email,
+        u, tmpl + "notice", u.email,
         {{"username", u.username}, {"display_name", display_or_username(u)},
          {"actor", actor_name}, {"when", rfc3339(now)}},
-        std::nullopt, tmpl + "notice");
+        std::nullopt);
     m.id = w.insert_outbox(m);
     out.notifications.push_back(m);
   }
   // Where the secret and the notice went: addresses only, never the secret.
   std::string secret_to, notice_to;
   for (const auto& m : out.notifications) {
-    std::string& list = m.kind == "notice" ? notice_to : secret_to;
+    std::string& list = m.kind.ends_with("notice") ? notice_to : secret_to;
     list += (list.empty() ? "" : " ") + m.recipient;
   }
   // A link lets the user choose the password: nothing is left to change at

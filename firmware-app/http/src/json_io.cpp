@@ -181,6 +181,9 @@ json notification_json(const storage::OutboxRecord& m) {
       {"last_answer", m.last_answer},
       {"created_at", rfc3339(m.created_at)},
       {"sent_at", opt_time(m.sent_at)},
+      // When a queued message is tried next, so a failed try reads with the
+      // hour of the next one; null once it is no longer waiting.
+      {"next_attempt_at", m.state == "queued" ? json(rfc3339(m.next_attempt_at)) : json(nullptr)},
   };
 }
 

@@ -80,6 +80,34 @@ std::string test_message(const directory::Answer& a) {
   }
 }
 
+// The form field a failed test points at.
+std::string field_of(const directory::Answer& a) {
+  using directory::Failure;
+  switch (a.failure) {
+    case Failure::CertificateNotTrusted: return "ca_file";
+    case Failure::CredentialsRefused: return "bind_password";
+    case Failure::UsersBaseUnreadable: return "users_base";
+    default: return "url";
+  }
+}
+
+// Save tests a remote directory first: one that can't be reached, isn't
+// trusted or refuses the service account is not put into live use unless
+// the admin asks for exactly that ("save_untested": true). Answers 422
+// directory_test_failed with the Test connection category; the server's
+// own text goes to the audit only, as with Test connection.
+bool refused_untested(Ctx& c, Services& s, const directory::Config& cfg, bool retyped) {
+  if (!cfg.remote() || opt_bool(c.body, "save_untested").value_or(false)) return false;
+  auto ans = take(s.accounts.test_directory(*c.actor, cfg, retyped));
+  if (ans.ok()) return false;
+  json err = {{"code", "directory_test_failed"},
+              {"message", test_message(ans) + " Nothing was saved; fix it, or save anyway with save_untested."},
+              {"field", field_of(ans)},
+              {"category", category_of(ans)}};
+  send_json(c.res, 422, json{{"error", err}});
+  return true;
+}
+
 void require_admin(Ctx& c) {
   if (!accounts::may_administer_site(c.actor->role))
     fail(403, "forbidden", "Only a global admin can change site settings.");
@@ -105,6 +133,7 @@ void add_directory_routes(std::vector<Route>& r, Services& s) {
                  require_admin(c);
                  auto cfg = s.accounts.directory_config();
                  const bool retyped = apply_body(c.body, cfg);
+                 if (refused_untested(c, s, cfg, retyped)) return;
                  auto saved = take(s.accounts.put_directory(*c.actor, cfg, retyped));
                  send_json(c.res, 200, config_json(saved, !saved.bind_password.empty()));
                }});

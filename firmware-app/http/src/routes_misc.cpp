@@ -1,6 +1,8 @@
 // /password-check, /set-password, /notifications, /healthz.
 #include <map>
 
+#include "resetd/notify/templates.h"
+
 #include "api.h"
 
 namespace resetd::http {
@@ -81,6 +83,9 @@ void add_misc_routes(std::vector<Route>& r, Services& s) {
                            {"clock", clock_ok ? "ok" : "unset"},
                            {"version", s.opts.version},
                            {"time", rfc3339(s.clock.now())}};
+                 // The zone the mails show times in, so the UI shows the same hours.
+                 const auto zone = notify::appliance_zone();
+                 j["time_zone"] = {{"name", zone.name}, {"offset_s", zone.offset_s}};
                  if (!s.opts.tls_fingerprint.empty()) j["tls_fingerprint"] = s.opts.tls_fingerprint;
                  if (db == "ok") j["self_service"] = s.accounts.self_service().enabled;
                  send_json(c.res, db == "ok" ? 200 : 503, j);

@@ -2,9 +2,13 @@
 // one pass, so a value that itself looks like "{x}" is never expanded again.
 #include "resetd/notify/templates.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 
 namespace resetd::notify {
 namespace {
@@ -185,21 +189,21 @@ constexpr KindTexts kTexts[] = {
     "Bu değişikliği siz yapmadıysanız hemen BT ile iletişime geçin.\n"}},
   // A new account's mails: welcome, never "your password was reset".
   {"welcome_password",
-   {"Your new account",
+   {"Welcome: your new account",
     "Hello {display_name},\n"
     "\n"
     "An account was created for you: \"{username}\".\n"
     "\n"
     TEMP_PASSWORD_EN("on")
     FOOTER_EN},
-   {"您的新帳戶",
+   {"歡迎：您的新帳戶",
     "{display_name} 您好：\n"
     "\n"
     "已為您建立帳戶「{username}」。\n"
     "\n"
     TEMP_PASSWORD_ZH
     FOOTER_ZH},
-   {"Yeni hesabınız",
+   {"Hoş geldiniz: yeni hesabınız",
     "Merhaba {display_name},\n"
     "\n"
     "Sizin için \"{username}\" hesabı oluşturuldu.\n"
@@ -207,7 +211,7 @@ constexpr KindTexts kTexts[] = {
     TEMP_PASSWORD_TR
     FOOTER_TR}},
   {"welcome_link",
-   {"Set the password of your new account",
+   {"Welcome: set the password of your new account",
     "Hello {display_name},\n"
     "\n"
     "An account was created for you: \"{username}\". Choose its password here:\n"
@@ -217,7 +221,7 @@ constexpr KindTexts kTexts[] = {
     "The link can be used once and expires on {expires_at}.\n"
     "\n"
     FOOTER_EN},
-   {"設定您新帳戶的密碼",
+   {"歡迎：設定您新帳戶的密碼",
     "{display_name} 您好：\n"
     "\n"
     "已為您建立帳戶「{username}」。請透過以下連結設定密碼：\n"
@@ -227,7 +231,7 @@ constexpr KindTexts kTexts[] = {
     "此連結只能使用一次，將於 {expires_at} 到期。\n"
     "\n"
     FOOTER_ZH},
-   {"Yeni hesabınızın parolasını belirleyin",
+   {"Hoş geldiniz: yeni hesabınızın parolasını belirleyin",
     "Merhaba {display_name},\n"
     "\n"
     "Sizin için \"{username}\" hesabı oluşturuldu. Parolasını buradan belirleyin:\n"
@@ -238,21 +242,21 @@ constexpr KindTexts kTexts[] = {
     "\n"
     FOOTER_TR}},
   {"welcome_notice",
-   {"Your new account",
+   {"Welcome: your new account",
     "Hello {display_name},\n"
     "\n"
     "{actor} created an account for you, \"{username}\", on {when}.\n"
     "IT gives you its password, or a link to set it, separately.\n"
     "\n"
     "If you did not expect this, contact IT.\n"},
-   {"您的新帳戶",
+   {"歡迎：您的新帳戶",
     "{display_name} 您好：\n"
     "\n"
     "{actor} 已於 {when} 為您建立帳戶「{username}」。\n"
     "IT 人員會另外提供密碼或設定密碼的連結。\n"
     "\n"
     "如果這不在您的預期之中，請聯絡 IT 人員。\n"},
-   {"Yeni hesabınız",
+   {"Hoş geldiniz: yeni hesabınız",
     "Merhaba {display_name},\n"
     "\n"
     "{actor}, {when} tarihinde sizin için \"{username}\" hesabını oluşturdu.\n"
@@ -398,7 +402,40 @@ std::string fill(const char* tmpl, const std::map<std::string, std::string>& var
   return out;
 }
 
+// An IANA zone name the browser's Intl knows, or empty.
+std::string iana_name(std::string v) {
+  if (!v.empty() && v[0] == ':') v.erase(0, 1);
+  if (auto at = v.find("zoneinfo/"); at != std::string::npos) v = v.substr(at + 9);
+  if (v.empty() || v[0] == '/' || v.find("..") != std::string::npos) return "";
+  for (char c : v)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' && c != '+')
+      return "";
+  std::error_code ec;
+  if (v != "UTC" && !std::filesystem::exists("/usr/share/zoneinfo/" + v, ec)) return "";
+  return v;
+}
+
 }  // namespace
+
+Zone appliance_zone() {
+  Zone z;
+  const std::time_t now = std::time(nullptr);
+  std::tm lt{};
+  if (localtime_r(&now, &lt) != nullptr) z.offset_s = lt.tm_gmtoff;
+  if (const char* tz = std::getenv("TZ")) {
+    z.name = *tz ? iana_name(tz) : "UTC";
+    return z;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists("/etc/localtime", ec)) {
+    z.name = "UTC";  // what the C library uses then
+    return z;
+  }
+  auto target = std::filesystem::read_symlink("/etc/localtime", ec);
+  if (!ec) z.name = iana_name(target.string());
+  if (z.name.empty() && z.offset_s == 0) z.name = "UTC";
+  return z;
+}
 
 Rendered render(const std::string& kind, const std::string& locale,
                 const std::map<std::string, std::string>& vars) {

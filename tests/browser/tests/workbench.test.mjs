@@ -162,7 +162,7 @@ test('2. the audit says "queued for", records the supersede, and finds the recip
     // The Action filter offers it too.
     await page.getByLabel(T(l, 'audit.action')).selectOption({ label: T(l, 'act.notification_superseded') });
     await page.getByRole('button', { name: T(l, 'audit.apply') }).click();
-    await page.getByRole('status').filter({ hasText: T(l, 'audit.count', { n: 1 }) }).waitFor();
+    await page.getByRole('status').filter({ hasText: T(l, 'audit.count.one', { n: 1 }) }).waitFor();
     await axe(page, `${l} audit by recipient`);
     await shot(page, l, 'audit-recipient');
   }

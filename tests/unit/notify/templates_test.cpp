@@ -132,7 +132,10 @@ BOOST_AUTO_TEST_CASE(render_welcome_texts_greet_a_new_account_and_never_say_rese
       BOOST_TEST(!contains(r.body, "{"), kind << " " << loc);
     }
   }
-  BOOST_TEST(render("welcome_password", "tr-TR", vars).subject == "Yeni hesabınız");
+  BOOST_TEST(render("welcome_password", "tr-TR", vars).subject == "Hoş geldiniz: yeni hesabınız");
+  // Labelled a welcome in every language, never "new password" / "reset".
+  BOOST_TEST(render("welcome_link", "en", vars).subject.starts_with("Welcome"));
+  BOOST_TEST(render("welcome_notice", "zh-TW", vars).subject.starts_with("歡迎"));
   BOOST_TEST(contains(render("welcome_password", "tr-TR", vars).body, "Geçici parola: Xq7-secret-Pw9"));
   BOOST_TEST(!contains(render("welcome_notice", "en", vars).body, "Xq7-secret-Pw9"));
   BOOST_TEST(contains(render("welcome_link", "zh-TW", vars).body, vars["link"]));

@@ -26,4 +26,13 @@ struct Rendered {
 Rendered render(const std::string& kind, const std::string& locale,
                 const std::map<std::string, std::string>& vars);
 
+// The time zone the mails above show their times in (the process's local
+// zone), so the web UI can show the same hours: its IANA name where known
+// ("Europe/Istanbul", "UTC"), else empty, and its offset from UTC now.
+struct Zone {
+  std::string name;
+  long offset_s = 0;
+};
+Zone appliance_zone();
+
 }  // namespace resetd::notify
