@@ -54,10 +54,14 @@ test('seed flow: admin resets a password, the mail arrives, the user must change
   // The Reset password panel, as in the seed.
   await page.getByRole('heading', { name: 'Reset password' }).waitFor();
   assert.ok(await page.getByLabel('Automatically create a password').isChecked());
-  assert.ok(await page.getByLabel('Require this user to change their password when they first sign in').isChecked());
+  const requireChange = page.getByLabel('Require this user to change their password when they first sign in');
   // public_url is set: the safer link is the default; the password stays a choice.
   assert.ok(await page.getByLabel('Email a link to set a new password (safer)').isChecked());
+  // A link can't require a change (the user picks the password through it): not offered.
+  assert.ok(!(await requireChange.isChecked()) && (await requireChange.isDisabled()));
   await page.getByLabel('Email the password', { exact: true }).check();
+  // With the password emailed, the seed's default is back: ticked.
+  assert.ok(await requireChange.isChecked() && !(await requireChange.isDisabled()));
   const to = page.getByLabel('Email the new password to the following recipients');
   assert.equal(await to.inputValue(), '', 'nothing pre-filled: an address the user can get to is typed or picked');
   await to.fill('alice.home@example.test');
