@@ -27,8 +27,9 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libldap-dev)
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
   nginx caddy pamtester libpam-modules libpam-runtime passwd util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
-  samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2
-  systemd-container lintian man-db)
+  samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2)
+# Only the packaging stage (CI host) needs these: the fresh machine's test run leaves them out.
+pkg_pkgs=(systemd-container lintian man-db)
 
 # Installs the Debian packages that are not installed yet (one apt-get update).
 install_missing() {
@@ -91,6 +92,7 @@ case "$cmd" in
     [ "${SKIP_ARM:-0}" = 1 ] && exit 0
     t=$(date +%s)
     PKG_BUILD_DIR=${PKG_BUILD_DIR:-$here/build-pkg}
+    install_missing "${pkg_pkgs[@]}"
     echo "== packaging: amd64 .deb: lintian, a chroot, and a live systemd in systemd-nspawn ($PKG_BUILD_DIR)"
     cmake -S "$here" -B "$PKG_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=OFF \
       -DRESETD_PACKAGING=ON -DRESETD_TEST_HOOKS=OFF >/dev/null
