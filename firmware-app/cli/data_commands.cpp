@@ -13,13 +13,7 @@ namespace resetd::cli {
 int cmd_init(Runtime& rt, const std::string& admin, const std::string& email, bool password_stdin) {
   const fs::path dir(rt.cfg.data_dir);
   std::string pw;
-  if (password_stdin) {
-    pw = read_stdin_password();
-    if (pw.empty()) {
-      std::cerr << "resetd: no password on standard input\n";
-      return kUsage;
-    }
-  }
+  if (int rc = password_from_stdin(password_stdin, &pw); rc != kOk) return rc;
   std::error_code ec;
   const bool dir_existed = fs::exists(dir, ec);
   if (!rt.lock_data_dir("init")) return kFail;

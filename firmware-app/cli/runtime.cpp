@@ -24,6 +24,15 @@ std::string read_stdin_password() {
   return line;
 }
 
+int password_from_stdin(bool password_stdin, std::string* pw) {
+  pw->clear();
+  if (!password_stdin) return kOk;
+  *pw = read_stdin_password();
+  if (!pw->empty()) return kOk;
+  std::cerr << "resetd: no password on standard input\n";
+  return kUsage;
+}
+
 std::string read_trimmed(const std::string& path) {
   if (path.empty()) return {};
   std::ifstream in(path, std::ios::binary);

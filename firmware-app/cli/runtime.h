@@ -22,6 +22,9 @@ constexpr int kOk = 0, kFail = 1, kUsage = 2;
 
 // One line of standard input, without its line end.
 std::string read_stdin_password();
+// With --password-stdin: the password from standard input into *pw, kOk, or
+// kUsage (said on stderr) when there is none; without it: kOk, *pw empty.
+int password_from_stdin(bool password_stdin, std::string* pw);
 // A file's contents without surrounding white space ("" for an empty path).
 std::string read_trimmed(const std::string& path);
 // Creates `dir` (0700) when missing.

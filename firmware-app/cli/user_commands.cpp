@@ -24,13 +24,7 @@ int cmd_user_list(Runtime& rt) {
 
 int cmd_user_add_or_reset(Runtime& rt, bool add, const accounts::NewUser& nu, bool password_stdin) {
   std::string pw;
-  if (password_stdin) {
-    pw = read_stdin_password();
-    if (pw.empty()) {
-      std::cerr << "resetd: no password on standard input\n";
-      return kUsage;
-    }
-  }
+  if (int rc = password_from_stdin(password_stdin, &pw); rc != kOk) return rc;
   const bool generated = pw.empty();
   if (generated) pw = crypto::generate_password(16);
   if (add) {

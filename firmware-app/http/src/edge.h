@@ -114,6 +114,7 @@ class Edge final : public httplib::Server {
   bool evict_idle();
   bool evict_incomplete();
   bool evict_queued();
+  const std::string* busiest_group() const;
   bool make_room();
   void refuse_fd(int fd, const char* message);
   bool workers_stalled(std::chrono::steady_clock::time_point now);

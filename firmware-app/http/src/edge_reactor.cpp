@@ -141,11 +141,8 @@ void Edge::refuse_fd(int fd, const char* message) {
   ::close(fd);
 }
 
-// Under pressure: the connection still reading a request (or handshaking,
-// lingering, or waiting for its client to read an answer) nearest its
-// deadline, of the address holding the most slots; of any address if that
-// one has none here (all at workers).
-bool Edge::evict_incomplete() {
+// The address (IPv6: /64) holding the most slots; nullptr when none.
+const std::string* Edge::busiest_group() const {
   const std::string* top = nullptr;
   size_t most = 0;
   for (auto& [group, n] : per_peer_)
@@ -153,6 +150,15 @@ bool Edge::evict_incomplete() {
       most = n;
       top = &group;
     }
+  return top;
+}
+
+// Under pressure: the connection still reading a request (or handshaking,
+// lingering, or waiting for its client to read an answer) nearest its
+// deadline, of the address holding the most slots; of any address if that
+// one has none here (all at workers).
+bool Edge::evict_incomplete() {
+  const std::string* top = busiest_group();
   Conn* pick = nullptr;
   for (int pass = 0; pass < 2 && !pick; ++pass)
     for (auto& [fd, c] : conns_)
@@ -181,13 +187,7 @@ bool Edge::evict_queued() {
   std::unique_ptr<Conn> victim;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const std::string* top = nullptr;
-    size_t most = 0;
-    for (auto& [group, n] : per_peer_)
-      if (n > most) {
-        most = n;
-        top = &group;
-      }
+    const std::string* top = busiest_group();
     auto pick = ready_.end();
     for (int pass = 0; pass < 2 && pick == ready_.end(); ++pass)
       for (auto it = ready_.begin(); it != ready_.end(); ++it)
