@@ -20,6 +20,10 @@ from conftest import ADMIN_PW, ADMIN_USER, assert_error_json, raw_http, wait_unt
 
 MIB = 1024 * 1024
 
+# tests/sanitize/run.sh sets it: under ASan/TSan, RSS is the sanitizer's (shadow memory,
+# quarantine), so the memory bounds are not asserted there; the code paths still run.
+SANITIZER = os.environ.get("RESETD_SANITIZER", "")
+
 
 def status_kib(pid, field):
     with open("/proc/%d/status" % pid) as f:
@@ -686,6 +690,8 @@ def test_idle_tls_connections_cost_little_memory(make_resetd):
     assert held >= 290, "only %d of 300 connections open when measured" % held
     per_conn_kb = (rss1 - rss0) * 1.024 / held
     figure("idle300.tls.rss_per_connection_kb", "%.1f" % per_conn_kb)
+    if SANITIZER:  # its shadow memory and quarantine are not the product's RSS: paths only
+        return
     assert per_conn_kb < 20, "an idle TLS connection costs %.1f kB" % per_conn_kb
     # ... and most of it goes back to the system once they close (malloc_trim).
     wait_until(lambda: status_kib(pid, "VmRSS") < rss0 + (rss1 - rss0) / 2, timeout=15,
@@ -814,7 +820,7 @@ def test_unfinished_requests_hold_bounded_memory(make_resetd):
         figure("unfinished480.plain.rss_growth_mib", "%.1f" % growth)
         st, dt = timed_healthz(srv, source="127.0.13.99")
         assert st == 200, st
-        assert growth < 32, "480 unfinished requests pinned %.1f MiB" % growth
+        assert SANITIZER or growth < 32, "480 unfinished requests pinned %.1f MiB" % growth
     finally:
         for s in held:
             s.close()

@@ -68,11 +68,12 @@ run_asan() {
   # verify_asan_link_order=0: the clock tests preload libfaketime ahead of ASan.
   export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:verify_asan_link_order=0:log_path=$logs/asan"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
+  export RESETD_SANITIZER=asan  # tests that measure RSS keep their paths, not their bounds
   # CI's 60-minute budget on 2 cores takes the subset; SANITIZE_FULL=1 runs every file.
   local sel=(-R '_tests$|^integration_(hostile|http_edge|bad_input|users_api|reset_flow|relay|sessions|throttling|self_service|forward_auth|settings)$')
   [ "${SANITIZE_FULL:-0}" = 1 ] && sel=(-L '^(unit|integration)$')
   stage asan+ubsan "$dir" "-fsanitize=address,undefined -fno-sanitize-recover=undefined" 30 "${sel[@]}" || rc=1
-  unset ASAN_OPTIONS UBSAN_OPTIONS
+  unset ASAN_OPTIONS UBSAN_OPTIONS RESETD_SANITIZER
   return $rc
 }
 
@@ -80,9 +81,10 @@ run_tsan() {
   local dir=${TSAN_BUILD_DIR:-$here/build-tsan} logs rc=0
   mkdir -p "$dir" && logs=$(fresh_logs "$dir")
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$logs/tsan"
+  export RESETD_SANITIZER=tsan
   stage tsan "$dir" "-fsanitize=thread" 20 \
     -R '^(storage|crypto|accounts|notify)_tests$|^integration_(busy|reset_flow|throttling|sessions|durability|other_relays)$' || rc=1
-  unset TSAN_OPTIONS
+  unset TSAN_OPTIONS RESETD_SANITIZER
   return $rc
 }
 

@@ -141,6 +141,8 @@ class Edge final : public httplib::Server {
   uint32_t generation_ = 0;  // the last connection's Conn::gen
   size_t in_total_ = 0;       // buffers held by unfinished requests (Conn::counted)
   size_t freed_ = 0;          // buffer bytes freed since the last malloc_trim
+  size_t freed_seen_ = 0;     // freed_ at the sweep that last saw it grow
+  std::chrono::steady_clock::time_point freed_quiet_since_{};
 
   // reactor -> workers
   std::mutex mu_;

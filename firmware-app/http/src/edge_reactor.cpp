@@ -32,6 +32,7 @@ constexpr size_t kUnfinishedBytes = 16u << 20;
 // Freed buffers are returned to the system once this much was freed: a
 // flood's memory does not stay pinned in malloc's free lists after it.
 constexpr size_t kTrimAfter = 2u << 20;
+constexpr size_t kTrimTail = 256u << 10;
 constexpr size_t kTlsConnBytes = 14u << 10;  // OpenSSL's state of an idle TLS connection, measured
 
 std::string addr_string(const sockaddr_storage& ss, int* port) {
@@ -511,9 +512,15 @@ void Edge::sweep(SteadyClock::time_point now) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
     listen_paused_ = false;
   }
-  if (freed_ >= kTrimAfter) {
+  // Trimmed once 2 MiB were freed, and the tail of a burst of closes once they
+  // have stopped for a second: else up to 2 MiB of it stayed resident.
+  if (freed_ != freed_seen_) {
+    freed_seen_ = freed_;
+    freed_quiet_since_ = now;
+  }
+  if (freed_ >= kTrimAfter || (freed_ >= kTrimTail && now - freed_quiet_since_ >= std::chrono::seconds(1))) {
     malloc_trim(0);
-    freed_ = 0;
+    freed_ = freed_seen_ = 0;
   }
   std::vector<int> late;
   for (auto& [fd, c] : conns_)
