@@ -8,7 +8,7 @@
 #
 # armhf is deliberately NOT added as a dpkg foreign architecture: the armhf security
 # index does not download cleanly here, which would make every apt-get update on the
-# machine fail (../shared/TOOLCHAIN.md). The private apt below touches nothing of the
+# machine fail (seen on this project's CI machines). The private apt below touches nothing of the
 # host's apt/dpkg state. Idempotent: a sysroot whose stamp matches the package list is
 # kept as is.
 set -euo pipefail
