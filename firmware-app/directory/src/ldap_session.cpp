@@ -1,5 +1,5 @@
 // See ldap_session.h. Recipes proven against slapd 2.5.13 and Samba 4.17
-// (../shared/lab/directory/NOTES.md): per-handle TLS context (CACERTFILE,
+// (tests/integration/slapd_lab.py, samba_lab.py): per-handle TLS context (CACERTFILE,
 // REQUIRE_CERT=DEMAND, then NEWCTX last), StartTLS mandatory on ldap://,
 // async binds so the ppolicy response control can be read.
 #include "ldap_session.h"
