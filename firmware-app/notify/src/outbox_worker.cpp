@@ -376,7 +376,9 @@ bool OutboxWorker::record_result(int64_t id, const Unrecorded& u) {
         cur.next_attempt_at = done_at + delay_s;
       }
       w.update_outbox(cur);
-      if (cur.state != "queued") audit_outcome(w, cur, done_at);
+      // A supersede is audited by the reset that made it (accounts' apply_reset),
+      // also of a message caught in flight: not a second time here.
+      if (cur.state != "queued" && cur.state != "superseded") audit_outcome(w, cur, done_at);
     });
   } catch (const storage::StorageError& ex) {
     std::lock_guard<std::mutex> lk(mu_);
