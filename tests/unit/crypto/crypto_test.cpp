@@ -136,22 +136,26 @@ BOOST_AUTO_TEST_CASE(unmatchable_hash_wellFormedNeverVerifiesAndCostsAFullVerifi
   BOOST_TEST(h.unmatchable_hash() != fake);
   const auto real = h.hash("violet-tractor-moonbeam-42");
   BOOST_REQUIRE(real);
-  // Interleaved, median of 5: an unknown user must cost what a wrong password
-  // for a known one costs. A malformed string would fail in microseconds
-  // (ratio near 0); the bounds leave room for a shared, noisy machine.
-  std::vector<double> ratios;
+  // Same cost by construction: the prefix and needs_rehash() above say libsodium
+  // reads our own parameters out of it. What is left to show is that verifying
+  // it runs the whole computation: a malformed string fails in microseconds
+  // (ratio near 0.001). Interleaved, and the fastest of 5 of each, which a busy
+  // or instrumented (sanitizer) machine slows least; only the lower bound
+  // carries meaning, the upper one catches a wildly wrong parameter set.
+  double fastest_real = 1e9, fastest_fake = 1e9;
   for (int i = 0; i < 5; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     BOOST_TEST(*h.verify(*real, "wrong-password-123") == false);
     auto t1 = std::chrono::steady_clock::now();
     BOOST_TEST(*h.verify(fake, "wrong-password-123") == false);
     auto t2 = std::chrono::steady_clock::now();
-    ratios.push_back(std::chrono::duration<double>(t2 - t1).count() /
-                     std::chrono::duration<double>(t1 - t0).count());
+    fastest_real = std::min(fastest_real, std::chrono::duration<double>(t1 - t0).count());
+    fastest_fake = std::min(fastest_fake, std::chrono::duration<double>(t2 - t1).count());
   }
-  std::sort(ratios.begin(), ratios.end());
-  BOOST_TEST(ratios[2] > 0.5);
-  BOOST_TEST(ratios[2] < 2.0);
+  const double ratio = fastest_fake / fastest_real;
+  BOOST_TEST_MESSAGE("unmatchable/real verification time, fastest of 5 each: " << ratio);
+  BOOST_TEST(ratio > 0.3);
+  BOOST_TEST(ratio < 5.0);
 }
 
 BOOST_AUTO_TEST_CASE(hasher_allSlotsBusy_givesUpAfterMaxWait) {
