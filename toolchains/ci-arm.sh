@@ -4,7 +4,8 @@
 #   2. cross-builds arm64 in build-arm64 and armhf in build-armhf (Release, tests on)
 #   3. checks the stripped aarch64 binary against the 2 MiB budget
 #   4. runs the unit tests of both under qemu (CTest's CMAKE_CROSSCOMPILING_EMULATOR)
-#   5. runs the pytest integration suite against the arm64 binary under qemu-aarch64
+#   5. runs the pytest integration suite against the arm64 binary under qemu-aarch64,
+#      its files dealt out to ARM_IT_SHARDS (default 2) pytest processes side by side
 #   6. rebuilds arm64 without the test hooks (step 5's tests need them; the package
 #      must not carry them: only one file recompiles), checks both binaries carry no
 #      hook (tests/packaging/no_test_hooks.sh), measures idle RSS under qemu, builds
@@ -90,16 +91,55 @@ if [ "${ARM_SKIP_INTEGRATION:-0}" != 1 ]; then
   # Tests that cannot work under qemu would be listed here (--deselect FILE::TEST, with
   # the reason). None so far: the whole suite, libfaketime clock tests included, runs.
   deselect=()
-  (cd tests/integration && RESETD_BIN="$wrapper" PYTHONDONTWRITEBYTECODE=1 \
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE --durations=5 \
-    --junitxml="$A64/integration.xml" "${deselect[@]}" .) >"$A64/integration.log" 2>&1 || rc_it=$?
-  tail -25 "$A64/integration.log"
-  counts=$(/usr/bin/python3 - "$A64/integration.xml" <<'PY'
+  # Most of a test's time under qemu is waiting (timeouts, relays, slapd), so the files run
+  # in ARM_IT_SHARDS pytest processes side by side (default 2, one a core: one process took
+  # 1773 s; three on 2 cores loaded the machine enough that timing checks of the hostile
+  # and PAM tests failed). Files are dealt out largest first (by their number of tests) to
+  # the shard with the fewest so far; each file's tests keep their order.
+  shards=${ARM_IT_SHARDS:-2}
+  mapfile -t shard_files < <(/usr/bin/python3 - "$shards" <<'PY'
+import os, re, sys
+n = int(sys.argv[1])
+weight = {}
+for f in sorted(os.listdir("tests/integration")):
+    if f.startswith("test_") and f.endswith(".py"):
+        text = open(os.path.join("tests/integration", f)).read()
+        weight[f] = len(re.findall(r"^(?:async )?def test_", text, re.M)) or 1
+bins = [[0, []] for _ in range(n)]
+for f in sorted(weight, key=lambda k: (-weight[k], k)):
+    b = min(bins, key=lambda b: b[0])
+    b[0] += weight[f]
+    b[1].append(f)
+for _, files in bins:
+    print(" ".join(sorted(files)))
+PY
+)
+  rm -f "$A64"/integration-*.xml
+  pids=()
+  for i in "${!shard_files[@]}"; do
+    # shellcheck disable=SC2086  # one word per file
+    (cd tests/integration && RESETD_BIN="$wrapper" PYTHONDONTWRITEBYTECODE=1 \
+      /usr/bin/python3 -m pytest -q -p no:cacheprovider -rfE --durations=5 \
+      --junitxml="$A64/integration-$i.xml" "${deselect[@]}" ${shard_files[$i]}) \
+      >"$A64/integration-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || rc_it=1
+    echo "-- arm64 integration shard $i: ${shard_files[$i]}"
+    tail -25 "$A64/integration-$i.log"
+  done
+  counts=$(/usr/bin/python3 - "$A64"/integration-*.xml <<'PY'
 import sys, xml.etree.ElementTree as ET
-r = ET.parse(sys.argv[1]).getroot()
-s = r if r.tag == "testsuite" else r.find("testsuite")
-t, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped"))
-print("%d tests, %d passed, %d failed, %d errors, %d skipped" % (t, t - f - e - k, f, e, k))
+tot = [0, 0, 0, 0]
+for path in sys.argv[1:]:
+    r = ET.parse(path).getroot()
+    s = r if r.tag == "testsuite" else r.find("testsuite")
+    for i, a in enumerate(("tests", "failures", "errors", "skipped")):
+        tot[i] += int(s.get(a, 0))
+t, f, e, k = tot
+print("%d tests, %d passed, %d failed, %d errors, %d skipped in %d processes"
+      % (t, t - f - e - k, f, e, k, len(sys.argv) - 1))
 PY
 )
   step_done "arm64 integration under qemu: $counts"
