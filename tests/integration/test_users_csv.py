@@ -197,6 +197,7 @@ def test_export_guards_formulas_and_round_trips(server, sink, admin, make_resetd
     assert r.headers["content-type"].startswith("text/csv"), r.headers
     assert "attachment" in r.headers.get("content-disposition", "")
     assert r.body.startswith(b"\xef\xbb\xbf")
+    assert "no-store" in r.headers.get("cache-control", ""), r.headers
     text = r.body.decode("utf-8-sig")
     assert "password" not in text.lower() and "$argon2" not in text
     rows = list(csv.reader(io.StringIO(text, newline="")))
