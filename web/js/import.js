@@ -59,7 +59,15 @@ export async function importUsers(view, ctx) {
     if (f.size > MAX_BYTES) { say(err, t('csv.err.csv_too_large')); return; }
     busy(submit, async () => {
       try {
-        const text = await f.text();
+        // Fatal decoding: a file in a legacy code page (Excel's plain "CSV"
+        // in tr-TR is Windows-1254) is refused, never imported with U+FFFD in names.
+        let text;
+        try { text = new TextDecoder('utf-8', { fatal: true }).decode(await f.arrayBuffer()); } catch {
+          say(err, t('csv.err.invalid_utf8'));
+          err.setAttribute('tabindex', '-1');
+          err.focus();
+          return;
+        }
         const r = await api('POST', '/users/import', { csv: text, delivery: delivery.value() });
         const ids = (r.users || []).map((x) => x.user.id);
         const notes = (r.users || []).flatMap((x) => x.notifications || []);

@@ -87,6 +87,12 @@ test('a file with bad rows shows each row and column, in three languages, and ad
     await axe(page, `${l} csv errors`);
     await shot(page, l, 'csv-import-errors');
   }
+  // Excel's plain "CSV" on a Turkish Windows is Windows-1254, not UTF-8: refused, not mangled.
+  const ansi = file('ansi.csv', Buffer.concat([Buffer.from(`${HEADER}\r\nilker,`), Buffer.from([0xdd, 0x6c, 0x6b, 0x65, 0x72, 0x20, 0xfd, 0x8f, 0xfe, 0x6b]), Buffer.from(',ilker@corp.example,,tr-TR,\r\n')]));
+  await page.getByLabel(T('tr-TR', 'csv.file')).setInputFiles(ansi);
+  await page.getByRole('button', { name: T('tr-TR', 'csv.submit') }).click();
+  await page.getByRole('alert').filter({ hasText: T('tr-TR', 'csv.err.invalid_utf8') }).waitFor();
+  await axe(page, 'tr-TR csv not utf-8');
   assert.deepEqual(await usernames(), before);
   assert.equal(sink.messages().length, 0);
 });
