@@ -59,7 +59,8 @@ Table read(std::string_view s, const Limits& limits) {
     if (!blank) {
       end_field();
       for (const auto& f : fields)
-        if (!valid_utf8(f) || f.find('\0') != std::string::npos) {
+        // U+FFFD: text that was decoded from another code page on its way here.
+        if (!valid_utf8(f) || f.find('\0') != std::string::npos || f.find("\xef\xbf\xbd") != std::string::npos) {
           t = failed("invalid_utf8", "Row " + std::to_string(record_row) +
                                          " is not UTF-8 text; save the file as \"CSV UTF-8\".", record_row);
           return false;

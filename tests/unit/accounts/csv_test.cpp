@@ -59,6 +59,7 @@ BOOST_AUTO_TEST_CASE(read_badText_codeAndRow) {
            {"a,b\nx,y\n\xff\xfe,z\n", "invalid_utf8", 3},
            {"\xff\xfe" "a\0,\0b\0"s, "invalid_utf8", 1},
            {"a,b\nx,y\0z\n"s, "invalid_utf8", 2},
+           {"a,b\nx,y\nIlker,\xef\xbf\xbdl\n", "invalid_utf8", 3},
            {"", "csv_empty", 0},
            {"\n\r\n", "csv_empty", 0},
        }) {

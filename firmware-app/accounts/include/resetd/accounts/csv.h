@@ -33,7 +33,8 @@ struct Limits {
 // double quotes ("" for a quote, line breaks allowed inside). The delimiter is
 // the one the first line uses outside quotes: ',' unless that line has more
 // ';' (Excel in tr-TR and other comma-decimal locales) or tabs. Empty lines
-// count as rows but yield no record. Error codes: csv_too_large,
+// count as rows but yield no record. A NUL or U+FFFD (a legacy code page
+// decoded on the way) counts as invalid UTF-8. Error codes: csv_too_large,
 // too_many_rows, invalid_utf8, unterminated_quote, stray_quote (a quote inside
 // an unquoted field or text after a closing one), field_too_long, csv_empty.
 Table read(std::string_view text, const Limits& limits = {});
