@@ -5,6 +5,7 @@ import { api, setCsrf, onUnauthorized } from './js/api.js';
 import { signIn, forgot, setPassword, changePassword, returnTo, leaveFor } from './js/auth.js';
 import { users, userForm } from './js/users.js';
 import { reset } from './js/reset.js';
+import { importUsers } from './js/import.js';
 import { notifications, settings, audit, sessions } from './js/admin.js';
 
 const ADMIN = ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'];
@@ -18,6 +19,7 @@ const ROUTES = [
   [/^\/sessions$/, sessions, 'any'],
   [/^\/users$/, users, 'admin'],
   [/^\/users\/new$/, userForm, 'admin'],
+  [/^\/users\/import$/, importUsers, 'admin'],
   [/^\/users\/(\d+)$/, userForm, 'admin'],
   [/^\/reset\/(\d+)$/, reset, 'admin'],
   [/^\/reset$/, reset, 'admin'],

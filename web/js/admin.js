@@ -393,7 +393,7 @@ export async function settings(view) {
   view.append(h('h1', { tabindex: '-1' }, t('settings.title')), ...secs);
 }
 
-const ACTIONS = ['sign_in', 'sign_out', 'password_change', 'password_reset', 'set_password_link', 'user_create', 'user_create_password',
+const ACTIONS = ['sign_in', 'sign_out', 'password_change', 'password_reset', 'set_password_link', 'user_create', 'user_create_password', 'user_import',
   'user_update', 'user_delete', 'user_unlock', 'setting_change', 'relay_test', 'notification_sent', 'notification_failed',
   'notification_expired', 'notification_superseded', 'notification_retry', 'self_service_request', 'self_service_reset', 'session_end', 'expiry_reminder', 'backup',
   'settings_change', 'directory_test', 'directory_sync', 'directory_role', 'directory_user_removed', 'password_reset_recovered'];

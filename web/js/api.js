@@ -16,6 +16,7 @@ export class ApiError extends Error {
     this.code = e.code || (status ? `http_${status}` : 'network');
     this.field = e.field || null;
     this.category = e.category || null;
+    this.rows = Array.isArray(e.rows) ? e.rows : null;  // CSV import: row-by-row errors
     this.retryAfter = retryAfter;
   }
 }

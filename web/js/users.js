@@ -6,6 +6,7 @@ import { t, num, date, foldChars, upper } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, announce } from './ui.js';
 import { resetOptions, showResult } from './reset.js';
+import { exportLink } from './import.js';
 
 export const ROLES = ['user', 'helpdesk_admin', 'password_admin', 'user_admin', 'global_admin'];
 const CAN_RESET = {
@@ -75,11 +76,13 @@ export async function users(view, ctx) {
         onclick: () => ctx.go(n === 1 ? `/reset/${u.id}` : `/reset?ids=${selected().map((x) => x.id).join(',')}`) },
       n > 1 ? t('users.resetMany', { n: num(n) }) : t('users.reset')),
       manage && button(t('users.add'), () => ctx.go('/users/new')),
+      manage && button(t('csv.add'), () => ctx.go('/users/import')),
       manage && h('button', { type: 'button', class: 'btn', disabled: !(u && canManage(me, u)), onclick: () => ctx.go(`/users/${u.id}`) }, t('users.edit')),
       manage && h('button', { type: 'button', class: 'btn', disabled: !(u && canManage(me, u)), onclick: () => (u.disabled ? act(u, 'PATCH', `/users/${u.id}`, { disabled: false }, 'users.enabled') : confirmBlock(u)) },
         u && u.disabled ? t('users.enable') : t('users.disable')),
       h('button', { type: 'button', class: 'btn', disabled: !(u && u.locked && canReset(me, u)), onclick: () => act(u, 'POST', `/users/${u.id}/unlock`, {}, 'users.unlocked') }, t('users.unlock')),
       manage && h('button', { type: 'button', class: 'btn danger', disabled: !(u && canManage(me, u)), onclick: () => confirmDelete(u) }, t('users.delete')));
+    tools.append(exportLink(list.q));
     if (n > 1 && !resetOk) tools.append(h('p', { class: 'hint' }, t('users.cantResetSome')));
   }
 

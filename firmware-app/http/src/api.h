@@ -81,6 +81,7 @@ struct ssl_ctx_st* make_tls_context(const std::string& cert, const std::string& 
 
 void add_session_routes(std::vector<Route>& r, Services& s);
 void add_user_routes(std::vector<Route>& r, Services& s);
+void add_user_csv_routes(std::vector<Route>& r, Services& s);
 void add_misc_routes(std::vector<Route>& r, Services& s);
 void add_site_routes(std::vector<Route>& r, Services& s);
 void add_forward_auth_routes(std::vector<Route>& r, Services& s);

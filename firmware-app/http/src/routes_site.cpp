@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "api.h"
+#include "resetd/accounts/csv.h"
 #include "resetd/notify/templates.h"
 
 namespace resetd::http {
@@ -60,16 +61,8 @@ std::optional<int64_t> parse_time(const std::string& s) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
-// RFC 4180 field; cells that a spreadsheet would run as a formula get a quote mark.
-std::string csv_field(std::string v) {
-  if (!v.empty() && std::string("=+-@\t\r").find(v[0]) != std::string::npos) v = "'" + v;
-  if (v.find_first_of(",\"\r\n") != std::string::npos) {
-    std::string q = "\"";
-    for (char ch : v) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    return q + "\"";
-  }
-  return v;
-}
+// RFC 4180 field with the spreadsheet formula guard (accounts/csv.h).
+std::string csv_field(const std::string& v) { return accounts::csv::field(v); }
 
 // The relay settings `b` asks for, on top of `was` (the saved ones); shared by
 // Save and "Send test message", so a test of unsaved values follows the same

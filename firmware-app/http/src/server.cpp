@@ -295,6 +295,7 @@ bool ApiServer::start(std::string* error) {
   });
   add_session_routes(im.routes, im.svc);
   add_user_routes(im.routes, im.svc);
+  add_user_csv_routes(im.routes, im.svc);
   add_misc_routes(im.routes, im.svc);
   add_site_routes(im.routes, im.svc);
   add_forward_auth_routes(im.routes, im.svc);

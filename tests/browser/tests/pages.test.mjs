@@ -164,6 +164,8 @@ for (const locale of LOCALES) {
 
       await go('/users/new');
       await check(b, locale, 'add-user', failures);
+      await go('/users/import');
+      await check(b, locale, 'csv-import', failures);
       await go(`/users/${ids.bob}`);
       await check(b, locale, 'edit-user', failures);
       await go('/users');

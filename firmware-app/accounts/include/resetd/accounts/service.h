@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "resetd/accounts/import.h"
 #include "resetd/accounts/policy.h"
 #include "resetd/accounts/roles.h"
 #include "resetd/accounts/throttle.h"
@@ -207,6 +208,9 @@ class AccountService {
   Result<storage::UserRecord> patch_user(const Actor& a, int64_t id, const UserPatch& p);
   Status delete_user(const Actor& a, int64_t id);
   Status unlock_user(const Actor& a, int64_t id);
+  // Users from CSV text (import.h): every row is checked first; any error and
+  // nothing is created. Each new user gets a welcome mail (options `o`, mode auto).
+  Result<ImportReport> import_users(const Actor& a, const std::string& csv_text, ResetOptions o, bool dry_run);
 
   // ---- resets ----
   Result<ResetOutcome> reset_password(const Actor& a, int64_t id, const ResetOptions& o);
