@@ -6,6 +6,7 @@ import { signIn, forgot, setPassword, changePassword, returnTo, leaveFor } from 
 import { users, userForm } from './js/users.js';
 import { reset } from './js/reset.js';
 import { notifications, settings, audit, sessions } from './js/admin.js';
+import { secondFactor } from './js/second_factor.js';
 
 const ADMIN = ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'];
 const app = { session: null, health: null, flash: null };
@@ -16,6 +17,7 @@ const ROUTES = [
   [/^\/set-password$/, setPassword, 'public'],
   [/^\/password$/, changePassword, 'any'],
   [/^\/sessions$/, sessions, 'any'],
+  [/^\/second-factor$/, secondFactor, 'any'],
   [/^\/users$/, users, 'admin'],
   [/^\/users\/new$/, userForm, 'admin'],
   [/^\/users\/(\d+)$/, userForm, 'admin'],
