@@ -6,6 +6,7 @@ confirmed by a current code, the password step yielding no session, a pending
 token refused everywhere else, replay of a used code, wrong codes throttled on
 the sign-in counters, recovery codes used once, and the console's break-glass.
 """
+import base64
 import os
 import subprocess
 import time
@@ -111,9 +112,16 @@ def second_step(c, pending, **kw):
 
 def test_enrol_sign_in_replay_and_pending_token(server, admin, workdir):
     c = staff(server, admin, "tf-alice", "127.0.0.61")
-    secret, _ = enrol(server, c, workdir)
-    # enrolment ended the account's other sessions? this one goes on
-    assert c.get("session").status == 200
+    secret, codes = enrol(server, c, workdir)
+    assert c.get("session").status == 200  # the enrolling session goes on
+    # at rest: neither the secret (as text or raw bytes) nor a recovery code
+    raw = base64.b32decode(secret)
+    for name in os.listdir(server.data_dir):
+        if name.startswith("resetd.db"):
+            with open(os.path.join(server.data_dir, name), "rb") as f:
+                data = f.read()
+            assert secret.encode() not in data and raw not in data, name
+            assert not any(x.encode() in data for x in codes), name
 
     d, pending = password_step(server, "tf-alice", c.password, "127.0.0.62")
     # the pending token is no session: as the cookie, anywhere, it gets 401
