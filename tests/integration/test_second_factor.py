@@ -8,6 +8,7 @@ the sign-in counters, recovery codes used once, and the console's break-glass.
 """
 import base64
 import os
+import re
 import subprocess
 import time
 
@@ -75,6 +76,7 @@ def enrol(srv, client, workdir):
     assert r.status == 200, r
     codes = r.json["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10, codes
+    assert all(re.fullmatch(r"%d-[a-z0-9]{5}-[a-z0-9]{5}" % i, x) for i, x in enumerate(codes)), codes
     assert client.get("session/second-factor").json == {"totp": True, "enrolling": False,
                                                         "recovery_codes_left": 10}
     # a second enrolment is refused while this one is active
@@ -192,6 +194,8 @@ def test_recovery_codes_are_single_use(server, admin, workdir):
     assert st["totp"] is True and st["recovery_codes_left"] == 9, st
     e, pending2 = password_step(server, "tf-carol", c.password, "127.0.0.83")
     assert_error_json(second_step(e, pending2, recovery_code=codes[3]), 401, "invalid_second_factor")
+    # another slot's number with this code: wrong as well
+    assert_error_json(second_step(e, pending2, recovery_code="5" + codes[3][1:]), 401, "invalid_second_factor")
     r = second_step(e, pending2, recovery_code=codes[7])
     assert r.status == 200, r
     assert e.get("session/second-factor").json["recovery_codes_left"] == 8
