@@ -7,6 +7,7 @@ import { users, userForm } from './js/users.js';
 import { reset } from './js/reset.js';
 import { importUsers } from './js/import.js';
 import { notifications, settings, audit, sessions } from './js/admin.js';
+import { secondFactor } from './js/second_factor.js';
 
 const ADMIN = ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'];
 const app = { session: null, health: null, flash: null };
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^\/set-password$/, setPassword, 'public'],
   [/^\/password$/, changePassword, 'any'],
   [/^\/sessions$/, sessions, 'any'],
+  [/^\/second-factor$/, secondFactor, 'any'],
   [/^\/users$/, users, 'admin'],
   [/^\/users\/new$/, userForm, 'admin'],
   [/^\/users\/import$/, importUsers, 'admin'],

@@ -70,6 +70,9 @@ int run_cli(int argc, char** argv) {
   auto* udis = user->add_subcommand("disable", "Disable a user");
   udis->add_option("--data-dir", data_dir, "Data directory")->required();
   udis->add_option("--username", username, "Username")->required();
+  auto* u2fa = user->add_subcommand("reset-2fa", "Remove a user's second factor (authenticator app, recovery codes)");
+  u2fa->add_option("--data-dir", data_dir, "Data directory")->required();
+  u2fa->add_option("--username", username, "Username")->required();
 
   auto* backup = app.add_subcommand("backup", "Online, consistent snapshot of the database");
   backup->add_option("--data-dir", data_dir, "Data directory")->required();
@@ -138,6 +141,7 @@ int run_cli(int argc, char** argv) {
                                  pw_stdin);
   if (urole->parsed()) return cmd_user_set_role(rt, username, role);
   if (udis->parsed()) return cmd_user_disable(rt, username);
+  if (u2fa->parsed()) return cmd_user_reset_2fa(rt, username);
   std::cerr << app.help();
   return kUsage;
 }

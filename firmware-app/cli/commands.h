@@ -23,5 +23,7 @@ int cmd_user_list(Runtime& rt);
 int cmd_user_add_or_reset(Runtime& rt, bool add, const accounts::NewUser& nu, bool password_stdin);
 int cmd_user_set_role(Runtime& rt, const std::string& username, const std::string& role);
 int cmd_user_disable(Runtime& rt, const std::string& username);
+// Break-glass: the user signs in with the password alone until they enrol again.
+int cmd_user_reset_2fa(Runtime& rt, const std::string& username);
 
 }  // namespace resetd::cli

@@ -53,4 +53,12 @@ int cmd_user_disable(Runtime& rt, const std::string& username) {
   return rc;
 }
 
+int cmd_user_reset_2fa(Runtime& rt, const std::string& username) {
+  int rc = status_exit(rt.accounts->console_reset_second_factor(username));
+  if (rc == kOk)
+    std::cout << "second factor of " << accounts::ascii_lower(username)
+              << " removed; the password alone signs in until a new one is set up\n";
+  return rc;
+}
+
 }  // namespace resetd::cli

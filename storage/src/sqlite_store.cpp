@@ -20,6 +20,7 @@
 #include "migrations.h"
 #include "sqlite_conn.h"
 #include "intent_queries.h"
+#include "second_factor_queries.h"
 #include "resetd/storage/store.h"
 
 namespace fs = std::filesystem;
@@ -788,6 +789,11 @@ class SqliteTx final : public Writer {
     return intent_queries::completed_after(conn_, user_id, id);
   }
   int64_t purge_intents(int64_t before) override { return intent_queries::purge_closed(conn_, before); }
+  std::optional<SecondFactorRecord> second_factor(int64_t user_id) override {
+    return second_factor_queries::get(conn_, user_id);
+  }
+  void put_second_factor(const SecondFactorRecord& f) override { second_factor_queries::put(conn_, f); }
+  bool delete_second_factor(int64_t user_id) override { return second_factor_queries::remove(conn_, user_id); }
   void close_intent(int64_t id, const std::string& state, const std::string& detail,
                     int64_t now) override {
     SQLite::Statement& s = stmt("UPDATE directory_intents SET state = ?, detail = ?, resolved_at = ?, "

@@ -52,13 +52,12 @@ export async function signIn(view, ctx) {
         const body = { username: user.input.value.trim(), password: pw.input.value };
         if (rd) body.rd = rd;
         const s = await api('POST', '/session', body, { noAuthRedirect: true });
-        if (s.redirect && !s.must_change_password) return leaveFor(s.redirect);
-        // must change first: the return address waits until the change is made
-        if (s.redirect) sessionStorage.setItem('resetd.rd', s.redirect);
-        else if (rd) sessionStorage.removeItem('resetd.rd');
-        ctx.setSession(s);
-        const after = ctx.after();
-        ctx.go(s.must_change_password ? '/password' : after && after !== '/signin' ? after : '/users');
+        if (s.second_factor_required) {
+          // The password alone opened no session: ask for the app's code.
+          pw.input.value = '';
+          return secondStep(view, ctx, s.pending_token, rd);
+        }
+        finishSignIn(ctx, s, rd);
       } catch (e) {
         pw.input.value = '';
         showError(form, err, e);
@@ -67,6 +66,55 @@ export async function signIn(view, ctx) {
   });
   page(view, 'signin.title', h('p', {}, t('signin.intro')), note, form);
   ctx.focus = user.input;
+}
+
+function finishSignIn(ctx, s, rd) {
+  if (s.redirect && !s.must_change_password) return leaveFor(s.redirect);
+  if (s.redirect) sessionStorage.setItem('resetd.rd', s.redirect);
+  else if (rd) sessionStorage.removeItem('resetd.rd');
+  ctx.setSession(s);
+  const after = ctx.after();
+  ctx.go(s.must_change_password ? '/password' : after && after !== '/signin' ? after : '/users');
+}
+
+// The second step of a sign-in: a code from the authenticator app, or one of
+// the recovery codes.
+function secondStep(view, ctx, pending, rd) {
+  const err = errorBox();
+  const code = field({ label: t('tf.code'), name: 'code', autocomplete: 'one-time-code', hint: t('tf.codeHint'),
+    attrs: { inputmode: 'numeric', maxlength: '6', pattern: '[0-9]{6}' } });
+  const rec = field({ label: t('tf.recoveryCode'), name: 'recovery_code', hint: t('tf.recoveryHint'), attrs: { autocapitalize: 'none' } });
+  rec.hidden = true;
+  const toggle = h('button', { type: 'button', class: 'btn link' }, t('tf.useRecovery'));
+  toggle.addEventListener('click', () => {
+    rec.hidden = !rec.hidden;
+    code.hidden = !rec.hidden;
+    toggle.textContent = t(rec.hidden ? 'tf.useRecovery' : 'tf.useCode');
+    (rec.hidden ? code : rec).input.focus();
+  });
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, t('tf.verify'));
+  const form = h('form', { novalidate: true }, err, code, rec, h('div', { class: 'actions' }, submit, toggle,
+    h('a', { href: '#/signin', class: 'btn link', onclick: () => ctx.go('/signin') }, t('common.backToSignIn'))));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    busy(submit, async () => {
+      try {
+        const body = { pending_token: pending };
+        if (rec.hidden) body.code = code.input.value.trim();
+        else body.recovery_code = rec.input.value.trim();
+        if (rd) body.rd = rd;
+        finishSignIn(ctx, await api('POST', '/session/second-factor', body, { noAuthRedirect: true }), rd);
+      } catch (e) {
+        code.input.value = '';
+        rec.input.value = '';
+        showError(form, err, e);
+      }
+    });
+  });
+  view.replaceChildren();
+  page(view, 'tf.stepTitle', h('p', {}, t('tf.stepIntro')), form);
+  code.input.focus();
 }
 
 export async function forgot(view, ctx) {

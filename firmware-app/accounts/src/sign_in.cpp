@@ -126,7 +126,7 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
                       "This temporary password has expired. Ask IT to reset it again.");
   }
 
-  PasswordCheck out{*u, std::nullopt, std::nullopt, dir_role};
+  PasswordCheck out{*u, std::nullopt, std::nullopt, dir_role, slot};
   if (dans) out.dir_must_change = dans->outcome == directory::Outcome::MustChange;
   if (!dir_user && hasher_.needs_rehash(u->password_hash)) {
     if (auto h = hasher_.hash(nfc(password))) out.rehash = *h;
@@ -139,8 +139,29 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   const std::string username = ascii_lower(username_in);
   auto checked = check_sign_in(username, password, client, client);
   if (!checked) return checked.error();
-  const std::optional<std::string>& rehash = checked->rehash;
-  const UserRecord* u = &checked->user;
+  std::optional<storage::SecondFactorRecord> f;
+  store_.read([&](storage::Reader& r) { f = r.second_factor(checked->user.id); });
+  if (f && f->confirmed_at) {
+    // The password alone yields no session: the right password is not a
+    // failed guess, but it does not end a run of failures either (the
+    // second step's wrong codes count on the same counter).
+    account_failures_.release(username, checked->slot);
+    SignIn out;
+    out.user = checked->user;
+    out.pending_token = start_pending(*checked, client, user_agent);
+    store_.write([&](storage::Writer& w) {
+      audit(w, username, client, "sign_in", username, "pending", "password ok; second factor required");
+    });
+    return out;
+  }
+  return finish_sign_in(*checked, client, user_agent, "");
+}
+
+Result<SignIn> AccountService::finish_sign_in(const PasswordCheck& checked, const std::string& client,
+                                              const std::string& user_agent, const std::string& how) {
+  const std::string& username = checked.user.username;
+  const std::optional<std::string>& rehash = checked.rehash;
+  const UserRecord* u = &checked.user;
   const int64_t now = clock_.now();
 
   const ExpirationSettings expiry = expiration();  // read before the write below
@@ -153,23 +174,28 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   s.client_addr = client;
   s.user_agent = user_agent.substr(0, 200);
   account_failures_.clear(username);
+  bool found = false;
   store_.write([&](storage::Writer& w) {
     auto cur = w.user_by_id(u->id);
-    if (!cur) return;
+    if (!cur || cur->disabled) return;
+    found = true;
     clear_failures(*cur);
     if (rehash) cur->password_hash = *rehash;
     // a directory user: "must change" and the staff role are the directory's
-    if (checked->dir_must_change) cur->must_change = *checked->dir_must_change;
-    if (checked->dir_role) apply_directory_role(w, *cur, *checked->dir_role, username, client);
+    if (checked.dir_must_change) cur->must_change = *checked.dir_must_change;
+    if (checked.dir_role) apply_directory_role(w, *cur, *checked.dir_role, username, client);
     w.update_user(*cur);
     s.user_id = cur->id;
     s.must_change = cur->must_change ||
                     (!expiry.never_expires && !cur->must_change && cur->password_changed_at &&
                      *cur->password_changed_at + int64_t{expiry.days} * 86400 <= now);
     s.id = w.insert_session(s);
-    audit(w, username, client, "sign_in", username, "ok", rehash ? "rehashed" : "");
+    std::string detail = rehash ? "rehashed" : "";
+    if (!how.empty()) detail = detail.empty() ? how : how + "; " + detail;
+    audit(w, username, client, "sign_in", username, "ok", detail);
     out.user = *cur;
   });
+  if (!found) return bad_credentials();
   out.session = s;
   out.must_change = s.must_change;
   touch(s.id);

@@ -27,6 +27,8 @@ int status_for(const std::string& code) {
       {"directory_managed", 409},     {"directory_busy", 503},
       {"directory_outcome_unknown", 503}, {"reset_in_progress", 409},
       {"unrecorded_storage_full", 507}, {"unrecorded_storage_busy", 503},
+      {"sign_in_expired", 401},       {"invalid_second_factor", 401},
+      {"second_factor_enrolled", 409}, {"no_enrolment", 409},
   };
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 422 : it->second;

@@ -19,6 +19,21 @@ std::vector<std::string> session_cookies(const Services& s, const std::string& t
   return out;
 }
 
+void send_signed_in(Services& s, Ctx& c, const accounts::SignIn& in, const std::optional<std::string>& rd) {
+  for (const auto& cookie : session_cookies(s, in.token, accounts::AccountService::kSessionAbsoluteS))
+    c.res.set_header("Set-Cookie", cookie);
+  json out = {{"user", user_json(in.user, s)},
+              {"must_change_password", in.must_change},
+              {"link_delivery", !s.accounts.settings().public_url.empty()},
+              {"csrf_token", s.accounts.csrf_token_for(in.token)}};
+  // Forward auth: where the browser goes next, only to a configured origin.
+  if (rd && s.forward_auth.enabled()) {
+    auto url = s.forward_auth.return_url(*rd);
+    out["redirect"] = url ? json(*url) : json(nullptr);
+  }
+  send_json(c.res, 200, out);
+}
+
 void add_session_routes(std::vector<Route>& r, Services& s) {
   r.push_back({"POST", PathPattern("/session"), Auth::None, [&s](Ctx& c) {
                  const std::string username = req_string(c.body, "username");
@@ -28,19 +43,17 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  const auto rd = opt_string(c.body, "rd");
                  auto in = take(s.accounts.sign_in(username, password, c.client,
                                                    c.req.get_header_value("User-Agent")));
-                 for (const auto& cookie :
-                      session_cookies(s, in.token, accounts::AccountService::kSessionAbsoluteS))
-                   c.res.set_header("Set-Cookie", cookie);
-                 json out = {{"user", user_json(in.user, s)},
-                             {"must_change_password", in.must_change},
-                             {"link_delivery", !s.accounts.settings().public_url.empty()},
-                             {"csrf_token", s.accounts.csrf_token_for(in.token)}};
-                 // Forward auth: where the browser goes next, only to a configured origin.
-                 if (rd && s.forward_auth.enabled()) {
-                   auto url = s.forward_auth.return_url(*rd);
-                   out["redirect"] = url ? json(*url) : json(nullptr);
+                 if (!in.pending_token.empty()) {
+                   // No session yet and no cookie: the token is good for
+                   // POST /session/second-factor only.
+                   send_json(c.res, 200,
+                             {{"second_factor_required", true},
+                              {"pending_token", in.pending_token},
+                              {"expires_in", accounts::AccountService::kPendingS},
+                              {"methods", {"totp", "recovery_code"}}});
+                   return;
                  }
-                 send_json(c.res, 200, out);
+                 send_signed_in(s, c, in, rd);
                }});
   r.push_back({"GET", PathPattern("/session"), Auth::AnySession, [&s](Ctx& c) {
                  auto u = take(s.accounts.get_user(*c.actor, c.actor->user_id));

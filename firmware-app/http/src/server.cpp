@@ -294,6 +294,7 @@ bool ApiServer::start(std::string* error) {
     send_error(res, st, make_error(code, "The request could not be handled."));
   });
   add_session_routes(im.routes, im.svc);
+  add_second_factor_routes(im.routes, im.svc);
   add_user_routes(im.routes, im.svc);
   add_user_csv_routes(im.routes, im.svc);
   add_misc_routes(im.routes, im.svc);

@@ -122,6 +122,16 @@ struct CodeRecord {
   int64_t created_at = 0;
 };
 
+// A staff account's second factor (migration 0006).
+struct SecondFactorRecord {
+  int64_t user_id = 0;
+  std::string totp_sealed;              // crypto::SecretBox hex of the raw TOTP secret
+  std::optional<int64_t> confirmed_at;  // unset while enrolment awaits its first code
+  int64_t last_step = 0;                // newest accepted TOTP step; older and equal ones are refused
+  std::vector<std::string> recovery;    // Argon2id hash per recovery code, "-" once used
+  int64_t created_at = 0;
+};
+
 struct AuditRecord {
   int64_t id = 0;
   int64_t at = 0;

@@ -78,6 +78,8 @@ class Reader {
   virtual std::vector<DirectoryIntentRecord> intents(const std::string& state, int64_t limit) = 0;
   // Whether the user has an intent newer than `id` that completed (done or recovered).
   virtual bool intent_completed_after(int64_t user_id, int64_t id) = 0;
+
+  virtual std::optional<SecondFactorRecord> second_factor(int64_t user_id) = 0;
 };
 
 // Write access: everything Reader has, plus changes. Valid only inside
@@ -127,6 +129,11 @@ class Writer : public Reader {
                             int64_t now) = 0;
   // closed intents resolved before `before` are deleted (open ones never); returns how many
   virtual int64_t purge_intents(int64_t before) = 0;
+
+  // inserts or replaces the user's row
+  virtual void put_second_factor(const SecondFactorRecord& f) = 0;
+  // returns whether there was one
+  virtual bool delete_second_factor(int64_t user_id) = 0;
 };
 
 struct OpenOptions {

@@ -130,6 +130,20 @@ struct SignIn {
   storage::SessionRecord session;
   std::string token;  // the cookie value; shown to nobody else
   bool must_change = false;
+  // Set instead of `token` when the account has a second factor: no session
+  // exists yet; the token is good for sign_in_second_factor() only.
+  std::string pending_token;
+};
+
+// Second factor (second_factor.cpp): what enrolment shows once.
+struct TotpEnrolment {
+  std::string secret;  // base32, for typing into an app
+  std::string uri;     // otpauth://totp/..., for the QR code
+};
+struct SecondFactorState {
+  bool totp = false;          // confirmed: sign-in asks for a code
+  bool enrolling = false;     // a secret waits for its first code
+  int recovery_codes_left = 0;
 };
 
 // One directory sync (users_base -> local records keyed by the entry's stable id).
@@ -198,6 +212,24 @@ class AccountService {
   Status sign_out(const Actor& a);
   Status change_own_password(const Actor& a, const std::string& current,
                              const std::string& next);
+
+  // ---- second factor (issue 23; second_factor.cpp) ----
+  // The second step of a sign-in: `pending` from sign_in(), and a TOTP code
+  // or (when `code` is empty) a recovery code. Throttled and locked out on
+  // the sign-in counters; a pending token dies after kPendingTries wrong codes.
+  Result<SignIn> sign_in_second_factor(const std::string& pending, const std::string& code,
+                                       const std::string& recovery_code, const std::string& client);
+  Result<SecondFactorState> second_factor_state(const Actor& a);
+  // A new TOTP secret for the caller (refused while one is confirmed); local
+  // accounts confirm their current password (throttled like a sign-in).
+  Result<TotpEnrolment> begin_totp(const Actor& a, const std::optional<std::string>& current_password);
+  // Activates it with a current code; returns the ten recovery codes (shown once).
+  Result<std::vector<std::string>> confirm_totp(const Actor& a, const std::string& code);
+  // Break-glass: removes the user's second factor (audited as the console).
+  Status console_reset_second_factor(const std::string& username);
+  static constexpr int64_t kPendingS = 5 * 60;
+  static constexpr int kPendingTries = 5;
+  static constexpr int kRecoveryCodes = 10;
 
   // ---- users ----
   Result<storage::UserPage> list_users(const Actor& a, const std::string& q, int64_t offset,
@@ -341,7 +373,23 @@ class AccountService {
     std::optional<std::string> rehash;  // new hash when parameters changed
     std::optional<bool> dir_must_change;  // directory users: the bind said "must change"
     std::optional<std::string> dir_role;  // directory users: role from [directory.roles]
+    SignInThrottle::Reservation slot;     // the attempt check_sign_in reserved
   };
+  // The session for a checked sign-in (both steps passed); `how` ends the audit detail.
+  Result<SignIn> finish_sign_in(const PasswordCheck& checked, const std::string& client,
+                                const std::string& user_agent, const std::string& how);
+  // Sign-ins waiting for their second step, by SHA-256 of the pending token.
+  struct PendingSignIn {
+    PasswordCheck checked;
+    std::string client;
+    std::string user_agent;
+    int64_t expires_ms = 0;  // monotonic
+    int tries = 0;
+  };
+  std::mutex pending_mu_;
+  std::map<std::string, PendingSignIn> pending_;
+  std::string start_pending(const PasswordCheck& checked, const std::string& client,
+                            const std::string& user_agent);
   // Throttle, verify, failure bookkeeping and the failed audit rows shared by
   // sign_in and check_service_password; `context` (who asked) ends each row's detail.
   Result<PasswordCheck> check_sign_in(const std::string& username, const std::string& password,

@@ -1,0 +1,292 @@
+// AccountService: the second factor of an account (issue 23) — TOTP
+// enrolment, recovery codes, the second step of a sign-in, break-glass.
+#include <algorithm>
+
+#include "credentials.h"
+#include "resetd/accounts/service.h"
+#include "resetd/accounts/text.h"
+#include "resetd/crypto/totp.h"
+
+namespace resetd::accounts {
+
+using storage::SecondFactorRecord;
+using storage::UserRecord;
+
+namespace {
+constexpr size_t kMaxPending = 1000;
+constexpr const char* kIssuer = "resetd";
+
+Error sign_in_expired() {
+  return make_error("sign_in_expired", "This sign-in has expired. Enter your username and password again.");
+}
+Error invalid_code(const char* field) {
+  return make_error("invalid_second_factor", "The code is incorrect or was already used.", field);
+}
+Error throttled(int64_t wait_s) {
+  Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
+  e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
+  return e;
+}
+bool six_digits(const std::string& c) {
+  return c.size() == 6 && c.find_first_not_of("0123456789") == std::string::npos;
+}
+// A recovery code is "N-abcde-fghjk": N (0-9, not secret) says which stored
+// hash to check, so a code costs one Argon2id verification, not ten (ten
+// would pass the 5 s request budget on a slow board). Typed in any case,
+// with spaces, the hyphens optional.
+std::string normalize_recovery(const std::string& in) {
+  std::string s;
+  for (char c : in)
+    if (c != ' ' && c != '-') s.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  if (s.size() != 11 || s[0] < '0' || s[0] > '9') return {};
+  return s.substr(0, 1) + "-" + s.substr(1, 5) + "-" + s.substr(6);
+}
+int codes_left(const SecondFactorRecord& f) {
+  return static_cast<int>(std::count_if(f.recovery.begin(), f.recovery.end(),
+                                        [](const std::string& h) { return h != "-"; }));
+}
+}  // namespace
+
+std::string AccountService::start_pending(const PasswordCheck& checked, const std::string& client,
+                                          const std::string& user_agent) {
+  const std::string token = crypto::random_token(32);
+  const int64_t mono = clock_.mono_ms();
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  std::erase_if(pending_, [mono](const auto& kv) { return kv.second.expires_ms <= mono; });
+  while (pending_.size() >= kMaxPending) {
+    auto oldest = std::min_element(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
+      return a.second.expires_ms < b.second.expires_ms;
+    });
+    pending_.erase(oldest);
+  }
+  PendingSignIn p{checked, client, user_agent, mono + kPendingS * 1000, 0};
+  p.checked.user.password_hash.clear();  // not needed for the second step; not kept in memory
+  pending_.emplace(crypto::sha256_hex(token), std::move(p));
+  return token;
+}
+
+Result<SignIn> AccountService::sign_in_second_factor(const std::string& pending, const std::string& code,
+                                                     const std::string& recovery_code,
+                                                     const std::string& client) {
+  if (pending.empty() || pending.size() > 128) return sign_in_expired();
+  const std::string key = crypto::sha256_hex(pending);
+  std::optional<PendingSignIn> p;
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    auto it = pending_.find(key);
+    if (it != pending_.end() && it->second.expires_ms <= clock_.mono_ms()) {
+      pending_.erase(it);
+      it = pending_.end();
+    }
+    // Bound to the address that typed the password.
+    if (it != pending_.end() && it->second.client == client) p = it->second;
+  }
+  if (!p) return sign_in_expired();
+  const bool use_totp = !code.empty();
+  if (use_totp && !six_digits(code)) return invalid_code("code");
+  const std::string recovery = use_totp ? std::string() : normalize_recovery(recovery_code);
+  if (!use_totp && recovery.empty()) return invalid_code("recovery_code");
+
+  const std::string& username = p->checked.user.username;
+  const int64_t uid = p->checked.user.id;
+  // The same counters as the password step: per client, and consecutive
+  // failures per account with its delays and lockout.
+  if (int64_t wait = client_failures_.take(client); wait > 0) return throttled(wait);
+  const auto slot = account_failures_.reserve(username);
+  if (!slot.allowed) {
+    client_failures_.give_back(client);
+    return throttled(slot.wait_s);
+  }
+  const int64_t now = clock_.now();
+  bool ok = false;
+  std::string detail;
+  if (use_totp) {
+    store_.write([&](storage::Writer& w) {
+      auto f = w.second_factor(uid);
+      if (!f || !f->confirmed_at) {
+        detail = "second factor: none enrolled any more";
+        return;
+      }
+      auto secret = box_.open_hex(f->totp_sealed);
+      if (!secret) {  // the key file changed: nobody gets in by this factor
+        detail = "second factor: TOTP secret does not open with the data dir's key";
+        return;
+      }
+      auto step = crypto::totp_match(*secret, code, crypto::totp_step(now));
+      if (step && *step > f->last_step) {
+        f->last_step = *step;
+        w.put_second_factor(*f);
+        ok = true;
+        detail = "second factor: totp";
+      } else {
+        detail = step ? "second factor: TOTP code already used" : "second factor: wrong TOTP code";
+      }
+    });
+  } else {
+    std::optional<SecondFactorRecord> f;
+    store_.read([&](storage::Reader& r) { f = r.second_factor(uid); });
+    std::optional<size_t> match;
+    const size_t idx = static_cast<size_t>(recovery[0] - '0');
+    const bool usable = f && f->confirmed_at && idx < f->recovery.size() && f->recovery[idx] != "-";
+    // A used or unknown slot costs the same one verification.
+    auto v = hasher_.verify(usable ? f->recovery[idx] : dummy_hash_, recovery);
+    if (!v) {
+      account_failures_.release(username, slot);
+      client_failures_.give_back(client);
+      return busy_error();
+    }
+    if (usable && *v) match = idx;
+    if (match) {
+      store_.write([&](storage::Writer& w) {
+        auto cur = w.second_factor(uid);
+        // Used by a parallel request in the meantime: not again.
+        if (!cur || !cur->confirmed_at || cur->recovery.size() <= *match ||
+            cur->recovery[*match] != f->recovery[*match])
+          return;
+        cur->recovery[*match] = "-";
+        w.put_second_factor(*cur);
+        ok = true;
+        detail = "second factor: recovery code (" + std::to_string(codes_left(*cur)) + " left)";
+      });
+    }
+    if (!ok) detail = "second factor: wrong recovery code";
+  }
+  if (!ok) {
+    {
+      std::lock_guard<std::mutex> lock(pending_mu_);
+      auto it = pending_.find(key);
+      if (it != pending_.end() && ++it->second.tries >= kPendingTries) pending_.erase(it);
+    }
+    store_.write([&](storage::Writer& w) {
+      auto cur = w.user_by_id(uid);
+      if (!cur) return;
+      cur->failed_logins = slot.failures;
+      cur->last_failed_at = now;
+      if (slot.locked) cur->locked_until = now + kLockoutS;
+      w.update_user(*cur);
+      audit(w, username, client, "sign_in", username, "failed", slot.locked ? detail + "; locked out" : detail);
+    });
+    return invalid_code(use_totp ? "code" : "recovery_code");
+  }
+  client_failures_.give_back(client);
+  {
+    // Single use: a second request with the same token finds nothing.
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    if (pending_.erase(key) == 0) return sign_in_expired();
+  }
+  return finish_sign_in(p->checked, client, p->user_agent, detail);
+}
+
+Result<SecondFactorState> AccountService::second_factor_state(const Actor& a) {
+  std::optional<SecondFactorRecord> f;
+  store_.read([&](storage::Reader& r) { f = r.second_factor(a.user_id); });
+  SecondFactorState s;
+  if (f) {
+    s.totp = f->confirmed_at.has_value();
+    s.enrolling = !f->confirmed_at;
+    s.recovery_codes_left = codes_left(*f);
+  }
+  return s;
+}
+
+Result<TotpEnrolment> AccountService::begin_totp(const Actor& a, const std::optional<std::string>& password) {
+  // A borrowed session must not tie the account to someone else's phone: the
+  // owner's password first (local accounts; a directory user's is the
+  // directory's, checked at its sign-in).
+  std::optional<UserRecord> u;
+  store_.read([&](storage::Reader& r) { u = r.user_by_id(a.user_id); });
+  if (!u) return make_error("not_signed_in", "Sign in first.");
+  if (u->directory_id.empty() || !directory_mode()) {
+    if (auto st = confirm_own_password(a, *u, password, "second_factor_enrol"); !st) {
+      if (st.error().code == "current_password_required")
+        return make_error("current_password_required", "Enter your current password to set up an authenticator app.",
+                          "current_password");
+      return st.error();
+    }
+  }
+  const std::string secret = crypto::totp_new_secret();
+  const std::string sealed = box_.seal_hex(secret);
+  bool enrolled = false;
+  store_.write([&](storage::Writer& w) {
+    auto f = w.second_factor(a.user_id);
+    if (f && f->confirmed_at) {
+      enrolled = true;
+      return;
+    }
+    SecondFactorRecord n;
+    n.user_id = a.user_id;
+    n.totp_sealed = sealed;
+    n.created_at = clock_.now();
+    w.put_second_factor(n);
+    audit(w, a.username, a.client, "second_factor_enrol", a.username, "started", "totp");
+  });
+  if (enrolled)
+    return make_error("second_factor_enrolled",
+                      "An authenticator app is already set up for this account. Ask IT to remove it first.");
+  TotpEnrolment e;
+  e.secret = crypto::base32_encode(secret);
+  // Usernames are [a-z0-9._-]: nothing to escape in the label.
+  e.uri = std::string("otpauth://totp/") + kIssuer + ":" + a.username + "?secret=" + e.secret + "&issuer=" + kIssuer +
+          "&algorithm=SHA1&digits=6&period=30";
+  return e;
+}
+
+Result<std::vector<std::string>> AccountService::confirm_totp(const Actor& a, const std::string& code) {
+  if (!six_digits(code)) return make_error("wrong_totp_code", "Enter the 6-digit code the app shows.", "code");
+  // Guesses here are throttled like sign-ins per client (the session's owner
+  // saw the secret; this only keeps the route from being a free oracle).
+  if (int64_t wait = client_failures_.take(a.client); wait > 0) return throttled(wait);
+  std::optional<SecondFactorRecord> f;
+  store_.read([&](storage::Reader& r) { f = r.second_factor(a.user_id); });
+  if (!f || f->confirmed_at)
+    return make_error("no_enrolment", "Start setting up an authenticator app first.");
+  auto secret = box_.open_hex(f->totp_sealed);
+  if (!secret) return make_error("no_enrolment", "Start setting up an authenticator app again.");
+  auto step = crypto::totp_match(*secret, code, crypto::totp_step(clock_.now()));
+  if (!step) return make_error("wrong_totp_code", "The code is incorrect. Check the time on the phone.", "code");
+  client_failures_.give_back(a.client);
+
+  std::vector<std::string> codes, hashes;
+  for (int i = 0; i < kRecoveryCodes; ++i) {
+    codes.push_back(std::to_string(i) + "-" + crypto::generate_readable_password(10));
+    auto h = hasher_.hash(codes.back());
+    if (!h) return busy_error();
+    hashes.push_back(*h);
+  }
+  bool done = false;
+  store_.write([&](storage::Writer& w) {
+    auto cur = w.second_factor(a.user_id);
+    // Another enrolment started (or this one finished) in the meantime.
+    if (!cur || cur->confirmed_at || cur->totp_sealed != f->totp_sealed) return;
+    cur->confirmed_at = clock_.now();
+    cur->last_step = *step;  // the confirming code signs nobody in
+    cur->recovery = hashes;
+    w.put_second_factor(*cur);
+    // A session someone else holds does not outlive the new factor.
+    const int64_t ended = w.delete_sessions_for_user(a.user_id, a.session_id);
+    audit(w, a.username, a.client, "second_factor_enrol", a.username, "ok",
+          "totp; " + std::to_string(kRecoveryCodes) + " recovery codes; " + std::to_string(ended) +
+              " other sessions ended");
+    done = true;
+  });
+  if (!done) return make_error("no_enrolment", "Start setting up an authenticator app again.");
+  return codes;
+}
+
+Status AccountService::console_reset_second_factor(const std::string& username_in) {
+  const std::string username = ascii_lower(username_in);
+  std::optional<UserRecord> u;
+  store_.read([&](storage::Reader& r) { u = r.user_by_username(username); });
+  if (!u) return make_error("not_found", "No such user: " + username);
+  bool removed = false;
+  store_.write([&](storage::Writer& w) {
+    removed = w.delete_second_factor(u->id);
+    audit(w, "console", "console", "second_factor_reset", username, "ok",
+          removed ? "TOTP and recovery codes removed" : "none was set");
+  });
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  std::erase_if(pending_, [&](const auto& kv) { return kv.second.checked.user.id == u->id; });
+  return ok_status();
+}
+
+}  // namespace resetd::accounts

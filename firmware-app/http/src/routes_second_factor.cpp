@@ -1,0 +1,53 @@
+// /session/second-factor: the second step of a sign-in, and enrolling an
+// authenticator app (TOTP) with its recovery codes.
+#include "api.h"
+#include "resetd/qr/qr.h"
+
+namespace resetd::http {
+
+void add_second_factor_routes(std::vector<Route>& r, Services& s) {
+  // The second step: the pending token from POST /session and a code. Not
+  // signed in yet, so no session and no CSRF token: the unauthenticated
+  // POST rules (JSON only, same origin) apply, and the token itself is in the body.
+  r.push_back({"POST", PathPattern("/session/second-factor"), Auth::None, [&s](Ctx& c) {
+                 const std::string pending = req_string(c.body, "pending_token");
+                 const std::string code = opt_string(c.body, "code").value_or("");
+                 const std::string recovery = opt_string(c.body, "recovery_code").value_or("");
+                 if (code.empty() == recovery.empty())
+                   fail(400, "bad_request", "Send either code or recovery_code.", code.empty() ? "code" : "recovery_code");
+                 if (pending.size() > 128 || code.size() > 64 || recovery.size() > 64)
+                   fail(401, "invalid_second_factor", "The code is incorrect or was already used.");
+                 const auto rd = opt_string(c.body, "rd");
+                 auto in = take(s.accounts.sign_in_second_factor(pending, code, recovery, c.client));
+                 send_signed_in(s, c, in, rd);
+               }});
+  r.push_back({"GET", PathPattern("/session/second-factor"), Auth::Session, [&s](Ctx& c) {
+                 auto st = take(s.accounts.second_factor_state(*c.actor));
+                 send_json(c.res, 200,
+                           {{"totp", st.totp}, {"enrolling", st.enrolling},
+                            {"recovery_codes_left", st.recovery_codes_left}});
+               }});
+  r.push_back({"POST", PathPattern("/session/second-factor/totp"), Auth::Session, [&s](Ctx& c) {
+                 auto e = take(s.accounts.begin_totp(*c.actor, opt_string(c.body, "current_password")));
+                 auto m = qr::encode(e.uri);
+                 if (!m) fail(500, "internal_error", "The enrolment code does not fit a QR code.");
+                 // The page draws the QR code from these rows ("1" = dark module).
+                 json rows = json::array();
+                 for (const auto& row : *m) {
+                   std::string line;
+                   for (bool dark : row) line.push_back(dark ? '1' : '0');
+                   rows.push_back(line);
+                 }
+                 c.res.set_header("Cache-Control", "no-store");
+                 send_json(c.res, 200, {{"secret", e.secret}, {"uri", e.uri}, {"qr", rows}});
+               }});
+  r.push_back({"POST", PathPattern("/session/second-factor/totp/confirm"), Auth::Session, [&s](Ctx& c) {
+                 const std::string code = req_string(c.body, "code");
+                 if (code.size() > 64) fail(422, "wrong_totp_code", "Enter the 6-digit code the app shows.", "code");
+                 auto codes = take(s.accounts.confirm_totp(*c.actor, code));
+                 c.res.set_header("Cache-Control", "no-store");
+                 send_json(c.res, 200, {{"recovery_codes", codes}});
+               }});
+}
+
+}  // namespace resetd::http

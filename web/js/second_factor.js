@@ -1,0 +1,96 @@
+// "Second factor": set up an authenticator app (TOTP) for one's own account.
+// The QR code is drawn here from resetd's answer (module rows), as SVG: no
+// image or script from anywhere else.
+import { h } from './dom.js';
+import { t } from './i18n.js';
+import { api } from './api.js';
+import { field, errorBox, showError, clearErrors, fieldError, busy, announce } from './ui.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function qrCode(rows, label) {
+  const n = rows.length;
+  const side = n + 8;  // a quiet zone of 4 modules
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${side} ${side}`);
+  svg.setAttribute('width', String(side * 5));
+  svg.setAttribute('height', String(side * 5));
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  svg.setAttribute('shape-rendering', 'crispEdges');
+  const bg = document.createElementNS(SVG, 'rect');
+  bg.setAttribute('width', String(side));
+  bg.setAttribute('height', String(side));
+  bg.setAttribute('fill', '#fff');
+  let d = '';
+  rows.forEach((row, y) => {
+    for (let x = 0; x < row.length; x++) if (row[x] === '1') d += `M${x + 4},${y + 4}h1v1h-1z`;
+  });
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', d);
+  path.setAttribute('fill', '#000');
+  svg.append(bg, path);
+  return h('div', { class: 'qr' }, svg);
+}
+
+export async function secondFactor(view, ctx) {
+  const st = await api('GET', '/session/second-factor');
+  const title = h('h1', { tabindex: '-1' }, t('tf.title'));
+  const box = h('div', { class: 'narrow' }, title);
+  view.append(box);
+  ctx.focus = title;
+  if (st.totp) {
+    box.append(h('p', { class: 'alert ok', role: 'status' }, t('tf.active')),
+      h('p', {}, t('tf.codesLeft', { n: st.recovery_codes_left })), h('p', { class: 'hint' }, t('tf.removeHint')));
+    return;
+  }
+  const err = errorBox();
+  const pw = field({ label: t('pw.current'), name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
+  const start = h('button', { type: 'submit', class: 'btn primary' }, t('tf.start'));
+  const form = h('form', { novalidate: true }, err, pw, h('div', { class: 'actions' }, start));
+  box.append(h('p', {}, t('tf.intro')), form);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    if (!pw.input.value) { fieldError(pw.input, t('err.required')); pw.input.focus(); return; }
+    busy(start, async () => {
+      try {
+        showEnrol(box, await api('POST', '/session/second-factor/totp', { current_password: pw.input.value }));
+      } catch (ex) {
+        pw.input.value = '';
+        showError(form, err, ex);
+      }
+    });
+  });
+}
+
+function showEnrol(box, e) {
+  const err = errorBox();
+  const code = field({ label: t('tf.code'), name: 'code', autocomplete: 'one-time-code', hint: t('tf.confirmHint'),
+    attrs: { inputmode: 'numeric', maxlength: '6', pattern: '[0-9]{6}' } });
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, t('tf.confirm'));
+  const form = h('form', { novalidate: true }, err, code, h('div', { class: 'actions' }, submit));
+  const secret = e.secret.replace(/(.{4})/g, '$1 ').trim();
+  const title = box.querySelector('h1');
+  box.replaceChildren(title, h('h2', {}, t('tf.scanTitle')), h('p', {}, t('tf.scan')), qrCode(e.qr, t('tf.qrLabel')),
+    h('p', {}, t('tf.typeSecret')), h('p', {}, h('code', { class: 'secret', 'data-secret': e.secret }, secret)), form);
+  code.input.focus();
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    busy(submit, async () => {
+      try {
+        const r = await api('POST', '/session/second-factor/totp/confirm', { code: code.input.value.trim() });
+        const h2 = h('h2', { tabindex: '-1' }, t('tf.recoveryTitle'));
+        box.replaceChildren(title, h('p', { class: 'alert ok', role: 'status' }, t('tf.enrolled')), h2,
+          h('p', {}, t('tf.recoveryIntro')),
+          h('ol', { class: 'recovery-codes' }, r.recovery_codes.map((c) => h('li', {}, h('code', {}, c)))));
+        h2.focus();
+        announce(t('tf.enrolled'));
+      } catch (ex) {
+        code.input.value = '';
+        showError(form, err, ex);
+      }
+    });
+  });
+}
