@@ -3,7 +3,7 @@ committed audit row also goes out as an RFC 5424 message with structured data. A
 rsyslogd (run as nobody, its own config in a temp dir) takes it on the socket that
 docs/syslog.md sets up, with the rsyslog lines copied out of docs/syslog.md itself
 (between `<!-- test:rsyslog-audit -->` and the end of its fenced block), keeps it in a
-file and forwards it over TCP to a second rsyslogd, whose file must show every audit
+file and forwards it over TLS to a second rsyslogd, whose file must show every audit
 row's fields parsed as RFC 5424 (APP-NAME, MSGID, structured data) and no secret.
 syslog down: requests go on, resetd says it drops, and sending resumes."""
 import os
@@ -90,28 +90,51 @@ def parse(line):
             "params": params, "msg": rest[sd.end():].strip()}
 
 
+def make_certs(d):
+    """A site CA and the log host's certificate for loghost.example, signed by it."""
+    def ossl(*args):
+        r = subprocess.run(["openssl"] + list(args), cwd=d, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+         "-out", "ca.pem", "-days", "2", "-subj", "/CN=resetd test site CA")
+    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "host.key",
+         "-out", "host.csr", "-subj", "/CN=loghost.example")
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=DNS:loghost.example\nextendedKeyUsage=serverAuth\n")
+    ossl("x509", "-req", "-in", "host.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+         "-out", "host.pem", "-days", "2", "-extfile", "ext")
+    return [os.path.join(d, x) for x in ("ca.pem", "host.pem", "host.key")]
+
+
 @pytest.fixture
 def rsyslog_pair(workdir):
-    """(socket path, local file, remote file, sender): the doc's rsyslog lines forwarding to a receiver."""
+    """(socket path, local file, remote file, sender): the doc's rsyslog lines forwarding
+    over TLS to a receiver that shows the certificate of loghost.example."""
     base = os.path.join(workdir, "syslog")
     os.makedirs(base)
+    ca, cert, key = make_certs(base)
     if os.geteuid() == 0:
-        os.chown(base, NOBODY, NOBODY)
+        for p in (base, ca, cert, key):
+            os.chown(p, NOBODY, NOBODY)
     sock = os.path.join(base, "run", "resetd-audit.sock")  # CreatePath makes run/
     local = os.path.join(base, "local.log")
     remote = os.path.join(base, "remote.log")
     port = free_port()
     block = doc_block()
-    for old in ('"/run/resetd-audit.sock"', '"/var/log/resetd-audit.log"', '"loghost.example"', 'Port="514"'):
+    swaps = {'"/run/resetd-audit.sock"': '"%s"' % sock, '"/var/log/resetd-audit.log"': '"%s"' % local,
+             '"/etc/ssl/certs/site-ca.pem"': '"%s"' % ca,
+             # only where to connect: the certificate must still name loghost.example
+             'Target="loghost.example"': 'Target="127.0.0.1"', 'Port="6514"': 'Port="%d"' % port}
+    for old, new in swaps.items():
         assert old in block, "docs/syslog.md's rsyslog lines no longer hold %s" % old
-    block = (block.replace('"/run/resetd-audit.sock"', '"%s"' % sock)
-             .replace('"/var/log/resetd-audit.log"', '"%s"' % local)
-             .replace('"loghost.example"', '"127.0.0.1"').replace('Port="514"', 'Port="%d"' % port))
+        block = block.replace(old, new)
     receiver = Rsyslogd(base, "receiver", (
-        'module(load="imtcp")\n'
+        'global(DefaultNetstreamDriverCAFile="%s" DefaultNetstreamDriverCertFile="%s" '
+        'DefaultNetstreamDriverKeyFile="%s")\n'
+        'module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")\n'
         'input(type="imtcp" address="127.0.0.1" port="%d" ruleset="in")\n'
         'ruleset(name="in") { action(type="omfile" file="%s" template="RSYSLOG_SyslogProtocol23Format") }\n')
-        % (port, remote)).start()
+        % (ca, cert, key, port, remote)).start()
     # the sender: nothing but the doc's lines (its own system socket off)
     sender = Rsyslogd(base, "sender", 'module(load="imuxsock" SysSock.Use="off")\n' + block + "\n")
     try:
