@@ -10,12 +10,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import ADMIN_INITIAL_PW, ADMIN_PW, REPO, free_port, port_open, strong_password, wait_until
+from conftest import ADMIN_INITIAL_PW, ADMIN_PW, REPO, free_port, port_open, run_cli, strong_password, wait_until
 from sitekit import audit, sign_in_as
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
@@ -217,3 +218,27 @@ def test_syslog_down_requests_go_on_drops_said_and_sending_resumes(make_resetd, 
     assert "works again; 5 audit message(s) dropped so far" in srv.stderr()
     assert not any('client="127.0.0.9%d"' % i in l for i in range(5) for l in lines(remote))
 
+
+
+def test_console_command_sends_its_audit_row_too(workdir):
+    sock = os.path.join(workdir, "console.sock")
+    conf = os.path.join(workdir, "console.toml")
+    with open(conf, "w") as f:
+        f.write(audit_toml(sock))
+    data = os.path.join(workdir, "cdata")
+    r = run_cli("init", "--data-dir", data, "--admin", "admin", "--password-stdin", stdin=ADMIN_INITIAL_PW + "\n")
+    assert r.returncode == 0, r
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sock)
+    s.settimeout(10)
+    try:
+        pw = strong_password("cons")
+        r = run_cli("user", "add", "--config", conf, "--data-dir", data, "--username", "cons-user",
+                    "--email", "cons@example.org", "--password-stdin", stdin=pw + "\n")
+        assert r.returncode == 0, r
+        p = parse(s.recv(4096).decode())
+    finally:
+        s.close()
+    assert p["app"] == "resetd-it" and p["msgid"] == "user_create", p
+    assert p["params"]["actor"] == "console" and p["params"]["target"] == "cons-user", p
+    assert pw not in str(p)
