@@ -133,8 +133,8 @@ printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$
 printf '#!/bin/sh\nexit 101\n' >"$C/usr/sbin/policy-rc.d"
 chmod 0755 "$C/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$C/etc/resolv.conf"
-# This machine's own CAs (TOOLCHAIN.md: package clients reach the registries only when
-# they trust them), in place before build.sh installs ca-certificates, whose postinst
+# This machine's own CAs (package clients reach the registries only when they trust
+# them), in place before build.sh installs ca-certificates, whose postinst
 # adds them to the system store, as on the host.
 mkdir -p "$C/usr/local/share/ca-certificates"
 if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then

@@ -1,7 +1,7 @@
 # Cross build for 64-bit ARM (Debian arm64) against the multiarch :arm64 -dev
 # packages that toolchains/prepare-arm64.sh installs. Tests run under qemu-aarch64;
 # no -L: libc6:arm64 is installed, and -L /usr/aarch64-linux-gnu would mix two libc
-# builds (hangs, see ../shared/TOOLCHAIN.md).
+# builds (qemu hangs).
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)

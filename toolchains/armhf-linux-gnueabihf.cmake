@@ -5,7 +5,7 @@
 #   -DRESETD_ARMHF_SYSROOT=/abs/path/build-armhf/sysroot   (default: <build dir>/sysroot)
 #
 # Note: upstream cpp-httplib does not support 32-bit platforms; Debian builds it for
-# armhf and we build and test against that anyway (README "On the appliance").
+# armhf and we build and test against that anyway (docs/development.md, "ARM builds").
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR armv7l)
 set(CMAKE_LIBRARY_ARCHITECTURE arm-linux-gnueabihf)

@@ -1,4 +1,4 @@
-"""The issue-12 benchmark table (driven by table.sh; see README "Measuring").
+"""The issue-12 benchmark table (driven by table.sh; see docs/benchmarks.md).
 
 Every server listens on 127.0.0.1 only, every run is bounded in time and count.
 Ratios are taken between runs interleaved in this same process, because the

@@ -11,7 +11,8 @@ import { chromium } from 'playwright-core';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const OUT = path.join(HERE, 'output');
-export const BIN = process.env.RESETD_BIN || '/work/main/build/firmware-app/resetd';
+// CTest sets RESETD_BIN; by hand, the README's build tree of this checkout.
+export const BIN = process.env.RESETD_BIN || path.resolve(HERE, '..', '..', 'build', 'firmware-app', 'resetd');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const ADMIN_INITIAL = 'Plum-Orbit-Canyon-7315';
 export const ADMIN_PASSWORD = 'Quartz-Meadow-Falcon-4821';

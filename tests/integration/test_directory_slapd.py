@@ -249,7 +249,7 @@ def test_kill9_loop_never_mails_unset_nor_loses_set(slapd, sink, make_resetd):
     set-but-unrecorded), an acknowledged reset is never lost nor finished a
     second time by the resolver, and no intent stays open; mails sent twice
     (at-least-once outbox) are counted. Bounded: DIR_SOAK_KILLS kills within
-    DIR_SOAK_BUDGET_S seconds (CI: 16 kills, ~10 s); the long run is in README."""
+    DIR_SOAK_BUDGET_S seconds (CI: 16 kills, ~10 s); the long run is in docs/testing.md."""
     import os
     import random
     import threading

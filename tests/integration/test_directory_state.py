@@ -229,14 +229,14 @@ def test_expired_temporary_password_is_refused_at_sign_in(slapd, sink, make_rese
 
 
 def test_readme_directory_sample_is_valid_toml_that_resetd_runs(slapd, sink, make_resetd):
-    """The README's [directory] sample, every commented key uncommented, is valid
+    """The directory guide's [directory] sample, every commented key uncommented, is valid
     TOML (one key a line), and resetd runs with it once the site's values
     (server, CA, account, base) are this slapd's."""
     import json
     import os
     import re
     import tomllib
-    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "directory.md"), encoding="utf-8").read()
     tag = "<!-- test:directory-toml -->"
     assert text.count(tag) == 1
     block = re.search(r"```toml\n(.*?)```", text[text.index(tag):], re.S).group(1)

@@ -1,6 +1,6 @@
 """Issue 11 / spec §12: forward auth for the appliance's other web apps, tested through a
 real nginx (Debian package) with auth_request and through Debian's caddy with forward_auth,
-both running the README's snippets as written (read out of README.md between the
+both running the guide's snippets as written (read out of docs/forward-auth.md between the
 `<!-- test:nginx-forward-auth -->` / `<!-- test:caddy-forward-auth -->` markers; only the
 placeholders in NGINX_PLACEHOLDERS / CADDY_PLACEHOLDERS are swapped for test ports and
 files), in front of an "app" that echoes every header it received.
@@ -27,15 +27,16 @@ from conftest import (ADMIN_PW, ADMIN_USER, REPO, Client, assert_error_json, fre
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CADDY = shutil.which("caddy") or "/usr/bin/caddy"
-WIKI = "wiki.appliance.example"  # the app's host name, as the README's snippets write it out
+WIKI = "wiki.appliance.example"  # the app's host name, as the guide's snippets write it out
 WIKI_ORIGIN = "https://" + WIKI
+GUIDE = "docs/forward-auth.md"  # where the proxies' snippets are documented, read as written
 
 
 def readme_snippet(marker):
-    """The fenced block right after `<!-- test:MARKER -->` in README.md."""
-    text = open(os.path.join(REPO, "README.md")).read()
+    """The fenced block right after `<!-- test:MARKER -->` in the guide (GUIDE)."""
+    text = open(os.path.join(REPO, GUIDE), encoding="utf-8").read()
     tag = "<!-- test:%s -->" % marker
-    assert text.count(tag) == 1, "README.md must hold exactly one %s" % tag
+    assert text.count(tag) == 1, "%s must hold exactly one %s" % (GUIDE, tag)
     rest = text[text.index(tag) + len(tag):].lstrip("\n")
     assert rest.startswith("```"), "a fenced block must follow %s" % tag
     body = rest[rest.index("\n") + 1:]
@@ -43,9 +44,9 @@ def readme_snippet(marker):
 
 
 def substitute(snippet, placeholders):
-    """Swaps each README placeholder (it must be there: else README and test drifted)."""
+    """Swaps each guide placeholder (it must be there: else guide and test drifted)."""
     for old, new in placeholders.items():
-        assert old in snippet, "README snippet lost the placeholder %r" % old
+        assert old in snippet, "guide's snippet lost the placeholder %r" % old
         snippet = snippet.replace(old, new)
     return snippet
 
@@ -151,7 +152,7 @@ http {{
 
 
 class Nginx:
-    """Debian's nginx running the README's block, in front of an EchoApp."""
+    """Debian's nginx running the guide's block, in front of an EchoApp."""
 
     def __init__(self, base, resetd_port, app_port):
         self.prefix = os.path.join(base, "nginx")
@@ -213,7 +214,7 @@ def fa_toml(origins, rules=None, cookie_domain=""):
 @pytest.fixture
 def make_fa(make_resetd, workdir):
     """make_fa(rules=…, cookie_domain=…) -> (resetd over TLS with forward auth on and the
-    wiki's origin allowed, nginx running the README's block in front of an EchoApp)."""
+    wiki's origin allowed, nginx running the guide's block in front of an EchoApp)."""
     made = []
 
     def make(rules=None, cookie_domain=""):
@@ -369,7 +370,7 @@ STRAY_HOSTS = ["127.0.0.1", "127.0.0.1:8443", "[::1]", "[::1]:443", "x." + WIKI,
 def test_a_host_without_a_rule_admits_nobody_once_rules_exist(make_fa):
     """Issue 18 item 4: an admin-only app; a plain user must not get in by naming another
     Host — neither at resetd (a host without a rule now refuses every role) nor through the
-    README's nginx block (a default server refuses any Host it does not name)."""
+    guide's nginx block (a default server refuses any Host it does not name)."""
     srv, ng = make_fa(rules={WIKI: ["global_admin"]})
     admin = srv.admin()
     pw = strong_password()
@@ -595,7 +596,7 @@ CADDY_GLOBAL = """{{
 
 
 class Caddy:
-    """Debian's caddy running the README's block (site address made plain HTTP on a test port)."""
+    """Debian's caddy running the guide's block (site address made plain HTTP on a test port)."""
 
     def __init__(self, base, resetd_port, app_port):
         self.prefix = os.path.join(base, "caddy")
@@ -645,7 +646,7 @@ class Caddy:
 @pytest.fixture
 def caddy_fa(make_resetd, workdir):
     srv = make_resetd(start=False, tls=True)
-    # the test speaks plain HTTP to caddy (the README's block: HTTPS), so that origin too
+    # the test speaks plain HTTP to caddy (the guide's block: HTTPS), so that origin too
     srv.extra_toml = fa_toml([WIKI_ORIGIN, "http://" + WIKI], rules={WIKI: ["user", "global_admin"]})
     srv.write_config()
     srv.start()
@@ -657,7 +658,7 @@ def caddy_fa(make_resetd, workdir):
 
 
 def test_caddy_forward_auth(caddy_fa):
-    """The README's Caddy block: redirect with rd, then through; a client's own Remote-*
+    """The guide's Caddy block: redirect with rd, then through; a client's own Remote-*
     never reaches the app (item 6), for a user with a name and email and for the initial
     admin without; a Host the block does not name never reaches the app (item 4)."""
     srv, cd = caddy_fa

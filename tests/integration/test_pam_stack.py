@@ -1,9 +1,9 @@
-"""Issue 18 item 1 (and the bounded wait of item 7): the README's PAM stack, copied from
-README.md (between `<!-- test:pam-stack -->` and the end of its fenced block) into a real
+"""Issue 18 item 1 (and the bounded wait of item 7): the PAM guide's stack, copied from
+docs/pam.md (between `<!-- test:pam-stack -->` and the end of its fenced block) into a real
 /etc/pam.d/<random> file, driven by the real `pamtester` against real OS accounts.
 
 The test makes its own OS accounts (useradd; a person's account, a `useradd -r` system
-account, a resetd user in the README's group) with real OS passwords (chpasswd), and the
+account, a resetd user in the guide's group) with real OS passwords (chpasswd), and the
 group `resetd-users` when it is missing; it removes all of them, and its PAM files,
 afterwards. Root's OS password is never touched: root is only tried with a resetd password.
 Runs as root (CI and the Debian chroot do)."""
@@ -21,14 +21,15 @@ import pytest
 from conftest import REPO, RESETD_BIN, strong_password
 from test_pam import PAMTESTER, SOCKET_GROUP, audit_rows
 
-GROUP = "resetd-users"  # the README's group; the test checks the README names it
+GROUP = "resetd-users"  # the guide's group; the test checks the guide names it
+GUIDE = "docs/pam.md"  # where the stack is documented, read as written
 
 
 def readme_block(marker):
-    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+    with open(os.path.join(REPO, GUIDE), encoding="utf-8") as f:
         text = f.read()
     m = re.search(r"<!-- test:%s -->\s*```[a-z]*\n(.*?)```" % re.escape(marker), text, re.S)
-    assert m, "README.md has no <!-- test:%s --> block" % marker
+    assert m, "%s has no <!-- test:%s --> block" % (GUIDE, marker)
     return m.group(1)
 
 
@@ -81,7 +82,7 @@ class OsAccounts:
 def stack(make_resetd, workdir):
     """A resetd with [pam] on and resetd accounts for root, a system account and a member
     of the group (the first two made while [pam] was still off, as an older install could
-    have them); PAM services: the README's stack and the bare pam_exec line."""
+    have them); PAM services: the guide's stack and the bare pam_exec line."""
     block = readme_block("pam-stack")
     assert "ingroup %s" % GROUP in block and "@include common-auth" in block, block
     os_acc = OsAccounts()
@@ -134,7 +135,7 @@ def test_readme_stack_keeps_os_accounts_and_never_vouches_for_root_or_system_acc
     assert ok, out
     ok, out, _ = pamtester(s["readme"], s["os_only"], pw["member_rd"])
     assert not ok, out
-    # root with the password a resetd admin chose: no, in the README's stack and in the bare
+    # root with the password a resetd admin chose: no, in the guide's stack and in the bare
     # pam_exec line alike (the service itself refuses uid 0)
     ok, out, _ = pamtester(s["readme"], "root", pw["root_rd"])
     assert not ok, out

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The systemd unit's memory ceiling matches the [hashing] defaults of the shipped
-# resetd.toml (README "Memory ceiling"), and `systemd-analyze verify` accepts the
+# resetd.toml (docs/memory-ceiling.md), and `systemd-analyze verify` accepts the
 # unit with the built binary in place. Quick: no package, no chroot.
 # Usage: unit_memory_test.sh SOURCE_DIR RESETD_BINARY
 set -euo pipefail

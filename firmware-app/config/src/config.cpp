@@ -342,7 +342,7 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
         "sync_interval_min", "roles"};
     for (const auto& [k, v] : *dt)
       if (!kDirKeys.count(std::string(k.str())))
-        return bad("directory." + std::string(k.str()), "…", "a key of [directory] (see README)");
+        return bad("directory." + std::string(k.str()), "…", "a key of [directory] (see man resetd.toml)");
     if (const toml::node* rn = dt->get("roles")) {
       const toml::table* rt = rn->as_table();
       if (!rt) return bad("directory.roles", show(*rn), "a table of \"group DN\" = \"role\"");
