@@ -28,7 +28,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
   nginx caddy pamtester libpam-modules libpam-runtime passwd util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2
-  oathtool zbar-tools)
+  oathtool zbar-tools rsyslog rsyslog-gnutls)
 # Only the packaging stage (CI host) needs these: the fresh machine's test run leaves them out.
 pkg_pkgs=(systemd-container lintian man-db)
 

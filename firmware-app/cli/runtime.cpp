@@ -74,6 +74,16 @@ bool Runtime::open(bool create, bool service) {
     std::cerr << "resetd: " << e.what() << "\n";
     return false;
   }
+  if (cfg.audit_syslog) {
+    auditlog::SyslogIdentity id;
+    id.facility = auditlog::facility_code(cfg.audit_syslog_facility).value_or(4);
+    id.app_name = cfg.audit_syslog_app_name;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) id.hostname = host;
+    id.pid = ::getpid();
+    audit_syslog = std::make_unique<auditlog::SyslogSink>(cfg.audit_syslog_socket, id);
+    store->set_audit_listener([sink = audit_syslog.get()](const storage::AuditRecord& a) { sink->send(a); });
+  }
   box = crypto::SecretBox::load_or_create((fs::path(cfg.data_dir) / "secret.key").string(), &err);
   if (!box) {
     std::cerr << "resetd: " << err << "\n";
@@ -111,6 +121,7 @@ void Runtime::close() {
   hasher.reset();
   box.reset();
   store.reset();
+  audit_syslog.reset();
 }
 
 bool Runtime::lock_data_dir(const std::string& command) {

@@ -9,6 +9,7 @@
 
 #include "data_dir_lock.h"
 #include "resetd/accounts/service.h"
+#include "resetd/auditlog/syslog.h"
 #include "resetd/common/clock.h"
 #include "resetd/common/result.h"
 #include "resetd/config/config.h"
@@ -36,6 +37,8 @@ struct Runtime {
   DataDirLock lock;
   config::Config cfg;
   SystemClock clock;
+  // [audit] syslog: told by the store of each committed audit row, so it outlives it.
+  std::unique_ptr<auditlog::SyslogSink> audit_syslog;
   std::unique_ptr<storage::Store> store;
   std::optional<crypto::SecretBox> box;
   std::unique_ptr<crypto::PasswordHasher> hasher;

@@ -258,6 +258,9 @@ class SqliteTx final : public Writer {
  public:
   explicit SqliteTx(Conn& c) : conn_(c) {}
 
+  // Where append_audit() also keeps its rows, for the audit listener (null: nowhere).
+  std::vector<AuditRecord>* appended_audit = nullptr;
+
   std::optional<UserRecord> user_by_id(int64_t id) override {
     SQLite::Statement& s = stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
     s.bind(1, static_cast<int64_t>(id));
@@ -755,6 +758,7 @@ class SqliteTx final : public Writer {
     s.bind(6, a.outcome);
     s.bind(7, a.detail);
     s.exec();
+    if (appended_audit) appended_audit->push_back(a);
   }
   int64_t purge_audit(int64_t before) override {
     return exec_id("DELETE FROM audit WHERE at < ?", before);
@@ -965,6 +969,7 @@ class SqliteStore final : public Store {
   // synchronous is switched only here, between transactions: a write() after
   // an unsynced one goes back to FULL before it begins (or fails).
   void write_locked(const std::function<void(Writer&)>& fn, bool full_sync) {
+    std::vector<AuditRecord> appended;
     try {
       if (full_sync_ != full_sync) {
         writer_->db->exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -982,11 +987,19 @@ class SqliteStore final : public Store {
         ~Bump() { g.fetch_add(1); }
       } bump{generation_};
       SqliteTx w(*writer_);
+      if (audit_listener()) w.appended_audit = &appended;
       fn(w);
       writer_->reset_used();
       tx.commit();
     } catch (const SQLite::Exception& e) {
       throw translate(e);
+    }
+    // Committed: nothing the listener does may turn that into a reported failure.
+    for (const AuditRecord& a : appended) {
+      try {
+        audit_listener()(a);
+      } catch (...) {
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 #include "resetd/config/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -202,6 +203,19 @@ Status validate(const Config& c) {
         n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos || n[0] == '-')
       return bad("pam.allow_system_accounts", "\"" + n + "\"",
                  "lower-case OS user names (a-z 0-9 . _ -, at most 32) other than root and nobody");
+  if (auto s = one_of("audit.syslog_facility", c.audit_syslog_facility,
+                      {"auth", "authpriv", "daemon", "user", "local0", "local1", "local2", "local3",
+                       "local4", "local5", "local6", "local7"});
+      !s)
+    return s;
+  if (c.audit_syslog_app_name.empty() || c.audit_syslog_app_name.size() > 48 ||
+      std::any_of(c.audit_syslog_app_name.begin(), c.audit_syslog_app_name.end(),
+                  [](char ch) { return ch < 33 || ch > 126; }))
+    return bad("audit.syslog_app_name", "\"" + c.audit_syslog_app_name + "\"",
+               "1–48 printable ASCII characters without spaces (RFC 5424 APP-NAME)");
+  if (c.audit_syslog_socket.empty() || c.audit_syslog_socket.front() != '/' || c.audit_syslog_socket.size() > 107)
+    return bad("audit.syslog_socket", "\"" + c.audit_syslog_socket + "\"",
+               "an absolute path of at most 107 bytes (a Unix datagram socket)");
   if (auto s = directory::validate(c.directory); !s) return s;
   return ok_status();
 }
@@ -216,12 +230,13 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
     m << "config: " << origin << ":" << e.source().begin.line << ": " << e.description();
     return make_error("invalid_config", m.str());
   }
-  static const std::set<std::string> kSections = {"server", "storage", "relay", "hashing",
-                                                  "accounts", "ui", "forward_auth", "pam", "directory"};
+  static const std::set<std::string> kSections = {"server",       "storage", "relay", "hashing",   "accounts",
+                                                  "ui",           "forward_auth", "pam", "directory", "audit"};
   for (const auto& [k, v] : root)
     if (!kSections.count(std::string(k.str())))
       return bad(std::string(k.str()), "…",
-                 "one of the sections server, storage, relay, hashing, accounts, ui, forward_auth, pam, directory");
+                 "one of the sections server, storage, relay, hashing, accounts, ui, forward_auth, pam, "
+                 "directory, audit");
   auto section = [&](const char* name) -> const toml::table* {
     return root.get_as<toml::table>(name);
   };
@@ -263,7 +278,19 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
        pair<const char*, std::string&>{"socket", c.pam_socket},
        pair<const char*, std::string&>{"group", c.pam_group},
        pair<const char*, std::vector<std::string>&>{"allow_system_accounts", c.pam_allow_system_accounts});
+  take("audit", pair<const char*, bool&>{"syslog", c.audit_syslog},
+       pair<const char*, std::string&>{"syslog_facility", c.audit_syslog_facility},
+       pair<const char*, std::string&>{"syslog_app_name", c.audit_syslog_app_name},
+       pair<const char*, std::string&>{"syslog_socket", c.audit_syslog_socket});
   if (e) return *e;
+  if (const toml::table* au = section("audit")) {
+    static const std::set<std::string> kAuditKeys = {"syslog", "syslog_facility", "syslog_app_name",
+                                                     "syslog_socket"};
+    for (const auto& [k, v] : *au)
+      if (!kAuditKeys.count(std::string(k.str())))
+        return bad("audit." + std::string(k.str()), "…",
+                   "one of syslog, syslog_facility, syslog_app_name, syslog_socket");
+  }
   if (const toml::table* fa = section("forward_auth")) {
     for (const auto& [k, v] : *fa) {
       const std::string key(k.str());

@@ -241,4 +241,31 @@ BOOST_AUTO_TEST_CASE(directory_failoverUrls_readAndEachChecked) {
   BOOST_TEST(error_field(dir_toml(nine + "]\n")) == "directory.failover_urls");
 }
 
+BOOST_AUTO_TEST_CASE(audit_default_syslogOffToDevLogAsAuth) {
+  auto c = parse("", "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(!c->audit_syslog);
+  BOOST_TEST(c->audit_syslog_facility == "auth");
+  BOOST_TEST(c->audit_syslog_app_name == "resetd");
+  BOOST_TEST(c->audit_syslog_socket == "/dev/log");
+}
+
+BOOST_AUTO_TEST_CASE(audit_keys_readAndEachChecked) {
+  auto c = parse("[audit]\nsyslog = true\nsyslog_facility = \"local3\"\nsyslog_app_name = \"resetd-b\"\n"
+                 "syslog_socket = \"/run/rsyslog/resetd.sock\"\n", "test");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(validate(c.value()).ok());
+  BOOST_TEST(c->audit_syslog);
+  BOOST_TEST(c->audit_syslog_facility == "local3");
+  BOOST_TEST(c->audit_syslog_app_name == "resetd-b");
+  BOOST_TEST(c->audit_syslog_socket == "/run/rsyslog/resetd.sock");
+  BOOST_TEST(error_field("[audit]\nsyslog = \"yes\"\n") == "audit.syslog");
+  BOOST_TEST(error_field("[audit]\nsyslog_facility = \"kern\"\n") == "audit.syslog_facility");
+  BOOST_TEST(error_field("[audit]\nsyslog_app_name = \"re setd\"\n") == "audit.syslog_app_name");
+  BOOST_TEST(error_field("[audit]\nsyslog_app_name = \"\"\n") == "audit.syslog_app_name");
+  BOOST_TEST(error_field("[audit]\nsyslog_socket = \"dev/log\"\n") == "audit.syslog_socket");
+  BOOST_TEST(error_field("[audit]\nsyslog_socket = \"/" + std::string(107, 'x') + "\"\n") == "audit.syslog_socket");
+  BOOST_TEST(error_field("[audit]\nsyslog_host = \"loghost\"\n") == "audit.syslog_host");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

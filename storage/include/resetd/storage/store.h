@@ -184,8 +184,19 @@ class Store {
   // The schema version this binary knows (number of embedded migrations).
   static int binary_schema_version();
 
+  // Told of each audit row once the transaction that appended it committed
+  // (never of one rolled back), in commit order, on the writing thread while
+  // the writer is still held: it must be quick, must not throw and must not use
+  // the store. Set once, before the store is shared between threads.
+  using AuditListener = std::function<void(const AuditRecord&)>;
+  void set_audit_listener(AuditListener l) { audit_listener_ = std::move(l); }
+
+ protected:
+  const AuditListener& audit_listener() const { return audit_listener_; }
+
  private:
   std::atomic<uint64_t> unknown_generation_{0};
+  AuditListener audit_listener_;
 };
 
 }  // namespace resetd::storage

@@ -58,6 +58,11 @@ struct Config {
   // system accounts (uid < UID_MIN of /etc/login.defs) resetd may still vouch
   // for; uid 0 and nobody never. Lower-case OS user names.
   std::vector<std::string> pam_allow_system_accounts;
+  // [audit] — each audit row also sent to the local syslog as RFC 5424 (off by default)
+  bool audit_syslog = false;
+  std::string audit_syslog_facility = "auth";  // auth | authpriv | daemon | user | local0..local7
+  std::string audit_syslog_app_name = "resetd";
+  std::string audit_syslog_socket = "/dev/log";  // a Unix datagram socket
   // [directory] and [directory.roles]; bind_password may come from
   // directory.bind_password_file (read at load) instead of the file itself.
   directory::Config directory;
