@@ -85,7 +85,7 @@ def test_details_show_sign_in_password_and_sessions(server, admin):
                             notify=[], notify_user=False).json["user"]["id"]
     d = admin.get("users/%d" % uid).json
     assert d["last_sign_in_at"] is None and d["active_sessions"] == 0, d
-    assert d["password_set"]["by"] == "admin" and d["password_set"]["action"] == "user_create", d
+    assert d["password_set"]["by"] == "admin" and d["password_set"]["action"] == "user_create_password", d
     assert d["temporary_password_expires_at"] and d["must_change_password"] is True, d
     pw = strong_password()
     r = admin.reset(uid, mode="manual", password=pw, require_change=False, notify=[], notify_user=False)

@@ -11,8 +11,10 @@ namespace {
 Error forbidden() { return make_error("forbidden", "You are not allowed to do this."); }
 Error not_found() { return make_error("not_found", "No such user."); }
 
-// The audit actions that give the target a new password.
-constexpr const char* kPasswordSetters[] = {"password_reset", "user_create", "password_change",
+// The audit actions that give the target a new password (the newest wins).
+// user_create only counts when none is kept: a new user made through the API
+// also gets user_create_password; one made at the console only user_create.
+constexpr const char* kPasswordSetters[] = {"user_create_password", "password_reset", "password_change",
                                             "self_service_reset", "set_password_link",
                                             "password_reset_recovered"};
 }  // namespace
@@ -35,9 +37,11 @@ Result<UserDetails> AccountService::user_details(const Actor& a, int64_t id) {
       q.action = action;
       auto l = r.audit_list(q);
       if (l.empty() || l.front().outcome != "ok") continue;
-      if (!d.password_set || l.front().at > d.password_set->at ||
-          (l.front().at == d.password_set->at && l.front().id > d.password_set->id))
-        d.password_set = l.front();
+      if (!d.password_set || l.front().id > d.password_set->id) d.password_set = l.front();
+    }
+    if (!d.password_set) {
+      q.action = "user_create";
+      if (auto l = r.audit_list(q); !l.empty() && l.front().outcome == "ok") d.password_set = l.front();
     }
     for (const auto& s : r.sessions_for_user(id))
       if (s.expires_at > now) ++d.active_sessions;

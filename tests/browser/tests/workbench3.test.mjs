@@ -96,7 +96,7 @@ test('6. the details: password state, last sign-in, messages with Retry, audit, 
     const facts = await pane.innerText();
     assert.match(facts, /[(（]UTC[)）]/, `${l}: times name their zone`);
     assert.ok(facts.includes(`admin, `) || facts.includes('admin，'), `${l}: set by the admin: ${facts}`);
-    assert.ok(facts.includes(T(l, 'act.user_create')), `${l}: what set it`);
+    assert.ok(facts.includes(T(l, 'act.user_create_password')), `${l}: what set it`);
     assert.ok(facts.includes(T(l, 'det.lockNone')), `${l}: not locked`);
     // Sign-in: a last sign-in with a time, one open session.
     assert.ok(!facts.includes(T(l, 'det.never')), `${l}: dora has signed in`);
