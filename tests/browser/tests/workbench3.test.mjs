@@ -95,7 +95,8 @@ test('6. the details: password state, last sign-in, messages with Retry, audit, 
     await pane.getByText(before_(l, 'det.pwTemporary')).waitFor();
     const facts = await pane.innerText();
     assert.match(facts, /[(（]UTC[)）]/, `${l}: times name their zone`);
-    assert.ok(facts.includes(`admin, `) || facts.includes('admin，'), `${l}: set by the admin: ${facts}`);
+    const setBy = I18N[l]['det.setByText'].split('{when}')[0].replace('{who}', 'admin');
+    assert.ok(facts.includes(setBy), `${l}: set by the admin: ${facts}`);
     assert.ok(facts.includes(T(l, 'act.user_create_password')), `${l}: what set it`);
     assert.ok(facts.includes(T(l, 'det.lockNone')), `${l}: not locked`);
     // Sign-in: a last sign-in with a time, one open session.
