@@ -49,6 +49,11 @@ export function setSession(s) {
   }
   const who = document.getElementById('who');
   who.textContent = s ? t('app.signedInAs', { name: s.user.display_name || s.user.username }) : '';
+  // An admin's own record (to add their email, end their sessions): the
+  // details pane, as for anyone else. Others have "My sessions" and the
+  // password page; a link without href is plain text.
+  if (s && isAdmin() && !s.must_change_password) who.setAttribute('href', '#/users?open=me');
+  else who.removeAttribute('href');
   document.getElementById('signout').hidden = !s;
   showHealth();
 }
@@ -183,6 +188,12 @@ async function start() {
     await setLocale(lang.value, true);
     setSession(app.session);
     render({ keep: true });
+  });
+  // Also when the list is already at that address (no hashchange then).
+  document.getElementById('who').addEventListener('click', (ev) => {
+    if (!ev.currentTarget.hasAttribute('href')) return;
+    ev.preventDefault();
+    go('/users?open=me');
   });
   document.getElementById('signout').addEventListener('click', async () => {
     try { await api('DELETE', '/session'); } catch { /* gone already */ }

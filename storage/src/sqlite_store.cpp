@@ -21,6 +21,7 @@
 #include "sqlite_conn.h"
 #include "intent_queries.h"
 #include "second_factor_queries.h"
+#include "user_filters.h"
 #include "resetd/storage/store.h"
 
 namespace fs = std::filesystem;
@@ -225,6 +226,7 @@ std::string audit_where(const AuditQuery& q) {
   if (!q.actor.empty()) w += q.partial ? " AND instr(lower(actor), lower(:actor)) > 0" : " AND actor = :actor";
   if (!q.target.empty()) w += q.partial ? " AND instr(lower(target), lower(:target)) > 0" : " AND target = :target";
   if (!q.action.empty()) w += " AND action = :action";
+  if (!q.outcome.empty()) w += " AND outcome = :outcome";
   if (q.since) w += " AND at >= :since";
   if (!q.recipient.empty())
     w += " AND (instr(lower(target), lower(:recipient)) > 0 OR instr(lower(detail), lower(:recipient)) > 0)";
@@ -234,6 +236,7 @@ void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
   if (!q.actor.empty()) s.bind(":actor", q.actor);
   if (!q.target.empty()) s.bind(":target", q.target);
   if (!q.action.empty()) s.bind(":action", q.action);
+  if (!q.outcome.empty()) s.bind(":outcome", q.outcome);
   if (q.since) s.bind(":since", static_cast<int64_t>(*q.since));
   if (!q.recipient.empty()) s.bind(":recipient", q.recipient);
 }
@@ -327,6 +330,19 @@ class SqliteTx final : public Writer {
   // backwards from the end, so the last page costs what the first does.
   // (A unary + keeps SQLite from using an index for that term.)
   UserPage list_users(const UserQuery& q) override {
+    if (!q.filter.empty()) {
+      // A filter's rows: ids from its partial index, then the records.
+      const auto ids = user_filters::page(conn_, q);
+      UserPage page;
+      page.total = ids.total;
+      SQLite::Statement& one = stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
+      for (int64_t id : ids.ids) {
+        one.reset();
+        one.bind(1, static_cast<int64_t>(id));
+        if (one.executeStep()) page.users.push_back(read_user(one));
+      }
+      return page;
+    }
     const bool search = !q.q_folded.empty();
     const bool fts = search && trigram_searchable(q.q_folded);
     std::string match;

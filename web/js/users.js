@@ -7,6 +7,7 @@ import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, announce } from './ui.js';
 import { resetOptions, showResult } from './reset.js';
 import { exportLink } from './import.js';
+import { openDetails } from './details.js';
 
 export const ROLES = ['user', 'helpdesk_admin', 'password_admin', 'user_admin', 'global_admin'];
 const CAN_RESET = {
@@ -16,9 +17,11 @@ const CAN_RESET = {
   password_admin: ['user', 'password_admin'],
 };
 export const canReset = (me, u) => me.id !== u.id && (CAN_RESET[me.role] || []).includes(u.role);
-const canManage = (me, u) => me.id !== u.id && (me.role === 'global_admin' || (me.role === 'user_admin' && canReset(me, u)));
+export const canManage = (me, u) => me.id !== u.id && (me.role === 'global_admin' || (me.role === 'user_admin' && canReset(me, u)));
 
-const list = { q: '', sort: 'username', offset: 0, limit: 50, selected: new Map() };
+const list = { q: '', sort: 'username', offset: 0, limit: 50, show: '', selected: new Map() };
+// The list filters: "blocked" is the disabled flag, the rest the API's filter.
+const SHOWS = ['', 'blocked', 'must_change', 'locked', 'admins', 'temp_expiring'];
 
 // Marks the part of text that matches the search, folding case by the
 // locale's rules (Turkish i/İ, ı/I).
@@ -97,31 +100,45 @@ export async function users(view, ctx) {
   }
 
   // The user's details with their actions, opened from the name (the admin
-  // centre's habit).
-  function details(u, fresh) {
-    // A directory's lockout changes outside resetd: the details read it live.
-    if (!fresh && u.source === 'directory') {
-      api('GET', `/users/${u.id}`, undefined, { background: true }).then((r) => {
-        const f = r.user || r;
-        if (dialog.open && f.locked !== u.locked) details({ ...u, ...f }, true);
-      }).catch(() => {});
-    }
-    const name = u.display_name || u.username;
-    const close = h('button', { type: 'button', class: 'btn' }, t('common.close'));
-    const acts = [
-      canReset(me, u) && h('a', { class: 'btn primary', href: `#/reset/${u.id}` }, t('users.reset')),
-      u.locked && canReset(me, u) && button(t('users.unlock'), () => { dialog.close(); act(u, 'POST', `/users/${u.id}/unlock`, {}, 'users.unlocked'); }),
-      canManage(me, u) && button(u.disabled ? t('users.enable') : t('users.disable'), () => { dialog.close(); if (u.disabled) act(u, 'PATCH', `/users/${u.id}`, { disabled: false }, 'users.enabled'); else confirmBlock(u); }),
-      canManage(me, u) && h('a', { class: 'btn', href: `#/users/${u.id}` }, t('users.edit')),
-    ];
-    const row = (k, v) => [h('dt', {}, t(k)), h('dd', {}, v || '—')];
-    dialog.replaceChildren(h('h2', { id: 'del-title' }, name),
-      h('dl', { class: 'facts' }, row('users.username', u.username), row('users.email', u.email), row('users.altEmail', u.alternate_email),
-        row('users.role', roleName(u.role)), row('users.status', statusOf(u)), row('users.created', date(u.created_at))),
-      h('div', { class: 'actions' }, acts, close));
-    close.onclick = () => dialog.close();
-    dialog.showModal();
-    (dialog.querySelector('.actions .btn') || close).focus();
+  // centre's habit), a row's menu, or the header's name (one's own).
+  const details = (u) => openDetails({ dialog, me, user: u, canReset, canManage, statusOf,
+    onUnlock: (x) => act(x, 'POST', `/users/${x.id}/unlock`, {}, 'users.unlocked'),
+    onEnable: (x) => act(x, 'PATCH', `/users/${x.id}`, { disabled: false }, 'users.enabled'),
+    onBlock: (x) => confirmBlock(x) }).catch((e) => say(err, errText(e)));
+
+  // A row's menu: Reset password and Details, without selecting the row.
+  function rowMenu(u) {
+    const items = [
+      canReset(me, u) && h('a', { role: 'menuitem', href: `#/reset/${u.id}`, tabindex: '-1' }, t('users.reset')),
+      h('button', { type: 'button', role: 'menuitem', tabindex: '-1', onclick: () => { hide(); details(u); } }, t('menu.details')),
+    ].filter(Boolean);
+    // Named by the username: "Actions for Dora Diaz" would also answer to
+    // the name button's "Dora Diaz".
+    const label = t('menu.actions', { name: u.username });
+    const menu = h('div', { role: 'menu', class: 'row-menu', 'aria-label': label, hidden: true }, items);
+    const toggle = h('button', { type: 'button', class: 'btn menu-btn', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+      'aria-label': label }, h('span', { 'aria-hidden': 'true' }, '⋯'));
+    function hide(back) { menu.hidden = true; toggle.setAttribute('aria-expanded', 'false'); if (back) toggle.focus(); }
+    toggle.addEventListener('click', () => {
+      const open = menu.hidden;
+      for (const m of tbody.querySelectorAll('.row-menu')) m.hidden = true;
+      for (const b of tbody.querySelectorAll('.menu-btn')) b.setAttribute('aria-expanded', 'false');
+      menu.hidden = !open;
+      toggle.setAttribute('aria-expanded', String(open));
+      if (open) items[0].focus();
+    });
+    menu.addEventListener('keydown', (ev) => {
+      const i = items.indexOf(document.activeElement);
+      if (ev.key === 'Escape') { ev.preventDefault(); hide(true); }
+      else if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+        ev.preventDefault();
+        items[(i + (ev.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length].focus();
+      }
+    });
+    const wrap = h('div', { class: 'menu-wrap' }, toggle, menu);
+    // Focus going anywhere else (a click outside, Tab) closes it.
+    wrap.addEventListener('focusout', (ev) => { if (!wrap.contains(ev.relatedTarget)) hide(); });
+    return wrap;
   }
 
   // Blocking ends the user's sessions at once: ask first, as Delete does.
@@ -172,7 +189,7 @@ export async function users(view, ctx) {
         return h('th', { scope: 'col', 'aria-sort': active ? (desc ? 'descending' : 'ascending') : 'none' },
           h('button', { type: 'button', class: 'sort', onclick: () => { list.sort = active && !desc ? `-${key}` : key; fresh(); load(); } },
             t(label), h('span', { 'aria-hidden': 'true' }, active ? (desc ? ' ▼' : ' ▲') : '')));
-      }));
+      }), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('menu.column'))));
   }
 
   function drawBody() {
@@ -190,11 +207,12 @@ export async function users(view, ctx) {
         h('td', {}, h('span', { class: 'email' }, [mark(u.email, list.q)].flat().map((x) => (typeof x === 'string' ? wbr(x) : x)))),
         h('td', {}, roleName(u.role)),
         h('td', {}, date(u.created_at)),
-        h('td', {}, statusOf(u)));
+        h('td', {}, statusOf(u)),
+        h('td', { class: 'menu-cell' }, rowMenu(u)));
       tr.addEventListener('click', (ev) => { if (!ev.target.closest('input, label, button, a')) box.click(); });
       return tr;
     }));
-    if (!rows.length) tbody.append(h('tr', {}, h('td', { colspan: 7 }, t('users.none'))));
+    if (!rows.length) tbody.append(h('tr', {}, h('td', { colspan: 8 }, t('users.none'))));
   }
 
   function drawPager() {
@@ -227,7 +245,8 @@ export async function users(view, ctx) {
   async function load() {
     const my = ++loadSeq;
     try {
-      const r = await api('GET', `/users${qs({ q: list.q.trim(), offset: list.offset, limit: list.limit, sort: list.sort })}`);
+      const r = await api('GET', `/users${qs({ q: list.q.trim(), offset: list.offset, limit: list.limit, sort: list.sort,
+        disabled: list.show === 'blocked' ? 'true' : undefined, filter: list.show && list.show !== 'blocked' ? list.show : undefined })}`);
       if (my !== loadSeq) return;
       rows = r.users || [];
       total = r.total ?? rows.length;
@@ -259,12 +278,18 @@ export async function users(view, ctx) {
       tools.querySelector('.btn.primary').focus();
     }
   });
+  const show = select({ label: t('filter.label'), name: 'show', value: list.show,
+    options: SHOWS.map((v) => ({ value: v, label: t(`filter.${v || 'all'}`) })) });
+  show.input.addEventListener('change', () => { list.show = show.input.value; fresh(); load(); });
   if (ctx.flash) say(msg, ctx.flash);
   drawTools();
   await load();
-  view.append(h('h1', { tabindex: '-1' }, t('users.title')), msg, err, syncLine, tools, search, count,
+  view.append(h('h1', { tabindex: '-1' }, t('users.title')), msg, err, syncLine, tools, h('div', { class: 'list-filters' }, search, show), count,
     h('div', { class: 'table-wrap' }, h('table', { class: 'grid users' }, h('caption', { class: 'sr-only' }, t('users.title')), h('thead', {}, theadRow), tbody)),
     pager, dialog);
+  // #/users?open=ID (or open=me, the header's name): the details at once.
+  const open = ctx.query.get('open');
+  if (open && !ctx.keep) details({ id: open === 'me' ? me.id : Number(open) });
 }
 
 export async function userForm(view, ctx) {

@@ -27,8 +27,12 @@ Status check_display_name(const std::string& n) {
 Result<storage::UserPage> AccountService::list_users(const Actor& a, const std::string& q,
                                                      int64_t offset, int64_t limit,
                                                      const std::string& sort,
-                                                     std::optional<bool> disabled) {
+                                                     std::optional<bool> disabled,
+                                                     const std::string& filter) {
   if (!is_admin(a.role)) return forbidden();
+  if (!filter.empty() && filter != "must_change" && filter != "locked" && filter != "admins" &&
+      filter != "temp_expiring")
+    return make_error("invalid_filter", "filter must be must_change, locked, admins or temp_expiring.", "filter");
   storage::UserQuery uq;
   uq.q_folded = fold(q);
   uq.offset = offset;
@@ -39,6 +43,9 @@ Result<storage::UserPage> AccountService::list_users(const Actor& a, const std::
   if (uq.sort != "username" && uq.sort != "display_name" && uq.sort != "created_at")
     return make_error("invalid_sort", "sort must be username, display_name or created_at, optionally with a leading -.", "sort");
   uq.disabled = disabled;
+  uq.filter = filter;
+  uq.now = clock_.now();
+  uq.expiring_before = uq.now + kExpiringWithin;
   storage::UserPage page;
   store_.read([&](storage::Reader& r) { page = r.list_users(uq); });
   return page;

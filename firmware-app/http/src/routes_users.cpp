@@ -38,6 +38,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                    else if (d == "false" || d == "0") disabled = false;
                    else fail(422, "invalid_query", "disabled must be true or false.", "disabled");
                  }
+                 const std::string filter = c.req.has_param("filter") ? c.req.get_param_value("filter") : "";
                  const auto expiry = s.accounts.expiration();
                  // Every input of the bytes after "directory" (see list_cache.h).
                  // The strings as sent, length-prefixed: no two requests share a key.
@@ -47,7 +48,9 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                                          std::to_string(sort.size()) + ':' + sort + std::to_string(q.size()) + ':' + q;
                  // Only an admin's request gets that far (list_users refuses the rest).
                  const uint64_t gen = c.actor->generation;  // taken before this request's reads (0: none)
-                 const bool may_reuse = accounts::is_admin(c.actor->role) && gen != 0;
+                 // A filter's answer is not kept: who is locked or expiring
+                 // changes with the clock alone.
+                 const bool may_reuse = accounts::is_admin(c.actor->role) && gen != 0 && filter.empty();
                  const int64_t now = s.clock.now();
                  const std::string dir = directory_status_json(s.accounts, may_reuse ? std::optional<uint64_t>(gen) : std::nullopt).dump();
                  // The answer after "directory": kept, or built from the database.
@@ -55,7 +58,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  std::string built;
                  int64_t valid_until = INT64_MAX;  // until the first lock shown runs out
                  if (!hit) {
-                   auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled));
+                   auto page = take(s.accounts.list_users(*c.actor, q, offset, limit, sort, disabled, filter));
                    built = ",\"total\":" + std::to_string(page.total) + ",\"users\":[";
                    built.reserve(page.users.size() * 400 + 64);
                    for (size_t i = 0; i < page.users.size(); ++i) {
@@ -125,7 +128,24 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200, {{"results", results}});
                }});
   r.push_back({"GET", PathPattern("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
-                 send_json(c.res, 200, user_json(take(s.accounts.get_user(*c.actor, path_id(c))), s));
+                 // The record plus what the details pane shows: last sign-in,
+                 // who last set the password, open sessions.
+                 auto d = take(s.accounts.user_details(*c.actor, path_id(c)));
+                 json j = user_json(d.user, s);
+                 const auto t = [](const std::optional<int64_t>& v) { return v ? json(rfc3339(*v)) : json(nullptr); };
+                 j["last_sign_in_at"] = t(d.last_sign_in_at);
+                 j["password_changed_at"] = t(d.user.password_changed_at);
+                 j["temporary_password_expires_at"] = t(d.user.temp_expires_at);
+                 j["password_set"] = d.password_set ? json{{"by", d.password_set->actor},
+                                                           {"action", d.password_set->action},
+                                                           {"at", rfc3339(d.password_set->at)}}
+                                                    : json(nullptr);
+                 j["active_sessions"] = d.active_sessions;
+                 send_json(c.res, 200, j);
+               }});
+  r.push_back({"DELETE", PathPattern("/users/(\\d+)/sessions"), Auth::Session, [&s](Ctx& c) {
+                 const int64_t n = take(s.accounts.end_user_sessions(*c.actor, path_id(c)));
+                 send_json(c.res, 200, {{"ended", n}});
                }});
   r.push_back({"PATCH", PathPattern("/users/(\\d+)"), Auth::Session, [&s](Ctx& c) {
                  accounts::UserPatch p;

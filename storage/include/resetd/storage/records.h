@@ -57,6 +57,12 @@ struct UserQuery {
   std::string sort = "username";  // username | display_name | created_at
   bool descending = false;
   std::optional<bool> disabled;
+  // A list filter of Active users (see user_filters.h): "" = none, or
+  // must_change | locked | admins | temp_expiring. `now` and
+  // `expiring_before` are the clock for locked / temp_expiring.
+  std::string filter;
+  int64_t now = 0;
+  int64_t expiring_before = 0;
 };
 
 struct UserPage {
@@ -150,6 +156,7 @@ struct AuditQuery {
   std::string target;
   bool partial = false;  // actor/target: case-insensitive "contains" instead of equal
   std::string action;
+  std::string outcome;  // ok | failed | denied; empty = any
   std::optional<int64_t> since;
   // an address (or part of one): case-insensitive "contains" in target or
   // detail, so a reset entry that queued mail for it is found too

@@ -105,6 +105,17 @@ struct ResetOutcome {
   std::vector<std::string> warnings;
 };
 
+// What a user's details show beyond the record (GET /users/{id}): read from
+// the audit and the sessions, for admins and for the user themself.
+struct UserDetails {
+  storage::UserRecord user;
+  std::optional<int64_t> last_sign_in_at;  // last successful sign-in
+  // The last entry that set this user's password: who, what, when (none: no
+  // entry kept, e.g. past the audit's retention).
+  std::optional<storage::AuditRecord> password_set;
+  int64_t active_sessions = 0;
+};
+
 struct NewUser {
   std::string username;
   std::string display_name;
@@ -234,7 +245,8 @@ class AccountService {
   // ---- users ----
   Result<storage::UserPage> list_users(const Actor& a, const std::string& q, int64_t offset,
                                        int64_t limit, const std::string& sort,
-                                       std::optional<bool> disabled);
+                                       std::optional<bool> disabled,
+                                       const std::string& filter = "");
   Result<storage::UserRecord> get_user(const Actor& a, int64_t id);
   Result<ResetOutcome> create_user(const Actor& a, const NewUser& u, const ResetOptions& o);
   Result<storage::UserRecord> patch_user(const Actor& a, int64_t id, const UserPatch& p);
@@ -243,6 +255,10 @@ class AccountService {
   // Users from CSV text (import.h): every row is checked first; any error and
   // nothing is created. Each new user gets a welcome mail (options `o`, mode auto).
   Result<ImportReport> import_users(const Actor& a, const std::string& csv_text, ResetOptions o, bool dry_run);
+  Result<UserDetails> user_details(const Actor& a, int64_t id);
+  // Ends every session of user `id` (for oneself: every other one); returns
+  // how many. Follows the reset table, like unlock.
+  Result<int64_t> end_user_sessions(const Actor& a, int64_t id);
 
   // ---- resets ----
   Result<ResetOutcome> reset_password(const Actor& a, int64_t id, const ResetOptions& o);
@@ -360,6 +376,8 @@ class AccountService {
   static constexpr int64_t kSessionIdleMs = 15 * 60 * 1000;
   static constexpr int kLockoutFailures = 10;
   static constexpr int64_t kLockoutS = 15 * 60;
+  // The "temporary password expiring" list filter: within this many seconds.
+  static constexpr int64_t kExpiringWithin = 24 * 3600;
 
  private:
   struct Prepared {
