@@ -298,3 +298,25 @@ def test_concurrent_resets_of_one_user_are_serialized_or_refused_clearly(slapd, 
     assert oks, codes
     rc, out = slapd.whoami("bob", oks[-1][1])
     assert rc == 0, out
+
+
+def test_user_details_do_not_wait_for_a_hung_directory(slapd, sink, make_resetd):
+    """An admin opening a directory user reads the directory's lock live, but
+    a hung directory (SIGSTOP) must not hold the details for timeout_s: the
+    stored state (as of the last refresh) is answered within ~1.5 s."""
+    srv = make_resetd(relay_port=sink.port, extra_toml=toml(slapd, timeout=6))
+    admin = srv.admin()
+    bob = synced(admin, ["bob"])["bob"]
+    r = admin.get("users/%d" % bob["id"])
+    assert r.status == 200, r
+    slapd.proc.send_signal(signal.SIGSTOP)
+    try:
+        t = time.monotonic()
+        r = admin.get("users/%d" % bob["id"])
+        took = time.monotonic() - t
+    finally:
+        slapd.proc.send_signal(signal.SIGCONT)
+    assert r.status == 200, r
+    u = r.json.get("user", r.json)
+    assert u["username"] == "bob" and u["directory_locked"] is False, u
+    assert took < 3, "the details waited %.1f s for a hung directory (timeout_s = 6)" % took

@@ -113,8 +113,8 @@ std::shared_ptr<void> AccountService::try_hold_user(int64_t user_id) {
   });
 }
 
-Result<std::shared_ptr<void>> AccountService::claim_user_write(const UserRecord& u) {
-  auto held = try_hold_user(u.id);
+Result<std::shared_ptr<void>> AccountService::claim_user_write(const UserRecord& u, std::shared_ptr<void> held) {
+  if (!held) held = try_hold_user(u.id);
   if (!held) {
     Error e = make_error("reset_in_progress",
                          "Another change of this user's password is being written to the directory "
@@ -171,9 +171,9 @@ int64_t AccountService::open_intent_count(uint64_t gen) {
 Status AccountService::directory_set_password(
     const UserRecord& u, const std::string& pw, const std::string& action,
     const std::string& client,
-    const std::function<void(storage::Writer&, UserRecord&)>& finish) {
+    const std::function<void(storage::Writer&, UserRecord&)>& finish, std::shared_ptr<void> user_hold) {
   auto d = directory();
-  auto claim = claim_user_write(u);
+  auto claim = claim_user_write(u, std::move(user_hold));
   if (!claim) return claim.error();
   DirectoryIntentRecord in;
   in.user_id = u.id;
@@ -232,7 +232,10 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
                   {"delivery", o.delivery},
                   {"notify", o.notify},
                   {"notify_user", o.notify_user},
-                  {"generated", p.generated}};
+                  {"generated", p.generated},
+                  // the unlock this reset asks for, as decided now: a resolver
+                  // that finishes it after a crash does it too
+                  {"unlock", o.unlock.value_or(target.directory_locked)}};
   if (p.link_token) payload["link_token"] = *p.link_token;
   if (p.password) payload["password"] = *p.password;
   DirectoryIntentRecord in;
@@ -475,6 +478,7 @@ bool AccountService::settle_one(directory::Directory* d, const DirectoryIntentRe
       }
     }
     if (ans.outcome == Outcome::Ok || ans.outcome == Outcome::MustChange) {
+      bool unlock = false;
       store_.write([&](storage::Writer& w) {
         if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "recovered", how + "; finished at start", clock_.now());
@@ -505,7 +509,11 @@ bool AccountService::settle_one(directory::Directory* d, const DirectoryIntentRe
         apply_reset(w, *cur, p, o, in.actor, in.client, "password_reset");
         audit(w, "system", in.client, "password_reset_recovered", in.username, "ok",
               "interrupted reset finished at start (" + how + ")");
+        unlock = pl.value("unlock", false);
       });
+      // The unlock the reset asked for (AD keeps a lock through a reset:
+      // without it the mailed password would not sign in).
+      if (unlock && in.user_id) unlock_with_reset(*d, in.actor, in.client, *in.user_id, in.username, in.directory_dn);
       return done();
     }
     std::cerr << "resetd: directory intent " << in.id << " for " << in.username
