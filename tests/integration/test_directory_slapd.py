@@ -249,14 +249,17 @@ def test_kill9_loop_never_mails_unset_nor_loses_set(slapd, sink, make_resetd):
     set-but-unrecorded), an acknowledged reset is never lost nor finished a
     second time by the resolver, and no intent stays open; mails sent twice
     (at-least-once outbox) are counted. Bounded: DIR_SOAK_KILLS kills within
-    DIR_SOAK_BUDGET_S seconds (CI: 16 kills, ~10 s); the long run is in README."""
+    DIR_SOAK_BUDGET_S seconds (CI: 16 kills, ~80 s: each waits for the
+    start grace of the intent it left); the long run is in README."""
     import os
     import random
     import threading
     kills = int(os.environ.get("DIR_SOAK_KILLS", "16"))
     budget = float(os.environ.get("DIR_SOAK_BUDGET_S", str(max(150, 6 * kills))))
     seed = int(os.environ.get("DIR_SOAK_SEED", "1010"))
-    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
+    # timeout_s = 2: an intent a killed process left open settles after 2 x 2 + 2 s
+    # (its write may still be on the way); with 5 that is 12 s a round
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml().replace("timeout_s = 5", "timeout_s = 2"))
     admin = srv.admin()
     bob = synced(admin, ["bob"])["bob"]
     rnd = random.Random(seed)

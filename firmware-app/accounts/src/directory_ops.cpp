@@ -22,7 +22,8 @@
 // Network faults (issue 20). A write that left without an answer (cut, late,
 // lost) has an unknown outcome: its intent stays open, the admin is told so
 // (503 directory_outcome_unknown), and the resolver settles it as above once
-// its answer could no longer be on the way (settle_grace_ms). One writer per
+// its answer could no longer be on the way (settle_grace_ms; for an intent a
+// dead process left open, counted from its creation). One writer per
 // user at a time, live or resolver (claim_user_write / try_hold_user); a new
 // write waits (409 reset_in_progress) while an earlier one of unknown outcome
 // is open, and a write after one is proven by a bind with its password. The
@@ -352,13 +353,23 @@ int AccountService::resolve_intents() {
   store_.read([&](storage::Reader& r) { all = r.intents("open", kAllOpen); });
   std::vector<DirectoryIntentRecord> open;
   {
-    const int64_t now = mono_now(), grace = settle_grace_ms();
+    const int64_t now = mono_now(), grace = settle_grace_ms(), wall = clock_.now();
     std::lock_guard<std::mutex> lock(live_mu_);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {  // oldest first
       if (live_intents_.count(it->id)) continue;
       auto u = unknown_since_.find(it->id);
       if (u != unknown_since_.end() && now - u->second < grace) {
         settle_now_ = true;  // its answer could still be on the way: later
+        continue;
+      }
+      // Left open by a process that died while its write was on the way (a
+      // kill -9, a crash): that request can still reach the directory, and
+      // settling it now would let a newer reset through, which the late
+      // request then overwrites. So the same grace, counted from the
+      // intent's creation; and that user's next write is proven by a bind.
+      if (u == unknown_since_.end() && wall - it->created_at < grace / 1000) {
+        if (it->user_id) recent_unknown_.emplace(*it->user_id, now);
+        settle_now_ = true;
         continue;
       }
       open.push_back(*it);
