@@ -94,6 +94,11 @@ def test_kill9_loop_with_network_faults(slapd, sink, proxy, make_resetd):  # noq
     slapd.ldapadd("".join(
         "dn: %s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: Tester\nmail: %s@example.test\n"
         "userPassword: %s\n\n" % (dn(u), u, u, u, INITIAL % u) for u in USERS))
+    # no password history (as AD's admin reset): with it, slapd itself refuses
+    # a late request's password when it comes a second time, hiding a lost reset
+    r = slapd.ldapmodify("dn: cn=default,ou=policies,dc=example,dc=test\nchangetype: modify\n"
+                         "replace: pwdInHistory\npwdInHistory: 0\n")
+    assert r.returncode == 0, r.stderr
     srv = make_resetd(relay_port=sink.port, extra_toml=toml(slapd, proxy.url))
     admin = srv.admin()
     ids = {u: x["id"] for u, x in synced(admin, USERS).items() if u in USERS}
