@@ -395,11 +395,17 @@ def test_open_intent_is_shown_while_the_directory_is_down(slapd, sink, make_rese
     r = admin.get("users")
     assert r.json["directory"]["open_intents"] == 1, r.json["directory"]
     assert not sink.messages_to("bob.down@example.test")
-    # the directory is back: the next refresh finishes it, and the mail goes out
+    # the directory is back: a refresh once the intent's grace is over (its
+    # write could still have been on the way: 2 x timeout_s + 2 s from its
+    # creation) finishes it, and the mail goes out
     slapd.start(load=False)
-    r = admin.post("directory/sync")
-    assert r.status == 200, r
-    st = admin.get("directory/status").json
+
+    def refreshed():
+        r = admin.post("directory/sync")
+        assert r.status == 200, r
+        st = admin.get("directory/status").json
+        return st["intents"][0]["state"] != "open" and st
+    st = wait_until(refreshed, timeout=30, interval=1, what="the intent settled by a refresh")
     assert st["intents"][0]["state"] == "recovered", st
     assert admin.get("users").json["directory"]["open_intents"] == 0
     sink.wait_message_to("bob.down@example.test", contains="Down-Test-Pw-5150-Reed")
