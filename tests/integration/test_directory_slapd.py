@@ -249,14 +249,17 @@ def test_kill9_loop_never_mails_unset_nor_loses_set(slapd, sink, make_resetd):
     set-but-unrecorded), an acknowledged reset is never lost nor finished a
     second time by the resolver, and no intent stays open; mails sent twice
     (at-least-once outbox) are counted. Bounded: DIR_SOAK_KILLS kills within
-    DIR_SOAK_BUDGET_S seconds (CI: 16 kills, ~10 s); the long run is in docs/testing.md."""
+    DIR_SOAK_BUDGET_S seconds (CI: 16 kills, ~80 s: each waits for the
+    start grace of the intent it left); the long run is in docs/testing.md."""
     import os
     import random
     import threading
     kills = int(os.environ.get("DIR_SOAK_KILLS", "16"))
     budget = float(os.environ.get("DIR_SOAK_BUDGET_S", str(max(150, 6 * kills))))
     seed = int(os.environ.get("DIR_SOAK_SEED", "1010"))
-    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
+    # timeout_s = 2: an intent a killed process left open settles after 2 x 2 + 2 s
+    # (its write may still be on the way); with 5 that is 12 s a round
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml().replace("timeout_s = 5", "timeout_s = 2"))
     admin = srv.admin()
     bob = synced(admin, ["bob"])["bob"]
     rnd = random.Random(seed)
@@ -392,11 +395,17 @@ def test_open_intent_is_shown_while_the_directory_is_down(slapd, sink, make_rese
     r = admin.get("users")
     assert r.json["directory"]["open_intents"] == 1, r.json["directory"]
     assert not sink.messages_to("bob.down@example.test")
-    # the directory is back: the next refresh finishes it, and the mail goes out
+    # the directory is back: a refresh once the intent's grace is over (its
+    # write could still have been on the way: 2 x timeout_s + 2 s from its
+    # creation) finishes it, and the mail goes out
     slapd.start(load=False)
-    r = admin.post("directory/sync")
-    assert r.status == 200, r
-    st = admin.get("directory/status").json
+
+    def refreshed():
+        r = admin.post("directory/sync")
+        assert r.status == 200, r
+        st = admin.get("directory/status").json
+        return st["intents"][0]["state"] != "open" and st
+    st = wait_until(refreshed, timeout=30, interval=1, what="the intent settled by a refresh")
     assert st["intents"][0]["state"] == "recovered", st
     assert admin.get("users").json["directory"]["open_intents"] == 0
     sink.wait_message_to("bob.down@example.test", contains="Down-Test-Pw-5150-Reed")

@@ -90,6 +90,33 @@ def test_directory_lock_is_shown_and_a_reset_unlocks_it(slapd, sink, make_resetd
     assert "pwdAccountLockedTime" not in slapd.attr("ayse", "pwdAccountLockedTime")
 
 
+def test_resolver_finishing_a_reset_does_its_unlock_too(slapd, sink, make_resetd):
+    """A reset of a locked account asks for an unlock; killed right after its
+    intent, the resolver that finishes it at the next start does the unlock
+    too (AD keeps a lock through a password reset: the mailed password would
+    not sign in), clears the stored lock and audits it."""
+    from test_directory_faults import _crash_intent
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
+    admin = srv.admin()
+    bob = synced(admin, ["bob"])["bob"]
+    lock_out(slapd, "bob")
+    assert admin.post("directory/sync").status == 200
+    assert users_by_name(admin)["bob"]["directory_locked"] is True
+    pw = "Unlock-After-Crash-Kite-4821"
+    _crash_intent(srv, slapd, bob, pw)  # a reset with the default unlock, killed after its intent
+    srv.start()
+    admin = srv.admin()
+    st = wait_until(lambda: (lambda i: i if i and i[0]["state"] != "open" else None)(
+        admin.get("directory/status").json["intents"]), timeout=25, what="the intent settled")
+    assert st[0]["state"] == "recovered", st
+    rc, out = slapd.whoami("bob", pw)
+    assert rc == 0, out
+    sink.wait_message_to("x.bob@example.test", contains=pw)
+    rows = [x for x in audit_details(admin, "user_unlock") if "bob" in str(x)]
+    assert rows and "with the password reset" in str(rows[0]), rows
+    assert users_by_name(admin)["bob"]["directory_locked"] is False
+
+
 def test_must_change_without_pwdMustChange_is_reported(slapd, sink, make_resetd):
     srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
     admin = srv.admin()
@@ -226,6 +253,45 @@ def test_expired_temporary_password_is_refused_at_sign_in(slapd, sink, make_rese
     # and then the directory refuses it too
     wait_until(lambda: "Invalid credentials" in slapd.whoami("bob", pw)[1], timeout=30,
                what="the expired temporary password refused by slapd")
+
+
+def test_expiry_sweep_never_overwrites_a_reset_that_comes_while_it_checks(slapd, sink, make_resetd, workdir):
+    """The sweep replacing an expired temporary password is the user's one
+    writer from its check through its write: a reset arriving in between (held
+    there 1.5 s by the test hook) waits (409 reset_in_progress) and then wins;
+    it is never overwritten by the sweep's random password."""
+    import time
+    clock = TestClock(workdir + "/clock-offset")
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml(), start=False)
+    srv.env = {"RESETD_TEST_CLOCK_OFFSET_FILE": clock.path, "RESETD_TEST_FAULT": "pause_expiry_checked"}
+    srv.start()
+    admin = srv.admin()
+    bob = synced(admin, ["bob"])["bob"]
+    r = admin.reset(bob["id"], mode="auto", require_change=True, notify=["b@example.test"])
+    assert r.status == 200, r
+    clock.set(srv, 73 * 3600)
+
+    def paused():
+        with open(srv.stderr_path, "rb") as f:
+            return b"TEST PAUSE at expiry_checked" in f.read()
+    wait_until(paused, timeout=20, what="the sweep checked bob's expired password")
+    admin = fresh_admin(srv)  # the session ended with the 73 h
+    new = "Newer-Than-The-Sweep-Kite-4821"
+    codes = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        r = admin.reset(bob["id"], mode="manual", password=new, require_change=False,
+                        notify_user=False, notify=["bob.new@example.test"])
+        codes.append(r.status)
+        if r.status == 200:
+            break
+        assert_error_json(r, 409, "reset_in_progress")
+        time.sleep(0.3)
+    assert codes[-1] == 200, codes
+    time.sleep(2)  # past the sweep's pause and write
+    rc, out = slapd.whoami("bob", new)
+    assert rc == 0, "the sweep overwrote the newer reset (answers %s): %s" % (codes, out)
+    sink.wait_message_to("bob.new@example.test", contains=new)
 
 
 def test_readme_directory_sample_is_valid_toml_that_resetd_runs(slapd, sink, make_resetd):

@@ -22,7 +22,8 @@
 // Network faults (issue 20). A write that left without an answer (cut, late,
 // lost) has an unknown outcome: its intent stays open, the admin is told so
 // (503 directory_outcome_unknown), and the resolver settles it as above once
-// its answer could no longer be on the way (settle_grace_ms). One writer per
+// its answer could no longer be on the way (settle_grace_ms; for an intent a
+// dead process left open, counted from its creation). One writer per
 // user at a time, live or resolver (claim_user_write / try_hold_user); a new
 // write waits (409 reset_in_progress) while an earlier one of unknown outcome
 // is open, and a write after one is proven by a bind with its password. The
@@ -113,8 +114,8 @@ std::shared_ptr<void> AccountService::try_hold_user(int64_t user_id) {
   });
 }
 
-Result<std::shared_ptr<void>> AccountService::claim_user_write(const UserRecord& u) {
-  auto held = try_hold_user(u.id);
+Result<std::shared_ptr<void>> AccountService::claim_user_write(const UserRecord& u, std::shared_ptr<void> held) {
+  if (!held) held = try_hold_user(u.id);
   if (!held) {
     Error e = make_error("reset_in_progress",
                          "Another change of this user's password is being written to the directory "
@@ -171,9 +172,9 @@ int64_t AccountService::open_intent_count(uint64_t gen) {
 Status AccountService::directory_set_password(
     const UserRecord& u, const std::string& pw, const std::string& action,
     const std::string& client,
-    const std::function<void(storage::Writer&, UserRecord&)>& finish) {
+    const std::function<void(storage::Writer&, UserRecord&)>& finish, std::shared_ptr<void> user_hold) {
   auto d = directory();
-  auto claim = claim_user_write(u);
+  auto claim = claim_user_write(u, std::move(user_hold));
   if (!claim) return claim.error();
   DirectoryIntentRecord in;
   in.user_id = u.id;
@@ -232,7 +233,10 @@ Result<ResetOutcome> AccountService::directory_reset(const Actor& a, const UserR
                   {"delivery", o.delivery},
                   {"notify", o.notify},
                   {"notify_user", o.notify_user},
-                  {"generated", p.generated}};
+                  {"generated", p.generated},
+                  // the unlock this reset asks for, as decided now: a resolver
+                  // that finishes it after a crash does it too
+                  {"unlock", o.unlock.value_or(target.directory_locked)}};
   if (p.link_token) payload["link_token"] = *p.link_token;
   if (p.password) payload["password"] = *p.password;
   DirectoryIntentRecord in;
@@ -349,13 +353,23 @@ int AccountService::resolve_intents() {
   store_.read([&](storage::Reader& r) { all = r.intents("open", kAllOpen); });
   std::vector<DirectoryIntentRecord> open;
   {
-    const int64_t now = mono_now(), grace = settle_grace_ms();
+    const int64_t now = mono_now(), grace = settle_grace_ms(), wall = clock_.now();
     std::lock_guard<std::mutex> lock(live_mu_);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {  // oldest first
       if (live_intents_.count(it->id)) continue;
       auto u = unknown_since_.find(it->id);
       if (u != unknown_since_.end() && now - u->second < grace) {
         settle_now_ = true;  // its answer could still be on the way: later
+        continue;
+      }
+      // Left open by a process that died while its write was on the way (a
+      // kill -9, a crash): that request can still reach the directory, and
+      // settling it now would let a newer reset through, which the late
+      // request then overwrites. So the same grace, counted from the
+      // intent's creation; and that user's next write is proven by a bind.
+      if (u == unknown_since_.end() && wall - it->created_at < grace / 1000) {
+        if (it->user_id) recent_unknown_.emplace(*it->user_id, now);
+        settle_now_ = true;
         continue;
       }
       open.push_back(*it);
@@ -475,6 +489,7 @@ bool AccountService::settle_one(directory::Directory* d, const DirectoryIntentRe
       }
     }
     if (ans.outcome == Outcome::Ok || ans.outcome == Outcome::MustChange) {
+      bool unlock = false;
       store_.write([&](storage::Writer& w) {
         if (!still_open(w, in.id)) return;  // finished meanwhile by its request
         w.close_intent(in.id, "recovered", how + "; finished at start", clock_.now());
@@ -505,7 +520,11 @@ bool AccountService::settle_one(directory::Directory* d, const DirectoryIntentRe
         apply_reset(w, *cur, p, o, in.actor, in.client, "password_reset");
         audit(w, "system", in.client, "password_reset_recovered", in.username, "ok",
               "interrupted reset finished at start (" + how + ")");
+        unlock = pl.value("unlock", false);
       });
+      // The unlock the reset asked for (AD keeps a lock through a reset:
+      // without it the mailed password would not sign in).
+      if (unlock && in.user_id) unlock_with_reset(*d, in.actor, in.client, *in.user_id, in.username, in.directory_dn);
       return done();
     }
     std::cerr << "resetd: directory intent " << in.id << " for " << in.username

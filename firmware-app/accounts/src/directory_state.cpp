@@ -9,10 +9,17 @@
 // random one nobody knows, written under an intent like any reset and
 // audited: sign-in stops at the directory itself, not only through resetd.
 // Sign-in through resetd refuses it before then with its own code.
+#include <chrono>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
 
 #include "credentials.h"
 #include "resetd/accounts/service.h"
+#include "resetd/common/test_hooks.h"
 
 namespace resetd::accounts {
 
@@ -27,28 +34,74 @@ void AccountService::after_directory_reset(const Actor& a, const UserRecord& tar
     if (target.directory_locked) refresh_directory_lock(out.user);
     return;
   }
-  auto d = directory();
-  directory::Answer u = d->unlock(target.directory_dn);
-  store_.write([&](storage::Writer& w) {
-    if (u.ok()) {
-      if (auto cur = w.user_by_id(target.id); cur && cur->directory_locked) {
-        cur->directory_locked = false;
-        w.update_user(*cur);
-        out.user.directory_locked = false;
-      }
-    }
-    audit(w, a.username, a.client, "user_unlock", target.username, u.ok() ? "ok" : "failed",
-          u.ok() ? "with the password reset" : "with the password reset; directory: " + u.text);
-  });
-  if (!u.ok())
+  directory::Answer u = unlock_with_reset(*directory(), a.username, a.client, target.id, target.username,
+                                          target.directory_dn);
+  if (u.ok()) out.user.directory_locked = false;
+  else
     out.warnings.push_back("unlock_failed: the password was set, but the directory kept the account locked: " +
                            u.text);
 }
 
+directory::Answer AccountService::unlock_with_reset(directory::Directory& d, const std::string& actor,
+                                                    const std::string& client, int64_t user_id,
+                                                    const std::string& username, const std::string& dn) {
+  directory::Answer u = d.unlock(dn);
+  store_.write([&](storage::Writer& w) {
+    if (u.ok()) {
+      if (auto cur = w.user_by_id(user_id); cur && cur->directory_locked) {
+        cur->directory_locked = false;
+        w.update_user(*cur);
+      }
+    }
+    audit(w, actor, client, "user_unlock", username, u.ok() ? "ok" : "failed",
+          u.ok() ? "with the password reset" : "with the password reset; directory: " + u.text);
+  });
+  return u;
+}
+
+namespace {
+
+// A live read of a user's directory entry, waited on at most `wait`: a slow or
+// hung directory must not hold an admin's details page for timeout_s (a
+// connect, a TLS handshake and a search could each take that long). The read
+// itself keeps running on its own thread until the directory answers or its
+// own timeouts end it (the call gate bounds how many run at once); only the
+// shared state and the directory object are touched there, so a late answer
+// is simply dropped. Nullopt when it did not answer in time or failed.
+std::optional<directory::Entry> read_entry_bounded(std::shared_ptr<directory::Directory> d, const std::string& id,
+                                                   std::chrono::milliseconds wait) {
+  struct Probe {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::optional<directory::Entry> entry;
+  };
+  auto probe = std::make_shared<Probe>();
+  try {
+    std::thread([d = std::move(d), probe, id] {
+      directory::Entry e;
+      const bool ok = d->get_user(id, &e).ok();
+      std::lock_guard<std::mutex> lock(probe->mu);
+      if (ok) probe->entry = std::move(e);
+      probe->done = true;
+      probe->cv.notify_all();
+    }).detach();
+  } catch (const std::system_error&) {
+    return std::nullopt;  // no thread to spare: the stored state stands
+  }
+  std::unique_lock<std::mutex> lock(probe->mu);
+  if (!probe->cv.wait_for(lock, wait, [&] { return probe->done; })) return std::nullopt;
+  return probe->entry;
+}
+
+}  // namespace
+
 void AccountService::refresh_directory_lock(UserRecord& u) {
   if (u.directory_id.empty() || !directory_mode()) return;
-  directory::Entry e;
-  if (!directory()->get_user(u.directory_id, &e).ok() || e.locked == u.directory_locked) return;
+  // Not in time: the stored state (as of the last refresh, whose time the list shows) stands.
+  auto got = read_entry_bounded(directory(), u.directory_id, std::chrono::milliseconds(kLiveLockWaitMs));
+  if (!got || got->locked == u.directory_locked) return;
+  const directory::Entry& e = *got;
   store_.write([&](storage::Writer& w) {
     auto cur = w.user_by_id(u.id);
     if (!cur) return;
@@ -76,6 +129,11 @@ int AccountService::expire_directory_temp_passwords() {
   });
   int replaced = 0;
   for (const auto& u : due) {
+    // The user's one writer (as live resets and the resolver), held from the
+    // check below through the write: a reset that completes after the check
+    // can no longer be overwritten by the random password. Busy: next sweep.
+    std::shared_ptr<void> hold = try_hold_user(u.id);
+    if (!hold) continue;
     bool pending = false;
     directory::Answer a = d->change_pending(u.directory_dn, &pending);
     if (!a.ok()) {  // tried again after the next sync
@@ -88,7 +146,7 @@ int AccountService::expire_directory_temp_passwords() {
     store_.read([&](storage::Reader& r) {
       auto cur = r.user_by_id(u.id);
       current = cur && cur->temp_expires_at == u.temp_expires_at;
-      for (const auto& i : r.intents("open", 1000))
+      for (const auto& i : r.intents("open", 1000000))
         if (i.user_id == u.id) current = false;
     });
     if (!current) continue;
@@ -103,6 +161,8 @@ int AccountService::expire_directory_temp_passwords() {
       });
       continue;
     }
+    // Test hook: pause_expiry_checked holds the sweep here (checked, not yet written).
+    test_hooks::fault_point("expiry_checked");
     const std::string pw = crypto::generate_password(32);
     Status st = directory_set_password(u, pw, "temp_password_expired", "", [&](storage::Writer& w, UserRecord& cur) {
       set_password(cur, "", false, std::nullopt, clock_.now());
@@ -111,7 +171,7 @@ int AccountService::expire_directory_temp_passwords() {
       audit(w, "system", "", "temp_password_expired", cur.username, "ok",
             "the temporary password expired; the directory now holds a random password nobody knows "
             "(reset again to give the user one)");
-    });
+    }, std::move(hold));
     if (st) ++replaced;
     else std::cerr << "resetd: directory: expiry of " << u.username << "'s temporary password failed: "
                    << st.error().message << "\n";

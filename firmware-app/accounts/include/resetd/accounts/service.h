@@ -503,7 +503,8 @@ class AccountService {
   std::shared_ptr<void> try_hold_user(int64_t user_id);
   // The user's lock and no earlier write of unknown outcome still open; else
   // reset_in_progress (409).
-  Result<std::shared_ptr<void>> claim_user_write(const storage::UserRecord& u);
+  // `held`: the caller holds the user's lock already (try_hold_user).
+  Result<std::shared_ptr<void>> claim_user_write(const storage::UserRecord& u, std::shared_ptr<void> held = nullptr);
   std::shared_ptr<directory::CallGate> dir_gate_;
   // resolve_intents() for one intent, its user's write lock held: true when closed.
   bool settle_one(directory::Directory* d, const storage::DirectoryIntentRecord& in);
@@ -522,8 +523,14 @@ class AccountService {
   // for (ResetOptions::unlock) and the directory's warnings, into `out`.
   void after_directory_reset(const Actor& a, const storage::UserRecord& target, const ResetOptions& o,
                              const directory::Answer& written, ResetOutcome& out);
-  // The directory's lockout of `u` read live (a details read); stored when it changed.
+  // Unlocks `dn` in the directory after its password was reset (live, or by
+  // the resolver finishing an interrupted reset), clears the stored lock, audits.
+  directory::Answer unlock_with_reset(directory::Directory& d, const std::string& actor, const std::string& client,
+                                      int64_t user_id, const std::string& username, const std::string& dn);
+  // The directory's lockout of `u` read live (a details read); stored when it
+  // changed. Waits at most kLiveLockWaitMs; later, the stored state stands.
   void refresh_directory_lock(storage::UserRecord& u);
+  static constexpr int kLiveLockWaitMs = 1500;
   // Sign-in of a directory user whose temporary password is past expires_at:
   // true = it is still the one resetd set (refuse), false = changed there since.
   bool directory_temp_still_set(const storage::UserRecord& u);
@@ -545,7 +552,8 @@ class AccountService {
   Result<Role> checked_target_role(Role actor, const storage::UserRecord& t, bool (*may)(Role, Role));
   Status directory_set_password(const storage::UserRecord& u, const std::string& pw,
                                 const std::string& action, const std::string& client,
-                                const std::function<void(storage::Writer&, storage::UserRecord&)>& finish);
+                                const std::function<void(storage::Writer&, storage::UserRecord&)>& finish,
+                                std::shared_ptr<void> user_hold = nullptr);
 
  public:
   static constexpr int kCodeTtlS = 10 * 60;
