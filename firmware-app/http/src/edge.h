@@ -18,7 +18,8 @@
 // costs two thread switches and about five syscalls (eventfd, epoll_ctl,
 // epoll_wait, ...), most of a cheap request's time. So a worker that kept a
 // connection, has none of its bytes left over, and sees no complete request
-// queued, first waits up to kHold (a few ms) for the next request on that
+// queued, first waits up to EdgeLimits::hold (3 ms unless configured:
+// server.keep_alive_hold_ms) for the next request on that
 // socket itself: poll() on the socket and on work_fd_, which dispatch()
 // signals whenever it queues a request that no idle worker will take. A
 // complete request read within the hold (request_framer.h, non-blocking
@@ -30,7 +31,7 @@
 // request waits for a holder no longer than one wakeup, and every deadline,
 // the per-connection cap and the hash-slot rule (counted from the moment a
 // request is complete) apply as before; a request whose first bytes came
-// during a hold has its deadline counted from the hand-back, at most kHold
+// during a hold has its deadline counted from the hand-back, at most the hold
 // later.
 //
 // Files: edge.cpp (life: bind, serve, stop), edge_reactor.cpp (the reactor),
@@ -75,6 +76,9 @@ struct EdgeLimits {
   // else the incomplete one nearest its deadline of the address holding most.
   size_t max_per_peer = 32;
   size_t workers = 8;
+  // The hold (above): how long a worker waits for a kept connection's next
+  // request itself; zero: it hands the connection back at once.
+  std::chrono::milliseconds hold{3};
 };
 
 // Answers one complete request; called on the worker threads at once.

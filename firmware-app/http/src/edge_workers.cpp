@@ -13,11 +13,6 @@ namespace resetd::http {
 namespace {
 // Spec §5: a request that would wait more than this for a hash slot gets 503.
 constexpr auto kSlotWait = std::chrono::seconds(5);
-// How long a worker keeps a kept-alive connection after answering, waiting
-// for its next request (edge.h). Long enough to cover a client's turnaround
-// on a loaded 2-core board, short enough that a burst of new connections
-// never waits on it (queued work ends every hold at once anyway).
-constexpr auto kHold = std::chrono::milliseconds(3);
 // A body up to this size is copied once to join its head; larger: two sends.
 constexpr size_t kCoalesceBody = 256 * 1024;
 }  // namespace
@@ -62,11 +57,13 @@ void Edge::worker_loop() {
 }
 
 // After an answer on a kept connection: true when the connection's next
-// complete request arrived within kHold and is now in c.request (served by
+// complete request arrived within lim_.hold and is now in c.request (served by
 // this worker); false to hand it back to the reactor with whatever was read
 // in c.in, and then `next` may hold a queued connection this worker took.
 bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
-  if (!c.keep || !c.in.empty() || c.pending_out() || stopping_) return false;
+  if (lim_.hold <= std::chrono::milliseconds::zero() || !c.keep || !c.in.empty() || c.pending_out() ||
+      stopping_)
+    return false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ready_.empty()) return false;
@@ -79,7 +76,7 @@ bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
       --e.holding_;
     }
   } unhold{*this};
-  const auto until = SteadyClock::now() + kHold;
+  const auto until = SteadyClock::now() + lim_.hold;
   // OpenSSL may already hold the next record: read before polling.
   bool readable = c.ssl && SSL_has_pending(c.ssl);
   while (!readable) {

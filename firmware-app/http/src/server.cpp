@@ -246,6 +246,7 @@ bool ApiServer::start(std::string* error) {
   EdgeLimits lim;
   lim.workers = static_cast<size_t>(std::max(2, im.opts.threads));
   lim.frame.max_body = kMaxBody;
+  lim.hold = im.opts.keep_alive_hold;
   HttpHandlers h;
   h.pre_routing = [&im](const httplib::Request& req, httplib::Response& res) { return im.pre_routing(req, res); };
   h.handler = [&im](const httplib::Request& req, httplib::Response& res) { im.dispatch(req, res); };
