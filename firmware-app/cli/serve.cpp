@@ -90,6 +90,7 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   so.host = cfg.listen_host();
   so.port = cfg.listen_port();
   so.trusted_proxies = cfg.trusted_proxies;
+  so.keep_alive_hold = std::chrono::milliseconds(cfg.keep_alive_hold_ms);
   so.web_dir = web_dir;
   so.version = RESETD_VERSION;
   so.public_url = cfg.public_url;

@@ -155,6 +155,7 @@ Status validate(const Config& c) {
   for (const auto& tp : c.trusted_proxies)
     if (tp.empty() || tp.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
       return bad("server.trusted_proxies", "\"" + tp + "\"", "IP addresses");
+  if (auto s = range("server.keep_alive_hold_ms", c.keep_alive_hold_ms, 0, 50); !s) return s;
   if (c.data_dir.empty()) return bad("storage.data_dir", "\"\"", "a directory path");
   if (auto s = one_of("relay.kind", c.relay_kind, {"smtp", "webhook", "file"}); !s) return s;
   if (auto s = one_of("relay.security", c.relay_security, {"none", "starttls", "tls"}); !s) return s;
@@ -252,7 +253,8 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
        pair<const char*, std::string&>{"cert_file", c.cert_file},
        pair<const char*, std::string&>{"key_file", c.key_file},
        pair<const char*, std::string&>{"public_url", c.public_url},
-       pair<const char*, std::vector<std::string>&>{"trusted_proxies", c.trusted_proxies});
+       pair<const char*, std::vector<std::string>&>{"trusted_proxies", c.trusted_proxies},
+       pair<const char*, int&>{"keep_alive_hold_ms", c.keep_alive_hold_ms});
   take("storage", pair<const char*, std::string&>{"data_dir", c.data_dir});
   take("relay", pair<const char*, std::string&>{"kind", c.relay_kind},
        pair<const char*, std::string&>{"host", c.relay_host},

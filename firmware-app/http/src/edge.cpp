@@ -1,9 +1,11 @@
 // See edge.h. The Edge's life: construction, bind, serve, stop. The reactor is
 // edge_reactor.cpp, the workers edge_workers.cpp, a connection edge_conn.*,
-// what httplib reads and writes request_stream.*.
+// the answers httplib_adapter.*.
 #include "edge.h"
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -17,10 +19,8 @@
 namespace resetd::http {
 
 
-Edge::Edge(EdgeLimits lim, SSL_CTX* tls, std::vector<std::string> uncapped_peers)
-    : lim_(lim), tls_(tls, &SSL_CTX_free), uncapped_(std::move(uncapped_peers)) {
-  set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(lim_.keep_alive_idle).count());
-  set_keep_alive_max_count(lim_.max_requests_per_connection);
+Edge::Edge(EdgeLimits lim, SSL_CTX* tls, std::vector<std::string> uncapped_peers, Responder respond)
+    : lim_(lim), respond_(std::move(respond)), tls_(tls, &SSL_CTX_free), uncapped_(std::move(uncapped_peers)) {
   // OpenSSL keeps its read and write record buffers (~17 kB each) for a
   // connection's whole life unless told to release them when empty: an idle
   // keep-alive TLS connection then costs ~14 kB of heap instead of ~47 kB
@@ -33,19 +33,56 @@ Edge::~Edge() {
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (work_fd_ >= 0) ::close(work_fd_);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
+namespace {
+// A listening socket on the first address `host` resolves to that binds (as
+// httplib did: getaddrinfo, an IPv6 socket also takes IPv4), or -1.
+int listen_on(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  const std::string service = std::to_string(port);
+  if (getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res) != 0) return -1;
+  int fd = -1;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) continue;
+    const int yes = 1, no = 0;
+    // Restart while old connections sit in TIME_WAIT. Not SO_REUSEPORT (httplib
+    // set it): a second process must not be able to share the port.
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 128) == 0) break;
+    ::close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  return fd;
+}
+
+int bound_port(int fd) {
+  sockaddr_storage a{};
+  socklen_t n = sizeof a;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0) return -1;
+  if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port);
+  return -1;
+}
+}  // namespace
+
 int Edge::bind(const std::string& host, int port) {
-  int bound = port == 0 ? bind_to_any_port(host) : (bind_to_port(host, port) ? port : -1);
+  listen_fd_ = listen_on(host, port);
+  if (listen_fd_ < 0) return -1;
+  const int bound = bound_port(listen_fd_);
   if (bound <= 0) return -1;
-  listen_fd_ = svr_sock_;
-  ::listen(listen_fd_, 128);  // httplib listens with a backlog of 5
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   work_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0 || work_fd_ < 0) return -1;
-  const int fl = fcntl(listen_fd_, F_GETFL);
-  fcntl(listen_fd_, F_SETFL, fl | O_NONBLOCK);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<uint32_t>(listen_fd_);  // generation 0: not a connection
@@ -82,7 +119,6 @@ void Edge::serve() {
   ready_.clear();
   returned_.clear();
   if (listen_fd_ >= 0) {
-    svr_sock_ = INVALID_SOCKET;
     ::close(listen_fd_);
     listen_fd_ = -1;
   }

@@ -1,12 +1,13 @@
-// Edge: the connection layer under cpp-httplib. httplib 0.11.4 keeps one
+// Edge: the connection layer. (cpp-httplib 0.11.4's own server keeps one
 // worker per connection from accept to close, reads heads without bounds and
-// times out per recv(), so slow, idle or flooding clients hold its workers.
-// Here one reactor thread (epoll) owns every connection while it is not
+// times out per recv(), so slow, idle or flooding clients hold its workers;
+// Edge owns the sockets instead and uses httplib only through
+// httplib_adapter.h, a request in and an answer out.) One reactor thread (epoll) owns every connection while it is not
 // serving a request: it accepts, caps connections per peer, runs the TLS
 // handshake, reads and frames each request (request_framer.h) against a
 // total deadline, and parks idle keep-alive connections. Only a complete
-// request (head and body in memory) is handed to a worker, which runs
-// httplib's process_request on it and hands the connection back.
+// request (head and body in memory) is handed to a worker, which has it
+// answered (the Responder: httplib_adapter.h) and hands the connection back.
 // Workers never wait for a client's bytes beyond a short hold, nor for a
 // client to read: a worker writes what the socket takes of the answer now
 // and hands the rest, in the connection's output buffer, to the reactor,
@@ -17,7 +18,8 @@
 // costs two thread switches and about five syscalls (eventfd, epoll_ctl,
 // epoll_wait, ...), most of a cheap request's time. So a worker that kept a
 // connection, has none of its bytes left over, and sees no complete request
-// queued, first waits up to kHold (a few ms) for the next request on that
+// queued, first waits up to EdgeLimits::hold (3 ms unless configured:
+// server.keep_alive_hold_ms) for the next request on that
 // socket itself: poll() on the socket and on work_fd_, which dispatch()
 // signals whenever it queues a request that no idle worker will take. A
 // complete request read within the hold (request_framer.h, non-blocking
@@ -29,17 +31,16 @@
 // request waits for a holder no longer than one wakeup, and every deadline,
 // the per-connection cap and the hash-slot rule (counted from the moment a
 // request is complete) apply as before; a request whose first bytes came
-// during a hold has its deadline counted from the hand-back, at most kHold
+// during a hold has its deadline counted from the hand-back, at most the hold
 // later.
 //
 // Files: edge.cpp (life: bind, serve, stop), edge_reactor.cpp (the reactor),
 // edge_workers.cpp (the workers and the hold), edge_conn.* (a connection's
-// socket and TLS I/O), request_stream.h (what httplib reads and writes).
+// socket and TLS I/O); httplib_adapter.* turns a request into an answer.
 //
 // Thread-safety: start/stop from one thread; everything else is internal.
 #pragma once
 
-#include <httplib.h>
 #include <openssl/ssl.h>
 
 #include <atomic>
@@ -54,6 +55,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "httplib_adapter.h"
 #include "request_framer.h"
 
 namespace resetd::http {
@@ -74,13 +76,21 @@ struct EdgeLimits {
   // else the incomplete one nearest its deadline of the address holding most.
   size_t max_per_peer = 32;
   size_t workers = 8;
+  // The hold (above): how long a worker waits for a kept connection's next
+  // request itself; zero: it hands the connection back at once.
+  std::chrono::milliseconds hold{3};
 };
 
-class Edge final : public httplib::Server {
+// Answers one complete request; called on the worker threads at once.
+using Responder = std::function<Answer(const Inbound&)>;
+
+class Edge final {
  public:
   // `tls`: a configured server SSL_CTX (owned from now on), or null for plain HTTP.
-  Edge(EdgeLimits lim, SSL_CTX* tls, std::vector<std::string> uncapped_peers);
-  ~Edge() override;
+  Edge(EdgeLimits lim, SSL_CTX* tls, std::vector<std::string> uncapped_peers, Responder respond);
+  ~Edge();
+  Edge(const Edge&) = delete;
+  Edge& operator=(const Edge&) = delete;
   // Binds (port 0: any free port); the bound port, or -1.
   int bind(const std::string& host, int port);
   // Runs the reactor and workers until stop(); call on a dedicated thread.
@@ -124,6 +134,7 @@ class Edge final : public httplib::Server {
   std::unique_ptr<Conn> pop_ready();
 
   EdgeLimits lim_;
+  Responder respond_;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls_;
   std::vector<std::string> uncapped_;
   int listen_fd_ = -1;

@@ -62,7 +62,7 @@ struct Edge::Conn {
   bool flushing_answer = false;   // a worker's answer is still in `out`: read nothing meanwhile
   bool close_when_sent = false;   // a refusal is in `out`: half-close once it is out
 
-  // A framed request leaves `in` for `request` (what httplib reads): the
+  // A framed request leaves `in` for `request` (what the Responder answers): the
   // reactor's framing and a worker's hold both end here.
   void take_request(Frame& f) {
     request = std::move(f.request);

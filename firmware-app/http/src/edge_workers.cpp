@@ -6,7 +6,6 @@
 
 #include "edge.h"
 #include "edge_conn.h"
-#include "request_stream.h"
 #include "resetd/crypto/crypto.h"
 
 namespace resetd::http {
@@ -14,11 +13,8 @@ namespace resetd::http {
 namespace {
 // Spec §5: a request that would wait more than this for a hash slot gets 503.
 constexpr auto kSlotWait = std::chrono::seconds(5);
-// How long a worker keeps a kept-alive connection after answering, waiting
-// for its next request (edge.h). Long enough to cover a client's turnaround
-// on a loaded 2-core board, short enough that a burst of new connections
-// never waits on it (queued work ends every hold at once anyway).
-constexpr auto kHold = std::chrono::milliseconds(3);
+// A body up to this size is copied once to join its head; larger: two sends.
+constexpr size_t kCoalesceBody = 256 * 1024;
 }  // namespace
 
 std::unique_ptr<Edge::Conn> Edge::pop_ready() {  // mu_ held, ready_ not empty
@@ -61,11 +57,13 @@ void Edge::worker_loop() {
 }
 
 // After an answer on a kept connection: true when the connection's next
-// complete request arrived within kHold and is now in c.request (served by
+// complete request arrived within lim_.hold and is now in c.request (served by
 // this worker); false to hand it back to the reactor with whatever was read
 // in c.in, and then `next` may hold a queued connection this worker took.
 bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
-  if (!c.keep || !c.in.empty() || c.pending_out() || stopping_) return false;
+  if (lim_.hold <= std::chrono::milliseconds::zero() || !c.keep || !c.in.empty() || c.pending_out() ||
+      stopping_)
+    return false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ready_.empty()) return false;
@@ -78,7 +76,7 @@ bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
       --e.holding_;
     }
   } unhold{*this};
-  const auto until = SteadyClock::now() + kHold;
+  const auto until = SteadyClock::now() + lim_.hold;
   // OpenSSL may already hold the next record: read before polling.
   bool readable = c.ssl && SSL_has_pending(c.ssl);
   while (!readable) {
@@ -118,16 +116,21 @@ bool Edge::hold(Conn& c, std::unique_ptr<Conn>& next) {
 
 void Edge::serve_one(Conn& c) {
   c.write_until = SteadyClock::now() + lim_.write_deadline;
-  RequestStream s(c);
   crypto::SlotDeadline slot(c.ready_at + kSlotWait);
   const bool last = c.close_after || stopping_ || c.served + 1 >= lim_.max_requests_per_connection;
-  bool closed = false;
-  const bool ok = process_request(s, last, closed, nullptr);
-  s.flush();
-  ++c.served;
-  // httplib's own 400 means it parsed the head differently: trust nothing after it.
-  c.keep = ok && !closed && !last && !s.failed() && !s.says_close() && s.status() != 400;
+  Answer a = respond_(Inbound{c.request, c.peer, c.peer_port, c.local, c.local_port, last});
   std::string().swap(c.request);
+  // Head and a body up to kCoalesceBody leave in one send (one TLS record).
+  bool ok;
+  if (!a.body.empty() && a.body.size() <= kCoalesceBody) {
+    a.head += a.body;
+    ok = c.send(a.head.data(), a.head.size());
+  } else {
+    ok = c.send(a.head.data(), a.head.size()) && (a.body.empty() || c.send(a.body.data(), a.body.size()));
+  }
+  ++c.served;
+  // A 400 means the adapter parsed the head differently from the framer: trust nothing after it.
+  c.keep = ok && !a.close && !last && a.status != 400;
 }
 
 

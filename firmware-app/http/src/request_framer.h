@@ -1,7 +1,7 @@
 // RequestFramer: finds where one HTTP/1.1 request ends in the bytes read so
-// far, before cpp-httplib sees any of it. cpp-httplib 0.11.4 buffers header
-// lines and header count without limit and percent-decodes every header
-// value; this is the bound and the filter in front of it. Pure functions of
+// far, before the adapter (httplib_adapter.h) parses it into httplib's
+// Request, which percent-decodes every header value as httplib 0.11.4 did;
+// this is the bound and the filter in front of it. Pure functions of
 // their input: no I/O, thread-safe.
 #pragma once
 
@@ -21,7 +21,7 @@ struct FrameLimits {
 struct Frame {
   enum class Kind {
     NeedMore,  // incomplete; `wants_continue` says the client waits for 100 Continue
-    Ready,     // `consumed` bytes of the input form one request; `request` is what httplib reads
+    Ready,     // `consumed` bytes of the input form one request; `request` is what the adapter parses
     Reject,    // answer `status` / `code` and close
   };
   Kind kind = Kind::NeedMore;
@@ -40,13 +40,13 @@ struct Frame {
 };
 
 // Frames the first request in `in`. Leading blank lines are skipped (RFC 9112
-// §2.2). What the filter does to the head httplib gets:
+// §2.2). What the filter does to the head the adapter gets:
 //  - Range / If-Range dropped: every answer is the full body (no multipart
 //    built in memory from a client's list of ranges);
 //  - Expect dropped: the connection layer answers 100 Continue itself;
-//  - REMOTE_ADDR / REMOTE_PORT / LOCAL_ADDR / LOCAL_PORT dropped: httplib adds
+//  - REMOTE_ADDR / REMOTE_PORT / LOCAL_ADDR / LOCAL_PORT dropped: the adapter adds
 //    its own, and a client's copy would come first;
-//  - every '%' in a header value sent as "%25", so httplib's percent-decoding
+//  - every '%' in a header value sent as "%25", so the adapter's percent-decoding
 //    of header values gives back exactly the bytes the client sent.
 // Refused: a line over max_line (414 for the request line, 431 for a header),
 // more than max_headers headers or a head over max_head (431), a bare LF or CR,

@@ -1,4 +1,4 @@
-// ApiServer: httplib setup, the pre-body guards that 0.11.4 lacks, routing,
+// ApiServer: the handlers behind the adapter (httplib_adapter.h), the pre-body guards, routing,
 // CSRF/Origin checks, security headers and the embedded UI.
 #include <zlib.h>
 
@@ -72,6 +72,7 @@ struct ApiServer::Impl {
   ServerOptions opts;
   ServerHooks hooks;
   Services svc;
+  std::unique_ptr<HttplibAdapter> adapter;
   std::unique_ptr<Edge> server;
   std::string public_origin = origin_of(opts.public_url);
   std::vector<Route> routes;
@@ -106,15 +107,15 @@ struct ApiServer::Impl {
   }
 
   // Runs before httplib reads the body: refuse what we can without reading it.
-  httplib::Server::HandlerResponse pre_routing(const httplib::Request& req, httplib::Response& res) {
+  // True when it answered.
+  bool pre_routing(const httplib::Request& req, httplib::Response& res) {
     security_headers(req, res);
-    auto refuse = [&](int status, const char* code, const char* msg) {
+    if (auto r = refuse_before_body(req)) {
       res.set_header("Connection", "close");
-      send_error(res, status, make_error(code, msg));
-      return httplib::Server::HandlerResponse::Handled;
-    };
-    if (auto r = refuse_before_body(req)) return refuse(r->status, r->code, r->message);
-    return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, r->status, make_error(r->code, r->message));
+      return true;
+    }
+    return false;
   }
 
   void dispatch(const httplib::Request& req, httplib::Response& res) {
@@ -131,7 +132,7 @@ struct ApiServer::Impl {
       if (!r.pattern.match(path, m)) continue;
       path_known = true;
       allow += (allow.empty() ? "" : ", ") + r.method;
-      // HEAD is GET without the body (httplib drops it).
+      // HEAD is GET without the body (the adapter drops it).
       const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
       if (r.method != method) continue;
       Ctx c{req, res, std::move(m), std::nullopt, {}, client_of(req), json::object()};
@@ -221,15 +222,9 @@ struct ApiServer::Impl {
     const bool gz = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
     const std::string ct(a->content_type);
     if (gz) {
-      // A content provider keeps httplib from compressing the bytes again.
+      // Content-Encoding set here keeps the adapter from compressing the bytes again.
       res.set_header("Content-Encoding", "gzip");
-      std::string_view data = a->gzip;
-      res.set_content_provider(
-          data.size(), ct.c_str(),
-          [data](size_t offset, size_t length, httplib::DataSink& sink) {
-            sink.write(data.data() + offset, std::min(length, data.size() - offset));
-            return true;
-          });
+      res.set_content(std::string(a->gzip), ct.c_str());
     } else {
       res.set_content(gunzip(a->gzip), ct.c_str());
     }
@@ -251,20 +246,11 @@ bool ApiServer::start(std::string* error) {
   EdgeLimits lim;
   lim.workers = static_cast<size_t>(std::max(2, im.opts.threads));
   lim.frame.max_body = kMaxBody;
-  im.server = std::make_unique<Edge>(lim, tls, im.opts.trusted_proxies);
-  Edge& srv = *im.server;
-  if (im.hooks.heartbeat) srv.set_heartbeat(im.hooks.heartbeat);
-  srv.set_payload_max_length(kMaxBody);
-  srv.set_pre_routing_handler(
-      [&im](const httplib::Request& req, httplib::Response& res) { return im.pre_routing(req, res); });
-  auto handler = [&im](const httplib::Request& req, httplib::Response& res) { im.dispatch(req, res); };
-  srv.Get(".*", handler);
-  srv.Post(".*", handler);
-  srv.Put(".*", handler);
-  srv.Patch(".*", handler);
-  srv.Delete(".*", handler);
-  srv.Options(".*", handler);
-  srv.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  lim.hold = im.opts.keep_alive_hold;
+  HttpHandlers h;
+  h.pre_routing = [&im](const httplib::Request& req, httplib::Response& res) { return im.pre_routing(req, res); };
+  h.handler = [&im](const httplib::Request& req, httplib::Response& res) { im.dispatch(req, res); };
+  h.on_exception = [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {
       std::rethrow_exception(ep);
     } catch (const storage::StorageError& e) {
@@ -282,9 +268,9 @@ bool ApiServer::start(std::string* error) {
     } catch (...) {
       send_error(res, 500, make_error("internal_error", "Something went wrong; nothing was changed."));
     }
-  });
-  // Errors httplib produces on its own (400 parse, 413 ...) get the error JSON too.
-  srv.set_error_handler([&im](const httplib::Request& req, httplib::Response& res) {
+  };
+  // Errors the adapter produces on its own (400 parse, 414 ...) get the error JSON too.
+  h.on_error = [&im](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     im.security_headers(req, res);
     const int st = res.status;
@@ -292,7 +278,14 @@ bool ApiServer::start(std::string* error) {
                      : st == 405 ? "method_not_allowed" : st == 411 ? "length_required"
                      : st == 415 ? "unsupported_media_type" : st >= 500 ? "internal_error" : "bad_request";
     send_error(res, st, make_error(code, "The request could not be handled."));
-  });
+  };
+  im.adapter = std::make_unique<HttplibAdapter>(
+      std::move(h), static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(lim.keep_alive_idle).count()),
+      lim.max_requests_per_connection);
+  im.server = std::make_unique<Edge>(lim, tls, im.opts.trusted_proxies,
+                                     [&im](const Inbound& in) { return im.adapter->answer(in); });
+  Edge& srv = *im.server;
+  if (im.hooks.heartbeat) srv.set_heartbeat(im.hooks.heartbeat);
   add_session_routes(im.routes, im.svc);
   add_second_factor_routes(im.routes, im.svc);
   add_user_routes(im.routes, im.svc);

@@ -35,6 +35,21 @@ BOOST_AUTO_TEST_CASE(validate_outOfRange_messageNamesKeyAndValue) {
   BOOST_TEST(s.error().message.find("8–1024") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(keepAliveHold_default3_0to50_elseRefusedByName) {
+  auto d = parse("", "test");
+  BOOST_REQUIRE(d.ok());
+  BOOST_TEST(d.value().keep_alive_hold_ms == 3);
+  auto off = parse("[server]\nkeep_alive_hold_ms = 0\n", "test");
+  BOOST_REQUIRE(off.ok());
+  BOOST_TEST(off.value().keep_alive_hold_ms == 0);
+  BOOST_TEST(validate(off.value()).ok());
+  auto big = parse("[server]\nkeep_alive_hold_ms = 51\n", "test");
+  BOOST_REQUIRE(big.ok());
+  auto s = validate(big.value());
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message.find("server.keep_alive_hold_ms") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(parse_wrongType_namesKey) {
   auto c = parse("[relay]\nport = \"twenty-five\"\n", "test");
   BOOST_REQUIRE(!c.ok());

@@ -21,6 +21,9 @@ struct Config {
   std::string key_file;
   std::string public_url;
   std::vector<std::string> trusted_proxies;
+  // After answering on a kept-alive connection, a worker waits this long for
+  // the connection's next request itself before handing it back (0: never).
+  int keep_alive_hold_ms = 3;
   // [storage]
   std::string data_dir = "/var/lib/resetd";
   // [relay]

@@ -3,6 +3,7 @@
 // thread; start() returns once the socket is bound. Thread-safe for stop().
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +28,7 @@ struct ServerOptions {
   std::string version;
   std::string tls_fingerprint;  // shown by /healthz for staff to compare
   int threads = 8;
+  std::chrono::milliseconds keep_alive_hold{3};  // config server.keep_alive_hold_ms (EdgeLimits::hold)
   std::string public_url;  // where the proxy sends browsers to sign in (forward auth); its origin is the one Origin accepted
   accounts::ForwardAuthSettings forward_auth;
   // [pam], only shown on the settings page (the socket lives in authsock/)
