@@ -32,16 +32,17 @@ Result<UserDetails> AccountService::user_details(const Actor& a, int64_t id) {
     q.action = "sign_in";
     q.outcome = "ok";
     if (auto l = r.audit_list(q); !l.empty()) d.last_sign_in_at = l.front().at;
-    q.outcome.clear();
+    // The newest entry that did set a password: a refused or failed reset
+    // after it (outcome denied, failed, ...) changes nothing.
     for (const char* action : kPasswordSetters) {
       q.action = action;
       auto l = r.audit_list(q);
-      if (l.empty() || l.front().outcome != "ok") continue;
+      if (l.empty()) continue;
       if (!d.password_set || l.front().id > d.password_set->id) d.password_set = l.front();
     }
     if (!d.password_set) {
       q.action = "user_create";
-      if (auto l = r.audit_list(q); !l.empty() && l.front().outcome == "ok") d.password_set = l.front();
+      if (auto l = r.audit_list(q); !l.empty()) d.password_set = l.front();
     }
     for (const auto& s : r.sessions_for_user(id))
       if (s.expires_at > now) ++d.active_sessions;
