@@ -47,9 +47,14 @@ class SmtpSink {
     std::vector<std::string> out;
     for (int i = 0; i < 150; ++i) {
       out.clear();
-      for (const auto& e : fs::recursive_directory_iterator(dir_.path())) {
-        // smtp-sink may leave an empty file behind for a refused transaction.
-        if (e.is_regular_file() && e.file_size() > 0) out.push_back(read_file(e.path().string()));
+      std::error_code ec;
+      for (const auto& e : fs::recursive_directory_iterator(dir_.path(), ec)) {
+        // smtp-sink may leave an empty file behind for a refused transaction,
+        // or remove it while we look: a file gone under us is not a dump.
+        std::error_code fec;
+        const bool regular = e.is_regular_file(fec);
+        const auto size = regular ? e.file_size(fec) : 0;
+        if (regular && !fec && size > 0) out.push_back(read_file(e.path().string()));
       }
       if (out.size() >= want) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
