@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -224,4 +225,28 @@ export async function launchSignedInAdmin(origin, locale = 'en', viewport = { wi
 export function readI18n() {
   const dir = path.join(HERE, '..', '..', 'web', 'i18n');
   return Object.fromEntries(LOCALES.map((l) => [l, JSON.parse(fs.readFileSync(path.join(dir, `${l}.json`), 'utf8'))]));
+}
+
+// axe-core on the page as it is: every violation, named by `name`, fails the test.
+let axeSource;
+export async function checkAxe(page, name) {
+  axeSource ??= fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axeSource);
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const { deepStrictEqual } = await import('node:assert/strict');
+  deepStrictEqual(res.violations.map((v) => `${name}: ${v.id} ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`), []);
+}
+
+// A screenshot to look at: output/<locale>/<name>.png.
+export async function shot(page, locale, name, { fullPage = false } = {}) {
+  const dir = path.join(OUT, locale);
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage });
+}
+
+// The page's language picker, and a moment for the page to redraw.
+export async function setLanguage(page, l) {
+  await page.locator('#lang').selectOption(l);
+  await page.waitForFunction((x) => document.documentElement.lang === x, l);
+  await sleep(300);
 }

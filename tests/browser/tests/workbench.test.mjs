@@ -6,10 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { startResetd, startSmtpSink, adminApi, launchSignedInAdmin, sleep, decodeMail, readI18n, OUT } from '../harness.mjs';
+import { startResetd, startSmtpSink, adminApi, launchSignedInAdmin, sleep, decodeMail, readI18n, OUT, checkAxe as axe, setLanguage, shot as shotOf } from '../harness.mjs';
 
-const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const I18N = readI18n();
 const T = (l, k, vars = {}) => I18N[l][k].replace(/\{(\w+)\}/g, (m, n) => (n in vars ? String(vars[n]) : m));
 
@@ -33,23 +31,7 @@ async function waitMail(pred) {
   throw new Error(`no such mail; have ${mails().map((m) => m.headers.to).join(', ')}`);
 }
 
-async function axe(page, name) {
-  await page.evaluate(axeSource);
-  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  assert.deepEqual(res.violations.map((v) => `${name}: ${v.id} ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`), []);
-}
-
-async function shot(page, locale, name) {
-  const dir = path.join(OUT, locale);
-  fs.mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
-}
-
-async function setLanguage(page, l) {
-  await page.locator('#lang').selectOption(l);
-  await page.waitForFunction((x) => document.documentElement.lang === x, l);
-  await sleep(300);
-}
+const shot = (page, locale, name) => shotOf(page, locale, name, { fullPage: true });
 
 before(async () => {
   server = await startResetd({ adminEmail: 'admin@corp.example', users: [

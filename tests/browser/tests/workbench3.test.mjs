@@ -6,12 +6,8 @@
 // binary in en, zh-TW and tr-TR, labels from the message files.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { startResetd, adminApi, launchSignedInAdmin, sleep, readI18n, OUT, ApiClient, ADMIN_PASSWORD } from '../harness.mjs';
+import { startResetd, adminApi, launchSignedInAdmin, sleep, readI18n, ApiClient, ADMIN_PASSWORD, checkAxe as axe, setLanguage, shot } from '../harness.mjs';
 
-const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const I18N = readI18n();
 const T = (l, k, vars = {}) => I18N[l][k].replace(/\{(\w+)\}/g, (m, n) => (n in vars ? String(vars[n]) : m));
 // A plural message as the UI picks it (Intl.PluralRules, else the base key).
@@ -28,24 +24,6 @@ let server;
 let admin;
 let b;
 const ids = {};
-
-async function axe(page, name) {
-  await page.evaluate(axeSource);
-  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  assert.deepEqual(res.violations.map((v) => `${name}: ${v.id} ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`), []);
-}
-
-async function shot(page, locale, name) {
-  const dir = path.join(OUT, locale);
-  fs.mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`) });
-}
-
-async function setLanguage(page, l) {
-  await page.locator('#lang').selectOption(l);
-  await page.waitForFunction((x) => document.documentElement.lang === x, l);
-  await sleep(300);
-}
 
 async function inLanguage(page, l, hash) {
   await page.goto(`${server.origin}/#/signin`);
