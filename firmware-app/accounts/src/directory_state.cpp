@@ -118,6 +118,23 @@ bool AccountService::directory_temp_still_set(const UserRecord& u) {
   return pending;
 }
 
+bool AccountService::expired_temp_still_current(const UserRecord& u) {
+  // The expiry sweep may be replacing this very password right now: between
+  // the caller's bind (the old password) and the check below it writes a random
+  // one, and the directory no longer says "change pending". So the check runs
+  // under the user's one writer, and only when the record is still the one the
+  // bind was checked against; otherwise (busy, or replaced) it fails closed:
+  // the password is refused, and the next sign-in sees the new record.
+  std::shared_ptr<void> hold = try_hold_user(u.id);
+  if (!hold) return true;
+  bool same = false;
+  store_.read([&](storage::Reader& r) {
+    auto cur = r.user_by_id(u.id);
+    same = cur && cur->temp_expires_at == u.temp_expires_at;
+  });
+  return !same || directory_temp_still_set(u);
+}
+
 int AccountService::expire_directory_temp_passwords() {
   auto d = directory();
   if (!d || d->local()) return 0;

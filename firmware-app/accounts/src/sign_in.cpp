@@ -116,7 +116,7 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
   client_failures_.give_back(throttle_key);
   // A directory user's expired temporary password is refused too, unless the
   // user has changed it at the directory since (then it is no longer the temporary one).
-  if (u->temp_expires_at && *u->temp_expires_at <= now && (!dir_user || directory_temp_still_set(*u))) {
+  if (u->temp_expires_at && *u->temp_expires_at <= now && (!dir_user || expired_temp_still_current(*u))) {
     account_failures_.release(username, slot);  // the right password: not a failed guess
     store_.write([&](storage::Writer& w) {
       audit(w, username, client, "sign_in", username, "failed",

@@ -534,6 +534,9 @@ class AccountService {
   // Sign-in of a directory user whose temporary password is past expires_at:
   // true = it is still the one resetd set (refuse), false = changed there since.
   bool directory_temp_still_set(const storage::UserRecord& u);
+  // The same, checked under the user's writer against the record the bind
+  // used: busy or replaced meanwhile (the expiry sweep) = still set (refuse).
+  bool expired_temp_still_current(const storage::UserRecord& u);
   // The role [directory.roles] gives someone in `groups` (the highest mapped one; "user" if none).
   static std::string role_from_groups(const directory::Config& c, const std::vector<std::string>& groups);
   // Gives directory user `u` the role the directory maps (caller writes `u`).
