@@ -133,6 +133,8 @@ accounts::ResetOptions reset_options(const json& b);
 
 // Query parameter as integer within [lo, hi]; ApiError 422 otherwise.
 int64_t query_int(const httplib::Request& req, const char* key, int64_t def, int64_t lo, int64_t hi);
+// Query parameter true/1 or false/0; absent -> nullopt; ApiError 422 otherwise.
+std::optional<bool> query_bool(const httplib::Request& req, const char* key);
 int64_t path_id(const Ctx& c, int group = 1);
 
 [[noreturn]] inline void fail(int status, std::string code, std::string message,

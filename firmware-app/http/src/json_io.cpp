@@ -256,6 +256,14 @@ int64_t query_int(const httplib::Request& req, const char* key, int64_t def, int
   return n;
 }
 
+std::optional<bool> query_bool(const httplib::Request& req, const char* key) {
+  if (!req.has_param(key)) return std::nullopt;
+  const std::string v = req.get_param_value(key);
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  fail(422, "invalid_query", std::string(key) + " must be true or false.", key);
+}
+
 PathPattern::PathPattern(std::string_view pattern) {
   size_t i = 1;  // after the leading '/'
   while (i <= pattern.size()) {

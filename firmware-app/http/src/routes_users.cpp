@@ -31,13 +31,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  const int64_t offset = query_int(c.req, "offset", 0, 0, 1'000'000'000);
                  const int64_t limit = query_int(c.req, "limit", 50, 1, 200);
                  const std::string sort = c.req.has_param("sort") ? c.req.get_param_value("sort") : "username";
-                 std::optional<bool> disabled;
-                 if (c.req.has_param("disabled")) {
-                   const std::string d = c.req.get_param_value("disabled");
-                   if (d == "true" || d == "1") disabled = true;
-                   else if (d == "false" || d == "0") disabled = false;
-                   else fail(422, "invalid_query", "disabled must be true or false.", "disabled");
-                 }
+                 const std::optional<bool> disabled = query_bool(c.req, "disabled");
                  const std::string filter = c.req.has_param("filter") ? c.req.get_param_value("filter") : "";
                  const auto expiry = s.accounts.expiration();
                  // Every input of the bytes after "directory" (see list_cache.h).

@@ -75,13 +75,7 @@ void add_user_csv_routes(std::vector<Route>& r, Services& s) {
   r.push_back({"GET", PathPattern("/users/export"), Auth::Session, [&s](Ctx& c) {
                  const std::string q = c.req.has_param("q") ? c.req.get_param_value("q") : "";
                  if (q.size() > 256) fail(422, "invalid_query", "q is too long.", "q");
-                 std::optional<bool> disabled;
-                 if (c.req.has_param("disabled")) {
-                   const std::string d = c.req.get_param_value("disabled");
-                   if (d == "true" || d == "1") disabled = true;
-                   else if (d == "false" || d == "0") disabled = false;
-                   else fail(422, "invalid_query", "disabled must be true or false.", "disabled");
-                 }
+                 const std::optional<bool> disabled = query_bool(c.req, "disabled");
                  std::vector<std::string> head = accounts::import_columns();
                  for (const char* k : {"disabled", "created_at"}) head.push_back(k);
                  std::string out = accounts::csv::line(head);
