@@ -28,7 +28,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
 test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
   nginx caddy pamtester libpam-modules libpam-runtime passwd util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2
-  oathtool zbar-tools rsyslog rsyslog-gnutls)
+  oathtool zbar-tools rsyslog rsyslog-gnutls ccache)
 # Only the packaging stage (CI host) needs these: the fresh machine's test run leaves them out.
 pkg_pkgs=(systemd-container lintian man-db)
 
@@ -52,9 +52,13 @@ install_missing() {
 
 # build ON|OFF: the test hooks (RESETD_TEST_HOOKS) only in the test build; run builds
 # without them. Both ways explicit, so one BUILD_DIR switches (one file recompiles).
+# ccache, where installed (test installs it), keeps a rebuild short; .ci/run points it at a
+# cache kept on the CI machine (CCACHE_DIR, CCACHE_BASEDIR). Same objects either way.
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 build() {
   echo "== building in $BUILD_DIR (test hooks $1)"
-  cmake -S "$here" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESETD_TEST_HOOKS="$1" >/dev/null
+  cmake -S "$here" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" -DRESETD_TEST_HOOKS="$1" >/dev/null
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
@@ -95,7 +99,7 @@ case "$cmd" in
     PKG_BUILD_DIR=${PKG_BUILD_DIR:-$here/build-pkg}
     install_missing "${pkg_pkgs[@]}"
     echo "== packaging: amd64 .deb: lintian, a chroot, and a live systemd in systemd-nspawn ($PKG_BUILD_DIR)"
-    cmake -S "$here" -B "$PKG_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=OFF \
+    cmake -S "$here" -B "$PKG_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=OFF "${launcher[@]}" \
       -DRESETD_PACKAGING=ON -DRESETD_TEST_HOOKS=OFF >/dev/null
     cmake --build "$PKG_BUILD_DIR" -j "$JOBS" >"$PKG_BUILD_DIR/build.log" 2>&1 \
       || { tail -50 "$PKG_BUILD_DIR/build.log"; exit 1; }

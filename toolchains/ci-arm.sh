@@ -35,9 +35,11 @@ bash toolchains/prepare-armhf.sh "$AHF/sysroot"
 step_done "prepare toolchains"
 
 # -------------------------------------------------------------------- 2. build
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 configure_and_build() {  # build_dir toolchain [extra cmake args]
   local dir=$1 tc=$2; shift 2
-  cmake -S "$here" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$here/toolchains/$tc" \
+  cmake -S "$here" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$here/toolchains/$tc" "${launcher[@]}" \
     -DCMAKE_BUILD_TYPE=Release -DRESETD_BUILD_TESTS=ON -DRESETD_PACKAGING=ON "$@" >/dev/null
   cmake --build "$dir" -j "$JOBS" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; return 1; }
   # the compiler's warnings are the 32/64-bit portability report

@@ -16,7 +16,9 @@ bdir=${FUZZ_BUILD_DIR:-$here/build-fuzz}
 targets=${FUZZ_TARGETS:-fuzz_request_guards fuzz_request_framer fuzz_json_bodies fuzz_routes fuzz_config fuzz_mime fuzz_accounts_text}
 
 t0=$(date +%s)
-cmake -S "$here" -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+cmake -S "$here" -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
   -DRESETD_FUZZ=ON -DRESETD_BUILD_TESTS=OFF -DRESETD_TEST_HOOKS=OFF >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$bdir" -j "${JOBS:-2}" --target $targets >"$bdir/fuzz-build.log" 2>&1 \
