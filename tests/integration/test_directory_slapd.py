@@ -586,3 +586,29 @@ def test_refresh_during_a_reset_leaves_it_to_the_request(slapd, sink, make_reset
     assert "password_reset_recovered" not in text, text
     rc, outp = slapd.whoami("bob", pw)
     assert rc == 0, outp
+
+
+def test_more_users_than_max_users_refuses_the_whole_sync(slapd, sink, make_resetd):
+    # The paged search counts only entries that make a user (id and name); one more
+    # than directory.max_users refuses the sync whole, naming the key, and keeps
+    # the users already listed; exactly max_users is fine.
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
+    r = srv.admin().post("directory/sync")
+    assert r.status == 200 and r.json["ok"], r
+    n = r.json["total"]
+    assert n >= 2, r.json
+
+    def restart_with(max_users):
+        srv.stop()
+        srv.extra_toml = slapd.toml(extra="max_users = %d\n" % max_users)
+        srv.write_config()
+        srv.start()
+        return srv.admin()
+
+    admin = restart_with(n - 1)
+    r = admin.post("directory/sync")
+    assert r.status != 200, r
+    assert "directory.max_users = %d" % (n - 1) in r.body.decode(), r
+    assert len(users_by_name(admin)[0]) >= n, "users listed before are kept"
+    r = restart_with(n).post("directory/sync")
+    assert r.status == 200 and r.json["ok"] and r.json["total"] == n, r

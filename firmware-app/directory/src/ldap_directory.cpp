@@ -55,68 +55,21 @@ class LdapDirectory final : public Directory {
   Answer list_users(const std::function<void(const Entry&)>& each) override {
     Session c(cfg_, tv_);
     if (Answer a = c.connect_service(); !a.ok()) return a;
-    auto attrs_v = attr_list();
-    std::vector<char*> attrs;
-    for (auto& s : attrs_v) attrs.push_back(s.data());
-    attrs.push_back(nullptr);
-    struct berval* cookie = nullptr;
     int64_t seen = 0;
-    Answer result{Outcome::Ok, 0, ""};
     const LockPolicy lp = lock_policy(c, tv_, ad_);
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
-    for (;;) {
-      LDAPControl* page = nullptr;
-      if (ldap_create_page_control(c.ld, static_cast<ber_int_t>(cfg_.page_size), cookie, 1, &page) !=
-          LDAP_SUCCESS) {
-        result = {Outcome::Refused, LDAP_LOCAL_ERROR, "cannot build the paged-results control"};
-        break;
-      }
-      LDAPControl* sctrls[] = {page, nullptr};
-      LDAPMessage* res = nullptr;
-      int rc = ldap_search_ext_s(c.ld, cfg_.users_base.c_str(), LDAP_SCOPE_SUBTREE,
-                                 cfg_.user_filter.c_str(), attrs.data(), 0, sctrls, nullptr, &tv_,
-                                 0, &res);
-      ldap_control_free(page);
-      if (rc != LDAP_SUCCESS) {
-        std::string diag = diagnostic(c.ld);
-        if (res) ldap_msgfree(res);
-        result = op_answer(rc, "search: " + rc_text(rc) + (diag.empty() ? "" : ": " + diag));
-        break;
-      }
-      for (LDAPMessage* e = ldap_first_entry(c.ld, res); e; e = ldap_next_entry(c.ld, e)) {
-        Entry en = read_entry(c.ld, e);
-        en.locked = entry_locked(c.ld, e, ad_, lp, now);
-        if (en.id.empty() || en.username.empty()) continue;
-        if (++seen > cfg_.max_users) break;
-        each(en);
-      }
-      LDAPControl** rctrls = nullptr;
-      int err = 0;
-      ldap_parse_result(c.ld, res, &err, nullptr, nullptr, nullptr, &rctrls, 1);
-      if (cookie) ber_bvfree(cookie);
-      cookie = nullptr;
-      if (LDAPControl* pr = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, nullptr)) {
-        ber_int_t estimate = 0;
-        struct berval ck{0, nullptr};
-        if (ldap_parse_pageresponse_control(c.ld, pr, &estimate, &ck) == LDAP_SUCCESS) {
-          if (ck.bv_len > 0) cookie = ber_bvdup(&ck);
-          ber_memfree(ck.bv_val);
-        }
-      }
-      ldap_controls_free(rctrls);
-      if (seen > cfg_.max_users) {
-        result = {Outcome::Refused, 0,
-                  "more than directory.max_users = " + std::to_string(cfg_.max_users) +
-                      " entries match; narrow users_base or user_filter"};
-        break;
-      }
-      if (err != LDAP_SUCCESS) {
-        result = op_answer(err, "search: " + rc_text(err));
-        break;
-      }
-      if (!cookie) break;
-    }
-    if (cookie) ber_bvfree(cookie);
+    Answer result = paged_search_counted(
+        c, cfg_, tv_, cfg_.users_base, LDAP_SCOPE_SUBTREE, cfg_.user_filter, attr_list(), cfg_.max_users,
+        [&](LDAP* ld, LDAPMessage* e) {
+          Entry en = read_entry(ld, e);
+          en.locked = entry_locked(ld, e, ad_, lp, now);
+          if (en.id.empty() || en.username.empty()) return false;
+          ++seen;
+          each(en);
+          return true;
+        },
+        "more than directory.max_users = " + std::to_string(cfg_.max_users) +
+            " entries match; narrow users_base or user_filter");
     if (result.ok()) result.text = std::to_string(seen) + " entries";
     return result;
   }

@@ -4,8 +4,21 @@
 namespace resetd::directory {
 
 Answer paged_search(Session& c, const Config& cfg, const struct timeval& tv, const std::string& base,
-                    int scope, const std::string& filter, const std::vector<std::string>& attrs_in,
+                    int scope, const std::string& filter, const std::vector<std::string>& attrs,
                     int64_t limit, const std::function<void(LDAP*, LDAPMessage*)>& each) {
+  return paged_search_counted(c, cfg, tv, base, scope, filter, attrs, limit,
+                              [&](LDAP* ld, LDAPMessage* e) {
+                                each(ld, e);
+                                return true;
+                              },
+                              "");
+}
+
+Answer paged_search_counted(Session& c, const Config& cfg, const struct timeval& tv,
+                            const std::string& base, int scope, const std::string& filter,
+                            const std::vector<std::string>& attrs_in, int64_t limit,
+                            const std::function<bool(LDAP*, LDAPMessage*)>& each,
+                            const std::string& over_limit) {
   std::vector<std::string> attrs_v = attrs_in;
   std::vector<char*> attrs;
   for (auto& s : attrs_v) attrs.push_back(s.data());
@@ -32,10 +45,8 @@ Answer paged_search(Session& c, const Config& cfg, const struct timeval& tv, con
       result = op_answer(rc, "search " + base + ": " + rc_text(rc) + (diag.empty() ? "" : ": " + diag));
       break;
     }
-    for (LDAPMessage* e = ldap_first_entry(c.ld, res); e; e = ldap_next_entry(c.ld, e)) {
-      if (++seen > limit) break;
-      each(c.ld, e);
-    }
+    for (LDAPMessage* e = ldap_first_entry(c.ld, res); e; e = ldap_next_entry(c.ld, e))
+      if (each(c.ld, e) && ++seen > limit) break;
     LDAPControl** rctrls = nullptr;
     int err = 0;
     ldap_parse_result(c.ld, res, &err, nullptr, nullptr, nullptr, &rctrls, 1);
@@ -51,7 +62,9 @@ Answer paged_search(Session& c, const Config& cfg, const struct timeval& tv, con
     }
     ldap_controls_free(rctrls);
     if (seen > limit) {
-      result = {Outcome::Refused, 0, "search " + base + ": more than " + std::to_string(limit) + " entries"};
+      result = {Outcome::Refused, 0,
+                over_limit.empty() ? "search " + base + ": more than " + std::to_string(limit) + " entries"
+                                   : over_limit};
       break;
     }
     if (err != LDAP_SUCCESS) {

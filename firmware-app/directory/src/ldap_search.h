@@ -14,10 +14,17 @@
 namespace resetd::directory {
 
 // Calls `each` for every entry of a paged search; stops with Refused once more
-// than `limit` entries came back.
+// than `limit` entries came back (the caller drops what it was given then).
 Answer paged_search(Session& c, const Config& cfg, const struct timeval& tv, const std::string& base,
                     int scope, const std::string& filter, const std::vector<std::string>& attrs,
                     int64_t limit, const std::function<void(LDAP*, LDAPMessage*)>& each);
+// The same, where only the entries `each` answers true for count toward `limit`,
+// and `over_limit` (when not empty) is the Refused answer's text.
+Answer paged_search_counted(Session& c, const Config& cfg, const struct timeval& tv,
+                            const std::string& base, int scope, const std::string& filter,
+                            const std::vector<std::string>& attrs, int64_t limit,
+                            const std::function<bool(LDAP*, LDAPMessage*)>& each,
+                            const std::string& over_limit);
 // One attribute's values of one entry (a base search); none when absent.
 Answer read_values(Session& c, const struct timeval& tv, const std::string& dn, const char* attr,
                    std::vector<std::string>* out);

@@ -247,12 +247,7 @@ Answer Session::modify(const std::string& dn, LDAPMod** mods, bool ignore_absent
     return op_answer(rc, rc_text(rc) + (diag.empty() ? "" : ": " + diag));
   }
   LDAPMessage* res = nullptr;
-  struct timeval tv = tv_;
-  const int r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
-  if (r <= 0 || !res) {
-    if (res) ldap_msgfree(res);
-    return unanswered(r == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN, "modify");
-  }
+  if (Answer a = await_write(msgid, "modify", &res); !a.ok()) return a;
   int err = 0;
   char* text = nullptr;
   if (ldap_parse_result(ld, res, &err, nullptr, &text, nullptr, nullptr, 1) != LDAP_SUCCESS)
@@ -261,6 +256,17 @@ Answer Session::modify(const std::string& dn, LDAPMod** mods, bool ignore_absent
   if (text) ldap_memfree(text);
   if (err == LDAP_SUCCESS || (ignore_absent && err == LDAP_NO_SUCH_ATTRIBUTE)) return {Outcome::Ok, 0, ""};
   return op_answer(err, rc_text(err) + (diag.empty() ? "" : ": " + diag));
+}
+
+// The answer to a write that left (msgid) within timeout_s, in *res; else
+// unanswered(): the directory may have applied it.
+Answer Session::await_write(int msgid, const char* what, LDAPMessage** res) {
+  struct timeval tv = tv_;
+  const int r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, res);
+  if (r > 0 && *res) return {Outcome::Ok, 0, ""};
+  if (*res) ldap_msgfree(*res);
+  *res = nullptr;
+  return unanswered(r == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN, what);
 }
 
 // The request left; its answer did not come (timeout, or the connection was
@@ -300,12 +306,7 @@ Answer Session::passwd_exop(const std::string& dn, const std::string* old_pw,
     return op_answer(rc, "password modify: " + rc_text(rc) + (diag.empty() ? "" : ": " + diag));
   }
   LDAPMessage* res = nullptr;
-  struct timeval tv = tv_;
-  const int r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
-  if (r <= 0 || !res) {
-    if (res) ldap_msgfree(res);
-    return unanswered(r == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN, "password modify");
-  }
+  if (Answer a = await_write(msgid, "password modify", &res); !a.ok()) return a;
   int err = 0;
   char* text = nullptr;
   LDAPControl** ctrls = nullptr;

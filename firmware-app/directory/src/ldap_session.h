@@ -61,6 +61,8 @@ class Session {
 
  private:
   Answer open_one(const std::string& url);
+  // Waits for a sent write's answer; Ok with *res set, or unanswered().
+  Answer await_write(int msgid, const char* what, LDAPMessage** res);
   // A write that left without an answer: Outcome::Unknown; drops the connection.
   Answer unanswered(int rc, const char* what);
   bool tls_in_place(Parsed* p) const;
