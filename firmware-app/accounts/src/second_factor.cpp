@@ -190,19 +190,17 @@ Result<SecondFactorState> AccountService::second_factor_state(const Actor& a) {
 }
 
 Result<TotpEnrolment> AccountService::begin_totp(const Actor& a, const std::optional<std::string>& password) {
-  // A borrowed session must not tie the account to someone else's phone: the
-  // owner's password first (local accounts; a directory user's is the
-  // directory's, checked at its sign-in).
+  // A borrowed session must not tie the account to someone else's phone (and,
+  // since enrolling ends the other sessions, lock its owner out): the owner's
+  // password first, a directory user's checked with a bind to the directory.
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_id(a.user_id); });
   if (!u) return make_error("not_signed_in", "Sign in first.");
-  if (u->directory_id.empty() || !directory_mode()) {
-    if (auto st = confirm_own_password(a, *u, password, "second_factor_enrol"); !st) {
-      if (st.error().code == "current_password_required")
-        return make_error("current_password_required", "Enter your current password to set up an authenticator app.",
-                          "current_password");
-      return st.error();
-    }
+  if (auto st = confirm_own_password(a, *u, password, "second_factor_enrol"); !st) {
+    if (st.error().code == "current_password_required")
+      return make_error("current_password_required", "Enter your current password to set up an authenticator app.",
+                        "current_password");
+    return st.error();
   }
   const std::string secret = crypto::totp_new_secret();
   const std::string sealed = box_.seal_hex(secret);

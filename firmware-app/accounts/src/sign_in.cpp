@@ -380,7 +380,21 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
     client_failures_.give_back(a.client);
     return throttled(slot.wait_s);
   }
-  auto ok = hasher_.verify(u.password_hash, nfc(*password));
+  // A directory user's password is the directory's: a bind checks it, as at
+  // sign-in (no local hash to compare, and none to skip the check for).
+  std::optional<bool> ok;
+  std::optional<directory::Answer> dans;
+  if (!u.directory_id.empty() && directory_mode()) {
+    dans = directory()->bind_check(u.directory_dn, *password);
+    if (dans->outcome == directory::Outcome::Unavailable) {  // no answer is not a failed guess
+      account_failures_.release(u.username, slot);
+      client_failures_.give_back(a.client);
+      return directory_error(*dans);
+    }
+    ok = dans->outcome == directory::Outcome::Ok || dans->outcome == directory::Outcome::MustChange;
+  } else {
+    ok = hasher_.verify(u.password_hash, nfc(*password));
+  }
   if (!ok) {
     account_failures_.release(u.username, slot);
     client_failures_.give_back(a.client);
@@ -388,7 +402,8 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
   }
   if (!*ok) {
     store_.write([&](storage::Writer& w) {
-      audit(w, a.username, a.client, action, u.username, "failed", "wrong current password");
+      audit(w, a.username, a.client, action, u.username, "failed",
+            "wrong current password" + (dans ? "; directory: " + dans->text : std::string()));
     });
     return make_error("wrong_current_password", "The current password is incorrect.",
                       "current_password");

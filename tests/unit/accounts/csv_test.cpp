@@ -112,4 +112,31 @@ BOOST_AUTO_TEST_CASE(writeThenRead_unguarded_roundTrips) {
   BOOST_TEST((back == values));
 }
 
+// Excel in a comma-decimal locale (tr-TR) opens a .csv with ';' as the
+// delimiter: "Ay;=HYPERLINK(...)" (a display name any user may give
+// themselves) became a cell of its own starting with '=' in the admin's export.
+BOOST_AUTO_TEST_CASE(field_formulaAfterSemicolonOrLineBreak_guarded) {
+  BOOST_TEST(csv::field("Ay;=HYPERLINK(1)") == "Ay;'=HYPERLINK(1)");
+  BOOST_TEST(csv::field("x;@SUM(1)") == "x;'@SUM(1)");
+  BOOST_TEST(csv::field("a;b") == "a;b");
+  BOOST_TEST(csv::field("a\n+1") == "\"a\n'+1\"");
+  BOOST_TEST(csv::field("'=x") == "''=x");  // so unguard() gives "'=x" back, not "=x"
+  for (std::string v : {"Ay;=1", "a;;-2", "p\n@x", "k;\t=1", "q;'=z", "''+9;''-9"}) {
+    const std::string f = csv::field(v);
+    for (size_t i = 0; i < f.size(); ++i)
+      if (i == 0 || f[i - 1] == ';' || f[i - 1] == '\n' || f[i - 1] == '\r' || f[i - 1] == '\t')
+        BOOST_TEST(std::string("=+-@").find(f[i]) == std::string::npos, v << " -> " << f);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(writeThenRead_semicolonPiecesAndQuotes_roundTrip) {
+  const Fields values{"Ay;=1", "a;;-2", "p\n@x", "k;\t=1", "q;'=z", "'=x", "''+9;''-9", "x;'y", "';"};
+  const auto t = csv::read(csv::line({"h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9"}) + csv::line(values));
+  BOOST_TEST_REQUIRE(t.ok(), t.message);
+  BOOST_TEST_REQUIRE(t.records.size() == 2u);
+  Fields back;
+  for (const auto& f : t.records[1].fields) back.push_back(csv::unguard(f));
+  BOOST_TEST((back == values));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -39,12 +39,15 @@ struct Limits {
 // an unquoted field or text after a closing one), field_too_long, csv_empty.
 Table read(std::string_view text, const Limits& limits = {});
 
-// Undoes the spreadsheet guard of field(): a leading ' before = + - @ tab or
-// CR is dropped, so an exported file imports as it was.
+// Undoes the spreadsheet guard of field(): one ' before = + - @ tab or CR (or
+// before a run of ' and one of them) is dropped, at the start and after each
+// ; tab or line break, so an exported file imports exactly as it was.
 std::string unguard(std::string v);
 
 // One field: cells a spreadsheet would run as a formula (starting with = + -
-// @ tab or CR) get a leading ', and a field with , " CR or LF is quoted.
+// @ tab or CR) get a leading ', and so does each piece after a ; tab or line
+// break (Excel in tr-TR splits cells at ';'), as does a piece that is a run of
+// ' before one of them (so unguard() is exact); a field with , " CR or LF is quoted.
 std::string field(std::string_view v);
 // The fields joined by ',' and ended by CRLF.
 std::string line(const std::vector<std::string>& fields);
