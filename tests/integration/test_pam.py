@@ -347,6 +347,19 @@ def test_a_csv_import_cannot_bring_in_names_of_os_accounts_while_pam_is_on(pam):
     assert not names & {"csv.fine", "root", "daemon"}, names
 
 
+def test_pam_matches_the_name_exactly(pam):
+    """Issue 18 item 1: PAM_USER was case-folded, so `ROOT` was resetd's `root`; an OS
+    name differing only in case must not borrow a resetd account's password."""
+    srv, service, sock, clock = pam
+    pw = strong_password()
+    srv.admin().create_user("pam.case", password=pw)
+    for name in ("PAM.CASE", "Pam.case"):
+        ok, out = pamtester(service, name, pw)
+        assert not ok, (name, out)
+    ok, out = pamtester(service, "pam.case", pw)
+    assert ok, out
+
+
 def test_failed_pam_sign_ins_record_who_asked(pam):
     srv, service, sock, clock = pam
     admin = srv.admin()
