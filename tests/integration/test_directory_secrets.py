@@ -11,6 +11,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 
 import pytest
 
@@ -253,3 +254,26 @@ def test_test_connection_answers_with_a_category(slapd, sink, make_resetd, liste
     text = admin.get("audit?limit=200&action=directory_test").body.decode()
     assert "Invalid credentials (49)" in text and "credentials_refused" in text, text
     assert "Connect error (-11)" in text and "Wrong-Service-Pw-1" not in text
+
+
+def test_no_password_reaches_a_server_it_was_not_typed_for_whatever_the_answer(slapd, sink, make_resetd, listeners):
+    """Items 2 and 3 by their harm alone: whatever resetd answers (a refusal, or a failed
+    test), the service account's password never arrives at the plaintext server behind a
+    URL list, nor at a new LDAPS address when only the URL was changed."""
+    plain = listeners("plain")
+    tls_dir = os.path.join(slapd.dir, "tls")
+    thief = listeners("tls", cert=os.path.join(tls_dir, "server.pem"), key=os.path.join(tls_dir, "server.key"))
+    srv = make_resetd(relay_port=sink.port, extra_toml=slapd.toml())
+    admin = srv.admin()
+    listed = {"url": "ldaps://127.0.0.1:%d/,%s" % (closed_port(), plain.url("ldap")), "bind_password": SVC_PW,
+              "timeout_s": 2}
+    moved = {"url": thief.url("ldaps"), "timeout_s": 2}
+    for body in (listed, moved):
+        admin.post("settings/directory/test", body)
+    # a bind still on its way when the answer came gets 3 s to arrive
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not (plain.saw(SVC_PW) or thief.saw(SVC_PW)):
+        time.sleep(0.1)
+    leaks = [what for what, to in (("in clear to the second URL of a list", plain),
+                                   ("to the new URL it was not retyped for", thief)) if to.saw(SVC_PW)]
+    assert not leaks, "the bind password went " + "; ".join(leaks)

@@ -546,6 +546,41 @@ def test_cookie_domain_cookie_passes_verify_and_nothing_else(make_resetd):
                                  "cookie_domain": "appliance.example", "rules": []}, j
 
 
+def test_what_a_sibling_host_is_sent_can_do_nothing_but_verify(make_resetd):
+    """Issue 18 item 5, by what a browser does, whatever the cookies are called: every
+    cookie resetd sets with `Domain=` (a sibling app under cookie_domain receives these, and
+    may log or replay them) is replayed to resetd by the "sibling", with the CSRF token it
+    could read from GET /session if that answered. It must not read the session, list users
+    or create a global admin; /auth/verify still says who it is."""
+    srv = make_resetd(start=False)
+    srv.extra_toml = fa_toml([WIKI_ORIGIN], cookie_domain="appliance.example")
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    r = srv.client().sign_in(ADMIN_USER, ADMIN_PW)
+    assert r.status == 200, r
+    shared = {}
+    for v in set_cookies(r):
+        attrs = [a.strip().lower() for a in v.split(";")[1:]]
+        if any(a.startswith("domain=") for a in attrs):
+            name, value = v.split(";", 1)[0].split("=", 1)
+            shared[name] = value
+    assert shared, "with cookie_domain a sibling host must get a cookie to pass /auth/verify"
+    sibling = srv.client()
+    sibling.cookies = dict(shared)
+    s = sibling.get("session")
+    assert_error_json(s, 401, "not_signed_in")
+    sibling.csrf = r.json["csrf_token"]  # even with the token the signed-in page holds
+    assert_error_json(sibling.get("users"), 401, "not_signed_in")
+    made = sibling.post("users", {"username": "sib.admin", "display_name": "S", "email": "s@example.org",
+                                  "role": "global_admin", "mode": "manual", "password": strong_password(),
+                                  "require_change": False, "notify": [], "notify_user": False})
+    assert_error_json(made, 401, "not_signed_in")
+    assert "sib.admin" not in {u["username"] for u in admin.all_users()["users"]}
+    v = sibling.get("auth/verify", headers={"X-Original-URL": WIKI_ORIGIN + "/"})
+    assert v.status == 200 and v.headers["remote-user"] == ADMIN_USER, v
+
+
 def test_forward_cookie_through_the_readme_nginx(make_fa):
     """The sibling-host cookie alone gets a browser through nginx to the app."""
     srv, ng = make_fa(rules={WIKI: ["user"]}, cookie_domain="appliance.example")

@@ -330,6 +330,36 @@ def test_names_of_os_accounts_cannot_be_created_while_pam_is_on(pam, workdir):
     assert r.returncode == 0, r
 
 
+def test_a_csv_import_cannot_bring_in_names_of_os_accounts_while_pam_is_on(pam):
+    """Issue 18 item 1 on the route added after it (users from a CSV file): the rows with
+    an OS account's name are refused like POST /users, and the file creates nobody."""
+    srv, service, sock, clock = pam
+    admin = srv.admin()
+    text = "\r\n".join(["username,display_name,email,alternate_email,locale,role",
+                         "csv.fine,Fine,fine@example.org,,en,user",
+                         "ROOT,Root,root@example.org,,en,user",
+                         "daemon,Daemon,daemon@example.org,,en,global_admin"]) + "\r\n"
+    r = admin.post("users/import", {"csv": text})
+    assert_error_json(r, 422, "import_rows_invalid")
+    got = [(x["row"], x.get("field"), x["code"]) for x in r.json["error"]["rows"]]
+    assert got == [(3, "username", "reserved_username"), (4, "username", "reserved_username")], got
+    names = {u["username"] for u in admin.all_users()["users"]}
+    assert not names & {"csv.fine", "root", "daemon"}, names
+
+
+def test_pam_matches_the_name_exactly(pam):
+    """Issue 18 item 1: PAM_USER was case-folded, so `ROOT` was resetd's `root`; an OS
+    name differing only in case must not borrow a resetd account's password."""
+    srv, service, sock, clock = pam
+    pw = strong_password()
+    srv.admin().create_user("pam.case", password=pw)
+    for name in ("PAM.CASE", "Pam.case"):
+        ok, out = pamtester(service, name, pw)
+        assert not ok, (name, out)
+    ok, out = pamtester(service, "pam.case", pw)
+    assert ok, out
+
+
 def test_failed_pam_sign_ins_record_who_asked(pam):
     srv, service, sock, clock = pam
     admin = srv.admin()

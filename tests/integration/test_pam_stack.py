@@ -201,3 +201,28 @@ def test_allow_system_accounts_lets_resetd_vouch_for_a_listed_system_account(sta
     assert ok, out
     ok, out, _ = pamtester(s["bare"], "root", s["pw"]["root_rd"])  # uid 0 stays refused
     assert not ok, out
+
+
+def test_readme_stack_ignores_a_resetd_password_of_an_os_account_outside_the_group(stack):
+    """Issue 18 item 1, the helpdesk path: a helpdesk admin resets the password of a resetd
+    "user" whose name is an OS account (uid >= UID_MIN, so not refused by the uid guard; an
+    OS administrator, say) that is not in the guide's group. Through the guide's stack that
+    password must not sign the OS account in; its own OS password still does."""
+    s = stack
+    srv = s["srv"]
+    admin = srv.admin()
+    os_only = s["os_only"]
+    assert os_only not in [m for m in grp.getgrnam(GROUP).gr_mem]
+    uid = admin.create_user(os_only, password=strong_password()).json["user"]["id"]
+    hd_pw = strong_password()
+    admin.create_user("hd." + os_only, role="helpdesk_admin", password=hd_pw)
+    hd = srv.client()
+    hd.must_sign_in("hd." + os_only, hd_pw)
+    chosen = strong_password()
+    r = hd.reset(uid, mode="manual", password=chosen, require_change=False, notify=[], notify_user=False)
+    assert r.status == 200, r
+    srv.client().must_sign_in(os_only, chosen)  # the reset took: resetd would say yes
+    ok, out, _ = pamtester(s["readme"], os_only, chosen)
+    assert not ok, out
+    ok, out, _ = pamtester(s["readme"], os_only, s["pw"]["os_only"])
+    assert ok, out
