@@ -100,7 +100,8 @@ bool Runtime::open(bool create, bool service) {
   as.data_dir = cfg.data_dir;
   if (cfg.pam_enabled) {
     // PAM hands resetd's answer to the OS: its own accounts stay its own.
-    authsock::OsAccountRules rules{authsock::read_uid_min(), cfg.pam_allow_system_accounts};
+    authsock::OsAccountRules rules{authsock::read_uid_min(), cfg.pam_allow_system_accounts,
+                                   authsock::read_uid_max()};
     as.os_reserved = [rules](const std::string& name) { return authsock::os_reserved(name, rules); };
   }
   accounts = std::make_unique<accounts::AccountService>(

@@ -238,6 +238,21 @@ BOOST_AUTO_TEST_CASE(os_reserved_rootSystemAndNobody_reservedUnlessListed) {
   rules = OsAccountRules{1, {}};  // UID_MIN 1: daemon counts as a person's account
   BOOST_TEST(!os_reserved("daemon", rules).has_value());
   BOOST_TEST(os_reserved("root", rules).has_value());
+  rules = OsAccountRules{1, {}, 1};  // UID_MAX 1: bin (uid 2) is above it, a system range again
+  BOOST_TEST(!os_reserved("daemon", rules).has_value());
+  BOOST_TEST(os_reserved("bin", rules).value_or("").find("UID_MAX") != std::string::npos);
+  rules.allowed = {"bin"};
+  BOOST_TEST(!os_reserved("bin", rules).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(read_uid_max_defaultsTo60000) {
+  namespace fs = std::filesystem;
+  const fs::path f = fs::temp_directory_path() / ("login-defs-max-" + std::to_string(::getpid()));
+  BOOST_TEST(read_uid_max((f / "missing").string()) == 60000u);
+  std::ofstream(f) << "UID_MIN 1000\nUID_MAX 59999\n";
+  BOOST_TEST(read_uid_max(f.string()) == 59999u);
+  BOOST_TEST(read_uid_min(f.string()) == 1000u);
+  fs::remove(f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
