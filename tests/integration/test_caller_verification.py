@@ -61,7 +61,7 @@ def start(hd, uid, seen):
 
 
 def check(hd, uid, vid, code, seen):
-    return seen(hd.post("users/%d/caller-verification/%s" % (uid, vid), {"code": code}))
+    return seen(hd.post("users/%d/caller-verification/check" % uid, {"id": vid, "code": code}))
 
 
 def wrong(code):
@@ -201,7 +201,7 @@ def test_totp_path_with_oathtool(sink, make_resetd, workdir):
     seen = Seen()
     ch = start(admin, uid, seen)
     assert ch["method"] == "totp" and ch["destination"] is None, ch
-    code = totp(secret)
+    code = totp(secret, 30)  # the next step: enrolment just used the current one
     assert_error_json(check(admin, uid, ch["id"], wrong(code), seen), 422, "wrong_caller_code")
     r = check(admin, uid, ch["id"], code, seen)
     assert r.status == 200 and r.json["verified"], r

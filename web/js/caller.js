@@ -27,7 +27,7 @@ export async function callerCheck({ user, autostart }) {
     const v = code.input.value.trim();
     if (!/^\d{6}$/.test(v)) { fieldError(code.input, t('caller.sixDigits')); code.input.focus(); return; }
     try {
-      const r = await api('POST', `/users/${user.id}/caller-verification/${challenge.id}`, { code: v });
+      const r = await api('POST', `/users/${user.id}/caller-verification/check`, { id: challenge.id, code: v });
       verified = r;
       code.input.value = '';
       entry.hidden = true;

@@ -28,11 +28,14 @@ void add_caller_routes(std::vector<Route>& r, Services& s) {
                  c.res.set_header("Cache-Control", "no-store");
                  send_json(c.res, 201, challenge_json(ch));
                }});
-  r.push_back({"POST", PathPattern("/users/(\\d+)/caller-verification/([A-Za-z0-9_-]{1,64})"), Auth::Session,
+  // The verification's id in the body (paths capture digits only).
+  r.push_back({"POST", PathPattern("/users/(\\d+)/caller-verification/check"), Auth::Session,
                [&s](Ctx& c) {
+                 const std::string id = req_string(c.body, "id");
                  const std::string code = req_string(c.body, "code");
+                 if (id.empty() || id.size() > 64) fail(404, "not_found", "No such caller verification; start a new one.", "id");
                  if (code.size() > 64) fail(422, "invalid_code_format", "Enter the 6 digits the caller reads out.", "code");
-                 auto ch = take(s.accounts.check_caller_verification(*c.actor, path_id(c), c.m.at(2), code));
+                 auto ch = take(s.accounts.check_caller_verification(*c.actor, path_id(c), id, code));
                  c.res.set_header("Cache-Control", "no-store");
                  send_json(c.res, 200, challenge_json(ch));
                }});
