@@ -98,6 +98,8 @@ bool Runtime::open(bool create, bool service) {
   as.public_url = cfg.public_url;
   as.default_locale = cfg.default_locale;
   as.data_dir = cfg.data_dir;
+  for (const auto& [role, policy] : cfg.caller_verification)
+    if (auto p = accounts::parse_caller_policy(policy)) as.caller_policy[role] = *p;  // validated at load
   if (cfg.pam_enabled) {
     // PAM hands resetd's answer to the OS: its own accounts stay its own.
     authsock::OsAccountRules rules{authsock::read_uid_min(), cfg.pam_allow_system_accounts,

@@ -83,6 +83,7 @@ export async function openDetails(opts) {
   const close = h('button', { type: 'button', class: 'btn' }, t('common.close'));
   const acts = [
     opts.canReset(me, u) && h('a', { class: 'btn primary', href: `#/reset/${u.id}` }, t('users.reset')),
+    opts.canReset(me, u) && !self && h('a', { class: 'btn', href: `#/reset/${u.id}?verify=1` }, t('caller.start')),
     u.locked && opts.canReset(me, u) && button(t('users.unlock'), () => { dialog.close(); opts.onUnlock(u); }),
     opts.canManage(me, u) && button(u.disabled ? t('users.enable') : t('users.disable'), () => { dialog.close(); (u.disabled ? opts.onEnable : opts.onBlock)(u); }),
     (opts.canManage(me, u) || self) && h('a', { class: 'btn', href: `#/users/${u.id}` }, t('users.edit')),

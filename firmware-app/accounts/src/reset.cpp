@@ -135,11 +135,10 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
   }
   if (o.notify_user && !u.email.empty() &&
       std::find(sent_to.begin(), sent_to.end(), lower(u.email)) == sent_to.end()) {
-    OutboxRecord m = make_message(
-        u, tmpl + "notice", u.email,
-        {{"username", u.username}, {"display_name", display_or_username(u)},
-         {"actor", actor_name}, {"when", rfc3339(now)}},
-        std::nullopt);
+    std::map<std::string, std::string> nv = {{"username", u.username}, {"display_name", display_or_username(u)},
+                                             {"actor", actor_name}, {"when", rfc3339(now)}};
+    nv.insert(o.caller_notice.begin(), o.caller_notice.end());  // how the caller was checked, if at all
+    OutboxRecord m = make_message(u, tmpl + "notice", u.email, nv, std::nullopt);
     m.id = w.insert_outbox(m);
     out.notifications.push_back(m);
   }
@@ -159,14 +158,17 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
                        // each message (sent, failed, expired, superseded).
                        (secret_to.empty() ? ", " + o.delivery + " mailed to nobody"
                                           : ", " + o.delivery + " queued for " + secret_to) +
-                       (notice_to.empty() ? "" : ", notice queued for " + notice_to);
+                       (notice_to.empty() ? "" : ", notice queued for " + notice_to) +
+                       (o.caller_audit.empty() ? "" : ", " + o.caller_audit);
   audit(w, actor_name, client, action, u.username, "ok", detail);
+  caller_override_notices(w, u, o, actor_name, client);
   out.user = u;
   return out;
 }
 
 Result<ResetOutcome> AccountService::reset_password(const Actor& a, int64_t id,
-                                                    const ResetOptions& o) {
+                                                    const ResetOptions& options) {
+  ResetOptions o = options;
   if (auto s = validate_options(o, false); !s) return s.error();
   std::optional<UserRecord> target;
   store_.read([&](storage::Reader& r) { target = r.user_by_id(id); });
@@ -188,10 +190,19 @@ Result<ResetOutcome> AccountService::reset_password(const Actor& a, int64_t id,
     });
     return make_error("forbidden", "You are not allowed to reset this user's password.");
   }
+  // Checked before the (slow) prepare, used up once the reset goes ahead.
+  if (auto cc = caller_check(a, *target, o); !cc) return cc.error();
   auto prep = prepare(*target, o);
   if (!prep) return prep.error();
+  std::optional<CallerEntry> taken;
+  if (auto cc = caller_check(a, *target, o, &taken); !cc) return cc.error();
   if (!target->directory_id.empty() && directory_mode()) {
     auto r = directory_reset(a, *target, prep.value(), o);
+    // Refused or unreachable, nothing changed: the caller stays verified. Any
+    // other failure (an unknown or unrecorded outcome) may have reset: used up.
+    static const std::set<std::string> kNothingChanged = {"directory_unavailable", "directory_policy",
+                                                          "directory_error", "directory_busy", "reset_in_progress"};
+    if (!r && kNothingChanged.count(r.error().code)) caller_give_back(o.caller_verification, taken);
     if (r) {
       account_failures_.clear(target->username);
       notify_outbox();
@@ -214,7 +225,10 @@ Result<ResetOutcome> AccountService::reset_password(const Actor& a, int64_t id,
     }
     out = apply_reset(w, *cur, prep.value(), o, a.username, a.client, "password_reset");
   });
-  if (err) return *err;
+  if (err) {
+    caller_give_back(o.caller_verification, taken);
+    return *err;
+  }
   {
     std::lock_guard<std::mutex> lock(idle_mu_);
     // sessions of the user were deleted; their idle entries go at the sweep

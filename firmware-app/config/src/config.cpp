@@ -232,12 +232,13 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
     return make_error("invalid_config", m.str());
   }
   static const std::set<std::string> kSections = {"server",       "storage", "relay", "hashing",   "accounts",
-                                                  "ui",           "forward_auth", "pam", "directory", "audit"};
+                                                  "ui",           "forward_auth", "pam", "directory", "audit",
+                                                  "caller_verification"};
   for (const auto& [k, v] : root)
     if (!kSections.count(std::string(k.str())))
       return bad(std::string(k.str()), "…",
                  "one of the sections server, storage, relay, hashing, accounts, ui, forward_auth, pam, "
-                 "directory, audit");
+                 "directory, audit, caller_verification");
   auto section = [&](const char* name) -> const toml::table* {
     return root.get_as<toml::table>(name);
   };
@@ -285,6 +286,19 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
        pair<const char*, std::string&>{"syslog_app_name", c.audit_syslog_app_name},
        pair<const char*, std::string&>{"syslog_socket", c.audit_syslog_socket});
   if (e) return *e;
+  // [caller_verification]: "role" = "off" | "optional" | "required" (issue 23).
+  if (const toml::table* cv = section("caller_verification")) {
+    for (const auto& [k, v] : *cv) {
+      const std::string key(k.str());
+      if (key != "helpdesk_admin" && key != "password_admin" && key != "user_admin" && key != "global_admin")
+        return bad("caller_verification." + key, "…",
+                   "one of helpdesk_admin, password_admin, user_admin, global_admin");
+      const auto* val = v.as_string();
+      if (!val || (val->get() != "off" && val->get() != "optional" && val->get() != "required"))
+        return bad("caller_verification." + key, show(v), "\"off\", \"optional\" or \"required\"");
+      c.caller_verification[key] = val->get();
+    }
+  }
   if (const toml::table* au = section("audit")) {
     static const std::set<std::string> kAuditKeys = {"syslog", "syslog_facility", "syslog_app_name",
                                                      "syslog_socket"};

@@ -99,6 +99,7 @@ std::vector<std::string> session_cookies(const Services& s, const std::string& t
 bool peer_is_trusted_proxy(const Services& s, const std::string& peer);
 void add_directory_routes(std::vector<Route>& r, Services& s);
 void add_second_factor_routes(std::vector<Route>& r, Services& s);
+void add_caller_routes(std::vector<Route>& r, Services& s);
 // The answer to a completed sign-in (either step): cookies, user, CSRF token, redirect.
 void send_signed_in(Services& s, Ctx& c, const accounts::SignIn& in, const std::optional<std::string>& rd);
 // `generation`: the request's Actor::generation, to reuse the intent count.

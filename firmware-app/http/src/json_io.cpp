@@ -29,6 +29,9 @@ int status_for(const std::string& code) {
       {"unrecorded_storage_full", 507}, {"unrecorded_storage_busy", 503},
       {"sign_in_expired", 401},       {"invalid_second_factor", 401},
       {"second_factor_enrolled", 409}, {"no_enrolment", 409},
+      {"caller_verification_required", 409}, {"caller_verification_off", 409},
+      {"caller_verification_ended", 409}, {"caller_verification_expired", 409},
+      {"caller_verification_done", 409}, {"no_caller_factor", 409},
   };
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 422 : it->second;
@@ -233,6 +236,8 @@ accounts::ResetOptions reset_options(const json& b) {
   if (auto v = opt_bool(b, "notify_user")) o.notify_user = *v;
   if (auto v = opt_string(b, "password_style")) o.password_style = *v;
   o.unlock = opt_bool(b, "unlock");
+  if (auto v = opt_string(b, "caller_verification")) o.caller_verification = *v;
+  if (auto v = opt_string(b, "override_reason")) o.override_reason = *v;
   if (auto it = b.find("notify"); it != b.end() && !it->is_null()) {
     if (!it->is_array()) fail(400, "invalid_type", "notify must be an array of addresses.", "notify");
     for (const auto& e : *it) {

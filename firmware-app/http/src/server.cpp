@@ -288,6 +288,7 @@ bool ApiServer::start(std::string* error) {
   if (im.hooks.heartbeat) srv.set_heartbeat(im.hooks.heartbeat);
   add_session_routes(im.routes, im.svc);
   add_second_factor_routes(im.routes, im.svc);
+  add_caller_routes(im.routes, im.svc);
   add_user_routes(im.routes, im.svc);
   add_user_csv_routes(im.routes, im.svc);
   add_misc_routes(im.routes, im.svc);

@@ -1,6 +1,7 @@
 // Notification texts per locale. Placeholders are {name}; values are put in
 // one pass, so a value that itself looks like "{x}" is never expanded again.
 #include "resetd/notify/templates.h"
+#include "texts.h"
 
 #include <unistd.h>
 
@@ -12,18 +13,6 @@
 
 namespace resetd::notify {
 namespace {
-
-struct Text {
-  const char* subject;
-  const char* body;
-};
-
-struct KindTexts {
-  const char* kind;
-  Text en;
-  Text zh_tw;
-  Text tr_tr;
-};
 
 // Blocks shared by the reset and welcome mails of one locale (string literals,
 // so the texts below stay compile-time constants).
@@ -116,17 +105,26 @@ constexpr KindTexts kTexts[] = {
    {"Your password was reset",
     "Hello {display_name},\n"
     "\n"
-    "Your password was reset by {actor} at {when}. If you did not expect this, contact IT.\n"},
+    "Your password was reset by {actor} at {when}. If you did not expect this, contact IT.\n"
+    "?The caller was verified with a one-time code sent to {caller_code_to}.\n"
+    "?The caller was verified with a code from the authenticator app of {caller_app_of}.\n"
+    "?{caller_unverified_by} did not verify the caller before this reset.\n"},
    {"您的密碼已重設",
     "{display_name} 您好：\n"
     "\n"
     "您的密碼已於 {when} 由 {actor} 重設。\n"
+    "?來電者已透過寄送至 {caller_code_to} 的一次性驗證碼完成驗證。\n"
+    "?來電者已透過 {caller_app_of} 的驗證器應用程式代碼完成驗證。\n"
+    "?{caller_unverified_by} 在此次重設前未驗證來電者身分。\n"
     "\n"
     "如果這不在您的預期之中，請聯絡 IT 人員。\n"},
    {"Parolanız sıfırlandı",
     "Merhaba {display_name},\n"
     "\n"
     "Parolanız {when} tarihinde {actor} tarafından sıfırlandı.\n"
+    "?Arayan, {caller_code_to} adresine gönderilen tek kullanımlık kodla doğrulandı.\n"
+    "?Arayan, {caller_app_of} kullanıcısının doğrulayıcı uygulamasındaki kodla doğrulandı.\n"
+    "?{caller_unverified_by}, bu sıfırlamadan önce arayanı doğrulamadı.\n"
     "\n"
     "Bunu beklemiyorsanız BT ekibiyle iletişime geçin.\n"}},
   {"code",
@@ -441,6 +439,9 @@ Rendered render(const std::string& kind, const std::string& locale,
                 const std::map<std::string, std::string>& vars) {
   const KindTexts* k = nullptr;
   for (const auto& entry : kTexts) {
+    if (kind == entry.kind) k = &entry;
+  }
+  for (const auto& entry : caller_texts()) {
     if (kind == entry.kind) k = &entry;
   }
   if (k == nullptr) {

@@ -284,3 +284,17 @@ BOOST_AUTO_TEST_CASE(audit_keys_readAndEachChecked) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(callerVerification_perRole_elseRefusedByName) {
+  auto c = parse("[caller_verification]\nhelpdesk_admin = \"required\"\nglobal_admin = \"off\"\n", "test");
+  BOOST_REQUIRE(c);
+  BOOST_CHECK_EQUAL(c.value().caller_verification.at("helpdesk_admin"), "required");
+  BOOST_CHECK_EQUAL(c.value().caller_verification.at("global_admin"), "off");
+  BOOST_CHECK_EQUAL(c.value().caller_verification.count("user_admin"), 0u);
+  auto bad = parse("[caller_verification]\nhelpdesk_admin = \"sometimes\"\n", "test");
+  BOOST_REQUIRE(!bad);
+  BOOST_CHECK_NE(bad.error().message.find("caller_verification.helpdesk_admin"), std::string::npos);
+  auto role = parse("[caller_verification]\nuser = \"required\"\n", "test");
+  BOOST_REQUIRE(!role);
+  BOOST_CHECK_NE(role.error().message.find("caller_verification.user"), std::string::npos);
+}

@@ -194,3 +194,21 @@ BOOST_AUTO_TEST_CASE(render_every_kind_and_locale_has_subject_and_body) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 23: the notice says how the caller was checked, and only when told.
+BOOST_AUTO_TEST_CASE(render_notice_says_how_the_caller_was_checked_in_each_locale) {
+  const std::map<std::string, std::string> base = {{"display_name", "Ann"}, {"actor", "hd"}, {"when", "x"}};
+  auto plain = render("notice", "en", base);
+  BOOST_CHECK_EQUAL(plain.body.find("caller"), std::string::npos);
+  for (const char* loc : {"en", "zh-TW", "tr-TR"}) {
+    auto v = base;
+    v["caller_code_to"] = "a***@home.example";
+    auto r = render("notice", loc, v);
+    BOOST_CHECK_NE(r.body.find("a***@home.example"), std::string::npos);
+    auto code = render("caller_code", loc, {{"display_name", "Ann"}, {"code", "123456"}, {"actor", "hd"}});
+    BOOST_CHECK_NE(code.body.find("123456"), std::string::npos);
+    BOOST_CHECK(!code.subject.empty() && code.subject != "resetd");
+    auto ov = render("caller_override", loc, {{"actor", "hd"}, {"username", "ann"}, {"reason", "lost phone"}});
+    BOOST_CHECK_NE(ov.body.find("lost phone"), std::string::npos);
+  }
+}

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "resetd/accounts/caller_verification.h"
 #include "resetd/accounts/import.h"
 #include "resetd/accounts/policy.h"
 #include "resetd/accounts/roles.h"
@@ -48,6 +49,8 @@ struct AccountSettings {
   // Directory calls at once (all threads): the HTTP workers minus two, so a
   // hung directory never holds every worker (directory/gate.h).
   int directory_slots = 6;
+  // [caller_verification]: role name -> policy; a role not named is optional.
+  std::map<std::string, CallerPolicy> caller_policy;
 };
 
 // Password expiration policy (M365): never, or every `days` with a reminder.
@@ -92,6 +95,15 @@ struct ResetOptions {
   // Directory users: also clear the directory's lockout (an AD reset does not);
   // unset = yes when the account is locked there.
   std::optional<bool> unlock;
+  // Caller verification (caller_verification.cpp): the verified check this
+  // reset consumes, or, when the admin's role requires one, a reason to go on without.
+  std::string caller_verification;
+  std::string override_reason;
+  // Set by reset_password, not by the API: how the caller was checked, for
+  // the audit row and the user's notice.
+  std::string caller_audit;
+  std::map<std::string, std::string> caller_notice;
+  bool caller_override = false;
 };
 
 struct ResetOutcome {
@@ -241,6 +253,18 @@ class AccountService {
   static constexpr int64_t kPendingS = 5 * 60;
   static constexpr int kPendingTries = 5;
   static constexpr int kRecoveryCodes = 10;
+
+  // ---- caller verification (issue 23; caller_verification.cpp) ----
+  CallerPolicy caller_policy(Role actor) const;
+  // Sends a code to the user's alternate address (or, with TOTP enrolled,
+  // asks for the app's code); replaces the admin's earlier one for this user.
+  Result<CallerChallenge> start_caller_verification(const Actor& a, int64_t user_id);
+  // What the caller read out; kCallerTries wrong ones end the verification.
+  Result<CallerChallenge> check_caller_verification(const Actor& a, int64_t user_id, const std::string& id,
+                                                    const std::string& code);
+  static constexpr int64_t kCallerTtlS = 10 * 60;
+  static constexpr int kCallerTries = 3;
+  static constexpr int kCallerStartsPerHour = 5;
 
   // ---- users ----
   Result<storage::UserPage> list_users(const Actor& a, const std::string& q, int64_t offset,
@@ -440,6 +464,17 @@ class AccountService {
   void self_service_loop();
   void process_self_service(const std::string& username, const std::string& client);
   std::string code_mac(int64_t user_id, const std::string& code) const;
+  // The caller check of a reset into o (caller_audit, caller_notice); with
+  // `taken` the verification it names is used up (and kept there, so a reset
+  // that then fails can give it back with caller_give_back).
+  Status caller_check(const Actor& a, const storage::UserRecord& target, ResetOptions& o,
+                      std::optional<CallerEntry>* taken = nullptr);
+  void caller_give_back(const std::string& id, const std::optional<CallerEntry>& taken);
+  void caller_override_notices(storage::Writer& w, const storage::UserRecord& u, const ResetOptions& o,
+                               const std::string& actor_name, const std::string& client);
+  std::mutex caller_mu_;
+  std::map<std::string, CallerEntry> callers_;              // by id
+  std::map<int64_t, std::vector<int64_t>> caller_starts_;  // user id -> recent start times
 
   storage::Store& store_;
   const Clock& clock_;

@@ -3,6 +3,7 @@
 // message names the key, the value and what is allowed. Plain data.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <utility>
 #include <string>
@@ -66,6 +67,9 @@ struct Config {
   std::string audit_syslog_facility = "auth";  // auth | authpriv | daemon | user | local0..local7
   std::string audit_syslog_app_name = "resetd";
   std::string audit_syslog_socket = "/dev/log";  // a Unix datagram socket
+  // [caller_verification]: admin role -> "off" | "optional" | "required";
+  // a role not named is "optional" (docs/caller-verification.md)
+  std::map<std::string, std::string> caller_verification;
   // [directory] and [directory.roles]; bind_password may come from
   // directory.bind_password_file (read at load) instead of the file itself.
   directory::Config directory;
