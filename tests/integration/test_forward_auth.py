@@ -736,3 +736,50 @@ def test_readme_caddy_snippet_adapts_as_written(workdir):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert '"tls":{"insecure_skip_verify":true}' in r.stdout.replace(" ", ""), r.stdout
+
+
+def test_a_sibling_host_cannot_toss_its_session_cookie_in(make_resetd):
+    """A sibling app under cookie_domain can set cookies for the parent domain (any Path):
+    it must not be able to sign a browser in to resetd as someone else. Over TLS the session
+    cookie is a __Host- cookie, which browsers let no other host set; a plain-named cookie
+    is then nobody. Without TLS, two session cookies in one request (the tossed one is sent
+    first when its Path is longer) are trusted neither."""
+    srv = make_resetd(start=False, tls=True)
+    srv.extra_toml = fa_toml([WIKI_ORIGIN], cookie_domain="appliance.example")
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("toss.mallory", password=pw)
+    m = srv.client()
+    r = m.sign_in("toss.mallory", pw)
+    assert r.status == 200, r
+    cookies = {v.split("=", 1)[0]: v for v in set_cookies(r)}
+    assert set(cookies) == {"__Host-resetd_session", "resetd_forward"}, cookies
+    host_only = cookies["__Host-resetd_session"]
+    assert "Secure" in host_only and "Path=/;" in host_only and "domain=" not in host_only.lower(), host_only
+    mallory = m.cookies["__Host-resetd_session"]
+    tossed = srv.client()
+    tossed.cookies = {"resetd_session": mallory}
+    assert_error_json(tossed.get("session"), 401, "not_signed_in")
+    # the admin's browser with mallory's tossed cookie beside its own: still the admin
+    both = srv.client()
+    both.cookies = {"resetd_session": mallory, "__Host-resetd_session": admin.cookies["__Host-resetd_session"]}
+    s = both.get("session")
+    assert s.status == 200 and s.json["user"]["username"] == ADMIN_USER, s
+
+    plain = make_resetd(start=False)
+    plain.extra_toml = fa_toml([WIKI_ORIGIN], cookie_domain="appliance.example")
+    plain.write_config()
+    plain.start()
+    padmin = plain.admin()
+    padmin.create_user("toss.mallory", password=pw)
+    pm = plain.client()
+    pm.must_sign_in("toss.mallory", pw)
+    twice = plain.client()
+    twice.cookies = {}
+    hdr = "resetd_session=%s; resetd_session=%s" % (pm.cookies["resetd_session"], padmin.cookies["resetd_session"])
+    assert_error_json(twice.get("session", headers={"Cookie": hdr}), 401, "not_signed_in")
+    alone = plain.client()
+    alone.cookies = {"resetd_session": padmin.cookies["resetd_session"]}
+    assert alone.get("session").status == 200

@@ -90,6 +90,10 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s);
 // that only GET /auth/verify accepts.
 inline constexpr const char* kSessionCookie = "resetd_session";
 inline constexpr const char* kForwardCookie = "resetd_forward";
+// The session cookie's name: with a cookie_domain shared by sibling hosts and
+// TLS, "__Host-resetd_session" (browsers let no other host set a __Host-
+// cookie, so a sibling app cannot toss its own session in), else kSessionCookie.
+std::string session_cookie_name(const Services& s);
 // Set-Cookie values for a session token (empty + max_age 0: clear them): the
 // host-only session cookie, and with forward_auth.cookie_domain also the
 // forward-auth cookie for that domain.

@@ -29,6 +29,8 @@ std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
 }
 
 std::string cookie_value(const httplib::Request& req, const std::string& name) {
+  std::string found;
+  int count = 0;
   for (size_t i = 0; i < req.get_header_value_count("Cookie"); ++i) {
     std::string all = req.get_header_value("Cookie", i);
     std::stringstream ss(all);
@@ -37,10 +39,12 @@ std::string cookie_value(const httplib::Request& req, const std::string& name) {
       size_t b = part.find_first_not_of(' ');
       if (b == std::string::npos) continue;
       part = part.substr(b);
-      if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+      if (part.rfind(name + "=", 0) == 0 && count++ == 0) found = part.substr(name.size() + 1);
     }
   }
-  return {};
+  // Twice: one was set by someone else (a sibling host's Domain= or Path=
+  // cookie, sent first when its path is longer): trust neither.
+  return count == 1 ? found : std::string();
 }
 
 bool is_json(const httplib::Request& req) {

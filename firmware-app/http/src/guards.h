@@ -25,7 +25,8 @@ struct Refusal {
 // nullopt when the head may proceed to routing; otherwise the refusal.
 std::optional<Refusal> refuse_before_body(const httplib::Request& req);
 
-// Value of cookie `name` from every Cookie header; empty when absent.
+// Value of cookie `name` from every Cookie header; empty when absent or sent
+// more than once (a second one was tossed in by another host: trust neither).
 std::string cookie_value(const httplib::Request& req, const std::string& name);
 
 // Content-Type is application/json (any case, parameters allowed).

@@ -3,12 +3,18 @@
 
 namespace resetd::http {
 
+std::string session_cookie_name(const Services& s) {
+  const auto& fa = s.forward_auth.settings();
+  const bool siblings = fa.enabled && !fa.cookie_domain.empty();
+  return siblings && s.tls ? std::string("__Host-") + kSessionCookie : std::string(kSessionCookie);
+}
+
 std::vector<std::string> session_cookies(const Services& s, const std::string& token, int64_t max_age) {
   const std::string attrs = "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age) +
                             (s.tls ? "; Secure" : "");
   // resetd's own session stays host-only: a Domain= cookie reaches every
   // sibling app (and its logs), which could replay it here.
-  std::vector<std::string> out = {std::string(kSessionCookie) + "=" + token + attrs};
+  std::vector<std::string> out = {session_cookie_name(s) + "=" + token + attrs};
   // Sibling apps' forward-auth requests get a cookie of their own under the
   // parent domain, good for GET /auth/verify and nothing else.
   const auto& fa = s.forward_auth.settings();

@@ -152,7 +152,7 @@ struct ApiServer::Impl {
 
   void run(const Route& r, Ctx& c) {
     const httplib::Request& req = c.req;
-    c.token = cookie_value(req, kSessionCookie);
+    c.token = cookie_value(req, session_cookie_name(svc));
     const bool background = req.get_header_value("X-Background") == "1";
     if (!c.token.empty()) c.actor = svc.accounts.authenticate(c.token, c.client, !background);
     if (r.auth != Auth::None) {
