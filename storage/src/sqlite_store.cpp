@@ -90,7 +90,11 @@ class SqliteTx final : public Writer {
     if (!s.executeStep()) return std::nullopt;
     return read_user(s);
   }
-  UserPage list_users(const UserQuery& q) override { return user_list::page(conn_, q); }
+  // Where list totals are kept across writes (count_memo.h): set for read
+  // transactions only, whose snapshot is committed.
+  CountMemo* count_memo = nullptr;
+
+  UserPage list_users(const UserQuery& q) override { return user_list::page(conn_, q, count_memo); }
 
   int64_t count_users() override { return scalar("SELECT coalesce(sum(n), 0) FROM user_counts"); }
   int64_t count_enabled_global_admins() override {
@@ -586,6 +590,7 @@ class SqliteStore final : public Store {
         ~Reset() { c.reset_used(); }
       } reset{*c};
       SqliteTx r(*c);
+      r.count_memo = &count_memo_;
       fn(r);
       c->reset_used();
       tx.commit();
@@ -827,6 +832,7 @@ class SqliteStore final : public Store {
   bool full_sync_ = true;  // the writer's synchronous setting: FULL, or NORMAL after write_unsynced()
   std::unique_ptr<Conn> writer_;
   std::atomic<uint64_t> generation_{1};  // see data_generation()
+  CountMemo count_memo_;
   std::mutex rmu_;  // the reader pool
   std::condition_variable rcv_;
   std::vector<std::unique_ptr<Conn>> readers_;

@@ -1,6 +1,7 @@
 #include "user_list.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "records_sql.h"
 #include "user_filters.h"
@@ -24,39 +25,141 @@ bool trigram_searchable(const std::string& s) {
   return cps >= 3;
 }
 
-// Up to this many trigram matches are looked up and sorted; more are found
-// by walking the sort's index.
-static constexpr int64_t kFewMatches = 400;
+// Up to this many trigram matches are looked up and sorted.
+constexpr int64_t kFewMatches = 400;
+// A search or filter matching at least one user in kDense is served by walking
+// the sort's index and testing each row: a page of 50 comes after ~50·kDense
+// rows, however many match. Fewer matches: their own index (trigram, partial).
+constexpr int64_t kDense = 64;
 
+std::vector<UserRecord> rows(Conn& conn, const std::vector<int64_t>& ids) {
+  std::vector<UserRecord> out;
+  SQLite::Statement& one = conn.stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
+  for (int64_t id : ids) {
+    one.reset();
+    one.bind(1, static_cast<int64_t>(id));
+    if (one.executeStep()) out.push_back(read_user(one));
+  }
+  return out;
+}
+
+void bind_q(SQLite::Statement& s, const UserQuery& q) {
+  if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+  if (!q.q_folded.empty()) s.bind(":q", q.q_folded);
+}
+
+// The total of a search or a clock-free filter: kept in `memo` and brought up
+// to date from user_changes (count_memo.h), or count() when it cannot be.
+// `terms`: the filter's condition over user_changes' columns, or "".
+int64_t kept_total(Conn& conn, CountMemo* memo, const UserQuery& q, const std::string& terms,
+                   const std::function<int64_t()>& count) {
+  if (!memo) return count();  // a write transaction: its snapshot may never commit
+  const std::string key = q.filter + '\x1f' + (q.disabled ? (*q.disabled ? "1" : "0") : "-") + '\x1f' + q.q_folded;
+  SQLite::Statement& newest = conn.stmt("SELECT coalesce(max(seq), 0) FROM user_changes");
+  newest.executeStep();
+  const int64_t now = newest.getColumn(0).getInt64();
+  // A total kept at a newer snapshot than this one cannot be taken back:
+  // those changes are not visible here. Counted instead.
+  if (const auto e = memo->get(key); e && e->seq <= now) {
+    SQLite::Statement& oldest = conn.stmt("SELECT coalesce(min(seq), 0) FROM user_changes");
+    oldest.executeStep();
+    // Every change since is still there (only the oldest are pruned).
+    if (e->seq == now || e->seq + 1 >= oldest.getColumn(0).getInt64()) {
+      int64_t delta = 0;
+      if (e->seq != now) {
+        std::string where = " WHERE seq > :from AND seq <= :to";
+        if (!terms.empty()) where += " AND " + terms;
+        if (q.disabled) where += " AND disabled = :disabled";
+        if (!q.q_folded.empty()) where += " AND instr(search_text, :q) > 0";
+        SQLite::Statement& d = conn.stmt("SELECT coalesce(sum(sign), 0) FROM user_changes" + where);
+        d.bind(":from", static_cast<int64_t>(e->seq));
+        d.bind(":to", static_cast<int64_t>(now));
+        bind_q(d, q);
+        d.executeStep();
+        delta = d.getColumn(0).getInt64();
+      }
+      const int64_t n = e->count + delta;
+      memo->put(key, {n, now});
+      return n;
+    }
+  }
+  const int64_t n = count();
+  memo->put(key, {n, now});
+  return n;
+}
+
+// Which rows a page reads: a page past the middle is the same rows read from
+// the other end (backwards), so the last page costs what the first does.
+struct Window {
+  std::string order;  // " ORDER BY sort dir, id dir"
+  int64_t offset = 0;
+  int64_t limit = 0;
+  bool backwards = false;
+};
+
+Window window(const UserQuery& q, int64_t total) {
+  Window w;
+  std::string sort = "username";
+  for (const char* k : {"username", "display_name", "created_at"})
+    if (q.sort == k) sort = k;
+  bool descending = q.descending;
+  w.offset = q.offset;
+  w.limit = std::min(q.limit, total - q.offset);
+  w.backwards = q.offset > total / 2;
+  if (w.backwards) {
+    descending = !descending;
+    w.offset = total - q.offset - w.limit;
+  }
+  const char* dir = descending ? " DESC" : " ASC";
+  w.order = " ORDER BY " + sort + dir + ", id" + dir;
+  return w;
+}
+
+UserPage finish(Conn& conn, UserPage page, const Window& w, const std::vector<int64_t>& ids) {
+  page.users = rows(conn, ids);
+  if (w.backwards) std::reverse(page.users.begin(), page.users.end());
+  return page;
+}
 }  // namespace
 
 // Same answers as a scan with instr(search_text, q) ORDER BY sort, id
-// LIMIT/OFFSET, but cheap at 100,000 users:
-// - no q: `total` from the kept counts; the page from the sort's index.
-// - q of 3+ characters: the trigram index gives the M matching ids (and M),
-//   read into memory. Few matches: look those rows up and sort them. Many:
-//   walk the sort's index and keep ids found among them (a binary search
-//   here, cheaper than SQLite probing an IN list) — 50 hits come after
-//   ~50·N/M entries. A `disabled` filter on many matches is counted on the smaller
-//   side (kept counts say which) and subtracted from M when needed.
-// - shorter q: the scan, as before (the trigram index cannot serve it).
-// Only the page's rows are read whole, and a page past the middle is read
-// backwards from the end, so the last page costs what the first does.
-// (A unary + keeps SQLite from using an index for that term.)
-UserPage page(Conn& conn, const UserQuery& q) {
+// LIMIT/OFFSET, but cheap at 1,000,000 users:
+// - `total`: no q and no filter from the kept counts (user_counts); a search
+//   or a clock-free filter from the memo (count_memo.h), counted only the
+//   first time it is asked or after 4096 changes; locked / temp_expiring
+//   through their partial index.
+// - the page: M of N users match. M ≥ N/kDense: walk the sort's index testing
+//   each row (50 hits after ~50·N/M rows). Else a filter reads its partial
+//   index; a q of 3+ characters its trigram index: M ≤ kFewMatches ids looked
+//   up and sorted, more read into memory and the sort's index walked keeping
+//   ids found among them (a binary search here, cheaper than SQLite probing
+//   an IN list). A shorter q: the scan (the trigram index cannot serve it).
+// Only the page's rows are read whole. (A unary + keeps SQLite from using an
+// index for that term.)
+UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
+  auto scalar = [&](const std::string& sql, std::optional<bool> disabled) {
+    SQLite::Statement& c = conn.stmt(sql);
+    if (disabled) c.bind(":disabled", *disabled ? 1 : 0);
+    c.executeStep();
+    return c.getColumn(0).getInt64();
+  };
+  auto kept = [&](bool disabled) {
+    return scalar("SELECT coalesce(sum(n), 0) FROM user_counts WHERE disabled = :disabled", disabled);
+  };
+  // The users the walked index holds.
+  const int64_t users = q.disabled ? kept(*q.disabled) : scalar("SELECT coalesce(sum(n), 0) FROM user_counts", std::nullopt);
+  UserPage page;
+
   if (!q.filter.empty()) {
-    // A filter's rows: ids from its partial index, then the records.
-    const auto ids = user_filters::page(conn, q);
-    UserPage page;
-    page.total = ids.total;
-    SQLite::Statement& one = conn.stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
-    for (int64_t id : ids.ids) {
-      one.reset();
-      one.bind(1, static_cast<int64_t>(id));
-      if (one.executeStep()) page.users.push_back(read_user(one));
-    }
-    return page;
+    const char* stable = user_filters::stable_where(q.filter);
+    auto count = [&] { return user_filters::count(conn, q); };
+    page.total = stable ? kept_total(conn, memo, q, stable, count) : count();
+    if (q.offset >= page.total || q.limit <= 0) return page;
+    const Window w = window(q, page.total);
+    const bool dense = page.total * kDense >= users;
+    return finish(conn, std::move(page), w, user_filters::ids(conn, q, w.order, w.offset, w.limit, dense));
   }
+
   const bool search = !q.q_folded.empty();
   const bool fts = search && trigram_searchable(q.q_folded);
   std::string match;
@@ -66,117 +169,91 @@ UserPage page(Conn& conn, const UserQuery& q) {
     match += "\"";
   }
   const std::string in_matches = "id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH :m)";
-  // with_q: the statement has the :m (or :q) parameter
-  auto count_of = [&](const std::string& sql, bool with_q, std::optional<bool> disabled) {
-    SQLite::Statement& c = conn.stmt(sql);
-    if (with_q && fts) c.bind(":m", match);
-    else if (with_q) c.bind(":q", q.q_folded);
-    if (disabled) c.bind(":disabled", *disabled ? 1 : 0);
-    c.executeStep();
-    return c.getColumn(0).getInt64();
-  };
-  auto kept = [&](bool disabled) {
-    return count_of("SELECT coalesce(sum(n), 0) FROM user_counts WHERE disabled = :disabled", false,
-                    disabled);
-  };
+  const std::string on_disabled = q.disabled ? " AND disabled = :disabled" : "";
 
-  UserPage page;
-  bool many = false;  // a trigram search with more than kFewMatches matches
   std::vector<int64_t> hits;  // a trigram search's matching ids, ascending
-  std::string where = " WHERE 1";
-  if (!search) {
-    page.total = q.disabled ? kept(*q.disabled)
-                            : count_of("SELECT coalesce(sum(n), 0) FROM user_counts", false, std::nullopt);
-    if (q.disabled) where += " AND disabled = :disabled";
-  } else if (fts) {
-    // The matching ids (rowid order), counted here: many of them are the
-    // membership test of the index walk below.
+  bool have_hits = false;
+  auto read_hits = [&] {
+    if (have_hits) return;
     SQLite::Statement& f = conn.stmt("SELECT rowid FROM users_fts WHERE users_fts MATCH :m");
     f.bind(":m", match);
     while (f.executeStep()) hits.push_back(f.getColumn(0).getInt64());
     if (!std::is_sorted(hits.begin(), hits.end())) std::sort(hits.begin(), hits.end());
-    const auto m = static_cast<int64_t>(hits.size());
-    const bool few = m <= kFewMatches;
-    many = !few;
-    if (!q.disabled) {
-      page.total = m;
-    } else if (few) {
-      page.total = count_of("SELECT count(*) FROM users WHERE " + in_matches + " AND +disabled = :disabled",
-                            true, q.disabled);
-    } else {
-      const bool d = *q.disabled;
-      const auto scan_count = [&](bool which) {
-        SQLite::Statement& c = conn.stmt("SELECT id FROM users WHERE disabled = :disabled");
-        c.bind(":disabled", which ? 1 : 0);
-        int64_t n = 0;
-        while (c.executeStep()) n += std::binary_search(hits.begin(), hits.end(), c.getColumn(0).getInt64());
-        return n;
-      };
-      page.total = kept(d) <= kept(!d) ? scan_count(d) : m - scan_count(!d);
+    have_hits = true;
+  };
+  // How many match, counted (what the memo keeps).
+  auto count = [&]() -> int64_t {
+    if (!fts) {
+      SQLite::Statement& c = conn.stmt("SELECT count(*) FROM users WHERE instr(search_text, :q) > 0" + on_disabled);
+      bind_q(c, q);
+      c.executeStep();
+      return c.getColumn(0).getInt64();
     }
-    if (few) where += " AND " + in_matches + (q.disabled ? " AND +disabled = :disabled" : "");
-    else where += " AND +" + in_matches + (q.disabled ? " AND disabled = :disabled" : "");
-  } else {
-    where += " AND instr(search_text, :q) > 0";
-    if (q.disabled) where += " AND disabled = :disabled";
-    page.total = count_of("SELECT count(*) FROM users" + where, true, q.disabled);
-  }
-  if (q.offset >= page.total || q.limit <= 0) return page;
+    read_hits();
+    const auto m = static_cast<int64_t>(hits.size());
+    if (!q.disabled) return m;
+    // Blocked or not among many matches: counted on the smaller side.
+    const bool d = *q.disabled;
+    const auto scan_count = [&](bool which) {
+      SQLite::Statement& c = conn.stmt("SELECT id FROM users WHERE disabled = :disabled");
+      c.bind(":disabled", which ? 1 : 0);
+      int64_t n = 0;
+      while (c.executeStep()) n += std::binary_search(hits.begin(), hits.end(), c.getColumn(0).getInt64());
+      return n;
+    };
+    if (m <= kFewMatches) {
+      SQLite::Statement& c = conn.stmt("SELECT count(*) FROM users WHERE " + in_matches + " AND +disabled = :disabled");
+      c.bind(":m", match);
+      c.bind(":disabled", d ? 1 : 0);
+      c.executeStep();
+      return c.getColumn(0).getInt64();
+    }
+    return kept(d) <= kept(!d) ? scan_count(d) : m - scan_count(!d);
+  };
 
-  static const char* kSorts[] = {"username", "display_name", "created_at"};
-  std::string sort = "username";
-  for (const char* k : kSorts)
-    if (q.sort == k) sort = k;
-  // A page past the middle is the same rows read from the other end.
-  bool descending = q.descending;
-  int64_t offset = q.offset;
-  const int64_t limit = std::min(q.limit, page.total - q.offset);
-  const bool backwards = q.offset > page.total / 2;
-  if (backwards) {
-    descending = !descending;
-    offset = page.total - q.offset - limit;
-  }
-  const char* dir = descending ? " DESC" : " ASC";
-  const std::string order = " ORDER BY " + sort + dir + ", id" + dir;
-  if (many) {
-    // Many matches: the same walk of the sort's index, but the membership
-    // test is a binary search in the matching ids here instead of SQLite
-    // probing its IN list for every entry (~1 µs each: the 5,500 entries a
-    // broad search walked at 100,000 users took 7-25 ms).
-    auto matches = [&hits](int64_t id) { return std::binary_search(hits.begin(), hits.end(), id); };
-    SQLite::Statement& w = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + order);
-    if (q.disabled) w.bind(":disabled", *q.disabled ? 1 : 0);
+  if (!search) page.total = users;
+  else page.total = kept_total(conn, memo, q, "", count);
+  if (q.offset >= page.total || q.limit <= 0) return page;
+  const Window w = window(q, page.total);
+  const bool dense = search && page.total * kDense >= users;
+
+  std::string where = " WHERE 1";
+  if (dense || (search && !fts)) {
+    // Most users match (or no index can serve q): the sort's index, each row tested.
+    where += " AND instr(search_text, :q) > 0" + on_disabled;
+  } else if (fts && page.total > kFewMatches) {
+    // Many matches, but far from most: the same walk of the sort's index, but
+    // the membership test is a binary search in the matching ids here instead
+    // of SQLite probing its IN list for every entry (~1 µs each).
+    read_hits();
+    SQLite::Statement& s = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + w.order);
+    if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
     std::vector<int64_t> ids;
-    int64_t skip = offset;
-    while (static_cast<int64_t>(ids.size()) < limit && w.executeStep()) {
-      const int64_t id = w.getColumn(0).getInt64();
-      if (!matches(id)) continue;
+    int64_t skip = w.offset;
+    while (static_cast<int64_t>(ids.size()) < w.limit && s.executeStep()) {
+      const int64_t id = s.getColumn(0).getInt64();
+      if (!std::binary_search(hits.begin(), hits.end(), id)) continue;
       if (skip > 0) {
         --skip;
         continue;
       }
       ids.push_back(id);
     }
-    SQLite::Statement& one = conn.stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
-    for (int64_t id : ids) {
-      one.reset();
-      one.bind(1, static_cast<int64_t>(id));
-      if (one.executeStep()) page.users.push_back(read_user(one));
-    }
-    if (backwards) std::reverse(page.users.begin(), page.users.end());
-    return page;
+    return finish(conn, std::move(page), w, ids);
+  } else if (fts) {
+    where += " AND " + in_matches + (q.disabled ? " AND +disabled = :disabled" : "");
+  } else {
+    where += on_disabled;
   }
-  SQLite::Statement& s = conn.stmt(std::string("SELECT ") + kUserCols +
-                              " FROM users WHERE id IN (SELECT id FROM users" + where + order +
-                              " LIMIT :limit OFFSET :offset)" + order);
-  if (fts) s.bind(":m", match);
-  else if (search) s.bind(":q", q.q_folded);
+  SQLite::Statement& s = conn.stmt("SELECT id FROM users" + where + w.order + " LIMIT :limit OFFSET :offset");
+  if (where.find(":m") != std::string::npos) s.bind(":m", match);
+  if (where.find(":q") != std::string::npos) s.bind(":q", q.q_folded);
   if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
-  s.bind(":limit", static_cast<int64_t>(limit));
-  s.bind(":offset", static_cast<int64_t>(offset));
-  while (s.executeStep()) page.users.push_back(read_user(s));
-  if (backwards) std::reverse(page.users.begin(), page.users.end());
-  return page;
+  s.bind(":limit", static_cast<int64_t>(w.limit));
+  s.bind(":offset", static_cast<int64_t>(w.offset));
+  std::vector<int64_t> ids;
+  while (s.executeStep()) ids.push_back(s.getColumn(0).getInt64());
+  return finish(conn, std::move(page), w, ids);
 }
 
 }  // namespace resetd::storage::user_list

@@ -3,10 +3,12 @@
 #pragma once
 
 #include "resetd/storage/records.h"
+#include "count_memo.h"
 #include "sqlite_conn.h"
 
 namespace resetd::storage::user_list {
 
-UserPage page(Conn& c, const UserQuery& q);
+// memo: where totals are kept across writes; null inside a write transaction.
+UserPage page(Conn& c, const UserQuery& q, CountMemo* memo);
 
 }  // namespace resetd::storage::user_list
