@@ -31,6 +31,12 @@ constexpr int64_t kFewMatches = 400;
 // the sort's index and testing each row: a page of 50 comes after ~50·kDense
 // rows, however many match. Fewer matches: their own index (trigram, partial).
 constexpr int64_t kDense = 64;
+// A trigram search walks that way only when one user in kDenseSearch matches:
+// its matches can bunch up in the sort order (q=YILDIZ: all of Yıldız sorts
+// after the other surnames of each first name), and below that, reading the
+// matching ids and testing membership in memory while walking the index alone
+// costs less than reading each row walked.
+constexpr int64_t kDenseSearch = 4;
 
 std::vector<UserRecord> rows(Conn& conn, const std::vector<int64_t>& ids) {
   std::vector<UserRecord> out;
@@ -215,7 +221,7 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
   else page.total = kept_total(conn, memo, q, "", count);
   if (q.offset >= page.total || q.limit <= 0) return page;
   const Window w = window(q, page.total);
-  const bool dense = search && page.total * kDense >= users;
+  const bool dense = search && page.total * (fts ? kDenseSearch : kDense) >= users;
 
   std::string where = " WHERE 1";
   if (dense || (search && !fts)) {
