@@ -21,241 +21,15 @@
 #include "sqlite_conn.h"
 #include "intent_queries.h"
 #include "second_factor_queries.h"
-#include "user_filters.h"
+#include "records_sql.h"
+#include "sqlite_errors.h"
+#include "user_list.h"
 #include "resetd/storage/store.h"
 
 namespace fs = std::filesystem;
 
 namespace resetd::storage {
 namespace {
-
-// Less room than SQLite needs for its shared-memory index and a few pages.
-constexpr unsigned long long kTooLittleFreeBytes = 256 * 1024;
-
-bool disk_is_full(const std::string& dir) {
-  struct statvfs v {};
-  if (::statvfs(dir.c_str(), &v) != 0) return false;
-  return static_cast<unsigned long long>(v.f_bavail) * v.f_frsize < kTooLittleFreeBytes;
-}
-
-std::string full_disk_message(const std::string& dir) {
-  struct statvfs v {};
-  unsigned long long free_kib = 0;
-  if (::statvfs(dir.c_str(), &v) == 0)
-    free_kib = static_cast<unsigned long long>(v.f_bavail) * v.f_frsize / 1024;
-  return "the data disk is full: the file system holding " + dir + " has " +
-         std::to_string(free_kib) +
-         " KiB free, too little to open the database. Nothing stored was lost. Free some space "
-         "on that file system (old snapshots in " +
-         (fs::path(dir) / "backups").string() + ", .eml files in " + (fs::path(dir) / "mail").string() +
-         ", other programs' files or logs) or grow it, then start resetd again";
-}
-
-StorageError translate(const SQLite::Exception& e) {
-  using K = StorageError::Kind;
-  const int code = e.getErrorCode() & 0xff;
-  K k = K::Other;
-  switch (code) {
-    case SQLITE_FULL: k = K::Full; break;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: k = K::Busy; break;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: k = K::Corrupt; break;
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN: k = K::ReadOnly; break;
-    case SQLITE_CONSTRAINT: k = K::Constraint; break;
-    case SQLITE_IOERR:
-      // ENOSPC while growing the WAL surfaces as an I/O error on some paths.
-      k = (e.getExtendedErrorCode() == SQLITE_IOERR_WRITE) ? K::Full : K::Other;
-      break;
-    default: break;
-  }
-  return StorageError(k, std::string("sqlite: ") + e.what());
-}
-
-std::optional<int64_t> opt_i64(const SQLite::Column& c) {
-  if (c.isNull()) return std::nullopt;
-  return c.getInt64();
-}
-
-void bind_opt(SQLite::Statement& s, int idx, const std::optional<int64_t>& v) {
-  if (v) s.bind(idx, static_cast<int64_t>(*v));
-  else s.bind(idx);
-}
-
-std::string blob(const SQLite::Column& c) {
-  const void* p = c.getBlob();
-  return std::string(static_cast<const char*>(p), static_cast<size_t>(c.getBytes()));
-}
-
-const char* kUserCols =
-    "id, username, display_name, email, alternate_email, role, locale, search_text, "
-    "password_hash, must_change, temp_expires_at, password_changed_at, disabled, "
-    "failed_logins, last_failed_at, locked_until, reminder_sent_for, created_at, updated_at, "
-    "directory_id, directory_dn, directory_locked";
-
-UserRecord read_user(SQLite::Statement& s) {
-  UserRecord u;
-  u.id = s.getColumn(0).getInt64();
-  u.username = s.getColumn(1).getString();
-  u.display_name = s.getColumn(2).getString();
-  u.email = s.getColumn(3).getString();
-  u.alternate_email = s.getColumn(4).getString();
-  u.role = s.getColumn(5).getString();
-  u.locale = s.getColumn(6).getString();
-  u.search_text = s.getColumn(7).getString();
-  u.password_hash = s.getColumn(8).getString();
-  u.must_change = s.getColumn(9).getInt() != 0;
-  u.temp_expires_at = opt_i64(s.getColumn(10));
-  u.password_changed_at = opt_i64(s.getColumn(11));
-  u.disabled = s.getColumn(12).getInt() != 0;
-  u.failed_logins = s.getColumn(13).getInt();
-  u.last_failed_at = opt_i64(s.getColumn(14));
-  u.locked_until = opt_i64(s.getColumn(15));
-  u.reminder_sent_for = opt_i64(s.getColumn(16));
-  u.created_at = s.getColumn(17).getInt64();
-  u.updated_at = s.getColumn(18).getInt64();
-  u.directory_id = s.getColumn(19).getString();
-  u.directory_dn = s.getColumn(20).getString();
-  u.directory_locked = s.getColumn(21).getInt() != 0;
-  return u;
-}
-
-// Binds the user fields after id, starting at parameter 1.
-void bind_user(SQLite::Statement& s, const UserRecord& u) {
-  s.bind(1, u.username);
-  s.bind(2, u.display_name);
-  s.bind(3, u.email);
-  s.bind(4, u.alternate_email);
-  s.bind(5, u.role);
-  s.bind(6, u.locale);
-  s.bind(7, u.search_text);
-  s.bind(8, u.password_hash);
-  s.bind(9, u.must_change ? 1 : 0);
-  bind_opt(s, 10, u.temp_expires_at);
-  bind_opt(s, 11, u.password_changed_at);
-  s.bind(12, u.disabled ? 1 : 0);
-  s.bind(13, u.failed_logins);
-  bind_opt(s, 14, u.last_failed_at);
-  bind_opt(s, 15, u.locked_until);
-  bind_opt(s, 16, u.reminder_sent_for);
-  s.bind(17, static_cast<int64_t>(u.created_at));
-  s.bind(18, static_cast<int64_t>(u.updated_at));
-  s.bind(19, u.directory_id);
-  s.bind(20, u.directory_dn);
-  s.bind(21, u.directory_locked ? 1 : 0);
-}
-
-const char* kSessionCols =
-    "id, user_id, token_hash, must_change, created_at, expires_at, client_addr, user_agent";
-
-SessionRecord read_session(SQLite::Statement& s) {
-  SessionRecord r;
-  r.id = s.getColumn(0).getInt64();
-  r.user_id = s.getColumn(1).getInt64();
-  r.token_hash = s.getColumn(2).getString();
-  r.must_change = s.getColumn(3).getInt() != 0;
-  r.created_at = s.getColumn(4).getInt64();
-  r.expires_at = s.getColumn(5).getInt64();
-  r.client_addr = s.getColumn(6).getString();
-  r.user_agent = s.getColumn(7).getString();
-  return r;
-}
-
-const char* kOutboxCols =
-    "id, user_id, kind, recipient, locale, subject, body, carries_secret, secret_expires_at, "
-    "state, attempts, next_attempt_at, last_answer, message_id, created_at, sent_at";
-
-OutboxRecord read_outbox(SQLite::Statement& s) {
-  OutboxRecord m;
-  m.id = s.getColumn(0).getInt64();
-  m.user_id = opt_i64(s.getColumn(1));
-  m.kind = s.getColumn(2).getString();
-  m.recipient = s.getColumn(3).getString();
-  m.locale = s.getColumn(4).getString();
-  m.subject = s.getColumn(5).getString();
-  m.body = blob(s.getColumn(6));
-  m.carries_secret = s.getColumn(7).getInt() != 0;
-  m.secret_expires_at = opt_i64(s.getColumn(8));
-  m.state = s.getColumn(9).getString();
-  m.attempts = s.getColumn(10).getInt();
-  m.next_attempt_at = s.getColumn(11).getInt64();
-  m.last_answer = s.getColumn(12).getString();
-  m.message_id = s.getColumn(13).getString();
-  m.created_at = s.getColumn(14).getInt64();
-  m.sent_at = opt_i64(s.getColumn(15));
-  return m;
-}
-
-void bind_outbox(SQLite::Statement& s, const OutboxRecord& m) {
-  bind_opt(s, 1, m.user_id);
-  s.bind(2, m.kind);
-  s.bind(3, m.recipient);
-  s.bind(4, m.locale);
-  s.bind(5, m.subject);
-  s.bind(6, m.body.data(), static_cast<int>(m.body.size()));
-  s.bind(7, m.carries_secret ? 1 : 0);
-  bind_opt(s, 8, m.secret_expires_at);
-  s.bind(9, m.state);
-  s.bind(10, m.attempts);
-  s.bind(11, static_cast<int64_t>(m.next_attempt_at));
-  s.bind(12, m.last_answer);
-  s.bind(13, m.message_id);
-  s.bind(14, static_cast<int64_t>(m.created_at));
-  bind_opt(s, 15, m.sent_at);
-}
-
-AuditRecord read_audit(SQLite::Statement& s) {
-  AuditRecord a;
-  a.id = s.getColumn(0).getInt64();
-  a.at = s.getColumn(1).getInt64();
-  a.actor = s.getColumn(2).getString();
-  a.client = s.getColumn(3).getString();
-  a.action = s.getColumn(4).getString();
-  a.target = s.getColumn(5).getString();
-  a.outcome = s.getColumn(6).getString();
-  a.detail = s.getColumn(7).getString();
-  return a;
-}
-
-// WHERE clause and binder shared by audit_list and audit_count.
-std::string audit_where(const AuditQuery& q) {
-  std::string w = " WHERE 1=1";
-  // lower() folds ASCII only: usernames and addresses are ASCII-lowercase
-  // already; a display name in a detail is not searched here.
-  if (!q.actor.empty()) w += q.partial ? " AND instr(lower(actor), lower(:actor)) > 0" : " AND actor = :actor";
-  if (!q.target.empty()) w += q.partial ? " AND instr(lower(target), lower(:target)) > 0" : " AND target = :target";
-  if (!q.action.empty()) w += " AND action = :action";
-  if (!q.outcome.empty()) w += " AND outcome = :outcome";
-  if (q.since) w += " AND at >= :since";
-  if (!q.recipient.empty())
-    w += " AND (instr(lower(target), lower(:recipient)) > 0 OR instr(lower(detail), lower(:recipient)) > 0)";
-  return w;
-}
-void audit_bind(SQLite::Statement& s, const AuditQuery& q) {
-  if (!q.actor.empty()) s.bind(":actor", q.actor);
-  if (!q.target.empty()) s.bind(":target", q.target);
-  if (!q.action.empty()) s.bind(":action", q.action);
-  if (!q.outcome.empty()) s.bind(":outcome", q.outcome);
-  if (q.since) s.bind(":since", static_cast<int64_t>(*q.since));
-  if (!q.recipient.empty()) s.bind(":recipient", q.recipient);
-}
-
-// Valid UTF-8 with at least three code points: what the trigram index serves.
-bool trigram_searchable(const std::string& s) {
-  size_t cps = 0;
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    if (c == 0) return false;
-    i += n;
-    ++cps;
-  }
-  return cps >= 3;
-}
 
 class SqliteTx final : public Writer {
  public:
@@ -316,157 +90,11 @@ class SqliteTx final : public Writer {
     if (!s.executeStep()) return std::nullopt;
     return read_user(s);
   }
-  // Same answers as a scan with instr(search_text, q) ORDER BY sort, id
-  // LIMIT/OFFSET, but cheap at 100,000 users:
-  // - no q: `total` from the kept counts; the page from the sort's index.
-  // - q of 3+ characters: the trigram index gives the M matching ids (and M),
-  //   read into memory. Few matches: look those rows up and sort them. Many:
-  //   walk the sort's index and keep ids found among them (a binary search
-  //   here, cheaper than SQLite probing an IN list) — 50 hits come after
-  //   ~50·N/M entries. A `disabled` filter on many matches is counted on the smaller
-  //   side (kept counts say which) and subtracted from M when needed.
-  // - shorter q: the scan, as before (the trigram index cannot serve it).
-  // Only the page's rows are read whole, and a page past the middle is read
-  // backwards from the end, so the last page costs what the first does.
-  // (A unary + keeps SQLite from using an index for that term.)
-  UserPage list_users(const UserQuery& q) override {
-    if (!q.filter.empty()) {
-      // A filter's rows: ids from its partial index, then the records.
-      const auto ids = user_filters::page(conn_, q);
-      UserPage page;
-      page.total = ids.total;
-      SQLite::Statement& one = stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
-      for (int64_t id : ids.ids) {
-        one.reset();
-        one.bind(1, static_cast<int64_t>(id));
-        if (one.executeStep()) page.users.push_back(read_user(one));
-      }
-      return page;
-    }
-    const bool search = !q.q_folded.empty();
-    const bool fts = search && trigram_searchable(q.q_folded);
-    std::string match;
-    if (fts) {
-      match = "\"";
-      for (char ch : q.q_folded) match += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-      match += "\"";
-    }
-    const std::string in_matches = "id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH :m)";
-    // with_q: the statement has the :m (or :q) parameter
-    auto count_of = [&](const std::string& sql, bool with_q, std::optional<bool> disabled) {
-      SQLite::Statement& c = stmt(sql);
-      if (with_q && fts) c.bind(":m", match);
-      else if (with_q) c.bind(":q", q.q_folded);
-      if (disabled) c.bind(":disabled", *disabled ? 1 : 0);
-      c.executeStep();
-      return c.getColumn(0).getInt64();
-    };
-    auto kept = [&](bool disabled) {
-      return count_of("SELECT coalesce(sum(n), 0) FROM user_counts WHERE disabled = :disabled", false,
-                      disabled);
-    };
+  // Where list totals are kept across writes (count_memo.h): set for read
+  // transactions only, whose snapshot is committed.
+  CountMemo* count_memo = nullptr;
 
-    UserPage page;
-    bool many = false;  // a trigram search with more than kFewMatches matches
-    std::vector<int64_t> hits;  // a trigram search's matching ids, ascending
-    std::string where = " WHERE 1";
-    if (!search) {
-      page.total = q.disabled ? kept(*q.disabled)
-                              : count_of("SELECT coalesce(sum(n), 0) FROM user_counts", false, std::nullopt);
-      if (q.disabled) where += " AND disabled = :disabled";
-    } else if (fts) {
-      // The matching ids (rowid order), counted here: many of them are the
-      // membership test of the index walk below.
-      SQLite::Statement& f = stmt("SELECT rowid FROM users_fts WHERE users_fts MATCH :m");
-      f.bind(":m", match);
-      while (f.executeStep()) hits.push_back(f.getColumn(0).getInt64());
-      if (!std::is_sorted(hits.begin(), hits.end())) std::sort(hits.begin(), hits.end());
-      const auto m = static_cast<int64_t>(hits.size());
-      const bool few = m <= kFewMatches;
-      many = !few;
-      if (!q.disabled) {
-        page.total = m;
-      } else if (few) {
-        page.total = count_of("SELECT count(*) FROM users WHERE " + in_matches + " AND +disabled = :disabled",
-                              true, q.disabled);
-      } else {
-        const bool d = *q.disabled;
-        const auto scan_count = [&](bool which) {
-          SQLite::Statement& c = stmt("SELECT id FROM users WHERE disabled = :disabled");
-          c.bind(":disabled", which ? 1 : 0);
-          int64_t n = 0;
-          while (c.executeStep()) n += std::binary_search(hits.begin(), hits.end(), c.getColumn(0).getInt64());
-          return n;
-        };
-        page.total = kept(d) <= kept(!d) ? scan_count(d) : m - scan_count(!d);
-      }
-      if (few) where += " AND " + in_matches + (q.disabled ? " AND +disabled = :disabled" : "");
-      else where += " AND +" + in_matches + (q.disabled ? " AND disabled = :disabled" : "");
-    } else {
-      where += " AND instr(search_text, :q) > 0";
-      if (q.disabled) where += " AND disabled = :disabled";
-      page.total = count_of("SELECT count(*) FROM users" + where, true, q.disabled);
-    }
-    if (q.offset >= page.total || q.limit <= 0) return page;
-
-    static const char* kSorts[] = {"username", "display_name", "created_at"};
-    std::string sort = "username";
-    for (const char* k : kSorts)
-      if (q.sort == k) sort = k;
-    // A page past the middle is the same rows read from the other end.
-    bool descending = q.descending;
-    int64_t offset = q.offset;
-    const int64_t limit = std::min(q.limit, page.total - q.offset);
-    const bool backwards = q.offset > page.total / 2;
-    if (backwards) {
-      descending = !descending;
-      offset = page.total - q.offset - limit;
-    }
-    const char* dir = descending ? " DESC" : " ASC";
-    const std::string order = " ORDER BY " + sort + dir + ", id" + dir;
-    if (many) {
-      // Many matches: the same walk of the sort's index, but the membership
-      // test is a binary search in the matching ids here instead of SQLite
-      // probing its IN list for every entry (~1 µs each: the 5,500 entries a
-      // broad search walked at 100,000 users took 7-25 ms).
-      auto matches = [&hits](int64_t id) { return std::binary_search(hits.begin(), hits.end(), id); };
-      SQLite::Statement& w = stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + order);
-      if (q.disabled) w.bind(":disabled", *q.disabled ? 1 : 0);
-      std::vector<int64_t> ids;
-      int64_t skip = offset;
-      while (static_cast<int64_t>(ids.size()) < limit && w.executeStep()) {
-        const int64_t id = w.getColumn(0).getInt64();
-        if (!matches(id)) continue;
-        if (skip > 0) {
-          --skip;
-          continue;
-        }
-        ids.push_back(id);
-      }
-      SQLite::Statement& one = stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
-      for (int64_t id : ids) {
-        one.reset();
-        one.bind(1, static_cast<int64_t>(id));
-        if (one.executeStep()) page.users.push_back(read_user(one));
-      }
-      if (backwards) std::reverse(page.users.begin(), page.users.end());
-      return page;
-    }
-    SQLite::Statement& s = stmt(std::string("SELECT ") + kUserCols +
-                                " FROM users WHERE id IN (SELECT id FROM users" + where + order +
-                                " LIMIT :limit OFFSET :offset)" + order);
-    if (fts) s.bind(":m", match);
-    else if (search) s.bind(":q", q.q_folded);
-    if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
-    s.bind(":limit", static_cast<int64_t>(limit));
-    s.bind(":offset", static_cast<int64_t>(offset));
-    while (s.executeStep()) page.users.push_back(read_user(s));
-    if (backwards) std::reverse(page.users.begin(), page.users.end());
-    return page;
-  }
-  // Up to this many trigram matches are looked up and sorted; more are found
-  // by walking the sort's index.
-  static constexpr int64_t kFewMatches = 400;
+  UserPage list_users(const UserQuery& q) override { return user_list::page(conn_, q, count_memo); }
 
   int64_t count_users() override { return scalar("SELECT coalesce(sum(n), 0) FROM user_counts"); }
   int64_t count_enabled_global_admins() override {
@@ -962,6 +590,7 @@ class SqliteStore final : public Store {
         ~Reset() { c.reset_used(); }
       } reset{*c};
       SqliteTx r(*c);
+      r.count_memo = &count_memo_;
       fn(r);
       c->reset_used();
       tx.commit();
@@ -1203,6 +832,7 @@ class SqliteStore final : public Store {
   bool full_sync_ = true;  // the writer's synchronous setting: FULL, or NORMAL after write_unsynced()
   std::unique_ptr<Conn> writer_;
   std::atomic<uint64_t> generation_{1};  // see data_generation()
+  CountMemo count_memo_;
   std::mutex rmu_;  // the reader pool
   std::condition_variable rcv_;
   std::vector<std::unique_ptr<Conn>> readers_;

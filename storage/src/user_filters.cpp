@@ -9,12 +9,13 @@ struct Filter {
   const char* name;
   const char* indexed;  // the partial index's WHERE, word for word
   const char* live;     // what the clock decides on top, or ""
+  const char* index;    // that partial index (migration 0007)
 };
 constexpr Filter kFilters[] = {
-    {"must_change", "must_change = 1", ""},
-    {"locked", "(locked_until IS NOT NULL OR directory_locked = 1)", "(locked_until > :now OR directory_locked = 1)"},
-    {"admins", "role <> 'user'", ""},
-    {"temp_expiring", "temp_expires_at IS NOT NULL", "temp_expires_at > :now AND temp_expires_at <= :until"},
+    {"must_change", "must_change = 1", "", "users_f_must_change"},
+    {"locked", "(locked_until IS NOT NULL OR directory_locked = 1)", "(locked_until > :now OR directory_locked = 1)", "users_f_locked"},
+    {"admins", "role <> 'user'", "", "users_f_admins"},
+    {"temp_expiring", "temp_expires_at IS NOT NULL", "temp_expires_at > :now AND temp_expires_at <= :until", "users_f_temp"},
 };
 
 const Filter* find(const std::string& name) {
@@ -22,40 +23,54 @@ const Filter* find(const std::string& name) {
     if (name == f.name) return &f;
   return nullptr;
 }
+
+// walk: the partial index's WHERE under a unary +, so that SQLite cannot
+// serve it from that index and walks the sort's index instead.
+std::string where_of(const Filter& f, const UserQuery& q, bool walk) {
+  std::string where = walk ? std::string(" WHERE +(") + f.indexed + ")" : std::string(" WHERE ") + f.indexed;
+  if (*f.live) where += std::string(" AND ") + f.live;
+  if (q.disabled) where += " AND disabled = :disabled";
+  if (!q.q_folded.empty()) where += " AND instr(search_text, :q) > 0";
+  return where;
+}
+
+void bind(SQLite::Statement& s, const Filter& f, const UserQuery& q) {
+  if (*f.live) s.bind(":now", static_cast<int64_t>(q.now));
+  if (std::string(f.live).find(":until") != std::string::npos) s.bind(":until", static_cast<int64_t>(q.expiring_before));
+  if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+  if (!q.q_folded.empty()) s.bind(":q", q.q_folded);
+}
 }  // namespace
 
 bool known(const std::string& filter) { return find(filter) != nullptr; }
 
-IdPage page(Conn& c, const UserQuery& q) {
-  IdPage out;
+const char* stable_where(const std::string& filter) {
+  const Filter* f = find(filter);
+  return f && !*f->live ? f->indexed : nullptr;
+}
+
+int64_t count(Conn& c, const UserQuery& q) {
   const Filter* f = find(q.filter);
-  if (!f) return out;
-  const bool live = *f->live != '\0';
-  std::string where = std::string(" WHERE ") + f->indexed;
-  if (live) where += std::string(" AND ") + f->live;
-  if (q.disabled) where += " AND disabled = :disabled";
-  if (!q.q_folded.empty()) where += " AND instr(search_text, :q) > 0";
-  auto bind = [&](SQLite::Statement& s) {
-    if (live) s.bind(":now", static_cast<int64_t>(q.now));
-    if (live && std::string(f->live).find(":until") != std::string::npos) s.bind(":until", static_cast<int64_t>(q.expiring_before));
-    if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
-    if (!q.q_folded.empty()) s.bind(":q", q.q_folded);
-  };
-  SQLite::Statement& n = c.stmt("SELECT count(*) FROM users" + where);
-  bind(n);
+  if (!f) return 0;
+  SQLite::Statement& n = c.stmt("SELECT count(*) FROM users" + where_of(*f, q, false));
+  bind(n, *f, q);
   n.executeStep();
-  out.total = n.getColumn(0).getInt64();
-  if (q.offset >= out.total || q.limit <= 0) return out;
-  std::string sort = "username";
-  for (const char* k : {"username", "display_name", "created_at"})
-    if (q.sort == k) sort = k;
-  const char* dir = q.descending ? " DESC" : " ASC";
-  SQLite::Statement& s = c.stmt("SELECT id FROM users" + where + " ORDER BY " + sort + dir + ", id" + dir +
-                                " LIMIT :limit OFFSET :offset");
-  bind(s);
-  s.bind(":limit", static_cast<int64_t>(q.limit));
-  s.bind(":offset", static_cast<int64_t>(q.offset));
-  while (s.executeStep()) out.ids.push_back(s.getColumn(0).getInt64());
+  return n.getColumn(0).getInt64();
+}
+
+std::vector<int64_t> ids(Conn& c, const UserQuery& q, const std::string& order, int64_t offset, int64_t limit,
+                         bool walk) {
+  std::vector<int64_t> out;
+  const Filter* f = find(q.filter);
+  if (!f || limit <= 0) return out;
+  // Few matches: their partial index, then sorted (SQLite would rather walk
+  // the sort's index, through every row when the filter matches a handful).
+  const std::string from = walk ? " FROM users" : std::string(" FROM users INDEXED BY ") + f->index;
+  SQLite::Statement& s = c.stmt("SELECT id" + from + where_of(*f, q, walk) + order + " LIMIT :limit OFFSET :offset");
+  bind(s, *f, q);
+  s.bind(":limit", static_cast<int64_t>(limit));
+  s.bind(":offset", static_cast<int64_t>(offset));
+  while (s.executeStep()) out.push_back(s.getColumn(0).getInt64());
   return out;
 }
 

@@ -1,10 +1,12 @@
 // The list filters of Active users (UserQuery::filter): must_change, locked,
 // admins, temp_expiring. Each reads through its partial index (migration
-// 0007), with the search and the blocked/enabled choice on top. Used by
-// sqlite_store.cpp inside its read transactions.
+// 0007), with the search and the blocked/enabled choice on top, or — when it
+// matches many users — by walking the sort's index and testing each row. Used
+// by user_list.cpp inside its read transactions.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "resetd/storage/records.h"
@@ -12,15 +14,21 @@
 
 namespace resetd::storage::user_filters {
 
-struct IdPage {
-  std::vector<int64_t> ids;  // the page, in the query's order
-  int64_t total = 0;         // all matches
-};
-
 // Whether `filter` is one of the names above.
 bool known(const std::string& filter);
 
-// The page of ids matching q (q.filter not empty and known).
-IdPage page(Conn& c, const UserQuery& q);
+// The filter's SQL condition when the clock plays no part in it (must_change,
+// admins): it names only columns that user_changes (migration 0008) also has.
+// Null for locked and temp_expiring, and for an unknown name.
+const char* stable_where(const std::string& filter);
+
+// How many users match q (q.filter known; with q.q_folded and q.disabled).
+int64_t count(Conn& c, const UserQuery& q);
+
+// The matching ids in `order` (" ORDER BY …"), `limit` from `offset`. walk:
+// along the sort's index, testing each row (cheap when most rows match); else
+// through the filter's partial index (cheap when few do).
+std::vector<int64_t> ids(Conn& c, const UserQuery& q, const std::string& order, int64_t offset, int64_t limit,
+                         bool walk);
 
 }  // namespace resetd::storage::user_filters

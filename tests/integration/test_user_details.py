@@ -40,6 +40,33 @@ def test_list_filters(server, admin):
     assert_error_json(c.get("users?filter=admins"), 403)
 
 
+def test_export_honours_the_list_filter(server, admin):
+    """GET /users/export with filter= exports what the filtered list shows (it
+    ignored filter= and exported everybody)."""
+    import csv
+    import io
+    admin.create_user("ex.mc", mode="auto", delivery="password", require_change=True, notify=[], notify_user=False)
+    admin.create_user("ex.hd", role="helpdesk_admin", password=strong_password())
+    admin.create_user("ex.plain", password=strong_password())
+
+    def exported(query):
+        r = admin.get("users/export?" + query)
+        assert r.status == 200, r
+        return sorted(x[0] for x in list(csv.reader(io.StringIO(r.body.decode("utf-8-sig"), newline="")))[1:])
+
+    for query, params in (("filter=must_change", {"filter": "must_change"}),
+                          ("filter=admins", {"filter": "admins"}),
+                          ("filter=admins&q=ex.", {"filter": "admins", "q": "ex."})):
+        listed, total = names(admin, limit=200, **params)
+        assert exported(query) == listed and len(listed) == total, query
+    assert exported("filter=must_change") == ["ex.mc"]
+    assert exported("filter=admins&q=ex.") == ["ex.hd"]
+    assert exported("q=ex.") == ["ex.hd", "ex.mc", "ex.plain"]
+    r = admin.get("users/export?filter=everyone")
+    assert_error_json(r, 422, "invalid_filter")
+    assert r.json["error"]["field"] == "filter"
+
+
 def lock_out(srv, clock, username):
     """Failed sign-ins (the test clock skips each growing delay) until the
     account is locked."""

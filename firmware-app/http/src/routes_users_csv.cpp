@@ -69,19 +69,21 @@ void add_user_csv_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, dry_run ? 200 : 201,
                            {{"rows", rep.rows}, {"created", rep.created.size()}, {"dry_run", dry_run}, {"users", users}});
                }});
-  // The users the list shows for q= and disabled=, sorted by username, as
+  // The users the list shows for q=, disabled= and filter=, sorted by username, as
   // CSV with the template's columns first (so an export imports elsewhere)
   // and read-only ones after. Never a password or a hash.
   r.push_back({"GET", PathPattern("/users/export"), Auth::Session, [&s](Ctx& c) {
                  const std::string q = c.req.has_param("q") ? c.req.get_param_value("q") : "";
                  if (q.size() > 256) fail(422, "invalid_query", "q is too long.", "q");
                  const std::optional<bool> disabled = query_bool(c.req, "disabled");
+                 // The list's filter (an unknown one: 422 invalid_filter, from list_users).
+                 const std::string filter = c.req.has_param("filter") ? c.req.get_param_value("filter") : "";
                  std::vector<std::string> head = accounts::import_columns();
                  for (const char* k : {"disabled", "created_at"}) head.push_back(k);
                  std::string out = accounts::csv::line(head);
                  int64_t total = 0;
                  for (int64_t offset = 0; offset < kExportMaxRows;) {
-                   auto page = take(s.accounts.list_users(*c.actor, q, offset, 1000, "username", disabled));
+                   auto page = take(s.accounts.list_users(*c.actor, q, offset, 1000, "username", disabled, filter));
                    total = page.total;
                    for (const auto& u : page.users)
                      out += accounts::csv::line({u.username, u.display_name, u.email, u.alternate_email, u.locale,

@@ -1,0 +1,265 @@
+#include "user_list.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "records_sql.h"
+#include "user_filters.h"
+
+namespace resetd::storage::user_list {
+namespace {
+
+// Valid UTF-8 with at least three code points: what the trigram index serves.
+bool trigram_searchable(const std::string& s) {
+  size_t cps = 0;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    if (c == 0) return false;
+    i += n;
+    ++cps;
+  }
+  return cps >= 3;
+}
+
+// Up to this many trigram matches are looked up and sorted.
+constexpr int64_t kFewMatches = 400;
+// A search or filter matching at least one user in kDense is served by walking
+// the sort's index and testing each row: a page of 50 comes after ~50·kDense
+// rows, however many match. Fewer matches: their own index (trigram, partial).
+constexpr int64_t kDense = 64;
+// A trigram search walks that way only when one user in kDenseSearch matches:
+// its matches can bunch up in the sort order (q=YILDIZ: all of Yıldız sorts
+// after the other surnames of each first name), and below that, reading the
+// matching ids and testing membership in memory while walking the index alone
+// costs less than reading each row walked.
+constexpr int64_t kDenseSearch = 4;
+
+std::vector<UserRecord> rows(Conn& conn, const std::vector<int64_t>& ids) {
+  std::vector<UserRecord> out;
+  SQLite::Statement& one = conn.stmt(std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
+  for (int64_t id : ids) {
+    one.reset();
+    one.bind(1, static_cast<int64_t>(id));
+    if (one.executeStep()) out.push_back(read_user(one));
+  }
+  return out;
+}
+
+void bind_q(SQLite::Statement& s, const UserQuery& q) {
+  if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+  if (!q.q_folded.empty()) s.bind(":q", q.q_folded);
+}
+
+// The total of a search or a clock-free filter: kept in `memo` and brought up
+// to date from user_changes (count_memo.h), or count() when it cannot be.
+// `terms`: the filter's condition over user_changes' columns, or "".
+int64_t kept_total(Conn& conn, CountMemo* memo, const UserQuery& q, const std::string& terms,
+                   const std::function<int64_t()>& count) {
+  if (!memo) return count();  // a write transaction: its snapshot may never commit
+  const std::string key = q.filter + '\x1f' + (q.disabled ? (*q.disabled ? "1" : "0") : "-") + '\x1f' + q.q_folded;
+  SQLite::Statement& newest = conn.stmt("SELECT coalesce(max(seq), 0) FROM user_changes");
+  newest.executeStep();
+  const int64_t now = newest.getColumn(0).getInt64();
+  // A total kept at a newer snapshot than this one cannot be taken back:
+  // those changes are not visible here. Counted instead.
+  if (const auto e = memo->get(key); e && e->seq <= now) {
+    SQLite::Statement& oldest = conn.stmt("SELECT coalesce(min(seq), 0) FROM user_changes");
+    oldest.executeStep();
+    // Every change since is still there (only the oldest are pruned).
+    if (e->seq == now || e->seq + 1 >= oldest.getColumn(0).getInt64()) {
+      int64_t delta = 0;
+      if (e->seq != now) {
+        std::string where = " WHERE seq > :from AND seq <= :to";
+        if (!terms.empty()) where += " AND " + terms;
+        if (q.disabled) where += " AND disabled = :disabled";
+        if (!q.q_folded.empty()) where += " AND instr(search_text, :q) > 0";
+        SQLite::Statement& d = conn.stmt("SELECT coalesce(sum(sign), 0) FROM user_changes" + where);
+        d.bind(":from", static_cast<int64_t>(e->seq));
+        d.bind(":to", static_cast<int64_t>(now));
+        bind_q(d, q);
+        d.executeStep();
+        delta = d.getColumn(0).getInt64();
+      }
+      const int64_t n = e->count + delta;
+      memo->put(key, {n, now});
+      return n;
+    }
+  }
+  const int64_t n = count();
+  memo->put(key, {n, now});
+  return n;
+}
+
+// Which rows a page reads: a page past the middle is the same rows read from
+// the other end (backwards), so the last page costs what the first does.
+struct Window {
+  std::string order;  // " ORDER BY sort dir, id dir"
+  int64_t offset = 0;
+  int64_t limit = 0;
+  bool backwards = false;
+};
+
+Window window(const UserQuery& q, int64_t total) {
+  Window w;
+  std::string sort = "username";
+  for (const char* k : {"username", "display_name", "created_at"})
+    if (q.sort == k) sort = k;
+  bool descending = q.descending;
+  w.offset = q.offset;
+  w.limit = std::min(q.limit, total - q.offset);
+  w.backwards = q.offset > total / 2;
+  if (w.backwards) {
+    descending = !descending;
+    w.offset = total - q.offset - w.limit;
+  }
+  const char* dir = descending ? " DESC" : " ASC";
+  w.order = " ORDER BY " + sort + dir + ", id" + dir;
+  return w;
+}
+
+UserPage finish(Conn& conn, UserPage page, const Window& w, const std::vector<int64_t>& ids) {
+  page.users = rows(conn, ids);
+  if (w.backwards) std::reverse(page.users.begin(), page.users.end());
+  return page;
+}
+}  // namespace
+
+// Same answers as a scan with instr(search_text, q) ORDER BY sort, id
+// LIMIT/OFFSET, but cheap at 1,000,000 users:
+// - `total`: no q and no filter from the kept counts (user_counts); a search
+//   or a clock-free filter from the memo (count_memo.h), counted only the
+//   first time it is asked or after 4096 changes; locked / temp_expiring
+//   through their partial index.
+// - the page: M of N users match. M ≥ N/kDense: walk the sort's index testing
+//   each row (50 hits after ~50·N/M rows). Else a filter reads its partial
+//   index; a q of 3+ characters its trigram index: M ≤ kFewMatches ids looked
+//   up and sorted, more read into memory and the sort's index walked keeping
+//   ids found among them (a binary search here, cheaper than SQLite probing
+//   an IN list). A shorter q: the scan (the trigram index cannot serve it).
+// Only the page's rows are read whole. (A unary + keeps SQLite from using an
+// index for that term.)
+UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
+  auto scalar = [&](const std::string& sql, std::optional<bool> disabled) {
+    SQLite::Statement& c = conn.stmt(sql);
+    if (disabled) c.bind(":disabled", *disabled ? 1 : 0);
+    c.executeStep();
+    return c.getColumn(0).getInt64();
+  };
+  auto kept = [&](bool disabled) {
+    return scalar("SELECT coalesce(sum(n), 0) FROM user_counts WHERE disabled = :disabled", disabled);
+  };
+  // The users the walked index holds.
+  const int64_t users = q.disabled ? kept(*q.disabled) : scalar("SELECT coalesce(sum(n), 0) FROM user_counts", std::nullopt);
+  UserPage page;
+
+  if (!q.filter.empty()) {
+    const char* stable = user_filters::stable_where(q.filter);
+    auto count = [&] { return user_filters::count(conn, q); };
+    page.total = stable ? kept_total(conn, memo, q, stable, count) : count();
+    if (q.offset >= page.total || q.limit <= 0) return page;
+    const Window w = window(q, page.total);
+    const bool dense = page.total * kDense >= users;
+    return finish(conn, std::move(page), w, user_filters::ids(conn, q, w.order, w.offset, w.limit, dense));
+  }
+
+  const bool search = !q.q_folded.empty();
+  const bool fts = search && trigram_searchable(q.q_folded);
+  std::string match;
+  if (fts) {
+    match = "\"";
+    for (char ch : q.q_folded) match += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    match += "\"";
+  }
+  const std::string in_matches = "id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH :m)";
+  const std::string on_disabled = q.disabled ? " AND disabled = :disabled" : "";
+
+  std::vector<int64_t> hits;  // a trigram search's matching ids, ascending
+  bool have_hits = false;
+  auto read_hits = [&] {
+    if (have_hits) return;
+    SQLite::Statement& f = conn.stmt("SELECT rowid FROM users_fts WHERE users_fts MATCH :m");
+    f.bind(":m", match);
+    while (f.executeStep()) hits.push_back(f.getColumn(0).getInt64());
+    if (!std::is_sorted(hits.begin(), hits.end())) std::sort(hits.begin(), hits.end());
+    have_hits = true;
+  };
+  // How many match, counted (what the memo keeps).
+  auto count = [&]() -> int64_t {
+    if (!fts) {
+      SQLite::Statement& c = conn.stmt("SELECT count(*) FROM users WHERE instr(search_text, :q) > 0" + on_disabled);
+      bind_q(c, q);
+      c.executeStep();
+      return c.getColumn(0).getInt64();
+    }
+    read_hits();
+    const auto m = static_cast<int64_t>(hits.size());
+    if (!q.disabled) return m;
+    // Blocked or not among many matches: counted on the smaller side.
+    const bool d = *q.disabled;
+    const auto scan_count = [&](bool which) {
+      SQLite::Statement& c = conn.stmt("SELECT id FROM users WHERE disabled = :disabled");
+      c.bind(":disabled", which ? 1 : 0);
+      int64_t n = 0;
+      while (c.executeStep()) n += std::binary_search(hits.begin(), hits.end(), c.getColumn(0).getInt64());
+      return n;
+    };
+    if (m <= kFewMatches) {
+      SQLite::Statement& c = conn.stmt("SELECT count(*) FROM users WHERE " + in_matches + " AND +disabled = :disabled");
+      c.bind(":m", match);
+      c.bind(":disabled", d ? 1 : 0);
+      c.executeStep();
+      return c.getColumn(0).getInt64();
+    }
+    return kept(d) <= kept(!d) ? scan_count(d) : m - scan_count(!d);
+  };
+
+  if (!search) page.total = users;
+  else page.total = kept_total(conn, memo, q, "", count);
+  if (q.offset >= page.total || q.limit <= 0) return page;
+  const Window w = window(q, page.total);
+  const bool dense = search && page.total * (fts ? kDenseSearch : kDense) >= users;
+
+  std::string where = " WHERE 1";
+  if (dense || (search && !fts)) {
+    // Most users match (or no index can serve q): the sort's index, each row tested.
+    where += " AND instr(search_text, :q) > 0" + on_disabled;
+  } else if (fts && page.total > kFewMatches) {
+    // Many matches, but far from most: the same walk of the sort's index, but
+    // the membership test is a binary search in the matching ids here instead
+    // of SQLite probing its IN list for every entry (~1 µs each).
+    read_hits();
+    SQLite::Statement& s = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + w.order);
+    if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+    std::vector<int64_t> ids;
+    int64_t skip = w.offset;
+    while (static_cast<int64_t>(ids.size()) < w.limit && s.executeStep()) {
+      const int64_t id = s.getColumn(0).getInt64();
+      if (!std::binary_search(hits.begin(), hits.end(), id)) continue;
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
+      ids.push_back(id);
+    }
+    return finish(conn, std::move(page), w, ids);
+  } else if (fts) {
+    where += " AND " + in_matches + (q.disabled ? " AND +disabled = :disabled" : "");
+  } else {
+    where += on_disabled;
+  }
+  SQLite::Statement& s = conn.stmt("SELECT id FROM users" + where + w.order + " LIMIT :limit OFFSET :offset");
+  if (where.find(":m") != std::string::npos) s.bind(":m", match);
+  if (where.find(":q") != std::string::npos) s.bind(":q", q.q_folded);
+  if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+  s.bind(":limit", static_cast<int64_t>(w.limit));
+  s.bind(":offset", static_cast<int64_t>(w.offset));
+  std::vector<int64_t> ids;
+  while (s.executeStep()) ids.push_back(s.getColumn(0).getInt64());
+  return finish(conn, std::move(page), w, ids);
+}
+
+}  // namespace resetd::storage::user_list
