@@ -10,9 +10,9 @@ and the bound the service promises: no request waits past 5 s (the wait for a ha
 slot, then 503 busy + Retry-After) + its hash. The hash time h is measured in the same
 run: the median of 3 resets sent alone before the burst, and the burst's own rate (2
 slots: h_run = 2 x wall / answers that hashed); the bound uses the larger. Little's law
-for K back-to-back clients on 2 slots gives the mean wait the burst must show, K x h_run
-/ 2 (16 clients at 0.16 s: 1.28 s), printed beside the measured mean as a check of the
-harness. Prints "bound_pass": max latency <= 5 s + h. Exit status 0 either way (a
+for K back-to-back clients: mean = K / throughput (answers/s), printed beside the measured
+mean as a check of the harness; with every request hashed (no 503) the throughput is 2 / h,
+so no mean can be below K x h / 2 (16 clients at 0.16 s: 1.28 s). Prints "bound_pass": max latency <= 5 s + h. Exit status 0 either way (a
 benchmark; figures are noisy on a shared machine: compare runs interleaved, and read the
 load average it prints).
 
@@ -139,7 +139,10 @@ def main():
             "load_before": " ".join("%.2f" % x for x in load_before),
             "load_after": " ".join("%.2f" % x for x in os.getloadavg()),
             "one_hash_s": round(one_hash, 3), "hash_in_burst_s": round(h_run, 3), "wall_s": round(wall, 2),
-            "mean_s": round(statistics.mean(lat), 3), "littles_law_mean_s": round(a.k * h_run / 2, 3),
+            # Little's law: K clients always in the system, X answers/s -> mean K / X; with
+            # every request hashed (no 503) X = 2 / h, so no mean below K x h / 2.
+            "mean_s": round(statistics.mean(lat), 3), "littles_law_mean_s": round(a.k * wall / len(results), 3),
+            "all_hashed_mean_floor_s": round(a.k * h_run / 2, 3),
             "p50_s": round(q[49], 3), "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3),
             "statuses": statuses, "503_with_retry_after": sum(1 for r in busy if r[2]),
             "bound_s": round(bound, 3), "later_than_bound": len(late),
