@@ -30,7 +30,7 @@ day=$(date -u +%F)
 mkdir -p "$dir"
 file="$dir/$day-$short.md" n=2
 while [ -e "$file" ]; do file="$dir/$day-$short-$n.md"; n=$((n + 1)); done
-table=$(printf '%s\n' "$out" | sed -n '/^| figure | measured |$/,$p')
+table=$(printf '%s\n' "$out" | sed -n '/^| figure | /,$p')
 {
   echo "# Benchmark table, $day, $short"
   echo
@@ -45,7 +45,7 @@ table=$(printf '%s\n' "$out" | sed -n '/^| figure | measured |$/,$p')
   echo "Log:"
   echo
   echo '```'
-  printf '%s\n' "$out" | sed -n '/^| figure | measured |$/q;p' | sed -e '${/^$/d;}'
+  printf '%s\n' "$out" | sed -n '/^| figure | /q;p' | sed -e '${/^$/d;}'
   echo '```'
 } >"$file"
 echo "$file"
