@@ -98,6 +98,12 @@ bool Runtime::open(bool create, bool service) {
   as.public_url = cfg.public_url;
   as.default_locale = cfg.default_locale;
   as.data_dir = cfg.data_dir;
+  if (cfg.second_factor_enabled) {
+    as.second_factor = accounts::SecondFactorPolicy::site_default();
+    for (const auto& [role, rule] : cfg.second_factor_roles)  // validated by config
+      if (auto r = accounts::parse_role(role); r)
+        if (auto f = accounts::parse_factor_rule(rule); f) as.second_factor.set(*r, *f);
+  }
   if (cfg.pam_enabled) {
     // PAM hands resetd's answer to the OS: its own accounts stay its own.
     authsock::OsAccountRules rules{authsock::read_uid_min(), cfg.pam_allow_system_accounts};

@@ -29,6 +29,9 @@ int status_for(const std::string& code) {
       {"unrecorded_storage_full", 507}, {"unrecorded_storage_busy", 503},
       {"sign_in_expired", 401},       {"invalid_second_factor", 401},
       {"second_factor_enrolled", 409}, {"no_enrolment", 409},
+      {"second_factor_required", 403}, {"second_factor_off", 403},
+      {"second_factor_required_by_policy", 409}, {"no_second_factor", 409},
+      {"second_factor_code_required", 400},
   };
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 422 : it->second;
