@@ -546,7 +546,7 @@ def test_cookie_domain_cookie_passes_verify_and_nothing_else(make_resetd):
 
     j = admin.get("settings/integrations").json
     assert j["forward_auth"] == {"enabled": True, "allowed_redirect_origins": [WIKI_ORIGIN],
-                                 "cookie_domain": "appliance.example", "rules": []}, j
+                                 "cookie_domain": "appliance.example", "rules": [], "two_factor": []}, j
 
 
 def test_forward_cookie_through_the_readme_nginx(make_fa):
