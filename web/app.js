@@ -31,7 +31,10 @@ const ROUTES = [
 ];
 
 const isAdmin = () => ADMIN.includes(app.session?.user?.role);
-const home = () => (!app.session ? '/signin' : app.session.must_change_password || !isAdmin() ? '/password' : '/users');
+// A session the second-factor policy confines to enrolment: "Second factor" only.
+const enrolOnly = () => !!app.session?.second_factor_enrolment_required && !app.session.must_change_password;
+const home = () => (!app.session ? '/signin' : app.session.must_change_password ? '/password'
+  : enrolOnly() ? '/second-factor' : !isAdmin() ? '/password' : '/users');
 
 export function go(path) {
   if (location.hash === `#${path}`) render();
@@ -42,7 +45,7 @@ export function setSession(s) {
   app.session = s;
   setCsrf(s?.csrf_token);
   const role = s?.user?.role;
-  document.getElementById('nav').hidden = !s || s.must_change_password;
+  document.getElementById('nav').hidden = !s || s.must_change_password || !!s.second_factor_enrolment_required;
   for (const a of document.querySelectorAll('#nav a')) {
     const need = a.dataset.role;
     a.hidden = !(need === 'any' || (need === 'admin' && isAdmin()) || need === role);
@@ -52,7 +55,7 @@ export function setSession(s) {
   // An admin's own record (to add their email, end their sessions): the
   // details pane, as for anyone else. Others have "My sessions" and the
   // password page; a link without href is plain text.
-  if (s && isAdmin() && !s.must_change_password) who.setAttribute('href', '#/users?open=me');
+  if (s && isAdmin() && !s.must_change_password && !s.second_factor_enrolment_required) who.setAttribute('href', '#/users?open=me');
   else who.removeAttribute('href');
   document.getElementById('signout').hidden = !s;
   showHealth();
@@ -118,6 +121,7 @@ async function render(opts = {}) {
   if (need !== 'public') {
     if (!app.session) { app.after = raw; return go('/signin'); }
     if (app.session.must_change_password && path !== '/password') return go('/password');
+    if (enrolOnly() && path !== '/second-factor') return go('/second-factor');
     if (need === 'admin' && !isAdmin()) return go(home());
     if (need === 'global_admin' && app.session.user.role !== 'global_admin') return go(home());
   } else if (app.session && path === '/signin') return go(home());

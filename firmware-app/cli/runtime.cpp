@@ -100,6 +100,12 @@ bool Runtime::open(bool create, bool service) {
   as.data_dir = cfg.data_dir;
   for (const auto& [role, policy] : cfg.caller_verification)
     if (auto p = accounts::parse_caller_policy(policy)) as.caller_policy[role] = *p;  // validated at load
+  if (cfg.second_factor_enabled) {
+    as.second_factor = accounts::SecondFactorPolicy::site_default();
+    for (const auto& [role, rule] : cfg.second_factor_roles)  // validated by config
+      if (auto r = accounts::parse_role(role); r)
+        if (auto f = accounts::parse_factor_rule(rule); f) as.second_factor.set(*r, *f);
+  }
   if (cfg.pam_enabled) {
     // PAM hands resetd's answer to the OS: its own accounts stay its own.
     authsock::OsAccountRules rules{authsock::read_uid_min(), cfg.pam_allow_system_accounts,

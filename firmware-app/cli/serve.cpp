@@ -98,6 +98,7 @@ int cmd_serve(Runtime& rt, const std::string& web_dir) {
   so.forward_auth.allowed_redirect_origins = cfg.allowed_redirect_origins;
   so.forward_auth.cookie_domain = cfg.cookie_domain;
   so.forward_auth.rules = cfg.forward_auth_rules;
+  so.forward_auth.two_factor_hosts = cfg.forward_auth_two_factor;
   so.pam_enabled = cfg.pam_enabled;
   so.pam_socket = cfg.pam_socket;
   so.pam_group = cfg.pam_group;

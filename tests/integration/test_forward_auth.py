@@ -54,6 +54,7 @@ def substitute(snippet, placeholders):
 # What an attacker's browser adds, hoping the app believes it (item 6).
 FORGED = {"Remote-User": "forged-user", "Remote-Name": "Forged Name", "Remote-Email": "forged@evil.example",
           "Remote-Groups": "global_admin", "Remote_Email": "forged2@evil.example",
+          "Remote-Factors": "password,totp",
           "X-Forwarded-Host": "forged.example"}
 
 
@@ -268,7 +269,8 @@ def test_signed_out_redirects_to_sign_in_with_rd_then_upstream_sees_the_user(fa)
     # the browser follows it: nginx lets it through, the app sees who it is
     seen = remote_headers(ng.get("/wiki/page?x=1&y=2", cookies=session_of(c)))
     assert seen == {"remote-user": ["kiosk.ann"], "remote-name": ["Ann Kiosk"],
-                    "remote-email": ["ann@example.org"], "remote-groups": ["user"]}, seen
+                    "remote-email": ["ann@example.org"], "remote-groups": ["user"],
+                    "remote-factors": ["password"]}, seen
 
     # signed out, a forged header gets nowhere but the sign-in page
     r = ng.get("/", headers=FORGED)
@@ -293,12 +295,13 @@ def test_readme_nginx_never_lets_a_client_sent_remote_header_reach_the_app(fa):
     c.must_sign_in("forge.gil", pw)
     seen = remote_headers(ng.get("/", cookies=session_of(c), headers=FORGED))
     assert seen == {"remote-user": ["forge.gil"], "remote-name": ["Gil Real"],
-                    "remote-email": ["gil@example.org"], "remote-groups": ["user"]}, seen
+                    "remote-email": ["gil@example.org"], "remote-groups": ["user"],
+                    "remote-factors": ["password"]}, seen
     me = admin.get("session").json["user"]
     assert not me.get("email") and me["display_name"], me  # what the next check relies on
     seen = remote_headers(ng.get("/", cookies=session_of(admin), headers=FORGED))
     assert seen == {"remote-user": ["admin"], "remote-name": [me["display_name"]],
-                    "remote-groups": ["global_admin"]}, seen
+                    "remote-groups": ["global_admin"], "remote-factors": ["password"]}, seen
 
 
 def test_foreign_rd_is_refused(make_resetd):
@@ -543,7 +546,7 @@ def test_cookie_domain_cookie_passes_verify_and_nothing_else(make_resetd):
 
     j = admin.get("settings/integrations").json
     assert j["forward_auth"] == {"enabled": True, "allowed_redirect_origins": [WIKI_ORIGIN],
-                                 "cookie_domain": "appliance.example", "rules": []}, j
+                                 "cookie_domain": "appliance.example", "rules": [], "two_factor": []}, j
 
 
 def test_what_a_sibling_host_is_sent_can_do_nothing_but_verify(make_resetd):
@@ -710,7 +713,8 @@ def test_caddy_forward_auth(caddy_fa):
     assert r.status == 200, r
     seen = remote_headers(cd.get("/tool?a=1", cookies=session_of(c), headers=FORGED))
     assert seen == {"remote-user": ["caddy.fay"], "remote-name": ["Fay Caddy"],
-                    "remote-email": ["fay@example.org"], "remote-groups": ["user"]}, seen
+                    "remote-email": ["fay@example.org"], "remote-groups": ["user"],
+                    "remote-factors": ["password"]}, seen
     seen = remote_headers(cd.get("/", cookies=session_of(admin), headers=FORGED))
     assert seen.get("remote-user") == ["admin"] and seen.get("remote-groups") == ["global_admin"], seen
     assert seen.get("remote-name") == ["Administrator"], seen

@@ -74,7 +74,8 @@ function finishSignIn(ctx, s, rd) {
   else if (rd) sessionStorage.removeItem('resetd.rd');
   ctx.setSession(s);
   const after = ctx.after();
-  ctx.go(s.must_change_password ? '/password' : after && after !== '/signin' ? after : '/users');
+  ctx.go(s.must_change_password ? '/password' : s.second_factor_enrolment_required ? '/second-factor'
+    : after && after !== '/signin' ? after : '/users');
 }
 
 // The second step of a sign-in: a code from the authenticator app, or one of
@@ -230,6 +231,7 @@ export async function changePassword(view, ctx) {
         const fresh = await api('GET', '/session', undefined, { noAuthRedirect: true });
         ctx.setSession(fresh);
         const back = sessionStorage.getItem('resetd.rd');
+        if (fresh.second_factor_enrolment_required) return ctx.go('/second-factor');
         if (back && !fresh.must_change_password) return leaveFor(back);
         if (!fresh.must_change_password && ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'].includes(fresh.user.role)) {
           ctx.app.flash = t('pw.changed');

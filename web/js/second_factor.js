@@ -4,7 +4,8 @@
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
-import { field, errorBox, showError, clearErrors, fieldError, busy, announce } from './ui.js';
+import { field, errorBox, showError, clearErrors, fieldError, busy, announce, say } from './ui.js';
+import { manageForms, recoveryList, continueAfterEnrol } from './second_factor_manage.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -39,11 +40,15 @@ export async function secondFactor(view, ctx) {
   const box = h('div', { class: 'narrow' }, title);
   view.append(box);
   ctx.focus = title;
+  if (ctx.flash) { const note = h('p', { class: 'alert ok', role: 'status' }); box.append(note); say(note, ctx.flash); }
   if (st.totp) {
     box.append(h('p', { class: 'alert ok', role: 'status' }, t('tf.active')),
-      h('p', {}, t('tf.codesLeft', { n: st.recovery_codes_left })), h('p', { class: 'hint' }, t('tf.removeHint')));
+      h('p', {}, t('tf.codesLeft', { n: st.recovery_codes_left })));
+    manageForms(box, st, ctx);
     return;
   }
+  if (st.policy === 'off') { box.append(h('p', {}, t('tf.offNote'))); return; }
+  if (st.policy === 'required') box.append(h('p', { class: 'alert', role: 'status' }, t('tf.requiredNote')));
   const err = errorBox();
   const pw = field({ label: t('pw.current'), name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
   const start = h('button', { type: 'submit', class: 'btn primary' }, t('tf.start'));
@@ -55,7 +60,7 @@ export async function secondFactor(view, ctx) {
     if (!pw.input.value) { fieldError(pw.input, t('err.required')); pw.input.focus(); return; }
     busy(start, async () => {
       try {
-        showEnrol(box, await api('POST', '/session/second-factor/totp', { current_password: pw.input.value }));
+        showEnrol(box, await api('POST', '/session/second-factor/totp', { current_password: pw.input.value }), ctx);
       } catch (ex) {
         pw.input.value = '';
         showError(form, err, ex);
@@ -64,7 +69,7 @@ export async function secondFactor(view, ctx) {
   });
 }
 
-function showEnrol(box, e) {
+function showEnrol(box, e, ctx) {
   const err = errorBox();
   const code = field({ label: t('tf.code'), name: 'code', autocomplete: 'one-time-code', hint: t('tf.confirmHint'),
     attrs: { inputmode: 'numeric', maxlength: '6', pattern: '[0-9]{6}' } });
@@ -84,9 +89,10 @@ function showEnrol(box, e) {
         const h2 = h('h2', { tabindex: '-1' }, t('tf.recoveryTitle'));
         box.replaceChildren(title, h('p', { class: 'alert ok', role: 'status' }, t('tf.enrolled')), h2,
           h('p', {}, t('tf.recoveryIntro')),
-          h('ol', { class: 'recovery-codes' }, r.recovery_codes.map((c) => h('li', {}, h('code', {}, c)))));
+          recoveryList(r.recovery_codes));
         h2.focus();
         announce(t('tf.enrolled'));
+        if (ctx.app.session?.second_factor_enrolment_required) await continueAfterEnrol(box, ctx);
       } catch (ex) {
         code.input.value = '';
         showError(form, err, ex);

@@ -141,4 +141,13 @@ bool ForwardAuthPolicy::may_enter(std::string_view host_in, Role role) const {
   return std::find(roles->begin(), roles->end(), rn) != roles->end();
 }
 
+bool ForwardAuthPolicy::wants_two_factors(std::string_view host_in) const {
+  if (s_.two_factor_hosts.empty()) return false;
+  const std::string host = host_name(host_in);
+  if (host.empty() || host == "[]") return true;
+  for (const auto& h : s_.two_factor_hosts)
+    if (h == host || h == kDefaultRule) return true;
+  return false;
+}
+
 }  // namespace resetd::accounts

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "credentials.h"
+#include "second_factor_codes.h"
 #include "resetd/accounts/service.h"
 #include "resetd/accounts/text.h"
 #include "resetd/crypto/totp.h"
@@ -11,6 +12,10 @@ namespace resetd::accounts {
 
 using storage::SecondFactorRecord;
 using storage::UserRecord;
+
+using sf::codes_left;
+using sf::normalize_recovery;
+using sf::six_digits;
 
 namespace {
 constexpr size_t kMaxPending = 1000;
@@ -26,24 +31,6 @@ Error throttled(int64_t wait_s) {
   Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
   e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
   return e;
-}
-bool six_digits(const std::string& c) {
-  return c.size() == 6 && c.find_first_not_of("0123456789") == std::string::npos;
-}
-// A recovery code is "N-abcde-fghjk": N (0-9, not secret) says which stored
-// hash to check, so a code costs one Argon2id verification, not ten (ten
-// would pass the 5 s request budget on a slow board). Typed in any case,
-// with spaces, the hyphens optional.
-std::string normalize_recovery(const std::string& in) {
-  std::string s;
-  for (char c : in)
-    if (c != ' ' && c != '-') s.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-  if (s.size() != 11 || s[0] < '0' || s[0] > '9') return {};
-  return s.substr(0, 1) + "-" + s.substr(1, 5) + "-" + s.substr(6);
-}
-int codes_left(const SecondFactorRecord& f) {
-  return static_cast<int>(std::count_if(f.recovery.begin(), f.recovery.end(),
-                                        [](const std::string& h) { return h != "-"; }));
 }
 }  // namespace
 
@@ -186,6 +173,7 @@ Result<SecondFactorState> AccountService::second_factor_state(const Actor& a) {
     s.enrolling = !f->confirmed_at;
     s.recovery_codes_left = codes_left(*f);
   }
+  s.policy = settings_.second_factor.rule(a.role);
   return s;
 }
 
@@ -196,6 +184,8 @@ Result<TotpEnrolment> AccountService::begin_totp(const Actor& a, const std::opti
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_id(a.user_id); });
   if (!u) return make_error("not_signed_in", "Sign in first.");
+  if (settings_.second_factor.rule(a.role) == FactorRule::Off)
+    return make_error("second_factor_off", "The site's policy gives your role no second factor.");
   if (auto st = confirm_own_password(a, *u, password, "second_factor_enrol"); !st) {
     if (st.error().code == "current_password_required")
       return make_error("current_password_required", "Enter your current password to set up an authenticator app.",
@@ -220,7 +210,7 @@ Result<TotpEnrolment> AccountService::begin_totp(const Actor& a, const std::opti
   });
   if (enrolled)
     return make_error("second_factor_enrolled",
-                      "An authenticator app is already set up for this account. Ask IT to remove it first.");
+                      "An authenticator app is already set up for this account. Remove it first.");
   TotpEnrolment e;
   e.secret = crypto::base32_encode(secret);
   // Usernames are [a-z0-9._-]: nothing to escape in the label.
@@ -245,12 +235,7 @@ Result<std::vector<std::string>> AccountService::confirm_totp(const Actor& a, co
   client_failures_.give_back(a.client);
 
   std::vector<std::string> codes, hashes;
-  for (int i = 0; i < kRecoveryCodes; ++i) {
-    codes.push_back(std::to_string(i) + "-" + crypto::generate_readable_password(10));
-    auto h = hasher_.hash(codes.back());
-    if (!h) return busy_error();
-    hashes.push_back(*h);
-  }
+  if (!sf::make_recovery_codes(hasher_, kRecoveryCodes, codes, hashes)) return busy_error();
   bool done = false;
   store_.write([&](storage::Writer& w) {
     auto cur = w.second_factor(a.user_id);

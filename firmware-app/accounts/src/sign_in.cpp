@@ -178,6 +178,11 @@ Result<SignIn> AccountService::finish_sign_in(const PasswordCheck& checked, cons
   store_.write([&](storage::Writer& w) {
     auto cur = w.user_by_id(u->id);
     if (!cur || cur->disabled) return;
+    // The password alone never opens a session of an account with a factor
+    // (one confirmed between sign_in()'s look and this write included).
+    const auto f = w.second_factor(cur->id);
+    const bool has_factor = f && f->confirmed_at;
+    if (how.empty() && has_factor) return;
     found = true;
     clear_failures(*cur);
     if (rehash) cur->password_hash = *rehash;
@@ -192,6 +197,10 @@ Result<SignIn> AccountService::finish_sign_in(const PasswordCheck& checked, cons
     s.id = w.insert_session(s);
     std::string detail = rehash ? "rehashed" : "";
     if (!how.empty()) detail = detail.empty() ? how : how + "; " + detail;
+    out.second_factor_missing =
+        !has_factor && settings_.second_factor.required(parse_role(cur->role).value_or(Role::User));
+    if (out.second_factor_missing)
+      detail = detail.empty() ? "second factor required: enrolment only" : detail + "; second factor required: enrolment only";
     audit(w, username, client, "sign_in", username, "ok", detail);
     out.user = *cur;
   });
@@ -300,6 +309,7 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
                                                        bool activity) {
   std::optional<SessionRecord> s;
   std::optional<UserRecord> u;
+  bool factor = false;
   const uint64_t gen = store_.data_generation();  // before the read it may stand for
   {
     std::lock_guard<std::mutex> lock(auth_mu_);
@@ -307,12 +317,17 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
     if (it != auth_cache_.end() && it->second.generation == gen) {
       s = it->second.session;
       u = it->second.user;
+      factor = it->second.second_factor;
     }
   }
   if (!s) {
     store_.read([&](storage::Reader& r) {
       s = r.session_by_token_hash(h);
       if (s) u = r.user_by_id(s->user_id);
+      if (u) {
+        auto f = r.second_factor(u->id);
+        factor = f && f->confirmed_at;
+      }
     });
     if (s && u) {
       std::lock_guard<std::mutex> lock(auth_mu_);
@@ -322,6 +337,7 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
       hit.session = *s;
       hit.user = *u;
       hit.user.password_hash.clear();
+      hit.second_factor = factor;
     }
   }
   if (!s || !u || u->disabled) return std::nullopt;
@@ -346,6 +362,8 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
   a.role = parse_role(u->role).value_or(Role::User);
   a.session_id = s->id;
   a.must_change = u->must_change || password_expired(*u, clock_.now());
+  a.second_factor = factor;
+  a.second_factor_missing = !factor && settings_.second_factor.required(a.role);
   a.client = client;
   a.generation = gen;
   return a;

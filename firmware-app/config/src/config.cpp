@@ -194,6 +194,18 @@ Status validate(const Config& c) {
         return bad("forward_auth.rules." + host, "\"" + r + "\"",
                    "roles among user, helpdesk_admin, password_admin, user_admin, global_admin");
   }
+  for (const auto& tf : c.forward_auth_two_factor)
+    if (!is_rule_host(tf))
+      return bad("forward_auth.two_factor", "\"" + tf + "\"",
+                 "lower-case host names without a port (\"wiki.example\", \"[::1]\") or \"*\" (every host)");
+  for (const auto& [role, rule] : c.second_factor_roles) {
+    if (rule != "off" && rule != "optional" && rule != "required")
+      return bad("second_factor." + role, "\"" + rule + "\"", "off, optional or required");
+    // A role's rule without enabled = true would silently do nothing.
+    if (!c.second_factor_enabled)
+      return bad("second_factor." + role, "\"" + rule + "\"",
+                 "nothing while second_factor.enabled is false: set enabled = true for per-role rules");
+  }
   if (c.pam_socket.empty() || c.pam_socket.front() != '/' || c.pam_socket.size() > 100)
     return bad("pam.socket", "\"" + c.pam_socket + "\"", "an absolute path of at most 100 bytes");
   if (!c.pam_group.empty() &&
@@ -233,12 +245,12 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
   }
   static const std::set<std::string> kSections = {"server",       "storage", "relay", "hashing",   "accounts",
                                                   "ui",           "forward_auth", "pam", "directory", "audit",
-                                                  "caller_verification"};
+                                                  "caller_verification", "second_factor"};
   for (const auto& [k, v] : root)
     if (!kSections.count(std::string(k.str())))
       return bad(std::string(k.str()), "…",
                  "one of the sections server, storage, relay, hashing, accounts, ui, forward_auth, pam, "
-                 "directory, audit, caller_verification");
+                 "directory, audit, caller_verification, second_factor");
   auto section = [&](const char* name) -> const toml::table* {
     return root.get_as<toml::table>(name);
   };
@@ -276,7 +288,8 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
   take("ui", pair<const char*, std::string&>{"default_locale", c.default_locale});
   take("forward_auth", pair<const char*, bool&>{"enabled", c.forward_auth_enabled},
        pair<const char*, std::vector<std::string>&>{"allowed_redirect_origins", c.allowed_redirect_origins},
-       pair<const char*, std::string&>{"cookie_domain", c.cookie_domain});
+       pair<const char*, std::string&>{"cookie_domain", c.cookie_domain},
+       pair<const char*, std::vector<std::string>&>{"two_factor", c.forward_auth_two_factor});
   take("pam", pair<const char*, bool&>{"enabled", c.pam_enabled},
        pair<const char*, std::string&>{"socket", c.pam_socket},
        pair<const char*, std::string&>{"group", c.pam_group},
@@ -310,8 +323,10 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
   if (const toml::table* fa = section("forward_auth")) {
     for (const auto& [k, v] : *fa) {
       const std::string key(k.str());
-      if (key != "enabled" && key != "allowed_redirect_origins" && key != "cookie_domain" && key != "rules")
-        return bad("forward_auth." + key, "…", "one of enabled, allowed_redirect_origins, cookie_domain, rules");
+      if (key != "enabled" && key != "allowed_redirect_origins" && key != "cookie_domain" && key != "rules" &&
+          key != "two_factor")
+        return bad("forward_auth." + key, "…",
+                   "one of enabled, allowed_redirect_origins, cookie_domain, rules, two_factor");
     }
     if (const toml::node* rn = fa->get("rules")) {
       const toml::table* rules = rn->as_table();
@@ -322,6 +337,22 @@ Result<Config> parse(const std::string& text, const std::string& origin) {
         if (err) return *err;
         c.forward_auth_rules.emplace_back(std::string(host.str()), list);
       }
+    }
+  }
+  if (const toml::table* sf = section("second_factor")) {
+    for (const auto& [k, v] : *sf) {
+      const std::string key(k.str());
+      if (key == "enabled") {
+        if (auto err = get(*sf, "second_factor", "enabled", c.second_factor_enabled)) return *err;
+        continue;
+      }
+      if (key != "user" && key != "helpdesk_admin" && key != "password_admin" && key != "user_admin" &&
+          key != "global_admin")
+        return bad("second_factor." + key, "…",
+                   "one of enabled, user, helpdesk_admin, password_admin, user_admin, global_admin");
+      std::string rule;
+      if (auto err = get(*sf, "second_factor", key.c_str(), rule)) return *err;
+      c.second_factor_roles.emplace_back(key, rule);
     }
   }
   if (const toml::table* pam = section("pam")) {

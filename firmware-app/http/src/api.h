@@ -52,8 +52,9 @@ struct Ctx {
 
 enum class Auth {
   None,          // anyone
-  Session,       // signed in, and not restricted to a password change
-  AnySession,    // signed in, also restricted (must-change) sessions
+  Session,       // signed in, and not restricted to a password change or to enrolment
+  AnySession,    // signed in, also restricted (must-change, enrolment-only) sessions
+  Enrolment,     // signed in, not must-change; also while a required second factor is missing
 };
 
 struct Route {
@@ -104,6 +105,8 @@ bool peer_is_trusted_proxy(const Services& s, const std::string& peer);
 void add_directory_routes(std::vector<Route>& r, Services& s);
 void add_second_factor_routes(std::vector<Route>& r, Services& s);
 void add_caller_routes(std::vector<Route>& r, Services& s);
+// Removing one's own factor and new recovery codes (routes_own_second_factor.cpp).
+void add_own_second_factor_routes(std::vector<Route>& r, Services& s);
 // The answer to a completed sign-in (either step): cookies, user, CSRF token, redirect.
 void send_signed_in(Services& s, Ctx& c, const accounts::SignIn& in, const std::optional<std::string>& rd);
 // `generation`: the request's Actor::generation, to reuse the intent count.

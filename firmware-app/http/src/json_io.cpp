@@ -32,6 +32,9 @@ int status_for(const std::string& code) {
       {"caller_verification_required", 409}, {"caller_verification_off", 409},
       {"caller_verification_ended", 409}, {"caller_verification_expired", 409},
       {"caller_verification_done", 409}, {"no_caller_factor", 409},
+      {"second_factor_required", 403}, {"second_factor_off", 403},
+      {"second_factor_required_by_policy", 409}, {"no_second_factor", 409},
+      {"second_factor_code_required", 400},
   };
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 422 : it->second;

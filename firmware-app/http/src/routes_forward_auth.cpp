@@ -125,12 +125,23 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                  if (c.actor->must_change)
                    return send_away(base + "/#/password", "password_change_required",
                                     "Change your password first.");
+                 if (c.actor->second_factor_missing)
+                   return send_away(base + "/#/second-factor", "second_factor_required",
+                                    "Set up an authenticator app first.");
                  if (s.forward_auth.has_rules() && !s.forward_auth.may_enter(host, c.actor->role))
                    fail(403, "forbidden", "Your role may not enter this site.");
+                 // A two_factor host: a password-only session is turned away
+                 // like a role that may not enter (signing in again cannot help
+                 // until the account has a factor).
+                 if (s.forward_auth.wants_two_factors(host) && !c.actor->second_factor)
+                   fail(403, "second_factor_required",
+                        "This site requires a second factor: set up an authenticator app on resetd first.");
                  c.res.set_header("Remote-User", header_safe(c.actor->username));
                  c.res.set_header("Remote-Name", header_safe(c.actor->display_name));
                  c.res.set_header("Remote-Email", header_safe(c.actor->email));
                  c.res.set_header("Remote-Groups", accounts::role_name(c.actor->role));
+                 // The factors the session's sign-in proved (Authelia's one_factor / two_factor).
+                 c.res.set_header("Remote-Factors", c.actor->second_factor ? "password,totp" : "password");
                  c.res.status = 200;
                }});
   r.push_back({"GET", PathPattern("/auth/redirect"), Auth::None, [&s](Ctx& c) {
@@ -153,7 +164,8 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                              {{"enabled", fa.enabled},
                               {"allowed_redirect_origins", fa.allowed_redirect_origins},
                               {"cookie_domain", fa.cookie_domain},
-                              {"rules", rules}}},
+                              {"rules", rules},
+                              {"two_factor", fa.two_factor_hosts}}},
                             {"pam",
                              {{"enabled", s.opts.pam_enabled},
                               {"socket", s.opts.pam_socket},

@@ -21,13 +21,15 @@ void add_second_factor_routes(std::vector<Route>& r, Services& s) {
                  auto in = take(s.accounts.sign_in_second_factor(pending, code, recovery, c.client));
                  send_signed_in(s, c, in, rd);
                }});
-  r.push_back({"GET", PathPattern("/session/second-factor"), Auth::Session, [&s](Ctx& c) {
+  // Enrolment routes stay open to a session the policy confines to enrolment.
+  r.push_back({"GET", PathPattern("/session/second-factor"), Auth::Enrolment, [&s](Ctx& c) {
                  auto st = take(s.accounts.second_factor_state(*c.actor));
                  send_json(c.res, 200,
                            {{"totp", st.totp}, {"enrolling", st.enrolling},
-                            {"recovery_codes_left", st.recovery_codes_left}});
+                            {"recovery_codes_left", st.recovery_codes_left},
+                            {"policy", accounts::factor_rule_name(st.policy)}});
                }});
-  r.push_back({"POST", PathPattern("/session/second-factor/totp"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/session/second-factor/totp"), Auth::Enrolment, [&s](Ctx& c) {
                  auto e = take(s.accounts.begin_totp(*c.actor, opt_string(c.body, "current_password")));
                  auto m = qr::encode(e.uri);
                  if (!m) fail(500, "internal_error", "The enrolment code does not fit a QR code.");
@@ -41,13 +43,14 @@ void add_second_factor_routes(std::vector<Route>& r, Services& s) {
                  c.res.set_header("Cache-Control", "no-store");
                  send_json(c.res, 200, {{"secret", e.secret}, {"uri", e.uri}, {"qr", rows}});
                }});
-  r.push_back({"POST", PathPattern("/session/second-factor/totp/confirm"), Auth::Session, [&s](Ctx& c) {
+  r.push_back({"POST", PathPattern("/session/second-factor/totp/confirm"), Auth::Enrolment, [&s](Ctx& c) {
                  const std::string code = req_string(c.body, "code");
                  if (code.size() > 64) fail(422, "wrong_totp_code", "Enter the 6-digit code the app shows.", "code");
                  auto codes = take(s.accounts.confirm_totp(*c.actor, code));
                  c.res.set_header("Cache-Control", "no-store");
                  send_json(c.res, 200, {{"recovery_codes", codes}});
                }});
+  add_own_second_factor_routes(r, s);
 }
 
 }  // namespace resetd::http

@@ -30,6 +30,7 @@ void send_signed_in(Services& s, Ctx& c, const accounts::SignIn& in, const std::
     c.res.set_header("Set-Cookie", cookie);
   json out = {{"user", user_json(in.user, s)},
               {"must_change_password", in.must_change},
+              {"second_factor_enrolment_required", in.second_factor_missing},
               {"link_delivery", !s.accounts.settings().public_url.empty()},
               {"csrf_token", s.accounts.csrf_token_for(in.token)}};
   // Forward auth: where the browser goes next, only to a configured origin.
@@ -66,6 +67,8 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200,
                            {{"user", user_json(u, s)},
                             {"must_change_password", c.actor->must_change},
+                            {"second_factor_enrolment_required", c.actor->second_factor_missing},
+                            {"second_factor", c.actor->second_factor},
                             {"link_delivery", !s.accounts.settings().public_url.empty()},
                             {"csrf_token", s.accounts.csrf_token_for(c.token)}});
                }});

@@ -157,8 +157,14 @@ struct ApiServer::Impl {
     if (!c.token.empty()) c.actor = svc.accounts.authenticate(c.token, c.client, !background);
     if (r.auth != Auth::None) {
       if (!c.actor) fail(401, "not_signed_in", "Sign in first.");
-      if (r.auth == Auth::Session && c.actor->must_change)
+      if ((r.auth == Auth::Session || r.auth == Auth::Enrolment) && c.actor->must_change)
         fail(403, "password_change_required", "Change your password first.");
+      // The site's policy wants a second factor this account lacks: nothing
+      // but setting one up (and GET /session, sign-out) until it has one.
+      if (r.auth == Auth::Session && c.actor->second_factor_missing)
+        fail(403, "second_factor_required",
+             "Set up an authenticator app first (POST /api/v1/session/second-factor/totp): the site requires "
+             "one for your role.");
     }
     const bool state_change = changes_state(req.method);
     if (state_change && r.auth != Auth::None) {

@@ -107,4 +107,20 @@ BOOST_AUTO_TEST_CASE(may_enter_trailingDotOrUppercase_stillFollowsTheRule) {
   BOOST_TEST(*ForwardAuthPolicy::host_of("https://Wiki.Example./x") == "wiki.example");
 }
 
+
+// Issue 23 item 3: two_factor hosts, matched like rules; "*" = every host; an
+// unknown host wants two factors whenever any host does.
+BOOST_AUTO_TEST_CASE(wants_two_factors_listedHostsStarAndUnknownHost) {
+  ForwardAuthSettings s;
+  s.enabled = true;
+  s.two_factor_hosts = {"secure.example"};
+  const ForwardAuthPolicy p(s);
+  BOOST_TEST(p.wants_two_factors("secure.example"));
+  BOOST_TEST(p.wants_two_factors("Secure.Example.:8443"));
+  BOOST_TEST(!p.wants_two_factors("wiki.example"));
+  BOOST_TEST(p.wants_two_factors(""));
+  s.two_factor_hosts = {"*"};
+  BOOST_TEST(ForwardAuthPolicy(s).wants_two_factors("wiki.example"));
+  BOOST_TEST(!ForwardAuthPolicy(ForwardAuthSettings{}).wants_two_factors(""));
+}
 BOOST_AUTO_TEST_SUITE_END()

@@ -283,6 +283,29 @@ BOOST_AUTO_TEST_CASE(audit_keys_readAndEachChecked) {
   BOOST_TEST(error_field("[audit]\nsyslog_host = \"loghost\"\n") == "audit.syslog_host");
 }
 
+// Issue 23: [second_factor] off by default; per-role rules only with enabled = true.
+BOOST_AUTO_TEST_CASE(secondFactor_rolesNeedEnabled_valuesChecked) {
+  auto d = parse("", "test");
+  BOOST_REQUIRE(d.ok());
+  BOOST_TEST(!d->second_factor_enabled);
+  auto ok = parse("[second_factor]\nenabled = true\nuser_admin = \"required\"\n", "test");
+  BOOST_REQUIRE(ok.ok());
+  BOOST_TEST(validate(*ok).ok());
+  BOOST_TEST(ok->second_factor_roles.size() == 1u);
+  auto off = parse("[second_factor]\nuser_admin = \"required\"\n", "test");
+  BOOST_REQUIRE(off.ok());
+  auto s = validate(*off);
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message.find("second_factor.user_admin") != std::string::npos);
+  auto bad = parse("[second_factor]\nenabled = true\nglobal_admin = \"always\"\n", "test");
+  BOOST_REQUIRE(bad.ok());
+  BOOST_TEST(!validate(*bad).ok());
+  BOOST_TEST(!parse("[second_factor]\nroot = \"off\"\n", "test").ok());
+  auto host = parse("[forward_auth]\ntwo_factor = [\"wiki.example:443\"]\n", "test");
+  BOOST_REQUIRE(host.ok());
+  BOOST_TEST(!validate(*host).ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(callerVerification_perRole_elseRefusedByName) {

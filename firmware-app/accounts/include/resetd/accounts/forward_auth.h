@@ -20,6 +20,9 @@ struct ForwardAuthSettings {
   std::string cookie_domain;                          // empty = host-only cookie
   // host name -> roles; the host "*" is the default for hosts without a rule
   std::vector<std::pair<std::string, std::vector<std::string>>> rules;
+  // hosts (names as in rules, "*" = every host) where the password alone is
+  // not enough: the session must have its second factor (Authelia's two_factor)
+  std::vector<std::string> two_factor_hosts;
 };
 
 // The rule key that stands for every host without a rule of its own.
@@ -45,6 +48,10 @@ class ForwardAuthPolicy {
   // a rule gets the "*" rule if there is one, else nobody; an empty host
   // (unknown) nobody.
   bool may_enter(std::string_view host, Role role) const;
+
+  // Whether `host` wants two factors: listed, or "*" listed; an unknown
+  // (empty) host does whenever any host does (fail closed).
+  bool wants_two_factors(std::string_view host) const;
 
   // Lower-case "scheme://host[:port]" of an absolute http(s) URL, the
   // default port dropped; nullopt when the URL is not strictly well-formed.

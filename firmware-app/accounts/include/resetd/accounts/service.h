@@ -24,6 +24,7 @@
 #include "resetd/accounts/import.h"
 #include "resetd/accounts/policy.h"
 #include "resetd/accounts/roles.h"
+#include "resetd/accounts/second_factor_policy.h"
 #include "resetd/accounts/throttle.h"
 #include "resetd/common/clock.h"
 #include "resetd/common/result.h"
@@ -51,6 +52,7 @@ struct AccountSettings {
   int directory_slots = 6;
   // [caller_verification]: role name -> policy; a role not named is optional.
   std::map<std::string, CallerPolicy> caller_policy;
+  SecondFactorPolicy second_factor;  // [second_factor]: per role off / optional / required
 };
 
 // Password expiration policy (M365): never, or every `days` with a reminder.
@@ -80,6 +82,8 @@ struct Actor {
   // The store's data_generation() when this request was authenticated, taken
   // before any of its reads: what it reads may be reused under this value.
   uint64_t generation = 0;
+  bool second_factor = false;          // the account has a confirmed factor (every session of it proved it)
+  bool second_factor_missing = false;  // policy requires one and none is set up: enrolment only
 };
 
 struct ResetOptions {
@@ -156,6 +160,8 @@ struct SignIn {
   // Set instead of `token` when the account has a second factor: no session
   // exists yet; the token is good for sign_in_second_factor() only.
   std::string pending_token;
+  // The role must have a second factor and has none: the session may only enrol.
+  bool second_factor_missing = false;
 };
 
 // Second factor (second_factor.cpp): what enrolment shows once.
@@ -167,6 +173,7 @@ struct SecondFactorState {
   bool totp = false;          // confirmed: sign-in asks for a code
   bool enrolling = false;     // a secret waits for its first code
   int recovery_codes_left = 0;
+  FactorRule policy = FactorRule::Optional;  // the caller's role's rule
 };
 
 // One directory sync (users_base -> local records keyed by the entry's stable id).
@@ -248,6 +255,18 @@ class AccountService {
   Result<TotpEnrolment> begin_totp(const Actor& a, const std::optional<std::string>& current_password);
   // Activates it with a current code; returns the ten recovery codes (shown once).
   Result<std::vector<std::string>> confirm_totp(const Actor& a, const std::string& code);
+  // One's own factor (second_factor_manage.cpp): each needs the current
+  // password (local accounts) and a current code or a recovery code; audited.
+  // Removing is refused while the role requires a factor (replace instead:
+  // begin_totp with `proof` keeps the old factor until the new one is confirmed),
+  // and ends the account's other sessions.
+  Status remove_own_second_factor(const Actor& a, const std::optional<std::string>& current_password,
+                                  const std::string& code, const std::string& recovery_code);
+  // Ten new recovery codes in place of the old ones (shown once).
+  Result<std::vector<std::string>> regenerate_recovery_codes(const Actor& a,
+                                                             const std::optional<std::string>& current_password,
+                                                             const std::string& code,
+                                                             const std::string& recovery_code);
   // Break-glass: removes the user's second factor (audited as the console).
   Status console_reset_second_factor(const std::string& username);
   static constexpr int64_t kPendingS = 5 * 60;
@@ -457,6 +476,12 @@ class AccountService {
   // Checks the caller's own password, throttled like a sign-in.
   Status confirm_own_password(const Actor& a, const storage::UserRecord& u,
                               const std::optional<std::string>& password, const std::string& action);
+  // second_factor_manage.cpp: the owner's password (local accounts) and a
+  // current TOTP code or a recovery code, each throttled like a sign-in; the
+  // code is used up. `action` names the audit rows of failures.
+  Status prove_own_second_factor(const Actor& a, const std::optional<std::string>& password,
+                                 const std::string& code, const std::string& recovery_code,
+                                 const std::string& action);
   std::optional<Actor> authenticate_hash(const std::string& row_hash, const std::string& client,
                                          bool activity);
   void touch(int64_t session_id);
@@ -503,6 +528,7 @@ class AccountService {
     uint64_t generation = 0;
     storage::SessionRecord session;
     storage::UserRecord user;  // without its password hash
+    bool second_factor = false;  // a confirmed factor
   };
   std::mutex auth_mu_;
   std::map<std::string, SessionHit> auth_cache_;

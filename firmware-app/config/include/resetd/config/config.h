@@ -55,6 +55,14 @@ struct Config {
   // rules: "host" = [roles] — who may enter which host (names, no port); once any
   // rule exists a host without one gets the "*" rule, or nobody when there is none
   std::vector<std::pair<std::string, std::vector<std::string>>> forward_auth_rules;
+  // hosts (rule keys, "*" = every host) that want two factors: a session
+  // signed in with the password alone is refused there
+  std::vector<std::string> forward_auth_two_factor;
+  // [second_factor] — staff's authenticator app: off / optional / required per
+  // role. enabled = false: optional for every role; enabled = true: required
+  // for global_admin and optional for the others, unless a role's key says otherwise.
+  bool second_factor_enabled = false;
+  std::vector<std::pair<std::string, std::string>> second_factor_roles;  // role -> off|optional|required
   // [pam] — `resetd auth-check` asking the service over a local Unix socket (off by default)
   bool pam_enabled = false;
   std::string pam_socket = "/run/resetd/auth.sock";

@@ -1,0 +1,170 @@
+// AccountService: managing one's own second factor (issue 23) — removing it
+// and new recovery codes, each proven by the password and a current code.
+#include <algorithm>
+
+#include "credentials.h"
+#include "second_factor_codes.h"
+#include "resetd/accounts/service.h"
+#include "resetd/crypto/totp.h"
+
+namespace resetd::accounts {
+
+using storage::SecondFactorRecord;
+using storage::UserRecord;
+
+namespace {
+// 422, not the sign-in's 401: the session is fine, the field is wrong.
+Error wrong_code(const char* field) {
+  return make_error("wrong_second_factor", "The code is incorrect or was already used.", field);
+}
+Error too_many(int64_t wait_s) {
+  Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
+  e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
+  return e;
+}
+Error no_factor() {
+  return make_error("no_second_factor", "No authenticator app is set up for this account.");
+}
+}  // namespace
+
+Status AccountService::prove_own_second_factor(const Actor& a, const std::optional<std::string>& password,
+                                               const std::string& code, const std::string& recovery_code,
+                                               const std::string& action) {
+  std::optional<UserRecord> u;
+  std::optional<SecondFactorRecord> f;
+  store_.read([&](storage::Reader& r) {
+    u = r.user_by_id(a.user_id);
+    if (u) f = r.second_factor(u->id);
+  });
+  if (!u) return make_error("not_signed_in", "Sign in first.");
+  if (!f || !f->confirmed_at) return no_factor();
+  const bool use_totp = !code.empty();
+  if (use_totp == !recovery_code.empty())
+    return make_error("second_factor_code_required", "Enter a code from the app or a recovery code.", "code");
+  // The password first: a session left open is not enough.
+  if (u->directory_id.empty() || !directory_mode()) {
+    if (auto st = confirm_own_password(a, *u, password, action); !st) {
+      if (st.error().code == "current_password_required")
+        return make_error("current_password_required", "Enter your current password.", "current_password");
+      return st.error();
+    }
+  }
+  const char* field = use_totp ? "code" : "recovery_code";
+  const std::string recovery = use_totp ? std::string() : sf::normalize_recovery(recovery_code);
+  if (use_totp ? !sf::six_digits(code) : recovery.empty()) return wrong_code(field);
+  // Guesses count on the sign-in counters: delays, then the lockout.
+  if (int64_t wait = client_failures_.take(a.client); wait > 0) return too_many(wait);
+  const auto slot = account_failures_.reserve(u->username);
+  if (!slot.allowed) {
+    client_failures_.give_back(a.client);
+    return too_many(slot.wait_s);
+  }
+  const int64_t now = clock_.now();
+  bool ok = false;
+  std::string detail;
+  if (use_totp) {
+    store_.write([&](storage::Writer& w) {
+      auto cur = w.second_factor(a.user_id);
+      if (!cur || !cur->confirmed_at) return;
+      auto secret = box_.open_hex(cur->totp_sealed);
+      if (!secret) {
+        detail = "TOTP secret does not open with the data dir's key";
+        return;
+      }
+      auto step = crypto::totp_match(*secret, code, crypto::totp_step(now));
+      if (step && *step > cur->last_step) {
+        cur->last_step = *step;  // used up: not again, here or at a sign-in
+        w.put_second_factor(*cur);
+        ok = true;
+      } else {
+        detail = step ? "TOTP code already used" : "wrong TOTP code";
+      }
+    });
+  } else {
+    const size_t idx = static_cast<size_t>(recovery[0] - '0');
+    const bool usable = idx < f->recovery.size() && f->recovery[idx] != "-";
+    auto v = hasher_.verify(usable ? f->recovery[idx] : dummy_hash_, recovery);
+    if (!v) {
+      account_failures_.release(u->username, slot);
+      client_failures_.give_back(a.client);
+      return busy_error();
+    }
+    if (usable && *v) {
+      store_.write([&](storage::Writer& w) {
+        auto cur = w.second_factor(a.user_id);
+        if (!cur || !cur->confirmed_at || cur->recovery.size() <= idx || cur->recovery[idx] != f->recovery[idx])
+          return;
+        cur->recovery[idx] = "-";
+        w.put_second_factor(*cur);
+        ok = true;
+      });
+    }
+    if (!ok) detail = "wrong recovery code";
+  }
+  if (!ok) {
+    store_.write([&](storage::Writer& w) {
+      auto cur = w.user_by_id(a.user_id);
+      if (!cur) return;
+      cur->failed_logins = slot.failures;
+      cur->last_failed_at = now;
+      if (slot.locked) cur->locked_until = now + kLockoutS;
+      w.update_user(*cur);
+      audit(w, a.username, a.client, action, a.username, "failed",
+            slot.locked ? detail + "; locked out" : detail);
+    });
+    return wrong_code(field);
+  }
+  account_failures_.release(u->username, slot);
+  client_failures_.give_back(a.client);
+  return ok_status();
+}
+
+Status AccountService::remove_own_second_factor(const Actor& a, const std::optional<std::string>& current_password,
+                                                const std::string& code, const std::string& recovery_code) {
+  // Checked before any proof, and again by the role the account has when
+  // it is removed: a required factor is replaced, never dropped.
+  if (settings_.second_factor.required(a.role))
+    return make_error("second_factor_required_by_policy",
+                      "The site requires a second factor for your role: set up a new app to replace it instead.");
+  if (auto st = prove_own_second_factor(a, current_password, code, recovery_code, "second_factor_remove"); !st)
+    return st;
+  bool refused = false;
+  store_.write([&](storage::Writer& w) {
+    auto u = w.user_by_id(a.user_id);
+    if (!u || settings_.second_factor.required(parse_role(u->role).value_or(Role::User))) {
+      refused = true;
+      return;
+    }
+    w.delete_second_factor(a.user_id);
+    const int64_t ended = w.delete_sessions_for_user(a.user_id, a.session_id);
+    audit(w, a.username, a.client, "second_factor_remove", a.username, "ok",
+          "TOTP and recovery codes removed; " + std::to_string(ended) + " other sessions ended");
+  });
+  if (refused)
+    return make_error("second_factor_required_by_policy",
+                      "The site requires a second factor for your role: set up a new app to replace it instead.");
+  return ok_status();
+}
+
+Result<std::vector<std::string>> AccountService::regenerate_recovery_codes(
+    const Actor& a, const std::optional<std::string>& current_password, const std::string& code,
+    const std::string& recovery_code) {
+  if (auto st = prove_own_second_factor(a, current_password, code, recovery_code, "recovery_codes_renew"); !st)
+    return st.error();
+  std::vector<std::string> codes, hashes;
+  if (!sf::make_recovery_codes(hasher_, kRecoveryCodes, codes, hashes)) return busy_error();
+  bool done = false;
+  store_.write([&](storage::Writer& w) {
+    auto cur = w.second_factor(a.user_id);
+    if (!cur || !cur->confirmed_at) return;
+    cur->recovery = hashes;  // the old ten stop working
+    w.put_second_factor(*cur);
+    audit(w, a.username, a.client, "recovery_codes_renew", a.username, "ok",
+          std::to_string(kRecoveryCodes) + " new recovery codes; the old ones no longer work");
+    done = true;
+  });
+  if (!done) return no_factor();
+  return codes;
+}
+
+}  // namespace resetd::accounts
