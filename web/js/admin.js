@@ -396,7 +396,9 @@ export async function settings(view) {
 const ACTIONS = ['sign_in', 'sign_out', 'password_change', 'password_reset', 'set_password_link', 'user_create', 'user_create_password', 'user_import',
   'user_update', 'user_delete', 'user_unlock', 'setting_change', 'relay_test', 'notification_sent', 'notification_failed',
   'notification_expired', 'notification_superseded', 'notification_retry', 'self_service_request', 'self_service_reset', 'session_end', 'expiry_reminder', 'backup',
-  'settings_change', 'directory_test', 'directory_sync', 'directory_role', 'directory_user_removed', 'password_reset_recovered'];
+  'settings_change', 'directory_test', 'directory_sync', 'directory_role', 'directory_user_removed', 'password_reset_recovered',
+  'temp_password_expired', 'caller_verification_start', 'caller_verification', 'caller_verification_override',
+  'second_factor_enrol', 'second_factor_remove', 'second_factor_reset', 'recovery_codes_renew'];
 const named = (prefix, v) => (v && has(`${prefix}.${v}`) ? t(`${prefix}.${v}`) : v || '');
 
 // Who acted, in words: the service itself, the console, or nobody signed in.
@@ -420,6 +422,10 @@ const PARTS = [
   [/^notice to (.+)$/, (m) => t('adet.noticeTo', { to: m[1].split(' ').join(', ') })],
   [/^role (\w+)$/, (m) => t('adet.role', { role: named('role', m[1]) })],
   [/^(enabled|disabled)$/, (m) => t(`adet.${m[1]}`)],
+  [/^caller not verified$/, () => t('adet.callerNotVerified')],
+  [/^caller verified by code to (.+)$/, (m) => t('adet.callerVerifiedCode', { to: m[1] })],
+  [/^caller verified by the code of their authenticator app$/, () => t('adet.callerVerifiedApp')],
+  [/^(?:override: |reason: )([\s\S]+)$/, (m) => t('adet.callerOverride', { reason: m[1] })],
 ];
 const part = (p) => { const hit = PARTS.find(([re]) => re.test(p)); return hit ? hit[1](p.match(hit[0])) : null; };
 function detailText(e) {
