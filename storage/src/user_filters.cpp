@@ -100,8 +100,10 @@ bool holds(Conn& c, const UserQuery& q, int64_t id) {
   if (!f) return false;
   std::string sql = std::string("SELECT 1 FROM users WHERE id = :id AND +(") + f->indexed + ")";
   if (*f->live) sql += std::string(" AND ") + f->live;
+  if (q.disabled) sql += " AND disabled = :disabled";
   SQLite::Statement& s = c.stmt(sql);
   s.bind(":id", static_cast<int64_t>(id));
+  if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
   if (*f->live) s.bind(":now", static_cast<int64_t>(q.now));
   if (std::string(f->live).find(":until") != std::string::npos) s.bind(":until", static_cast<int64_t>(q.expiring_before));
   return s.executeStep();

@@ -37,7 +37,7 @@ std::vector<int64_t> ids(Conn& c, const UserQuery& q, const std::string& order, 
 std::vector<int64_t> ids_among_matches(Conn& c, const UserQuery& q, const std::string& match, const std::string& order,
                                        int64_t offset, int64_t limit);
 
-// Whether user `id` matches the filter alone (no search, no disabled choice).
+// Whether user `id` matches the filter and q.disabled (not the search).
 bool holds(Conn& c, const UserQuery& q, int64_t id);
 
 }  // namespace resetd::storage::user_filters

@@ -180,54 +180,63 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
   };
   if (!q.filter.empty()) {
     const char* stable = user_filters::stable_where(q.filter);
-    auto count = [&] { return user_filters::count(conn, q); };
+    // A trigram search inside a filter: when the search matches few users, or
+    // fewer than a clock-free filter does, its matches are read first and the
+    // filter tested on each (filter=must_change&q=0421 read all of
+    // must_change's index, ~1,000,000 rows at 1M users, for the page and for
+    // the first count). Both totals are over all users (no disabled choice),
+    // kept like any total.
+    int64_t matches = -1;
+    bool from_matches = false;
+    if (fts) {
+      UserQuery sq = q;
+      sq.filter.clear();
+      sq.disabled.reset();
+      matches = kept_total(conn, memo, sq, "", [&] {
+        read_hits();
+        return static_cast<int64_t>(hits.size());
+      });
+      from_matches = matches <= kFewMatches;
+      if (!from_matches && stable) {
+        UserQuery fq = q;
+        fq.q_folded.clear();
+        fq.disabled.reset();
+        from_matches = matches < kept_total(conn, memo, fq, stable, [&] { return user_filters::count(conn, fq); });
+      }
+    }
+    auto count = [&]() -> int64_t {
+      if (!from_matches) return user_filters::count(conn, q);
+      read_hits();
+      int64_t n = 0;
+      for (int64_t id : hits) n += user_filters::holds(conn, q, id);
+      return n;
+    };
     page.total = stable ? kept_total(conn, memo, q, stable, count) : count();
     if (q.offset >= page.total || q.limit <= 0) return page;
     const Window w = window(q, page.total);
     // A search inside a clock-free filter bunches like a search (kDenseSearch).
     const bool dense = page.total * (fts && stable ? kDenseSearch : kDense) >= users;
-    if (fts && !dense) {
-      // A trigram search inside a filter: when the search matches fewer
-      // users than the filter, its matches are read first and the filter
-      // tested on them (filter=must_change&q=0421 read all of must_change's
-      // index, ~1,000,000 rows at 1M users). Counts over all users (no
-      // disabled choice), kept like any total.
-      UserQuery sq = q;
-      sq.filter.clear();
-      sq.disabled.reset();
-      const int64_t matches = kept_total(conn, memo, sq, "", [&] {
-        read_hits();
-        return static_cast<int64_t>(hits.size());
-      });
+    if (from_matches && !dense) {
       if (matches <= kFewMatches)
         return finish(conn, std::move(page), w,
                       user_filters::ids_among_matches(conn, q, match, w.order, w.offset, w.limit));
-      int64_t filtered = 0;  // the filter's own total (locked, temp_expiring: never taken as smaller)
-      if (stable) {
-        UserQuery fq = q;
-        fq.q_folded.clear();
-        fq.disabled.reset();
-        filtered = kept_total(conn, memo, fq, stable, [&] { return user_filters::count(conn, fq); });
-      }
-      if (matches < filtered) {
-        // The sort's index walked, ids kept that are among the matches and
-        // whose row passes the filter (each probed by id).
-        read_hits();
-        SQLite::Statement& s = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + w.order);
-        if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
-        std::vector<int64_t> ids;
-        int64_t skip = w.offset;
-        while (static_cast<int64_t>(ids.size()) < w.limit && s.executeStep()) {
-          const int64_t id = s.getColumn(0).getInt64();
-          if (!std::binary_search(hits.begin(), hits.end(), id) || !user_filters::holds(conn, q, id)) continue;
-          if (skip > 0) {
-            --skip;
-            continue;
-          }
-          ids.push_back(id);
+      // The sort's index walked, ids kept that are among the matches and
+      // whose row passes the filter (each probed by id).
+      read_hits();
+      SQLite::Statement& s = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + w.order);
+      if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+      std::vector<int64_t> ids;
+      int64_t skip = w.offset;
+      while (static_cast<int64_t>(ids.size()) < w.limit && s.executeStep()) {
+        const int64_t id = s.getColumn(0).getInt64();
+        if (!std::binary_search(hits.begin(), hits.end(), id) || !user_filters::holds(conn, q, id)) continue;
+        if (skip > 0) {
+          --skip;
+          continue;
         }
-        return finish(conn, std::move(page), w, ids);
+        ids.push_back(id);
       }
+      return finish(conn, std::move(page), w, ids);
     }
     return finish(conn, std::move(page), w, user_filters::ids(conn, q, w.order, w.offset, w.limit, dense));
   }
