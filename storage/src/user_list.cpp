@@ -141,8 +141,8 @@ UserPage finish(Conn& conn, UserPage page, const Window& w, const std::vector<in
 //   ids found among them (a binary search here, cheaper than SQLite probing
 //   an IN list). A shorter q: the scan (the trigram index cannot serve it).
 // A filter with a trigram search: its matches first when they are few or
-// fewer than the filter's. Only the page's rows are read whole. (A unary + keeps SQLite from using an
-// index for that term.)
+// fewer than the filter's. Only the page's rows are read whole. (A unary +
+// keeps SQLite from using an index for that term.)
 UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
   auto scalar = [&](const std::string& sql, std::optional<bool> disabled) {
     SQLite::Statement& c = conn.stmt(sql);
