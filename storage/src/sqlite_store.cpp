@@ -542,6 +542,7 @@ class SqliteStore final : public Store {
       db.exec("PRAGMA foreign_keys=ON");
       db.exec("PRAGMA secure_delete=ON");  // erased bodies leave no plaintext behind
       db.exec("PRAGMA temp_store=MEMORY");  // no temp files: the data dir is all we write
+      if (o.cache_mib > 0) db.exec("PRAGMA cache_size=-" + std::to_string(o.cache_mib * 1024));
       ::chmod(path.c_str(), 0600);
       if (o.migrate && have < known) migrate(have, known);
     } catch (const SQLite::Exception& e) {

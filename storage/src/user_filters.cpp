@@ -74,4 +74,39 @@ std::vector<int64_t> ids(Conn& c, const UserQuery& q, const std::string& order, 
   return out;
 }
 
+std::vector<int64_t> ids_among_matches(Conn& c, const UserQuery& q, const std::string& match, const std::string& order,
+                                       int64_t offset, int64_t limit) {
+  std::vector<int64_t> out;
+  const Filter* f = find(q.filter);
+  if (!f || limit <= 0) return out;
+  // The unary + keeps SQLite off the filter's partial index and the disabled
+  // indexes: the matching ids are the only rows read.
+  std::string where = std::string(" WHERE id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH :m) AND +(") +
+                      f->indexed + ")";
+  if (*f->live) where += std::string(" AND ") + f->live;
+  if (q.disabled) where += " AND +disabled = :disabled";
+  where += " AND instr(search_text, :q) > 0";
+  SQLite::Statement& s = c.stmt("SELECT id FROM users" + where + order + " LIMIT :limit OFFSET :offset");
+  s.bind(":m", match);
+  bind(s, *f, q);
+  s.bind(":limit", static_cast<int64_t>(limit));
+  s.bind(":offset", static_cast<int64_t>(offset));
+  while (s.executeStep()) out.push_back(s.getColumn(0).getInt64());
+  return out;
+}
+
+bool holds(Conn& c, const UserQuery& q, int64_t id) {
+  const Filter* f = find(q.filter);
+  if (!f) return false;
+  std::string sql = std::string("SELECT 1 FROM users WHERE id = :id AND +(") + f->indexed + ")";
+  if (*f->live) sql += std::string(" AND ") + f->live;
+  if (q.disabled) sql += " AND disabled = :disabled";
+  SQLite::Statement& s = c.stmt(sql);
+  s.bind(":id", static_cast<int64_t>(id));
+  if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+  if (*f->live) s.bind(":now", static_cast<int64_t>(q.now));
+  if (std::string(f->live).find(":until") != std::string::npos) s.bind(":until", static_cast<int64_t>(q.expiring_before));
+  return s.executeStep();
+}
+
 }  // namespace resetd::storage::user_filters

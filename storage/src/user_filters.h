@@ -31,4 +31,13 @@ int64_t count(Conn& c, const UserQuery& q);
 std::vector<int64_t> ids(Conn& c, const UserQuery& q, const std::string& order, int64_t offset, int64_t limit,
                          bool walk);
 
+// The same ids when q.q_folded is a trigram search with few matches: the
+// search's matches (`match`: its FTS5 phrase) read by id, the filter tested on
+// each (a filter matching most users would otherwise walk its whole index).
+std::vector<int64_t> ids_among_matches(Conn& c, const UserQuery& q, const std::string& match, const std::string& order,
+                                       int64_t offset, int64_t limit);
+
+// Whether user `id` matches the filter and q.disabled (not the search).
+bool holds(Conn& c, const UserQuery& q, int64_t id);
+
 }  // namespace resetd::storage::user_filters

@@ -140,8 +140,9 @@ UserPage finish(Conn& conn, UserPage page, const Window& w, const std::vector<in
 //   up and sorted, more read into memory and the sort's index walked keeping
 //   ids found among them (a binary search here, cheaper than SQLite probing
 //   an IN list). A shorter q: the scan (the trigram index cannot serve it).
-// Only the page's rows are read whole. (A unary + keeps SQLite from using an
-// index for that term.)
+// A filter with a trigram search: its matches first when they are few or
+// fewer than the filter's. Only the page's rows are read whole. (A unary +
+// keeps SQLite from using an index for that term.)
 UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
   auto scalar = [&](const std::string& sql, std::optional<bool> disabled) {
     SQLite::Statement& c = conn.stmt(sql);
@@ -155,16 +156,6 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
   // The users the walked index holds.
   const int64_t users = q.disabled ? kept(*q.disabled) : scalar("SELECT coalesce(sum(n), 0) FROM user_counts", std::nullopt);
   UserPage page;
-
-  if (!q.filter.empty()) {
-    const char* stable = user_filters::stable_where(q.filter);
-    auto count = [&] { return user_filters::count(conn, q); };
-    page.total = stable ? kept_total(conn, memo, q, stable, count) : count();
-    if (q.offset >= page.total || q.limit <= 0) return page;
-    const Window w = window(q, page.total);
-    const bool dense = page.total * kDense >= users;
-    return finish(conn, std::move(page), w, user_filters::ids(conn, q, w.order, w.offset, w.limit, dense));
-  }
 
   const bool search = !q.q_folded.empty();
   const bool fts = search && trigram_searchable(q.q_folded);
@@ -187,6 +178,69 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
     if (!std::is_sorted(hits.begin(), hits.end())) std::sort(hits.begin(), hits.end());
     have_hits = true;
   };
+  if (!q.filter.empty()) {
+    const char* stable = user_filters::stable_where(q.filter);
+    // A trigram search inside a filter: when the search matches few users, or
+    // fewer than a clock-free filter does, its matches are read first and the
+    // filter tested on each (filter=must_change&q=0421 read all of
+    // must_change's index, ~1,000,000 rows at 1M users, for the page and for
+    // the first count). Both totals are over all users (no disabled choice),
+    // kept like any total.
+    int64_t matches = -1;
+    bool from_matches = false;
+    if (fts) {
+      UserQuery sq = q;
+      sq.filter.clear();
+      sq.disabled.reset();
+      matches = kept_total(conn, memo, sq, "", [&] {
+        read_hits();
+        return static_cast<int64_t>(hits.size());
+      });
+      from_matches = matches <= kFewMatches;
+      if (!from_matches && stable) {
+        UserQuery fq = q;
+        fq.q_folded.clear();
+        fq.disabled.reset();
+        from_matches = matches < kept_total(conn, memo, fq, stable, [&] { return user_filters::count(conn, fq); });
+      }
+    }
+    auto count = [&]() -> int64_t {
+      if (!from_matches) return user_filters::count(conn, q);
+      read_hits();
+      int64_t n = 0;
+      for (int64_t id : hits) n += user_filters::holds(conn, q, id);
+      return n;
+    };
+    page.total = stable ? kept_total(conn, memo, q, stable, count) : count();
+    if (q.offset >= page.total || q.limit <= 0) return page;
+    const Window w = window(q, page.total);
+    // A search inside a clock-free filter bunches like a search (kDenseSearch).
+    const bool dense = page.total * (fts && stable ? kDenseSearch : kDense) >= users;
+    if (from_matches && !dense) {
+      if (matches <= kFewMatches)
+        return finish(conn, std::move(page), w,
+                      user_filters::ids_among_matches(conn, q, match, w.order, w.offset, w.limit));
+      // The sort's index walked, ids kept that are among the matches and
+      // whose row passes the filter (each probed by id).
+      read_hits();
+      SQLite::Statement& s = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + w.order);
+      if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+      std::vector<int64_t> ids;
+      int64_t skip = w.offset;
+      while (static_cast<int64_t>(ids.size()) < w.limit && s.executeStep()) {
+        const int64_t id = s.getColumn(0).getInt64();
+        if (!std::binary_search(hits.begin(), hits.end(), id) || !user_filters::holds(conn, q, id)) continue;
+        if (skip > 0) {
+          --skip;
+          continue;
+        }
+        ids.push_back(id);
+      }
+      return finish(conn, std::move(page), w, ids);
+    }
+    return finish(conn, std::move(page), w, user_filters::ids(conn, q, w.order, w.offset, w.limit, dense));
+  }
+
   // How many match, counted (what the memo keeps).
   auto count = [&]() -> int64_t {
     if (!fts) {

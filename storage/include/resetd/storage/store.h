@@ -146,6 +146,10 @@ struct OpenOptions {
   // no -wal file), and leave that mark again at a clean close. After a crash,
   // a SIGKILL or any change by something else, the full check runs.
   bool trust_clean_stop = false;
+  // The writer's page cache in MiB (0: SQLite's default, 2 MiB). A bulk load
+  // whose indexes outgrow the cache rewrites most of their pages at every
+  // commit; with room for them all it writes each page once.
+  int cache_mib = 0;
 };
 
 class Store {
