@@ -151,7 +151,11 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                  auto url = s.forward_auth.return_url(rd);
                  if (!url)
                    fail(422, "redirect_not_allowed", "That return address is not among the configured sites.", "rd");
-                 send_json(c.res, 200, {{"redirect", *url}});
+                 // A signed-in account without an app, bound for a two_factor host,
+                 // would only meet the proxy's 403: the page sends it to enrol first.
+                 const bool needs = c.actor && !c.actor->second_factor &&
+                                    s.forward_auth.wants_two_factors(accounts::ForwardAuthPolicy::host_of(*url).value_or(""));
+                 send_json(c.res, 200, {{"redirect", *url}, {"second_factor_required", needs}});
                }});
   r.push_back({"GET", PathPattern("/settings/integrations"), Auth::Session, [&s](Ctx& c) {
                  if (!accounts::may_administer_site(c.actor->role))
