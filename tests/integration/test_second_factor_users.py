@@ -146,3 +146,25 @@ def test_a_directory_user_enrols_with_the_directory_password(slapd, sink, make_r
     r = second_step(d, pending, code=totp(secret, 30))
     assert r.status == 200 and r.json["user"]["username"] == "bob", r
     assert verify(d, SITE).status == 200
+
+
+def test_no_enrol_detour_where_an_app_would_not_help(make_resetd, sink):
+    """A host rule that keeps the role out, or a role whose policy is off: the page is
+    not sent to "Second factor" (the proxy refuses either way)."""
+    srv = make_resetd(relay_port=sink.port, extra_toml=TOML.replace(
+        '[caller_verification]', '[forward_auth.rules]\n"secure.example" = ["helpdesk_admin"]\n'
+        '"plain.example" = ["user", "helpdesk_admin"]\n[caller_verification]')
+        + '[second_factor]\nenabled = true\nglobal_admin = "optional"\nhelpdesk_admin = "off"\n')
+    admin = srv.admin()
+    pw, hd_pw = strong_password(), strong_password()
+    admin.create_user("ute", password=pw)
+    admin.create_user("hod", role="helpdesk_admin", password=hd_pw)
+    u, r = sign_in_as(srv, "ute", pw, source="127.0.0.71")
+    assert r.status == 200, r
+    assert_error_json(verify(u, SITE), 403, "forbidden")
+    assert redirect_for(u, SITE)["second_factor_required"] is False
+    h, r = sign_in_as(srv, "hod", hd_pw, source="127.0.0.72")
+    assert r.status == 200, r
+    assert_error_json(verify(h, SITE), 403, "second_factor_required")
+    assert redirect_for(h, SITE)["second_factor_required"] is False
+    assert_error_json(h.post("session/second-factor/totp", {"current_password": hd_pw}), 403, "second_factor_off")
