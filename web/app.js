@@ -8,6 +8,7 @@ import { reset } from './js/reset.js';
 import { importUsers } from './js/import.js';
 import { notifications, settings, audit, sessions } from './js/admin.js';
 import { secondFactor } from './js/second_factor.js';
+import { enrolFirst } from './js/second_factor_site.js';
 
 const ADMIN = ['global_admin', 'user_admin', 'helpdesk_admin', 'password_admin'];
 const app = { session: null, health: null, flash: null };
@@ -219,7 +220,9 @@ async function start() {
   if (app.session && rd && !app.session.must_change_password) {
     try {
       const r = await api('GET', `/auth/redirect?rd=${encodeURIComponent(rd)}`, undefined, { noAuthRedirect: true });
-      return leaveFor(r.redirect);
+      // A two_factor site and no app yet: set one up here first.
+      if (!r.second_factor_required || app.session.second_factor_enrolment_required) return leaveFor(r.redirect);
+      history.replaceState(null, '', `/#${enrolFirst(app, r.redirect)}`);
     } catch { /* not a configured site: stay here */ }
   }
   window.addEventListener('hashchange', () => render());

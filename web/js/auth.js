@@ -3,6 +3,7 @@
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
+import { siteNeedsFactor, enrolFirst } from './second_factor_site.js';
 import { field, newPassword, errorBox, say, showError, clearErrors, fieldError, busy, button } from './ui.js';
 
 const page = (view, titleKey, ...kids) => view.append(h('div', { class: 'narrow' }, h('h1', { tabindex: '-1' }, t(titleKey)), ...kids));
@@ -57,7 +58,7 @@ export async function signIn(view, ctx) {
           pw.input.value = '';
           return secondStep(view, ctx, s.pending_token, rd);
         }
-        finishSignIn(ctx, s, rd);
+        await finishSignIn(ctx, s, rd);
       } catch (e) {
         pw.input.value = '';
         showError(form, err, e);
@@ -68,8 +69,12 @@ export async function signIn(view, ctx) {
   ctx.focus = user.input;
 }
 
-function finishSignIn(ctx, s, rd) {
-  if (s.redirect && !s.must_change_password) return leaveFor(s.redirect);
+async function finishSignIn(ctx, s, rd) {
+  if (s.redirect && !s.must_change_password) {
+    if (s.second_factor_enrolment_required || !(await siteNeedsFactor(s.redirect))) return leaveFor(s.redirect);
+    ctx.setSession(s);
+    return ctx.go(enrolFirst(ctx.app, s.redirect));
+  }
   if (s.redirect) sessionStorage.setItem('resetd.rd', s.redirect);
   else if (rd) sessionStorage.removeItem('resetd.rd');
   ctx.setSession(s);
@@ -105,7 +110,7 @@ function secondStep(view, ctx, pending, rd) {
         if (rec.hidden) body.code = code.input.value.trim();
         else body.recovery_code = rec.input.value.trim();
         if (rd) body.rd = rd;
-        finishSignIn(ctx, await api('POST', '/session/second-factor', body, { noAuthRedirect: true }), rd);
+        await finishSignIn(ctx, await api('POST', '/session/second-factor', body, { noAuthRedirect: true }), rd);
       } catch (e) {
         code.input.value = '';
         rec.input.value = '';

@@ -6,6 +6,7 @@ import { t } from './i18n.js';
 import { api } from './api.js';
 import { field, errorBox, showError, clearErrors, fieldError, busy, announce, say } from './ui.js';
 import { manageForms, recoveryList, continueAfterEnrol } from './second_factor_manage.js';
+import { continueToSite } from './second_factor_site.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -93,6 +94,7 @@ function showEnrol(box, e, ctx) {
         h2.focus();
         announce(t('tf.enrolled'));
         if (ctx.app.session?.second_factor_enrolment_required) await continueAfterEnrol(box, ctx);
+        continueToSite(box);
       } catch (ex) {
         code.input.value = '';
         showError(form, err, ex);

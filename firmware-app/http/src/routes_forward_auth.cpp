@@ -151,7 +151,16 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                  auto url = s.forward_auth.return_url(rd);
                  if (!url)
                    fail(422, "redirect_not_allowed", "That return address is not among the configured sites.", "rd");
-                 send_json(c.res, 200, {{"redirect", *url}});
+                 // A signed-in account without an app, bound for a two_factor host,
+                 // would only meet the proxy's 403: the page sends it to enrol first.
+                 // (Not when a host rule keeps the role out, or its policy is "off":
+                 // setting up an app would not help or is not offered.)
+                 const std::string host = accounts::ForwardAuthPolicy::host_of(*url).value_or("");
+                 const bool needs =
+                     c.actor && !c.actor->second_factor && s.forward_auth.wants_two_factors(host) &&
+                     (!s.forward_auth.has_rules() || s.forward_auth.may_enter(host, c.actor->role)) &&
+                     s.accounts.settings().second_factor.rule(c.actor->role) != accounts::FactorRule::Off;
+                 send_json(c.res, 200, {{"redirect", *url}, {"second_factor_required", needs}});
                }});
   r.push_back({"GET", PathPattern("/settings/integrations"), Auth::Session, [&s](Ctx& c) {
                  if (!accounts::may_administer_site(c.actor->role))
