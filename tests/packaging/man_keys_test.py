@@ -4,7 +4,8 @@
 The keys are read out of firmware-app/config/src/config.cpp itself: each
 take("section", {"key", ...}, ...) call, and each sub-table read with
 <table>->get("key") from a table taken with section("name"). The man page's keys
-are the .B lines after .TP under .SH "[section]". A key in the code but not in
+are the .B lines after .TP under .SH "[section]" (a comma list: several keys).
+Sections keyed by role are read from their loop's `key == "…"` tests. A key in the code but not in
 the page fails; so does a page key the code does not know (a stale page).
 
   man_keys_test.py SOURCE_DIR
@@ -25,6 +26,12 @@ tables = dict(re.findall(r'const toml::table\*\s*(\w+)\s*=\s*section\("(\w+)"\)'
 for var, key in re.findall(r'\b(\w+)->get\("(\w+)"\)', code):
     if var in tables:
         in_code.add(f"{tables[var]}.{key}")
+# Sections keyed by role ([second_factor], [caller_verification]) loop over their
+# table and name the keys they take in `key == "…"` / `key != "…"` tests.
+for var, body in re.findall(r'for \(const auto& \[k, v\] : \*(\w+)\) \{(.*?)\n    \}\n', code, re.S):
+    if var in tables:
+        for key in re.findall(r'key [!=]= "(\w+)"', body):
+            in_code.add(f"{tables[var]}.{key}")
 if len(in_code) < 20:
     sys.exit(f"FAIL: found only {len(in_code)} keys in config.cpp; has its shape changed? {sorted(in_code)}")
 
@@ -37,7 +44,9 @@ for i, line in enumerate(lines):
     elif line.startswith(".SH"):
         section = None
     elif line == ".TP" and section and i + 1 < len(lines) and lines[i + 1].startswith(".B "):
-        in_page.add(f"{section}." + lines[i + 1].split()[1])
+        # one key, or several sharing a description: `.B user, helpdesk_admin, …`
+        for key in lines[i + 1][3:].split(","):
+            in_page.add(f"{section}." + key.split()[0])
 
 missing = sorted(in_code - in_page)
 stale = sorted(in_page - in_code)
