@@ -178,6 +178,26 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
     if (!std::is_sorted(hits.begin(), hits.end())) std::sort(hits.begin(), hits.end());
     have_hits = true;
   };
+  // The sort's index walked from the window's offset, keeping the ids among the
+  // matches (a binary search, not SQLite probing an IN list per entry, ~1 µs
+  // each) that `keep` also accepts; stops at the window's end.
+  auto walk_hits = [&](const Window& w, const std::function<bool(int64_t)>& keep) {
+    read_hits();
+    SQLite::Statement& s = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + w.order);
+    if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
+    std::vector<int64_t> ids;
+    int64_t skip = w.offset;
+    while (static_cast<int64_t>(ids.size()) < w.limit && s.executeStep()) {
+      const int64_t id = s.getColumn(0).getInt64();
+      if (!std::binary_search(hits.begin(), hits.end(), id) || !keep(id)) continue;
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
+      ids.push_back(id);
+    }
+    return ids;
+  };
   if (!q.filter.empty()) {
     const char* stable = user_filters::stable_where(q.filter);
     // A trigram search inside a filter: when the search matches few users, or
@@ -222,21 +242,8 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
                       user_filters::ids_among_matches(conn, q, match, w.order, w.offset, w.limit));
       // The sort's index walked, ids kept that are among the matches and
       // whose row passes the filter (each probed by id).
-      read_hits();
-      SQLite::Statement& s = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + w.order);
-      if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
-      std::vector<int64_t> ids;
-      int64_t skip = w.offset;
-      while (static_cast<int64_t>(ids.size()) < w.limit && s.executeStep()) {
-        const int64_t id = s.getColumn(0).getInt64();
-        if (!std::binary_search(hits.begin(), hits.end(), id) || !user_filters::holds(conn, q, id)) continue;
-        if (skip > 0) {
-          --skip;
-          continue;
-        }
-        ids.push_back(id);
-      }
-      return finish(conn, std::move(page), w, ids);
+      return finish(conn, std::move(page), w,
+                    walk_hits(w, [&](int64_t id) { return user_filters::holds(conn, q, id); }));
     }
     return finish(conn, std::move(page), w, user_filters::ids(conn, q, w.order, w.offset, w.limit, dense));
   }
@@ -282,24 +289,8 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
     // Most users match (or no index can serve q): the sort's index, each row tested.
     where += " AND instr(search_text, :q) > 0" + on_disabled;
   } else if (fts && page.total > kFewMatches) {
-    // Many matches, but far from most: the same walk of the sort's index, but
-    // the membership test is a binary search in the matching ids here instead
-    // of SQLite probing its IN list for every entry (~1 µs each).
-    read_hits();
-    SQLite::Statement& s = conn.stmt("SELECT id FROM users" + std::string(q.disabled ? " WHERE disabled = :disabled" : "") + w.order);
-    if (q.disabled) s.bind(":disabled", *q.disabled ? 1 : 0);
-    std::vector<int64_t> ids;
-    int64_t skip = w.offset;
-    while (static_cast<int64_t>(ids.size()) < w.limit && s.executeStep()) {
-      const int64_t id = s.getColumn(0).getInt64();
-      if (!std::binary_search(hits.begin(), hits.end(), id)) continue;
-      if (skip > 0) {
-        --skip;
-        continue;
-      }
-      ids.push_back(id);
-    }
-    return finish(conn, std::move(page), w, ids);
+    // Many matches, but far from most: the same walk of the sort's index.
+    return finish(conn, std::move(page), w, walk_hits(w, [](int64_t) { return true; }));
   } else if (fts) {
     where += " AND " + in_matches + (q.disabled ? " AND +disabled = :disabled" : "");
   } else {
