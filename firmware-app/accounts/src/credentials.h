@@ -1,6 +1,7 @@
 // Internal to accounts: what every way of setting a password has in common.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,14 @@ namespace resetd::accounts {
 inline Error busy_error() {
   Error e = make_error("busy", "The appliance is busy; try again in a few seconds.");
   e.retry_after_s = 5;
+  return e;
+}
+
+// The sign-in throttle or lockout said wait (429 with Retry-After, ≥ 1 s):
+// the password step, the code step and proving one's own factor alike.
+inline Error too_many_attempts(int64_t wait_s) {
+  Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
+  e.retry_after_s = static_cast<int>(wait_s > 1 ? wait_s : 1);
   return e;
 }
 

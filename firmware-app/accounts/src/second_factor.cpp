@@ -27,11 +27,6 @@ Error sign_in_expired() {
 Error invalid_code(const char* field) {
   return make_error("invalid_second_factor", "The code is incorrect or was already used.", field);
 }
-Error throttled(int64_t wait_s) {
-  Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
-  e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
-  return e;
-}
 }  // namespace
 
 std::string AccountService::start_pending(const PasswordCheck& checked, const std::string& client,
@@ -78,11 +73,11 @@ Result<SignIn> AccountService::sign_in_second_factor(const std::string& pending,
   const int64_t uid = p->checked.user.id;
   // The same counters as the password step: per client, and consecutive
   // failures per account with its delays and lockout.
-  if (int64_t wait = client_failures_.take(client); wait > 0) return throttled(wait);
+  if (int64_t wait = client_failures_.take(client); wait > 0) return too_many_attempts(wait);
   const auto slot = account_failures_.reserve(username);
   if (!slot.allowed) {
     client_failures_.give_back(client);
-    return throttled(slot.wait_s);
+    return too_many_attempts(slot.wait_s);
   }
   const int64_t now = clock_.now();
   bool ok = false;
@@ -223,7 +218,7 @@ Result<std::vector<std::string>> AccountService::confirm_totp(const Actor& a, co
   if (!six_digits(code)) return make_error("wrong_totp_code", "Enter the 6-digit code the app shows.", "code");
   // Guesses here are throttled like sign-ins per client (the session's owner
   // saw the secret; this only keeps the route from being a free oracle).
-  if (int64_t wait = client_failures_.take(a.client); wait > 0) return throttled(wait);
+  if (int64_t wait = client_failures_.take(a.client); wait > 0) return too_many_attempts(wait);
   std::optional<SecondFactorRecord> f;
   store_.read([&](storage::Reader& r) { f = r.second_factor(a.user_id); });
   if (!f || f->confirmed_at)

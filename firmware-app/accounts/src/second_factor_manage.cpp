@@ -17,11 +17,6 @@ namespace {
 Error wrong_code(const char* field) {
   return make_error("wrong_second_factor", "The code is incorrect or was already used.", field);
 }
-Error too_many(int64_t wait_s) {
-  Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
-  e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
-  return e;
-}
 Error no_factor() {
   return make_error("no_second_factor", "No authenticator app is set up for this account.");
 }
@@ -53,11 +48,11 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
   const std::string recovery = use_totp ? std::string() : sf::normalize_recovery(recovery_code);
   if (use_totp ? !sf::six_digits(code) : recovery.empty()) return wrong_code(field);
   // Guesses count on the sign-in counters: delays, then the lockout.
-  if (int64_t wait = client_failures_.take(a.client); wait > 0) return too_many(wait);
+  if (int64_t wait = client_failures_.take(a.client); wait > 0) return too_many_attempts(wait);
   const auto slot = account_failures_.reserve(u->username);
   if (!slot.allowed) {
     client_failures_.give_back(a.client);
-    return too_many(slot.wait_s);
+    return too_many_attempts(slot.wait_s);
   }
   const int64_t now = clock_.now();
   bool ok = false;

@@ -14,11 +14,6 @@ namespace {
 // Sessions whose reads authenticate() keeps; past this many it starts over.
 constexpr size_t kAuthCacheSize = 64;
 
-Error throttled(int64_t wait_s) {
-  Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
-  e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
-  return e;
-}
 Error bad_credentials() {
   return make_error("invalid_credentials", "The username or password is incorrect.");
 }
@@ -34,7 +29,7 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     const std::string& throttle_key, const std::string& context) {
   // The client's attempt is taken (and given back when the password is right)
   // before the verification, so parallel attempts can't all pass the check.
-  if (int64_t wait = client_failures_.take(throttle_key); wait > 0) return throttled(wait);
+  if (int64_t wait = client_failures_.take(throttle_key); wait > 0) return too_many_attempts(wait);
 
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_username(username); });
@@ -51,7 +46,7 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
   const auto slot = account_failures_.reserve(username);
   if (!slot.allowed) {
     client_failures_.give_back(throttle_key);
-    return throttled(slot.wait_s);
+    return too_many_attempts(slot.wait_s);
   }
 
   // A directory user signs in with a simple bind over TLS; the directory
@@ -234,7 +229,7 @@ Result<UserRecord> AccountService::check_service_password(const std::string& use
     }
   }
   if (refused) {
-    if (int64_t wait = client_failures_.take(throttle_key); wait > 0) return throttled(wait);
+    if (int64_t wait = client_failures_.take(throttle_key); wait > 0) return too_many_attempts(wait);
     const std::string target = valid_username(username_in) ? username_in : "(invalid username)";
     store_.write([&](storage::Writer& w) {
       audit(w, "-", client, "sign_in", target, "failed", with_context(why, detail));
@@ -392,11 +387,11 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
                       "current_password");
   // Throttled like a sign-in, on the same counters: a borrowed session can't
   // guess the owner's password here faster than at the sign-in page.
-  if (int64_t wait = client_failures_.take(a.client); wait > 0) return throttled(wait);
+  if (int64_t wait = client_failures_.take(a.client); wait > 0) return too_many_attempts(wait);
   const auto slot = account_failures_.reserve(u.username);
   if (!slot.allowed) {
     client_failures_.give_back(a.client);
-    return throttled(slot.wait_s);
+    return too_many_attempts(slot.wait_s);
   }
   // A directory user's password is the directory's: a bind checks it, as at
   // sign-in (no local hash to compare, and none to skip the check for).
@@ -436,7 +431,7 @@ Status AccountService::change_own_password(const Actor& a, const std::string& cu
   std::optional<UserRecord> u;
   store_.read([&](storage::Reader& r) { u = r.user_by_id(a.user_id); });
   if (!u) return make_error("not_signed_in", "Sign in first.");
-  if (int64_t wait = client_failures_.retry_after(a.client); wait > 0) return throttled(wait);
+  if (int64_t wait = client_failures_.retry_after(a.client); wait > 0) return too_many_attempts(wait);
   if (!u->directory_id.empty() && directory_mode()) {
     // resetd's policy first, then the directory's (OpenLDAP: exop with the
     // old password as the user; AD: delete old + add new on their behalf).
