@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <vector>
 
 #include <filesystem>
@@ -139,23 +140,32 @@ BOOST_AUTO_TEST_CASE(unmatchable_hash_wellFormedNeverVerifiesAndCostsAFullVerifi
   // Same cost by construction: the prefix and needs_rehash() above say libsodium
   // reads our own parameters out of it. What is left to show is that verifying
   // it runs the whole computation: a malformed string fails in microseconds
-  // (ratio near 0.001). Interleaved, and the fastest of 5 of each, which a busy
-  // or instrumented (sanitizer) machine slows least; only the lower bound
-  // carries meaning, the upper one catches a wildly wrong parameter set.
+  // (ratio near 0.001). Measured as this thread's CPU time (Argon2 with p=1 runs
+  // in the caller), interleaved, the fastest of 5 of each: other processes on a
+  // busy CI machine do not count against it. Under ASan the ratio is bimodal,
+  // about 0.28 or 3.5 from run to run (whichever call gets fresh pages from the
+  // sanitizer's allocator pays their faults); Release gives 0.95-1.03. So the
+  // bounds are 0.05 and 20: 50 times above an early parse failure, and still
+  // catching a wildly wrong parameter set.
+  const auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  };
   double fastest_real = 1e9, fastest_fake = 1e9;
   for (int i = 0; i < 5; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
+    const double t0 = cpu_now();
     BOOST_TEST(*h.verify(*real, "wrong-password-123") == false);
-    auto t1 = std::chrono::steady_clock::now();
+    const double t1 = cpu_now();
     BOOST_TEST(*h.verify(fake, "wrong-password-123") == false);
-    auto t2 = std::chrono::steady_clock::now();
-    fastest_real = std::min(fastest_real, std::chrono::duration<double>(t1 - t0).count());
-    fastest_fake = std::min(fastest_fake, std::chrono::duration<double>(t2 - t1).count());
+    const double t2 = cpu_now();
+    fastest_real = std::min(fastest_real, t1 - t0);
+    fastest_fake = std::min(fastest_fake, t2 - t1);
   }
   const double ratio = fastest_fake / fastest_real;
-  BOOST_TEST_MESSAGE("unmatchable/real verification time, fastest of 5 each: " << ratio);
-  BOOST_TEST(ratio > 0.3);
-  BOOST_TEST(ratio < 5.0);
+  BOOST_TEST_MESSAGE("unmatchable/real verification CPU time, fastest of 5 each: " << ratio);
+  BOOST_TEST(ratio > 0.05);
+  BOOST_TEST(ratio < 20.0);
 }
 
 BOOST_AUTO_TEST_CASE(hasher_allSlotsBusy_givesUpAfterMaxWait) {
