@@ -63,7 +63,7 @@ if(CMAKE_CROSSCOMPILING)
   set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${RESETD_DEB_ARCH})
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.34), libbrotli1 (>= 0.6.0), libcpp-httplib0.11 (>= 0.11.4+ds), libcurl4 (>= 7.16.2), libgcc-s1 (>= 3.0), libldap-2.5-0 (>= 2.5.4), libsodium23 (>= 1.0.14), libsqlite3-0 (>= 3.14.0), libssl3 (>= 3.0.0), libstdc++6 (>= 12), libtomlplusplus3 (>= 3.2.0), libutf8proc2 (>= 1.3), libzxcvbn0 (>= 0.20150103), zlib1g (>= 1:1.1.4), ${_script_deps}")
+    "libc6 (>= 2.34), libbrotli1 (>= 0.6.0), libcpp-httplib0.11 (>= 0.11.4+ds), libcurl4 (>= 7.16.2), libfido2-1 (>= 1.6.0), libgcc-s1 (>= 3.0), libldap-2.5-0 (>= 2.5.4), libsodium23 (>= 1.0.14), libsqlite3-0 (>= 3.14.0), libssl3 (>= 3.0.0), libstdc++6 (>= 12), libtomlplusplus3 (>= 3.2.0), libutf8proc2 (>= 1.3), libzxcvbn0 (>= 0.20150103), zlib1g (>= 1:1.1.4), ${_script_deps}")
 else()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
   # libcurl (the SMTP/webhook relays) and libldap (the directory) are dlopen()ed, so

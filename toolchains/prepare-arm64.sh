@@ -9,7 +9,7 @@ pkgs=(crossbuild-essential-arm64 qemu-user pkgconf:arm64
   libcpp-httplib-dev:arm64 libsqlitecpp-dev:arm64 libsqlite3-dev:arm64 libsodium-dev:arm64
   libboost-test-dev:arm64 libcurl4-openssl-dev:arm64 libssl-dev:arm64
   libtomlplusplus-dev:arm64 libzxcvbn-dev:arm64 libutf8proc-dev:arm64 zlib1g-dev:arm64 libldap-dev:arm64
-  libbrotli-dev:arm64
+  libbrotli-dev:arm64 libfido2-dev:arm64
   nlohmann-json3-dev libcli11-dev)   # the last two are Architecture: all (headers only)
 
 missing=()

@@ -20,7 +20,7 @@ APTDIR=$(dirname "$SYSROOT")/apt-armhf
 # apt adds every dependency (curl: nghttp2, idn2, ssh2, psl, rtmp, gssapi, ldap, ...).
 pkgs=(libsodium-dev libsqlite3-dev libsqlitecpp-dev libcpp-httplib-dev libssl-dev
   libbrotli-dev zlib1g-dev libcurl4-openssl-dev libboost-test-dev libtomlplusplus-dev
-  libzxcvbn-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev libldap-dev)
+  libzxcvbn-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev libldap-dev libfido2-dev)
 # Provided by crossbuild-essential-armhf under /usr/arm-linux-gnueabihf; a second copy
 # in the sysroot would mix two C/C++ runtimes.
 skip='^(libc6|libc6-dev|libc-dev-bin|libgcc-s1|libgcc-12-dev|libstdc\+\+6|libstdc\+\+-12-dev|gcc-12-base|linux-libc-dev|libcrypt1|libcrypt-dev|libnsl-dev|libnsl2|libtirpc.*|rpcsvc-proto|libasan8|libubsan1|libgomp1|libatomic1)$'
