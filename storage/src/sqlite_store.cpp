@@ -442,6 +442,14 @@ class SqliteTx final : public Writer {
   }
   void put_second_factor(const SecondFactorRecord& f) override { second_factor_queries::put(conn_, f); }
   bool delete_second_factor(int64_t user_id) override { return second_factor_queries::remove(conn_, user_id); }
+  std::vector<SecurityKeyRecord> security_keys(int64_t user_id) override {
+    return second_factor_queries::keys(conn_, user_id);
+  }
+  int64_t insert_security_key(const SecurityKeyRecord& k) override { return second_factor_queries::insert_key(conn_, k); }
+  void touch_security_key(int64_t id, int64_t n, int64_t at) override { second_factor_queries::touch_key(conn_, id, n, at); }
+  int64_t delete_security_keys(int64_t user_id, int64_t id) override {
+    return second_factor_queries::remove_keys(conn_, user_id, id);
+  }
   void close_intent(int64_t id, const std::string& state, const std::string& detail,
                     int64_t now) override {
     SQLite::Statement& s = stmt("UPDATE directory_intents SET state = ?, detail = ?, resolved_at = ?, "

@@ -68,7 +68,8 @@ def enrol(srv, client, workdir):
     assert decode_qr(e["qr"], os.path.join(workdir, "enrol.pbm")) == e["uri"]
     # not active before a code confirms it
     st = client.get("session/second-factor").json
-    assert st == {"totp": False, "enrolling": True, "recovery_codes_left": 0, "policy": "optional"}, st
+    assert st == {"totp": False, "enrolling": True, "recovery_codes_left": 0, "policy": "optional",
+                  "security_keys": [], "security_key_rp_id": None}, st
     assert sign_in_as(srv, client.user["username"], client.password)[1].json.get("csrf_token")
     wrong = "%06d" % ((int(totp(e["secret"])) + 500000) % 1000000)
     assert_error_json(client.post("session/second-factor/totp/confirm", {"code": wrong}), 422, "wrong_totp_code")
@@ -78,7 +79,8 @@ def enrol(srv, client, workdir):
     assert len(codes) == 10 and len(set(codes)) == 10, codes
     assert all(re.fullmatch(r"%d-[a-z0-9]{5}-[a-z0-9]{5}" % i, x) for i, x in enumerate(codes)), codes
     assert client.get("session/second-factor").json == {"totp": True, "enrolling": False,
-                                                        "recovery_codes_left": 10, "policy": "optional"}
+                                                        "recovery_codes_left": 10, "policy": "optional",
+                                                        "security_keys": [], "security_key_rp_id": None}
     # a second enrolment is refused while this one is active
     assert_error_json(client.post("session/second-factor/totp", pw), 409, "second_factor_enrolled")
     return e["secret"], codes

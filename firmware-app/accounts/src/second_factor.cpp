@@ -41,7 +41,7 @@ std::string AccountService::start_pending(const PasswordCheck& checked, const st
     });
     pending_.erase(oldest);
   }
-  PendingSignIn p{checked, client, user_agent, mono + kPendingS * 1000, 0};
+  PendingSignIn p{checked, client, user_agent, mono + kPendingS * 1000, 0, std::nullopt};
   p.checked.user.password_hash.clear();  // not needed for the second step; not kept in memory
   pending_.emplace(crypto::sha256_hex(token), std::move(p));
   return token;
@@ -133,23 +133,9 @@ Result<SignIn> AccountService::sign_in_second_factor(const std::string& pending,
     }
     if (!ok) detail = "second factor: wrong recovery code";
   }
-  if (!ok) {
-    {
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      auto it = pending_.find(key);
-      if (it != pending_.end() && ++it->second.tries >= kPendingTries) pending_.erase(it);
-    }
-    store_.write([&](storage::Writer& w) {
-      auto cur = w.user_by_id(uid);
-      if (!cur) return;
-      cur->failed_logins = slot.failures;
-      cur->last_failed_at = now;
-      if (slot.locked) cur->locked_until = now + kLockoutS;
-      w.update_user(*cur);
-      audit(w, username, client, "sign_in", username, "failed", slot.locked ? detail + "; locked out" : detail);
-    });
-    return invalid_code(use_totp ? "code" : "recovery_code");
-  }
+  if (!ok)
+    return second_step_failed(key, uid, username, client, slot, now, detail,
+                              invalid_code(use_totp ? "code" : "recovery_code"));
   client_failures_.give_back(client);
   {
     // Single use: a second request with the same token finds nothing.
@@ -159,10 +145,35 @@ Result<SignIn> AccountService::sign_in_second_factor(const std::string& pending,
   return finish_sign_in(p->checked, client, p->user_agent, detail);
 }
 
+Error AccountService::second_step_failed(const std::string& pending_key, int64_t uid, const std::string& username,
+                                         const std::string& client, const SignInThrottle::Reservation& slot,
+                                         int64_t now, const std::string& detail, Error err) {
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    auto it = pending_.find(pending_key);
+    if (it != pending_.end() && ++it->second.tries >= kPendingTries) pending_.erase(it);
+  }
+  store_.write([&](storage::Writer& w) {
+    auto cur = w.user_by_id(uid);
+    if (!cur) return;
+    cur->failed_logins = slot.failures;
+    cur->last_failed_at = now;
+    if (slot.locked) cur->locked_until = now + kLockoutS;
+    w.update_user(*cur);
+    audit(w, username, client, "sign_in", username, "failed", slot.locked ? detail + "; locked out" : detail);
+  });
+  return err;
+}
+
 Result<SecondFactorState> AccountService::second_factor_state(const Actor& a) {
   std::optional<SecondFactorRecord> f;
-  store_.read([&](storage::Reader& r) { f = r.second_factor(a.user_id); });
+  std::vector<storage::SecurityKeyRecord> keys;
+  store_.read([&](storage::Reader& r) {
+    f = r.second_factor(a.user_id);
+    keys = r.security_keys(a.user_id);
+  });
   SecondFactorState s;
+  for (const auto& k : keys) s.security_keys.push_back({k.id, k.name, k.rp_id, k.created_at, k.last_used_at});
   if (f) {
     s.totp = f->confirmed_at.has_value();
     s.enrolling = !f->confirmed_at;
@@ -259,8 +270,10 @@ Status AccountService::console_reset_second_factor(const std::string& username_i
   bool removed = false;
   store_.write([&](storage::Writer& w) {
     removed = w.delete_second_factor(u->id);
-    audit(w, "console", "console", "second_factor_reset", username, "ok",
-          removed ? "TOTP and recovery codes removed" : "none was set");
+    const int64_t keys = w.delete_security_keys(u->id, 0);
+    std::string what = removed ? "TOTP and recovery codes removed" : "";
+    if (keys > 0) what += (what.empty() ? "" : "; ") + std::to_string(keys) + " security keys removed";
+    audit(w, "console", "console", "second_factor_reset", username, "ok", what.empty() ? "none was set" : what);
   });
   std::lock_guard<std::mutex> lock(pending_mu_);
   std::erase_if(pending_, [&](const auto& kv) { return kv.second.checked.user.id == u->id; });

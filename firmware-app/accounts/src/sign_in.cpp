@@ -135,8 +135,13 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
   auto checked = check_sign_in(username, password, client, client);
   if (!checked) return checked.error();
   std::optional<storage::SecondFactorRecord> f;
-  store_.read([&](storage::Reader& r) { f = r.second_factor(checked->user.id); });
-  if (f && f->confirmed_at) {
+  bool keys = false;
+  store_.read([&](storage::Reader& r) {
+    f = r.second_factor(checked->user.id);
+    keys = !r.security_keys(checked->user.id).empty();
+  });
+  const bool totp = f && f->confirmed_at;
+  if (totp || keys) {
     // The password alone yields no session: the right password is not a
     // failed guess, but it does not end a run of failures either (the
     // second step's wrong codes count on the same counter).
@@ -144,6 +149,8 @@ Result<SignIn> AccountService::sign_in(const std::string& username_in, const std
     SignIn out;
     out.user = checked->user;
     out.pending_token = start_pending(*checked, client, user_agent);
+    if (totp) out.methods = {"totp", "recovery_code"};
+    if (keys) out.methods.push_back("security_key");
     store_.write([&](storage::Writer& w) {
       audit(w, username, client, "sign_in", username, "pending", "password ok; second factor required");
     });
@@ -176,7 +183,7 @@ Result<SignIn> AccountService::finish_sign_in(const PasswordCheck& checked, cons
     // The password alone never opens a session of an account with a factor
     // (one confirmed between sign_in()'s look and this write included).
     const auto f = w.second_factor(cur->id);
-    const bool has_factor = f && f->confirmed_at;
+    const bool has_factor = (f && f->confirmed_at) || !w.security_keys(cur->id).empty();
     if (how.empty() && has_factor) return;
     found = true;
     clear_failures(*cur);
@@ -321,7 +328,7 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
       if (s) u = r.user_by_id(s->user_id);
       if (u) {
         auto f = r.second_factor(u->id);
-        factor = f && f->confirmed_at;
+        factor = (f && f->confirmed_at) || !r.security_keys(u->id).empty();
       }
     });
     if (s && u) {

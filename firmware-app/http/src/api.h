@@ -80,6 +80,18 @@ struct Services {
 // defaults, all AEAD), no compression or renegotiation. Null + `error`.
 struct ssl_ctx_st* make_tls_context(const std::string& cert, const std::string& key, std::string* error);
 
+// "scheme://host[:port]" of a URL as a browser sends it in Origin.
+std::string url_origin(const std::string& url);
+// The origin of the page a request comes from, as the same-origin check sees
+// it: public_url's when set, else the Host the request came to.
+std::string page_origin(const Ctx& c, const Services& s);
+void add_security_key_routes(std::vector<Route>& r, Services& s);
+// routes_security_keys.cpp: the "security_key" object of a sign-in's second
+// step, and the JSON of an account's keys / of the page's rp id (null on an IP address).
+accounts::SecurityKeyAssertion key_assertion(const json& body);
+json security_keys_json(const std::vector<accounts::SecurityKeyInfo>& keys);
+json rp_id_json(const std::string& origin);
+
 void add_session_routes(std::vector<Route>& r, Services& s);
 void add_user_routes(std::vector<Route>& r, Services& s);
 void add_user_csv_routes(std::vector<Route>& r, Services& s);

@@ -11,6 +11,13 @@ void add_second_factor_routes(std::vector<Route>& r, Services& s) {
   // POST rules (JSON only, same origin) apply, and the token itself is in the body.
   r.push_back({"POST", PathPattern("/session/second-factor"), Auth::None, [&s](Ctx& c) {
                  const std::string pending = req_string(c.body, "pending_token");
+                 if (c.body.contains("security_key")) {
+                   const auto rd = opt_string(c.body, "rd");
+                   auto in = take(s.accounts.sign_in_security_key(pending, key_assertion(c.body), c.client,
+                                                                  page_origin(c, s)));
+                   send_signed_in(s, c, in, rd);
+                   return;
+                 }
                  const std::string code = opt_string(c.body, "code").value_or("");
                  const std::string recovery = opt_string(c.body, "recovery_code").value_or("");
                  if (code.empty() == recovery.empty())
@@ -27,6 +34,8 @@ void add_second_factor_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200,
                            {{"totp", st.totp}, {"enrolling", st.enrolling},
                             {"recovery_codes_left", st.recovery_codes_left},
+                            {"security_keys", security_keys_json(st.security_keys)},
+                            {"security_key_rp_id", rp_id_json(page_origin(c, s))},
                             {"policy", accounts::factor_rule_name(st.policy)}});
                }});
   r.push_back({"POST", PathPattern("/session/second-factor/totp"), Auth::Enrolment, [&s](Ctx& c) {
@@ -51,6 +60,7 @@ void add_second_factor_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200, {{"recovery_codes", codes}});
                }});
   add_own_second_factor_routes(r, s);
+  add_security_key_routes(r, s);
 }
 
 }  // namespace resetd::http

@@ -57,7 +57,7 @@ void add_session_routes(std::vector<Route>& r, Services& s) {
                              {{"second_factor_required", true},
                               {"pending_token", in.pending_token},
                               {"expires_in", accounts::AccountService::kPendingS},
-                              {"methods", {"totp", "recovery_code"}}});
+                              {"methods", in.methods}});
                    return;
                  }
                  send_signed_in(s, c, in, rd);

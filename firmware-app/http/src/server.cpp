@@ -64,6 +64,8 @@ std::string gunzip(std::string_view gz) {
 
 }  // namespace
 
+std::string url_origin(const std::string& url) { return origin_of(url); }
+
 struct ApiServer::Impl {
   Impl(accounts::AccountService& a, storage::Store& st, const Clock& c, ServerOptions o,
        ServerHooks h)

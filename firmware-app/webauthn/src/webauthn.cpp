@@ -67,13 +67,13 @@ Result<NewKey> verify_registration(const Expected& want, std::string_view client
   if (auto s = check_client_data(want, client_data_json, "webauthn.create"); !s) return s.error();
   if (authenticator_data.size() < 37) return invalid("The authenticator data is too short.");
   std::unique_ptr<fido_cred_t, CredFree> cred(fido_cred_new());
-  if (!cred) return make_error("internal", "Out of memory.");
+  if (!cred) return make_error("internal_error", "Out of memory.");
   const std::string cdh = sha256(client_data_json);
   // The type first: libfido2 rejects a COSE key of any other algorithm.
   if (fido_cred_set_type(cred.get(), COSE_ES256) != FIDO_OK ||
       fido_cred_set_clientdata_hash(cred.get(), bytes(cdh), cdh.size()) != FIDO_OK ||
       fido_cred_set_rp(cred.get(), want.rp_id.c_str(), nullptr) != FIDO_OK)
-    return make_error("internal", "libfido2 refused the registration parameters.");
+    return make_error("internal_error", "libfido2 refused the registration parameters.");
   if (fido_cred_set_authdata_raw(cred.get(), bytes(authenticator_data), authenticator_data.size()) != FIDO_OK)
     return invalid("The authenticator data is malformed or not an ES256 key.");
   // Attestation "none" carries no signature for fido_cred_verify to check, so
@@ -100,14 +100,14 @@ Result<uint32_t> verify_assertion(const Expected& want, const StoredKey& key, st
   if (authenticator_data.size() < 37 || signature.empty()) return invalid("The assertion is incomplete.");
   std::unique_ptr<es256_pk_t, PkFree> pk(es256_pk_new());
   if (!pk || es256_pk_from_ptr(pk.get(), key.public_key.data(), key.public_key.size()) != FIDO_OK)
-    return make_error("internal", "The stored key is unusable.");
+    return make_error("internal_error", "The stored key is unusable.");
   std::unique_ptr<fido_assert_t, AssertFree> as(fido_assert_new());
-  if (!as) return make_error("internal", "Out of memory.");
+  if (!as) return make_error("internal_error", "Out of memory.");
   const std::string cdh = sha256(client_data_json);
   if (fido_assert_set_clientdata_hash(as.get(), bytes(cdh), cdh.size()) != FIDO_OK ||
       fido_assert_set_rp(as.get(), want.rp_id.c_str()) != FIDO_OK || fido_assert_set_count(as.get(), 1) != FIDO_OK ||
       fido_assert_set_up(as.get(), FIDO_OPT_TRUE) != FIDO_OK)
-    return make_error("internal", "libfido2 refused the assertion parameters.");
+    return make_error("internal_error", "libfido2 refused the assertion parameters.");
   if (fido_assert_set_authdata_raw(as.get(), 0, bytes(authenticator_data), authenticator_data.size()) != FIDO_OK ||
       fido_assert_set_sig(as.get(), 0, bytes(signature), signature.size()) != FIDO_OK)
     return invalid("The assertion is malformed.");

@@ -128,6 +128,19 @@ struct CodeRecord {
   int64_t created_at = 0;
 };
 
+// A WebAuthn security key of an account (migration 0009).
+struct SecurityKeyRecord {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string name;           // the owner's label
+  std::string credential_id;  // base64url
+  std::string public_key;     // base64url of the ES256 x||y
+  std::string rp_id;          // the host name it was made for
+  int64_t sign_count = 0;
+  int64_t created_at = 0;
+  std::optional<int64_t> last_used_at;
+};
+
 // A staff account's second factor (migration 0006).
 struct SecondFactorRecord {
   int64_t user_id = 0;

@@ -80,6 +80,7 @@ class Reader {
   virtual bool intent_completed_after(int64_t user_id, int64_t id) = 0;
 
   virtual std::optional<SecondFactorRecord> second_factor(int64_t user_id) = 0;
+  virtual std::vector<SecurityKeyRecord> security_keys(int64_t user_id) = 0;
 };
 
 // Write access: everything Reader has, plus changes. Valid only inside
@@ -134,6 +135,11 @@ class Writer : public Reader {
   virtual void put_second_factor(const SecondFactorRecord& f) = 0;
   // returns whether there was one
   virtual bool delete_second_factor(int64_t user_id) = 0;
+  virtual int64_t insert_security_key(const SecurityKeyRecord& k) = 0;  // returns the new id
+  // a use: the new counter and when
+  virtual void touch_security_key(int64_t id, int64_t sign_count, int64_t at) = 0;
+  // one key of the user (id > 0) or all of them (id == 0); returns how many
+  virtual int64_t delete_security_keys(int64_t user_id, int64_t id) = 0;
 };
 
 struct OpenOptions {

@@ -106,6 +106,27 @@ class AccountService {
                                                              const std::optional<std::string>& current_password,
                                                              const std::string& code,
                                                              const std::string& recovery_code);
+  // ---- security keys (WebAuthn; security_keys.cpp) ----
+  // `origin` is the page's origin ("https://host[:port]"); its host is the rp
+  // id. An IP address has none (browsers refuse WebAuthn there):
+  // webauthn_unavailable. Enrolment: the current password (local accounts)
+  // and a name, then the browser's answer to the challenge (one per session,
+  // single use, kKeyCeremonyS); audited, ends the account's other sessions.
+  Result<SecurityKeyChallenge> begin_security_key(const Actor& a, const std::optional<std::string>& current_password,
+                                                  const std::string& name, const std::string& origin);
+  Result<SecurityKeyInfo> confirm_security_key(const Actor& a, const std::string& client_data_json,
+                                               const std::string& authenticator_data, const std::string& origin);
+  // The sign-in's second step with a key: a challenge bound to the pending
+  // sign-in (a new one replaces the old; each is used once, right or wrong),
+  // then the assertion; failures count like wrong codes.
+  Result<SecurityKeyChallenge> security_key_challenge(const std::string& pending, const std::string& client,
+                                                      const std::string& origin);
+  Result<SignIn> sign_in_security_key(const std::string& pending, const SecurityKeyAssertion& answer,
+                                      const std::string& client, const std::string& origin);
+  // The rp id security keys use on a page of `origin`; none on an IP address.
+  static std::optional<std::string> security_key_rp_id(const std::string& origin);
+  static constexpr int64_t kKeyCeremonyS = 120;
+  static constexpr int kMaxSecurityKeys = 10;
   // Break-glass: removes the user's second factor (audited as the console).
   Status console_reset_second_factor(const std::string& username);
   static constexpr int64_t kPendingS = 5 * 60;
@@ -278,6 +299,14 @@ class AccountService {
   // The session for a checked sign-in (both steps passed); `how` ends the audit detail.
   Result<SignIn> finish_sign_in(const PasswordCheck& checked, const std::string& client,
                                 const std::string& user_agent, const std::string& how);
+  // A WebAuthn challenge the server issued: raw bytes, for this rp id and origin.
+  struct KeyCeremony {
+    std::string challenge;
+    std::string rp_id;
+    std::string origin;
+    std::string name;        // enrolment: the key's label
+    int64_t expires_ms = 0;  // monotonic
+  };
   // Sign-ins waiting for their second step, by SHA-256 of the pending token.
   struct PendingSignIn {
     PasswordCheck checked;
@@ -285,7 +314,14 @@ class AccountService {
     std::string user_agent;
     int64_t expires_ms = 0;  // monotonic
     int tries = 0;
+    std::optional<KeyCeremony> key;  // the security-key challenge of this sign-in
   };
+  std::map<int64_t, KeyCeremony> key_enrolments_;  // by session id; under pending_mu_
+  // A wrong second step: the pending sign-in's tries, the account's failure
+  // counters and lockout, the audit row; returns `err`.
+  Error second_step_failed(const std::string& pending_key, int64_t uid, const std::string& username,
+                           const std::string& client, const SignInThrottle::Reservation& slot, int64_t now,
+                           const std::string& detail, Error err);
   std::mutex pending_mu_;
   std::map<std::string, PendingSignIn> pending_;
   std::string start_pending(const PasswordCheck& checked, const std::string& client,

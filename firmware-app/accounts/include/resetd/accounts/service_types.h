@@ -147,6 +147,9 @@ struct SignIn {
   std::string pending_token;
   // The role must have a second factor and has none: the session may only enrol.
   bool second_factor_missing = false;
+  // With pending_token: the second steps the account has ("totp",
+  // "recovery_code", "security_key").
+  std::vector<std::string> methods;
 };
 
 // Second factor (second_factor.cpp): what enrolment shows once.
@@ -154,7 +157,31 @@ struct TotpEnrolment {
   std::string secret;  // base32, for typing into an app
   std::string uri;     // otpauth://totp/..., for the QR code
 };
+// A security key (WebAuthn, security_keys.cpp) as its owner sees it.
+struct SecurityKeyInfo {
+  int64_t id = 0;
+  std::string name;
+  std::string rp_id;  // the host name it works on
+  int64_t created_at = 0;
+  std::optional<int64_t> last_used_at;
+};
+// What navigator.credentials.create()/get() needs; bytes are base64url.
+struct SecurityKeyChallenge {
+  std::string challenge;
+  std::string rp_id;
+  std::string user_id;                   // create(): the account's user handle
+  std::vector<std::string> credentials;  // get(): allowCredentials; create(): excludeCredentials
+  int64_t timeout_ms = 0;
+};
+// One answer of navigator.credentials.get(); bytes are base64url.
+struct SecurityKeyAssertion {
+  std::string credential_id;
+  std::string client_data_json;
+  std::string authenticator_data;
+  std::string signature;
+};
 struct SecondFactorState {
+  std::vector<SecurityKeyInfo> security_keys;
   bool totp = false;          // confirmed: sign-in asks for a code
   bool enrolling = false;     // a secret waits for its first code
   int recovery_codes_left = 0;

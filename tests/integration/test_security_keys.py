@@ -1,0 +1,227 @@
+"""Issue 23 item 1: security keys (WebAuthn, ES256) as a second factor beside TOTP.
+
+The key is softkey.SoftKey (Python `cryptography`); the server checks it with
+libfido2. The pages are "opened" on the host name resetd.test (Host header): a
+browser refuses WebAuthn on an IP address, and so does resetd. Covers:
+enrolment behind the current password, sign-in with password + key, a replayed
+answer, another sign-in's challenge, a wrong origin, another key, the counter,
+and falling back to TOTP only when TOTP is enrolled.
+"""
+import time
+
+import pytest
+
+from conftest import Client, assert_error_json, strong_password
+from sitekit import audit
+from softkey import SoftKey, b64u
+
+HOST = "resetd.test"
+
+
+@pytest.fixture
+def server(sink, make_resetd):
+    """No public_url: the page's origin is the Host it was opened on (a name or an IP)."""
+    return make_resetd(relay_port=sink.port, public_url="")
+
+
+class HostClient(Client):
+    """A client whose requests name `host` in Host, as a browser on that name would."""
+
+    def __init__(self, port, host_name, **kw):
+        super().__init__(port, **kw)
+        self.host_header = "%s:%d" % (host_name, port)
+
+    def request(self, method, path, body=None, headers=None, **kw):
+        h = {"Host": self.host_header}
+        h.update(headers or {})
+        return super().request(method, path, body, headers=h, **kw)
+
+
+def origin(srv):
+    return "http://%s:%d" % (HOST, srv.port)
+
+
+def staff(srv, admin, name, source):
+    pw = strong_password()
+    admin.create_user(name, password=pw, role="helpdesk_admin")
+    c = HostClient(srv.port, HOST, source=source)
+    c.must_sign_in(name, pw)
+    c.password = pw
+    return c
+
+
+def enrol_key(srv, c, key, name="blue key"):
+    r = c.post("session/second-factor/security-key", {"current_password": c.password, "name": name})
+    assert r.status == 200, r
+    opts = r.json
+    assert opts["rp_id"] == HOST and len(opts["challenge"]) == 43, opts
+    r = c.post("session/second-factor/security-key/confirm", key.register(opts, origin(srv)))
+    assert r.status == 200, r
+    return r.json["security_key"]
+
+
+def password_step(srv, name, pw, source):
+    c = HostClient(srv.port, HOST, source=source)
+    for _ in range(10):  # after wrong answers the account's delays apply here too
+        r = c.post("session", {"username": name, "password": pw}, csrf=False)
+        if r.status != 429:
+            break
+        time.sleep(int(r.headers.get("retry-after", "2")))
+    assert r.status == 200 and r.json.get("second_factor_required") is True, r
+    return c, r.json
+
+
+def challenge(c, pending):
+    r = c.post("session/second-factor/security-key/challenge", {"pending_token": pending}, csrf=False)
+    assert r.status == 200, r
+    return r.json
+
+
+def key_step(c, pending, answer):
+    return c.post("session/second-factor", {"pending_token": pending, "security_key": answer}, csrf=False)
+
+
+def attempt(c, pending, make_answer):
+    """A fresh challenge and the answer make_answer(challenge) gives, waiting out
+    the sign-in delays (after three failures each try waits 1, 2, 4 ... s)."""
+    for _ in range(10):
+        r = key_step(c, pending, make_answer(challenge(c, pending)))
+        if r.status != 429:
+            return r
+        time.sleep(int(r.headers.get("retry-after", "2")))
+    raise AssertionError("still throttled")
+
+
+def test_enrol_and_sign_in_with_a_key(server, admin):
+    c = staff(server, admin, "wa-alice", "127.0.0.71")
+    key = SoftKey()
+    # the current password first, as for an app
+    assert_error_json(c.post("session/second-factor/security-key", {"name": "k"}), 422, "current_password_required")
+    assert_error_json(c.post("session/second-factor/security-key",
+                             {"current_password": "not-" + c.password, "name": "k"}), 422, "wrong_current_password")
+    assert_error_json(c.post("session/second-factor/security-key", {"current_password": c.password, "name": ""}),
+                      422, "invalid_name")
+    # an answer without a challenge of this session
+    assert_error_json(c.post("session/second-factor/security-key/confirm",
+                             key.register({"challenge": "AAAA", "rp_id": HOST}, origin(server))), 409, "no_enrolment")
+    # an answer for another origin is refused, and the challenge is used up
+    r = c.post("session/second-factor/security-key", {"current_password": c.password, "name": "k"})
+    opts = r.json
+    assert_error_json(c.post("session/second-factor/security-key/confirm",
+                             key.register(opts, "https://evil.test")), 422, "webauthn_invalid")
+    assert_error_json(c.post("session/second-factor/security-key/confirm", key.register(opts, origin(server))),
+                      409, "no_enrolment")
+    info = enrol_key(server, c, key)
+    assert info["name"] == "blue key" and info["rp_id"] == HOST, info
+    st = c.get("session/second-factor").json
+    assert st["totp"] is False and [k["name"] for k in st["security_keys"]] == ["blue key"], st
+    assert st["security_key_rp_id"] == HOST
+    rows = audit(admin, action="second_factor_enrol", target="wa-alice")
+    assert any(x["outcome"] == "ok" and "security key \"blue key\"" in x["detail"] for x in rows), rows
+
+    # the password alone opens nothing now; the key is offered
+    d, j = password_step(server, "wa-alice", c.password, "127.0.0.72")
+    assert j["methods"] == ["security_key"], j
+    pending = j["pending_token"]
+    # TOTP is not enrolled: no downgrade to a code or a recovery code
+    for kw in ({"code": "123456"}, {"recovery_code": "0-aaaaa-bbbbb"}):
+        body = {"pending_token": pending}
+        body.update(kw)
+        assert_error_json(d.post("session/second-factor", body, csrf=False), 401, "invalid_second_factor")
+    ch = challenge(d, pending)
+    assert ch["credentials"] == [b64u(key.cred_id)] and ch["rp_id"] == HOST, ch
+    answer = key.assert_(ch, origin(server))
+    r = key_step(d, pending, answer)
+    assert r.status == 200 and r.json["csrf_token"], r
+    d.csrf = r.json["csrf_token"]
+    assert d.get("session").status == 200
+    # replayed: the pending sign-in is gone
+    assert_error_json(key_step(d, pending, answer), 401, "sign_in_expired")
+    rows = audit(admin, action="sign_in", target="wa-alice")
+    assert any(x["outcome"] == "ok" and "security key" in x["detail"] for x in rows), rows
+
+
+def test_key_attacks(server, admin):
+    c = staff(server, admin, "wa-bob", "127.0.0.73")
+    key = SoftKey()
+    enrol_key(server, c, key)
+    d, j = password_step(server, "wa-bob", c.password, "127.0.0.74")
+    pending = j["pending_token"]
+    e, j2 = password_step(server, "wa-bob", c.password, "127.0.0.74")
+    pending2 = j2["pending_token"]
+
+    # an answer to another sign-in's challenge
+    other = challenge(e, pending2)
+    challenge(d, pending)
+    assert_error_json(key_step(d, pending, key.assert_(other, origin(server))), 401, "invalid_second_factor")
+    # wrong origin in clientData (a phishing page relaying), signed by the right key
+    ch = challenge(d, pending)
+    good = key.assert_(ch, origin(server))
+    assert_error_json(key_step(d, pending, key.assert_(ch, "https://evil.test")), 401, "invalid_second_factor")
+    # the challenge was used by that wrong answer: the right answer to it is refused
+    assert_error_json(key_step(d, pending, good), 409, "no_challenge")
+    # another key (not enrolled), the right key for another rp id, a tampered signature
+    assert_error_json(attempt(d, pending, lambda ch: SoftKey().assert_(ch, origin(server))),
+                      401, "invalid_second_factor")
+    assert_error_json(attempt(d, pending, lambda ch: key.assert_(ch, origin(server), rp_id="evil.test")),
+                      401, "invalid_second_factor")
+
+    def tampered(ch):
+        a = key.assert_(ch, origin(server))
+        a["authenticator_data"] = b64u(b"\x00" * 37)
+        return a
+    assert_error_json(attempt(d, pending, tampered), 401, "invalid_second_factor")
+    # five wrong answers end the pending sign-in
+    assert_error_json(d.post("session/second-factor/security-key/challenge", {"pending_token": pending},
+                             csrf=False), 401, "sign_in_expired")
+
+    # the counter: a clone that answers with an older count is refused
+    e2, j3 = password_step(server, "wa-bob", c.password, "127.0.0.75")
+    r = attempt(e2, j3["pending_token"], lambda ch: key.assert_(ch, origin(server), count=50))
+    assert r.status == 200, r
+    e3, j4 = password_step(server, "wa-bob", c.password, "127.0.0.75")
+    assert_error_json(attempt(e3, j4["pending_token"], lambda ch: key.assert_(ch, origin(server), count=49)),
+                      401, "invalid_second_factor")
+    rows = audit(admin, action="sign_in", target="wa-bob")
+    assert any("counter" in x["detail"] for x in rows), rows
+
+
+def test_ip_address_has_no_keys(server, admin):
+    pw = strong_password()
+    admin.create_user("wa-carol", password=pw, role="helpdesk_admin")
+    c = server.client(source="127.0.0.76")  # Host: 127.0.0.1:port
+    c.must_sign_in("wa-carol", pw)
+    assert c.get("session/second-factor").json["security_key_rp_id"] is None
+    assert_error_json(c.post("session/second-factor/security-key", {"current_password": pw, "name": "k"}),
+                      409, "webauthn_unavailable")
+
+
+def test_key_and_totp_both(server, admin):
+    from test_second_factor import totp
+    c = staff(server, admin, "wa-dave", "127.0.0.77")
+    key = SoftKey()
+    enrol_key(server, c, key)
+    # TOTP added beside the key (enrolling ends other sessions; this one goes on)
+    r = c.post("session/second-factor/totp", {"current_password": c.password})
+    assert r.status == 200, r
+    secret = r.json["secret"]
+    r = c.post("session/second-factor/totp/confirm", {"code": totp(secret)})
+    assert r.status == 200, r
+    recovery = r.json["recovery_codes"]
+    d, j = password_step(server, "wa-dave", c.password, "127.0.0.78")
+    assert j["methods"] == ["totp", "recovery_code", "security_key"], j
+    # the key's way and the app's way both open a session
+    r = d.post("session/second-factor", {"pending_token": j["pending_token"], "code": totp(secret, 30)}, csrf=False)
+    assert r.status == 200, r
+    e, j = password_step(server, "wa-dave", c.password, "127.0.0.79")
+    ch = challenge(e, j["pending_token"])
+    assert key_step(e, j["pending_token"], key.assert_(ch, origin(server))).status == 200
+    # on an IP address the same account signs in with its app (no key there)
+    f = server.client(source="127.0.0.80")
+    r = f.post("session", {"username": "wa-dave", "password": c.password}, csrf=False)
+    assert r.json["second_factor_required"] is True
+    assert_error_json(f.post("session/second-factor/security-key/challenge",
+                             {"pending_token": r.json["pending_token"]}, csrf=False), 409, "webauthn_unavailable")
+    r = f.post("session/second-factor", {"pending_token": r.json["pending_token"], "recovery_code": recovery[0]},
+               csrf=False)
+    assert r.status == 200 and r.json["csrf_token"], r
