@@ -98,11 +98,14 @@ export function decodeMail(raw) {
 // the server starts.
 // testClock: the service reads RESETD_TEST_CLOCK_OFFSET_FILE, so
 // setClock(seconds) moves both its clocks forward.
-export async function startResetd({ smtpPort, users = [], publicUrl = true, extraToml = '', testClock = false, adminEmail } = {}) {
+// tls: serve HTTPS with resetd's self-signed certificate (the test process then
+// accepts it: NODE_TLS_REJECT_UNAUTHORIZED=0); browsers need it for WebAuthn.
+export async function startResetd({ smtpPort, users = [], publicUrl = true, extraToml = '', testClock = false, adminEmail, tls = false } = {}) {
   const dataDir = tmpDir('resetd-data-');
   fs.rmSync(dataDir, { recursive: true });
   const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  if (tls) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
   run(['init', '--data-dir', dataDir, '--admin', 'admin', '--password-stdin', ...(adminEmail ? ['--email', adminEmail] : [])], ADMIN_INITIAL);
   for (const u of users) {
     const args = ['user', 'add', '--data-dir', dataDir, '--username', u.username, '--email', u.email];
@@ -111,12 +114,12 @@ export async function startResetd({ smtpPort, users = [], publicUrl = true, extr
     if (u.locale) args.push('--locale', u.locale);
     run(args);
   }
-  let toml = `[server]\npublic_url = "${publicUrl ? origin : ''}"\n\n[hashing]\nopslimit = 1\nmemlimit_mib = 8\n`;
+  let toml = `[server]\npublic_url = "${publicUrl ? origin : ''}"\n${tls ? 'tls = "self-signed"\n' : ''}\n[hashing]\nopslimit = 1\nmemlimit_mib = 8\n`;
   if (smtpPort) toml += `\n[relay]\nkind = "smtp"\nhost = "127.0.0.1"\nport = ${smtpPort}\nsecurity = "none"\ntimeout_s = 10\n`;
   const config = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.toml`);
   fs.writeFileSync(config, toml + extraToml.replaceAll('{dataDir}', dataDir));
   const log = [];
-  const args = ['serve', '--config', config, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--no-tls'];
+  const args = ['serve', '--config', config, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...(tls ? [] : ['--no-tls'])];
   // RESETD_WEB_DIR serves web/ from disk (development); by default the test
   // uses the UI embedded in the binary, as shipped.
   if (process.env.RESETD_WEB_DIR) args.push('--web-dir', process.env.RESETD_WEB_DIR);
@@ -191,7 +194,8 @@ export async function adminApi(origin) {
 export async function launch(locale = 'en', viewport = { width: 1024, height: 600 }, extra = {}) {
   const ctx = await chromium.launchPersistentContext(tmpDir('resetd-chromium-'), {
     executablePath: CHROMIUM, headless: true, locale, viewport, ...extra,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(extra.args || [])],
   });
   const page = ctx.pages()[0] || await ctx.newPage();
   const problems = [];

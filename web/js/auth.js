@@ -4,6 +4,7 @@ import { h } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { siteNeedsFactor, enrolFirst } from './second_factor_site.js';
+import { keysPossible, keyAnswer, ipNote } from './security_keys.js';
 import { field, newPassword, errorBox, say, showError, clearErrors, fieldError, busy, button } from './ui.js';
 
 const page = (view, titleKey, ...kids) => view.append(h('div', { class: 'narrow' }, h('h1', { tabindex: '-1' }, t(titleKey)), ...kids));
@@ -56,7 +57,7 @@ export async function signIn(view, ctx) {
         if (s.second_factor_required) {
           // The password alone opened no session: ask for the app's code.
           pw.input.value = '';
-          return secondStep(view, ctx, s.pending_token, rd);
+          return secondStep(view, ctx, s.pending_token, rd, s.methods || ['totp', 'recovery_code']);
         }
         await finishSignIn(ctx, s, rd);
       } catch (e) {
@@ -85,32 +86,54 @@ async function finishSignIn(ctx, s, rd) {
 
 // The second step of a sign-in: a code from the authenticator app, or one of
 // the recovery codes.
-function secondStep(view, ctx, pending, rd) {
+function secondStep(view, ctx, pending, rd, methods) {
   const err = errorBox();
+  const hasTotp = methods.includes('totp');
+  const hasKey = methods.includes('security_key');
   const code = field({ label: t('tf.code'), name: 'code', autocomplete: 'one-time-code', hint: t('tf.codeHint'),
     attrs: { inputmode: 'numeric', maxlength: '6', pattern: '[0-9]{6}' } });
   const rec = field({ label: t('tf.recoveryCode'), name: 'recovery_code', hint: t('tf.recoveryHint'), attrs: { autocapitalize: 'none' } });
   rec.hidden = true;
-  const toggle = h('button', { type: 'button', class: 'btn link' }, t('tf.useRecovery'));
-  toggle.addEventListener('click', () => {
+  code.hidden = !hasTotp;
+  const toggle = hasTotp ? h('button', { type: 'button', class: 'btn link' }, t('tf.useRecovery')) : null;
+  toggle?.addEventListener('click', () => {
     rec.hidden = !rec.hidden;
     code.hidden = !rec.hidden;
     toggle.textContent = t(rec.hidden ? 'tf.useRecovery' : 'tf.useCode');
     (rec.hidden ? code : rec).input.focus();
   });
-  const submit = h('button', { type: 'submit', class: 'btn primary' }, t('tf.verify'));
-  const form = h('form', { novalidate: true }, err, code, rec, h('div', { class: 'actions' }, submit, toggle,
-    h('a', { href: '#/signin', class: 'btn link', onclick: () => ctx.go('/signin') }, t('common.backToSignIn'))));
+  const submit = hasTotp ? h('button', { type: 'submit', class: 'btn primary' }, t('tf.verify')) : null;
+  const keyOk = hasKey && keysPossible();
+  const useKey = keyOk ? h('button', { type: 'button', class: hasTotp ? 'btn' : 'btn primary' }, t('sk.use')) : null;
+  const form = h('form', { novalidate: true }, err, hasTotp ? code : null, hasTotp ? rec : null,
+    hasKey && !keyOk ? ipNote() : null,
+    h('div', { class: 'actions' }, useKey, submit, toggle,
+      h('a', { href: '#/signin', class: 'btn link', onclick: () => ctx.go('/signin') }, t('common.backToSignIn'))));
+  const send = async (extra) => {
+    const body = { pending_token: pending, ...extra };
+    if (rd) body.rd = rd;
+    await finishSignIn(ctx, await api('POST', '/session/second-factor', body, { noAuthRedirect: true }), rd);
+  };
+  useKey?.addEventListener('click', () => {
+    clearErrors(form);
+    busy(useKey, async () => {
+      try {
+        let answer;
+        try { answer = await keyAnswer(pending); } catch (e) {
+          if (e && e.code) throw e;
+          throw { code: 'security_key_cancelled', message: t('sk.cancelled') };
+        }
+        await send({ security_key: answer });
+      } catch (e) { showError(form, err, e); }
+    });
+  });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    if (!submit) return;
     clearErrors(form);
     busy(submit, async () => {
       try {
-        const body = { pending_token: pending };
-        if (rec.hidden) body.code = code.input.value.trim();
-        else body.recovery_code = rec.input.value.trim();
-        if (rd) body.rd = rd;
-        await finishSignIn(ctx, await api('POST', '/session/second-factor', body, { noAuthRedirect: true }), rd);
+        await send(rec.hidden ? { code: code.input.value.trim() } : { recovery_code: rec.input.value.trim() });
       } catch (e) {
         code.input.value = '';
         rec.input.value = '';
@@ -119,8 +142,8 @@ function secondStep(view, ctx, pending, rd) {
     });
   });
   view.replaceChildren();
-  page(view, 'tf.stepTitle', h('p', {}, t('tf.stepIntro')), form);
-  code.input.focus();
+  page(view, 'tf.stepTitle', h('p', {}, t(hasTotp ? 'tf.stepIntro' : 'sk.stepIntro')), form);
+  (useKey && !hasTotp ? useKey : code.input).focus();
 }
 
 export async function forgot(view, ctx) {

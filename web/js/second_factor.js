@@ -7,6 +7,7 @@ import { api } from './api.js';
 import { field, errorBox, showError, clearErrors, fieldError, busy, announce, say } from './ui.js';
 import { manageForms, recoveryList, continueAfterEnrol } from './second_factor_manage.js';
 import { continueToSite } from './second_factor_site.js';
+import { keySection } from './security_keys.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -46,6 +47,7 @@ export async function secondFactor(view, ctx) {
     box.append(h('p', { class: 'alert ok', role: 'status' }, t('tf.active')),
       h('p', {}, t('tf.codesLeft', { n: st.recovery_codes_left })));
     manageForms(box, st, ctx);
+    keySection(box, st, ctx);
     return;
   }
   if (st.policy === 'off') { box.append(h('p', {}, t('tf.offNote'))); return; }
@@ -55,6 +57,7 @@ export async function secondFactor(view, ctx) {
   const start = h('button', { type: 'submit', class: 'btn primary' }, t('tf.start'));
   const form = h('form', { novalidate: true }, err, pw, h('div', { class: 'actions' }, start));
   box.append(h('p', {}, t('tf.intro')), form);
+  keySection(box, st, ctx);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearErrors(form);
