@@ -37,7 +37,8 @@ def test_directory_user_needs_the_directory_password_to_enrol(slapd, sink, make_
     assert_error_json(borrowed.post("session/second-factor/totp", {"current_password": "Guess-Pw-1234"}),
                       422, "wrong_current_password")
     assert borrowed.get("session/second-factor").json == {"totp": False, "enrolling": False,
-                                                          "recovery_codes_left": 0, "policy": "optional"}
+                                                          "recovery_codes_left": 0, "policy": "optional",
+                                                          "security_keys": [], "security_key_rp_id": None}
     assert owner.get("session").status == 200
     # the directory's password starts it
     r = borrowed.post("session/second-factor/totp", {"current_password": HANA_PW})
