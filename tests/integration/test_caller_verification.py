@@ -13,6 +13,7 @@ import re
 from conftest import assert_error_json, strong_password
 from sitekit import audit, clocked, sign_in_as  # noqa: F401
 from test_second_factor import enrol, totp
+from test_directory_slapd import slapd  # noqa: F401
 
 CODE6 = re.compile(r"\b(\d{6})\b")
 REQUIRED = '[caller_verification]\nhelpdesk_admin = "required"\n'
@@ -215,3 +216,39 @@ def test_totp_path_with_oathtool(sink, make_resetd, workdir):
     assert "caller verified by the code of their authenticator app" in reset["detail"], reset
     text = sink.wait_message_to("tina@corp.example", contains="authenticator app")[-1][2]
     assert code not in text.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_directory_user_verified_by_the_address_its_attribute_names(slapd, sink, make_resetd):
+    """A directory user's alternate address comes from the attribute that
+    [directory] alternate_email_attribute names; the code goes there."""
+    from test_directory_slapd import synced
+    from slapd_lab import dn
+    r = slapd.ldapmodify("dn: %s\nchangetype: modify\nadd: description\ndescription: bob.cell@mobile.example\n"
+                         % dn("bob"))
+    assert r.returncode == 0, r.stderr
+    toml = slapd.toml(extra='alternate_email_attribute = "description"\n') + \
+        '\n[caller_verification]\nglobal_admin = "required"\n'
+    srv = make_resetd(relay_port=sink.port, extra_toml=toml)
+    admin = srv.admin()
+    bob = synced(admin, ["bob"])["bob"]
+    assert bob["source"] == "directory", bob
+    assert bob["alternate_email"] == "bob.cell@mobile.example", bob
+    uid = bob["id"]
+    seen = Seen()
+    assert_error_json(seen(admin.reset(uid, notify=[])), 409, "caller_verification_required")
+    ch = start(admin, uid, seen)
+    assert ch["method"] == "email" and ch["destination"] == "b***@mobile.example", ch
+    msgs = sink.wait_message_to("bob.cell@mobile.example")
+    (code,) = CODE6.findall(msgs[-1][2].get_body(preferencelist=("plain",)).get_content())
+    assert not sink.messages_to("bob@example.test"), "the code went to the directory's primary address"
+    r = check(admin, uid, ch["id"], code, seen)
+    assert r.status == 200 and r.json["verified"] is True, r
+    r = seen(admin.reset(uid, notify=[], caller_verification=ch["id"]))
+    assert r.status == 200, r
+    # the reset reached the directory
+    rc, out = slapd.whoami("bob", r.json["password"])
+    assert rc == 0, out
+    rows = [e for e in audit(admin, limit=1000) if e["action"] == "password_reset" and e["target"] == "bob"]
+    assert len(rows) == 1 and "caller verified by code to b***@mobile.example" in rows[0]["detail"], rows
+    seen.assert_never(code)
+    assert code not in json.dumps(audit(admin, limit=1000))
