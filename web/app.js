@@ -6,7 +6,8 @@ import { signIn, forgot, setPassword, changePassword, returnTo, leaveFor } from 
 import { users, userForm } from './js/users.js';
 import { reset } from './js/reset.js';
 import { importUsers } from './js/import.js';
-import { notifications, settings, audit, sessions } from './js/admin.js';
+import { notifications, settings, sessions } from './js/admin.js';
+import { audit } from './js/audit.js';
 import { secondFactor } from './js/second_factor.js';
 import { enrolFirst } from './js/second_factor_site.js';
 
