@@ -252,3 +252,45 @@ def test_directory_user_verified_by_the_address_its_attribute_names(slapd, sink,
     assert len(rows) == 1 and "caller verified by code to b***@mobile.example" in rows[0]["detail"], rows
     seen.assert_never(code)
     assert code not in json.dumps(audit(admin, limit=1000))
+
+
+def test_bulk_reset_of_a_required_role_needs_the_reason_and_audits_it_per_user(sink, make_resetd):
+    srv, admin, hd, carol = site(sink, make_resetd)
+    admin.create_user("dave", email="dave@corp.example", password=strong_password())
+    dave = [u for u in admin.all_users()["users"] if u["username"] == "dave"][0]["id"]
+    # a verification names one user: the batch is refused as a whole, before anyone
+    r = hd.post("users/password-reset", {"ids": [carol, dave], "mode": "auto", "notify": []})
+    assert_error_json(r, 409, "caller_verification_required")
+    assert r.json["error"]["field"] == "override_reason" and "bulk" in r.json["error"]["message"], r.json
+    assert not [e for e in audit(admin, limit=1000) if e["action"] == "password_reset"]
+    r = hd.post("users/password-reset", {"ids": [carol, dave], "mode": "auto", "notify": [],
+                                         "override_reason": "x" * 501})
+    assert_error_json(r, 422, "invalid_override_reason")
+    r = hd.post("users/password-reset", {"ids": [carol, dave], "mode": "auto", "notify": [],
+                                         "override_reason": "Office move: all of floor 3 at once, signed off by Dana"})
+    assert r.status == 200 and [x["status"] for x in r.json["results"]] == [200, 200], r.json
+    es = audit(admin, limit=1000)
+    ov = sorted(e["target"] for e in es if e["action"] == "caller_verification_override" and e["actor"] == "hd"
+                and "floor 3" in e["detail"])
+    assert ov == ["carol", "dave"], es
+    resets = sorted(e["target"] for e in es if e["action"] == "password_reset"
+                    and "caller not verified, override: Office move" in e["detail"])
+    assert resets == ["carol", "dave"], es
+
+
+def test_settings_show_each_roles_policies_read_only(sink, make_resetd):
+    toml = ('[caller_verification]\nhelpdesk_admin = "required"\nuser_admin = "off"\n'
+            '\n[second_factor]\nenabled = true\nglobal_admin = "optional"\npassword_admin = "required"\nuser = "off"\n')
+    srv, admin, hd, _ = site(sink, make_resetd, extra_toml=toml)
+    r = admin.get("settings/role-policies")
+    assert r.status == 200, r
+    assert r.json == {
+        "caller_verification": {"helpdesk_admin": "required", "password_admin": "optional",
+                                "user_admin": "off", "global_admin": "optional"},
+        "second_factor": {"user": "off", "helpdesk_admin": "optional", "password_admin": "required",
+                          "user_admin": "optional", "global_admin": "optional"}}, r.json
+    assert_error_json(hd.get("settings/role-policies"), 403, "forbidden")
+    # read-only: the config file sets them
+    r = admin.request("PUT", "settings/role-policies", {"caller_verification": {"helpdesk_admin": "off"}})
+    assert r.status in (404, 405), r
+    assert hd.get("caller-verification").json["policy"] == "required"

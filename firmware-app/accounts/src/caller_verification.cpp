@@ -41,6 +41,11 @@ CallerChallenge view(const std::string& id, const CallerEntry& e) {
 bool plain_text(const std::string& s) {
   return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
+std::string trim_spaces(std::string s) {
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  while (!s.empty() && s.front() == ' ') s.erase(0, 1);
+  return s;
+}
 }  // namespace
 
 std::optional<CallerPolicy> parse_caller_policy(const std::string& s) {
@@ -256,9 +261,7 @@ Status AccountService::caller_check(const Actor& a, const UserRecord& target, Re
     return ok_status();
   }
   if (pol == CallerPolicy::Off) return ok_status();
-  std::string reason = o.override_reason;
-  while (!reason.empty() && reason.back() == ' ') reason.pop_back();
-  while (!reason.empty() && reason.front() == ' ') reason.erase(0, 1);
+  std::string reason = trim_spaces(o.override_reason);
   if (reason.size() > kMaxReason || !plain_text(reason))
     return make_error("invalid_override_reason", "Give the reason on one line, at most 500 characters.",
                       "override_reason");
@@ -274,6 +277,21 @@ Status AccountService::caller_check(const Actor& a, const UserRecord& target, Re
     o.caller_audit = "caller not verified";
   }
   o.caller_notice["caller_unverified_by"] = a.username;
+  return ok_status();
+}
+
+Status AccountService::bulk_caller_check(const Actor& a, const ResetOptions& o) const {
+  const CallerPolicy pol = caller_policy(a.role);
+  if (pol == CallerPolicy::Off) return ok_status();
+  std::string reason = trim_spaces(o.override_reason);
+  if (reason.size() > kMaxReason || !plain_text(reason))
+    return make_error("invalid_override_reason", "Give the reason on one line, at most 500 characters.",
+                      "override_reason");
+  if (pol == CallerPolicy::Required && reason.empty())
+    return make_error("caller_verification_required",
+                      "Your role must verify the caller before a reset, and a bulk reset cannot verify each caller: "
+                      "give a reason to override (audited for each user and sent to global admins).",
+                      "override_reason");
   return ok_status();
 }
 

@@ -23,6 +23,21 @@ void add_caller_routes(std::vector<Route>& r, Services& s) {
                             {"ttl_s", accounts::AccountService::kCallerTtlS},
                             {"tries", accounts::AccountService::kCallerTries}});
                }});
+  // The settings page's read-only view of the per-role policies the config
+  // file sets ([caller_verification], [second_factor]; read at start).
+  r.push_back({"GET", PathPattern("/settings/role-policies"), Auth::Session, [&s](Ctx& c) {
+                 if (!accounts::may_administer_site(c.actor->role))
+                   fail(403, "forbidden", "Only a global admin may do this.");
+                 using accounts::Role;
+                 json caller = json::object();
+                 for (Role role : {Role::HelpdeskAdmin, Role::PasswordAdmin, Role::UserAdmin, Role::GlobalAdmin})
+                   caller[accounts::role_name(role)] = accounts::caller_policy_name(s.accounts.caller_policy(role));
+                 json factor = json::object();
+                 const auto& sf = s.accounts.settings().second_factor;
+                 for (Role role : {Role::User, Role::HelpdeskAdmin, Role::PasswordAdmin, Role::UserAdmin, Role::GlobalAdmin})
+                   factor[accounts::role_name(role)] = accounts::factor_rule_name(sf.rule(role));
+                 send_json(c.res, 200, {{"caller_verification", caller}, {"second_factor", factor}});
+               }});
   r.push_back({"POST", PathPattern("/users/(\\d+)/caller-verification"), Auth::Session, [&s](Ctx& c) {
                  auto ch = take(s.accounts.start_caller_verification(*c.actor, path_id(c)));
                  c.res.set_header("Cache-Control", "no-store");

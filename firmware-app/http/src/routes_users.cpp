@@ -99,6 +99,7 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  auto o = reset_options(c.body);
                  if (o.mode != "auto") fail(422, "invalid_mode", "A bulk reset must use mode \"auto\".", "mode");
                  take(accounts::AccountService::validate_options(o, true));
+                 take(s.accounts.bulk_caller_check(*c.actor, o));
                  json results = json::array();
                  for (int64_t id : ids) {
                    json item = {{"id", id}};

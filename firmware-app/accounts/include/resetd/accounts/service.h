@@ -141,6 +141,9 @@ class AccountService {
   // What the caller read out; kCallerTries wrong ones end the verification.
   Result<CallerChallenge> check_caller_verification(const Actor& a, int64_t user_id, const std::string& id,
                                                     const std::string& code);
+  // A bulk reset, before any user: a verification names one user, so a role
+  // that must verify needs an override reason (well formed) for the batch.
+  Status bulk_caller_check(const Actor& a, const ResetOptions& o) const;
   static constexpr int64_t kCallerTtlS = 10 * 60;
   static constexpr int kCallerTries = 3;
   static constexpr int kCallerStartsPerHour = 5;
