@@ -6,6 +6,7 @@ import { t, tn, num, date, has } from './i18n.js';
 import { api, qs } from './api.js';
 import { field, select, checkbox, button, errorBox, statusBox, say, showError, clearErrors, fieldError, busy, errText, stateBadge, announce, relayAnswer } from './ui.js';
 import { ROLES } from './users.js';
+import { rolePolicies } from './settings_policies.js';
 
 const STATES = ['queued', 'sending', 'sent', 'failed', 'superseded', 'expired'];
 
@@ -389,6 +390,7 @@ export async function settings(view) {
     section('/settings/retention', 'settings.retention', (d) => t('settings.retentionIntro', { n: num(d.outbox_days ?? 30) }), [
       ['audit_days', 'int', { min: 30, max: 3650 }]]),
     integrations(),
+    rolePolicies(),
   ]);
   view.append(h('h1', { tabindex: '-1' }, t('settings.title')), ...secs);
 }

@@ -74,3 +74,27 @@ export async function callerCheck({ user, autostart }) {
   };
   return { el, values, policy };
 }
+
+// A bulk reset: a verification names one user, so when the admin's role must
+// verify, the batch needs the override reason (audited for each user, sent
+// to global admins). Returns null when the role need not verify.
+export async function bulkCallerReason() {
+  let policy = 'optional';
+  try {
+    policy = (await api('GET', '/caller-verification', undefined, { background: true })).policy;
+  } catch { /* the reset itself still says what is missing */ }
+  if (policy !== 'required') return null;
+  const reason = field({ label: t('caller.reason'), name: 'override_reason', hint: t('caller.reasonHint'), attrs: { maxlength: 500 } });
+  const el = h('fieldset', { class: 'caller' }, h('legend', {}, t('caller.legend')),
+    h('p', { class: 'hint' }, t('caller.bulkRequired')), reason);
+  const values = () => {
+    const why = reason.input.value.trim();
+    if (!why) {
+      fieldError(reason.input, t('caller.bulkNeeded'));
+      reason.input.focus();
+      return null;
+    }
+    return { override_reason: why };
+  };
+  return { el, values, policy };
+}

@@ -9,7 +9,7 @@ import { t, num, date, pluralKey } from './i18n.js';
 import { api } from './api.js';
 import { field, checkbox, radios, newPassword, errorBox, showError, clearErrors, fieldError, busy, button, copy, printSlips, liveNotifications, errText, announce } from './ui.js';
 import { canReset } from './users.js';
-import { callerCheck } from './caller.js';
+import { callerCheck, bulkCallerReason } from './caller.js';
 
 const EMAIL = /^[^\s@,;<>]+@[^\s@,;<>]+$/;
 let saved = null;
@@ -217,7 +217,8 @@ export async function reset(view, ctx) {
     : h('p', { class: 'who-line' }, t('reset.for', { name: users[0].display_name || users[0].username, username: users[0].username }));
   const blocked = users.filter((u) => !canReset(me, u));
   const opts = resetOptions({ user: bulk ? null : users[0], bulk, me, linkDefault: !!ctx.app.session.link_delivery });
-  const caller = !bulk && blocked.length === 0 ? await callerCheck({ user: users[0], autostart: ctx.query.get('verify') === '1' }) : null;
+  const caller = blocked.length > 0 ? null
+    : bulk ? await bulkCallerReason() : await callerCheck({ user: users[0], autostart: ctx.query.get('verify') === '1' });
   const submit = h('button', { type: 'submit', class: 'btn primary', disabled: blocked.length > 0 }, t('reset.submit'));
   const form = h('form', { novalidate: true }, err, who,
     blocked.length > 0 && h('p', { class: 'alert error' }, t('reset.notAllowed', { names: blocked.map((u) => u.username).join(', ') })),
