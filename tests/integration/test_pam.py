@@ -4,6 +4,7 @@ running service's local Unix socket, driven by the real `pamtester` (Debian pack
 Each test writes its own /etc/pam.d/resetd-it-<random> service file and removes it after.
 The socket's group is `adm` (present on every Debian); a process of `nobody` without that
 group must not be able to connect, with it it may."""
+import contextlib
 import os
 import secrets
 import shutil
@@ -22,13 +23,14 @@ SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 SOCKET_GROUP = "adm"
 
 
-@pytest.fixture
-def pam(make_resetd, workdir):
-    """(resetd with [pam] on and a test clock, PAM service name, socket path, TestClock)."""
+@contextlib.contextmanager
+def pam_service(make_resetd, workdir, extra_toml="", **kw):
+    """(resetd with [pam] on (plus extra_toml) and a test clock, PAM service name, socket
+    path, TestClock); the service file is removed afterwards."""
     sock = os.path.join(workdir, "run", "auth.sock")
     clock = TestClock(os.path.join(workdir, "clock-offset"))
-    srv = make_resetd(start=False)
-    srv.extra_toml = '[pam]\nenabled = true\nsocket = "%s"\ngroup = "%s"\n' % (sock, SOCKET_GROUP)
+    srv = make_resetd(start=False, **kw)
+    srv.extra_toml = '[pam]\nenabled = true\nsocket = "%s"\ngroup = "%s"\n' % (sock, SOCKET_GROUP) + extra_toml
     srv.write_config()
     srv.env = {"RESETD_TEST_CLOCK_OFFSET_FILE": clock.path}
     srv.start()
@@ -42,6 +44,13 @@ def pam(make_resetd, workdir):
         yield srv, service, sock, clock
     finally:
         os.unlink(path)
+
+
+@pytest.fixture
+def pam(make_resetd, workdir):
+    """(resetd with [pam] on and a test clock, PAM service name, socket path, TestClock)."""
+    with pam_service(make_resetd, workdir) as p:
+        yield p
 
 
 def pamtester(service, user, password, rhost=None, tty=None, ruser=None):

@@ -25,6 +25,17 @@ inline Error too_many_attempts(int64_t wait_s) {
   return e;
 }
 
+// A wrong password, an unknown or disabled account: one answer for all.
+inline Error bad_credentials() {
+  return make_error("invalid_credentials", "The username or password is incorrect.");
+}
+
+// An audit detail with who asked appended ("locked out; uid 1000 (peer 0), tty pts/1").
+inline std::string with_context(const std::string& detail, const std::string& context) {
+  if (context.empty()) return detail;
+  return detail.empty() ? context : detail + "; " + context;
+}
+
 // One email address, no display name: a local part and a domain, none of
 // the characters that would let it carry a second address or a header.
 inline bool valid_email(const std::string& addr) {

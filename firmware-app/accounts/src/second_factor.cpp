@@ -89,20 +89,7 @@ Result<SignIn> AccountService::sign_in_second_factor(const std::string& pending,
         detail = "second factor: none enrolled any more";
         return;
       }
-      auto secret = box_.open_hex(f->totp_sealed);
-      if (!secret) {  // the key file changed: nobody gets in by this factor
-        detail = "second factor: TOTP secret does not open with the data dir's key";
-        return;
-      }
-      auto step = crypto::totp_match(*secret, code, crypto::totp_step(now));
-      if (step && *step > f->last_step) {
-        f->last_step = *step;
-        w.put_second_factor(*f);
-        ok = true;
-        detail = "second factor: totp";
-      } else {
-        detail = step ? "second factor: TOTP code already used" : "second factor: wrong TOTP code";
-      }
+      ok = use_totp_code(w, *f, code, now, detail);
     });
   } else {
     std::optional<SecondFactorRecord> f;
@@ -143,6 +130,28 @@ Result<SignIn> AccountService::sign_in_second_factor(const std::string& pending,
     if (pending_.erase(key) == 0) return sign_in_expired();
   }
   return finish_sign_in(p->checked, client, p->user_agent, detail);
+}
+
+bool AccountService::use_totp_code(storage::Writer& w, SecondFactorRecord& f, const std::string& code,
+                                   int64_t now, std::string& detail) {
+  if (!six_digits(code)) {
+    detail = "second factor: wrong TOTP code";
+    return false;
+  }
+  auto secret = box_.open_hex(f.totp_sealed);
+  if (!secret) {  // the key file changed: nobody gets in by this factor
+    detail = "second factor: TOTP secret does not open with the data dir's key";
+    return false;
+  }
+  auto step = crypto::totp_match(*secret, code, crypto::totp_step(now));
+  if (!step || *step <= f.last_step) {
+    detail = step ? "second factor: TOTP code already used" : "second factor: wrong TOTP code";
+    return false;
+  }
+  f.last_step = *step;
+  w.put_second_factor(f);
+  detail = "second factor: totp";
+  return true;
 }
 
 Error AccountService::second_step_failed(const std::string& pending_key, int64_t uid, const std::string& username,

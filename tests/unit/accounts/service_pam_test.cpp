@@ -7,6 +7,7 @@
 #include <set>
 
 #include "resetd/accounts/service.h"
+#include "resetd/crypto/totp.h"
 #include "resetd/notify/templates.h"
 
 using namespace resetd;
@@ -136,6 +137,45 @@ BOOST_AUTO_TEST_CASE(check_service_password_failure_auditsWhoAsked) {
   for (const auto& a : sign_in_rows())
     if (a.outcome == "failed" && a.detail.find("uid 1000 (peer 0), tty pts/1") != std::string::npos) ++with_context;
   BOOST_TEST(with_context == 2);
+}
+
+// Issue 23: the password alone was enough over PAM for an account with an app.
+BOOST_AUTO_TEST_CASE(check_service_password_totpAccount_passwordThenCodeOnlyOnce) {
+  const std::string pw = "quiet-lantern-harbor-123456";  // ends in six digits itself
+  auto a = svc->console_add_user({"ann", "", "ann@example.com", "", "user", "en"}, "quiet-lantern-harbor-97");
+  BOOST_REQUIRE(a.ok());
+  BOOST_REQUIRE(svc->console_set_password("ann", pw, false).ok());
+  Actor ann{a->id, "ann", Role::User, 7, false, "127.0.0.1", "", ""};
+  auto e = svc->begin_totp(ann, pw);
+  BOOST_REQUIRE(e.ok());
+  const std::string secret = *crypto::base32_decode(e->secret);
+  const int64_t step = crypto::totp_step(clock.now());
+  BOOST_REQUIRE(svc->confirm_totp(ann, crypto::totp_code(secret, step)).ok());
+  auto check = [&](const std::string& typed) {
+    return svc->check_service_password("ann", typed, "pam:sshd", "pam:sshd@192.0.2.1", "uid 0");
+  };
+  auto failures = [&] {
+    std::optional<storage::UserRecord> u;
+    store->read([&](storage::Reader& r) { u = r.user_by_username("ann"); });
+    return u->failed_logins;
+  };
+  // the password alone (its own last six digits taken as the code): no
+  BOOST_TEST(check(pw).error().code == "invalid_credentials");
+  BOOST_TEST(failures() == 1);
+  const std::string next = crypto::totp_code(secret, step + 1);
+  BOOST_TEST(check(pw + next).ok());
+  BOOST_TEST(failures() == 0);
+  // never twice (the confirming code's step neither)
+  BOOST_TEST(check(pw + next).error().code == "invalid_second_factor");
+  BOOST_TEST(check(pw + crypto::totp_code(secret, step)).error().code == "invalid_second_factor");
+  BOOST_TEST(failures() == 2);  // wrong codes count like wrong passwords
+  // the web's second step shares the used step
+  clock.advance(30);
+  const std::string web = crypto::totp_code(secret, crypto::totp_step(clock.now()) + 1);
+  auto s = svc->sign_in("ann", pw, "127.0.0.3", "");
+  BOOST_REQUIRE(s.ok());
+  BOOST_REQUIRE(svc->sign_in_second_factor(s->pending_token, web, "", "127.0.0.3").ok());
+  BOOST_TEST(check(pw + web).error().code == "invalid_second_factor");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -325,6 +325,11 @@ class AccountService {
   Error second_step_failed(const std::string& pending_key, int64_t uid, const std::string& username,
                            const std::string& client, const SignInThrottle::Reservation& slot, int64_t now,
                            const std::string& detail, Error err);
+  // A confirmed factor's TOTP `code` (six digits) at `now`, used up: its step
+  // must be newer than the last one used (web sign-in, PAM, proving one's own
+  // factor share that record). `detail` says what happened for the audit.
+  bool use_totp_code(storage::Writer& w, storage::SecondFactorRecord& f, const std::string& code, int64_t now,
+                     std::string& detail);
   std::mutex pending_mu_;
   std::map<std::string, PendingSignIn> pending_;
   std::string start_pending(const PasswordCheck& checked, const std::string& client,
