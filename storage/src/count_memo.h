@@ -13,6 +13,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "match_lists.h"
+
 namespace resetd::storage {
 
 class CountMemo {
@@ -24,11 +26,14 @@ class CountMemo {
   std::optional<Entry> get(const std::string& key) const;
   // Keeps e unless the entry there is as new or newer.
   void put(const std::string& key, Entry e);
+  // The match lists kept beside the totals (match_lists.h).
+  MatchLists& lists() { return lists_; }
 
  private:
   static constexpr size_t kMaxEntries = 512;  // then all are dropped: each recounts once
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> map_;
+  MatchLists lists_;
 };
 
 }  // namespace resetd::storage

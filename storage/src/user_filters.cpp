@@ -49,10 +49,10 @@ const char* stable_where(const std::string& filter) {
   return f && !*f->live ? f->indexed : nullptr;
 }
 
-int64_t count(Conn& c, const UserQuery& q) {
+int64_t count(Conn& c, const UserQuery& q, bool walk) {
   const Filter* f = find(q.filter);
   if (!f) return 0;
-  SQLite::Statement& n = c.stmt("SELECT count(*) FROM users" + where_of(*f, q, false));
+  SQLite::Statement& n = c.stmt("SELECT count(*) FROM users" + where_of(*f, q, walk));
   bind(n, *f, q);
   n.executeStep();
   return n.getColumn(0).getInt64();

@@ -23,7 +23,8 @@ bool known(const std::string& filter);
 const char* stable_where(const std::string& filter);
 
 // How many users match q (q.filter known; with q.q_folded and q.disabled).
-int64_t count(Conn& c, const UserQuery& q);
+// walk: along the table (most users match), else through the partial index.
+int64_t count(Conn& c, const UserQuery& q, bool walk);
 
 // The matching ids in `order` (" ORDER BY …"), `limit` from `offset`. walk:
 // along the sort's index, testing each row (cheap when most rows match); else

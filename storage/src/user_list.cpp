@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include "records_sql.h"
 #include "user_filters.h"
@@ -126,6 +127,39 @@ UserPage finish(Conn& conn, UserPage page, const Window& w, const std::vector<in
   if (w.backwards) std::reverse(page.users.begin(), page.users.end());
   return page;
 }
+
+// The page's ids from the kept list of a trigram search's matches (with a
+// clock-free filter: `stable`, or null), in the page's order; nullopt when no
+// list is kept for this snapshot (an older one, or a write transaction) or it
+// disagrees with `total`: then the walk answers.
+std::optional<std::vector<int64_t>> kept_slice(Conn& conn, CountMemo* memo, const UserQuery& q, const char* stable,
+                                               const std::string& match, int64_t total) {
+  if (!memo) return std::nullopt;
+  MatchLists::Spec spec;
+  spec.sort = "username";
+  for (const char* k : {"username", "display_name", "created_at"})
+    if (q.sort == k) spec.sort = k;
+  spec.key = q.filter + '\x1f' + (q.disabled ? (*q.disabled ? "1" : "0") : "-") + '\x1f' + spec.sort + '\x1f' +
+             q.q_folded;
+  spec.m = match;
+  spec.q = q.q_folded;
+  spec.disabled = q.disabled;
+  const std::string filter = stable ? std::string(" AND +(") + stable + ")" : "";
+  const std::string disabled = q.disabled ? " AND +disabled = :disabled" : "";
+  // The matches read by id and sorted (the unary + keeps SQLite off the sort's index).
+  spec.read = "SELECT id FROM users WHERE id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH :m)" + filter +
+              (stable ? " AND instr(search_text, :q) > 0" : "") + disabled + " ORDER BY +" + spec.sort + ", +id";
+  spec.matches = "SELECT 1 FROM users WHERE id = :id AND instr(search_text, :q) > 0" + filter + disabled;
+  SQLite::Statement& newest = conn.stmt("SELECT coalesce(max(seq), 0) FROM user_changes");
+  newest.executeStep();
+  const auto l = memo->lists().get(conn, spec, newest.getColumn(0).getInt64());
+  if (!l || static_cast<int64_t>(l->ids.size()) != total) return std::nullopt;
+  std::vector<int64_t> ids;
+  const int64_t n = total;
+  for (int64_t k = q.offset; k < std::min(n, q.offset + q.limit); ++k)
+    ids.push_back(l->ids[static_cast<size_t>(q.descending ? n - 1 - k : k)]);
+  return ids;
+}
 }  // namespace
 
 // Same answers as a scan with instr(search_text, q) ORDER BY sort, id
@@ -137,9 +171,12 @@ UserPage finish(Conn& conn, UserPage page, const Window& w, const std::vector<in
 // - the page: M of N users match. M ≥ N/kDense: walk the sort's index testing
 //   each row (50 hits after ~50·N/M rows). Else a filter reads its partial
 //   index; a q of 3+ characters its trigram index: M ≤ kFewMatches ids looked
-//   up and sorted, more read into memory and the sort's index walked keeping
-//   ids found among them (a binary search here, cheaper than SQLite probing
-//   an IN list). A shorter q: the scan (the trigram index cannot serve it).
+//   up and sorted, more kept in sort order across writes (match_lists.h) and
+//   the page a slice of them; where none can be kept (a write transaction, an
+//   older snapshot, a clock filter) read into memory and the sort's index
+//   walked keeping ids found among them (a binary search here, cheaper than
+//   SQLite probing an IN list). A shorter q: the scan (the trigram index
+//   cannot serve it).
 // A filter with a trigram search: its matches first when they are few or
 // fewer than the filter's. Only the page's rows are read whole. (A unary +
 // keeps SQLite from using an index for that term.)
@@ -206,6 +243,17 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
     // must_change's index, ~1,000,000 rows at 1M users, for the page and for
     // the first count). Both totals are over all users (no disabled choice),
     // kept like any total.
+    // The clock-free filter's own total (over all users), asked once.
+    int64_t of_filter = -1;
+    auto filter_total = [&] {
+      if (of_filter < 0) {
+        UserQuery fq = q;
+        fq.q_folded.clear();
+        fq.disabled.reset();
+        of_filter = kept_total(conn, memo, fq, stable, [&] { return user_filters::count(conn, fq, false); });
+      }
+      return of_filter;
+    };
     int64_t matches = -1;
     bool from_matches = false;
     if (fts) {
@@ -217,15 +265,17 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
         return static_cast<int64_t>(hits.size());
       });
       from_matches = matches <= kFewMatches;
-      if (!from_matches && stable) {
-        UserQuery fq = q;
-        fq.q_folded.clear();
-        fq.disabled.reset();
-        from_matches = matches < kept_total(conn, memo, fq, stable, [&] { return user_filters::count(conn, fq); });
-      }
+      if (!from_matches && stable) from_matches = matches < filter_total();
     }
     auto count = [&]() -> int64_t {
-      if (!from_matches) return user_filters::count(conn, q);
+      // A search inside a clock-free filter that most users match: counted
+      // along the table, not through the filter's index (a random read of the
+      // table per entry: the first ask of filter=must_change&q=example took
+      // 6-8 s at 1M users).
+      if (!from_matches) {
+        const auto all = [&] { return scalar("SELECT coalesce(sum(n), 0) FROM user_counts", std::nullopt); };
+        return user_filters::count(conn, q, stable && search && filter_total() * kDense >= all());
+      }
       read_hits();
       int64_t n = 0;
       for (int64_t id : hits) n += user_filters::holds(conn, q, id);
@@ -240,6 +290,9 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
       if (matches <= kFewMatches)
         return finish(conn, std::move(page), w,
                       user_filters::ids_among_matches(conn, q, match, w.order, w.offset, w.limit));
+      if (stable)
+        if (auto ids = kept_slice(conn, memo, q, stable, match, page.total))
+          return finish(conn, std::move(page), Window{}, *ids);
       // The sort's index walked, ids kept that are among the matches and
       // whose row passes the filter (each probed by id).
       return finish(conn, std::move(page), w,
@@ -289,7 +342,10 @@ UserPage page(Conn& conn, const UserQuery& q, CountMemo* memo) {
     // Most users match (or no index can serve q): the sort's index, each row tested.
     where += " AND instr(search_text, :q) > 0" + on_disabled;
   } else if (fts && page.total > kFewMatches) {
-    // Many matches, but far from most: the same walk of the sort's index.
+    // Many matches, but far from most: the kept list of them, else the same
+    // walk of the sort's index.
+    if (auto ids = kept_slice(conn, memo, q, nullptr, match, page.total))
+      return finish(conn, std::move(page), Window{}, *ids);
     return finish(conn, std::move(page), w, walk_hits(w, [](int64_t) { return true; }));
   } else if (fts) {
     where += " AND " + in_matches + (q.disabled ? " AND +disabled = :disabled" : "");

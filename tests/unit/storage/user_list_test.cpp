@@ -9,6 +9,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -162,6 +163,48 @@ BOOST_AUTO_TEST_CASE(list_users_filtersAndKeptTotals_sameAnswersAsAPlainScanAcro
       }
     });
   BOOST_TEST(compare_all(*s, raw, "after pruned changes") > 800);
+}
+
+// The kept match lists (match_lists.h) brought up to date by a few changes of
+// every kind, one write at a time: each moves users into, out of or along a
+// kept list (" 1\nu" and "yıldız" with must_change: lists of 600 and ~170
+// matches), and every page is compared after each.
+BOOST_AUTO_TEST_CASE(list_users_keptMatchLists_placedAgainAfterFewChanges_sameAnswersAsAPlainScan) {
+  Dir d;
+  auto s = Store::open(d.p.string());
+  s->write([&](Writer& w) {
+    for (int i = 0; i < 3000; ++i) w.insert_user(make(i));
+  });
+  SQLite::Database raw((d.p / "resetd.db").string(), SQLite::OPEN_READONLY);
+  BOOST_TEST(compare_all(*s, raw, "kept") > 800);
+  auto one = [&](const std::string& username, const std::function<void(UserRecord&)>& change) {
+    s->write([&](Writer& w) {
+      auto u = w.user_by_username(username);
+      BOOST_REQUIRE(u);
+      change(*u);
+      w.update_user(*u);
+    });
+  };
+  // A display name alone (the sort moves, the search text stays): to the front, then the back.
+  one("u10001", [](UserRecord& u) { u.display_name = "\x01 first"; });
+  one("u10006", [](UserRecord& u) { u.display_name = "\x7f last"; });
+  BOOST_TEST(compare_all(*s, raw, "display names") > 800);
+  // Into a search and out of it, blocked, and out of must_change.
+  one("u10002", [](UserRecord& u) { u.search_text = "into yıldız 1\nu " + u.username; });
+  one("u10011", [](UserRecord& u) { u.search_text = "out " + u.username; });
+  one("u10016", [](UserRecord& u) { u.disabled = !u.disabled; });
+  one("u10021", [](UserRecord& u) { u.must_change = !u.must_change; });
+  BOOST_TEST(compare_all(*s, raw, "in and out") > 800);
+  // A renamed user (username and search text), a deleted and an inserted one.
+  one("u10026", [](UserRecord& u) {
+    u.username = "a-renamed";
+    u.search_text = "a-renamed\n" + u.display_name + "\na-renamed@example.org";
+  });
+  s->write([&](Writer& w) {
+    w.delete_user(w.user_by_username("u10031")->id);
+    w.insert_user(make(5001));
+  });
+  BOOST_TEST(compare_all(*s, raw, "renamed, deleted, inserted") > 800);
 }
 
 // A reader whose snapshot is older than a kept total answers its own snapshot's total.
