@@ -121,7 +121,7 @@ for (const locale of LOCALES) {
       for (const name of ['blue key', 'red key']) {
         // one virtual authenticator a key: a key already added is excluded at creation
         const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTH });
-        await page.getByRole('heading', { name: t['sk.title'] }).waitFor();
+        await page.getByRole('heading', { name: t['sk.title'], exact: true }).waitFor();
         await page.locator('input[name=sk_current_password]').fill(PW);
         await page.getByLabel(t['sk.name']).fill(name);
         await page.getByRole('button', { name: t['sk.add'] }).click();
