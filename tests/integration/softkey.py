@@ -53,3 +53,58 @@ class SoftKey:
         sig = self.key.sign(auth + hashlib.sha256(cdj).digest(), ec.ECDSA(hashes.SHA256()))
         return {"id": b64u(self.cred_id), "client_data_json": b64u(cdj), "authenticator_data": b64u(auth),
                 "signature": b64u(sig)}
+
+    def register_attested(self, options, origin, fmt="packed", x5c=False, signer=None):
+        """The confirm body with the whole attestation object: "none", or "packed" signed by
+        this key (self attestation) or, with x5c, by a batch key whose certificate goes along.
+        `signer` signs instead (a forgery)."""
+        body = self.register(options, origin)
+        auth = unb64u(body.pop("authenticator_data"))
+        cdj = unb64u(body["client_data_json"])
+        stmt = {}
+        if fmt == "packed":
+            att_key = ec.generate_private_key(ec.SECP256R1()) if x5c else self.key
+            by = signer or att_key
+            stmt = {"alg": -7, "sig": by.sign(auth + hashlib.sha256(cdj).digest(), ec.ECDSA(hashes.SHA256()))}
+            if x5c:
+                stmt["x5c"] = [_batch_cert(att_key)]
+        body["attestation_object"] = b64u(_cbor({"fmt": fmt, "attStmt": stmt, "authData": auth}))
+        return body
+
+
+def _cbor(v):
+    """The few CBOR types an attestation object uses (definite lengths)."""
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+            if n < 1 << (8 * size):
+                return bytes([major << 5 | info]) + n.to_bytes(size, "big")
+    if isinstance(v, int):
+        return head(0, v) if v >= 0 else head(1, -1 - v)
+    if isinstance(v, bytes):
+        return head(2, len(v)) + v
+    if isinstance(v, str):
+        return head(3, len(v.encode())) + v.encode()
+    if isinstance(v, list):
+        return head(4, len(v)) + b"".join(_cbor(x) for x in v)
+    return head(5, len(v)) + b"".join(_cbor(k) + _cbor(x) for k, x in v.items())
+
+
+def _batch_cert(att_key):
+    """A maker's batch certificate (self-signed here: resetd checks no maker's root)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "softkey batch"),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "resetd tests"),
+                      x509.NameAttribute(NameOID.COUNTRY_NAME, "TW")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(att_key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(att_key, hashes.SHA256()))
+    return cert.public_bytes(Encoding.DER)

@@ -218,3 +218,89 @@ def test_console_break_glass_removes_the_second_factor(server, admin, workdir):
     assert rows and rows[0]["actor"] == "console" and rows[0]["target"] == "tf-dave", rows
     r = run_cli("user", "reset-2fa", "--data-dir", server.data_dir, "--username", "nobody-here")
     assert r.returncode == 1 and "No such user" in r.stderr, r
+
+
+def test_replace_a_required_app_in_one_step(make_resetd, sink):
+    """Issue 23: a new phone for an account whose role requires a factor. The old app
+    keeps signing in until the new secret's first code is confirmed; then one write
+    swaps them, and the account is never without a factor in between."""
+    srv = make_resetd(relay_port=sink.port, start=False)
+    srv.extra_toml = '[second_factor]\nenabled = true\nglobal_admin = "optional"\nhelpdesk_admin = "required"\n'
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("tf-rita", password=pw, role="helpdesk_admin")
+    c, r = sign_in_as(srv, "tf-rita", pw, source="127.0.0.91")
+    assert r.status == 200 and r.json["second_factor_enrolment_required"] is True, r
+    r = c.post("session/second-factor/totp", {"current_password": pw})
+    old = r.json["secret"]
+    r = c.post("session/second-factor/totp/confirm", {"code": totp(old)})
+    assert r.status == 200, r
+    old_codes = r.json["recovery_codes"]
+    # removing it is refused (the role requires it); the password alone starts no new one
+    assert_error_json(c.post("session/second-factor/remove", {"current_password": pw, "code": totp(old, 30)}),
+                      409, "second_factor_required_by_policy")
+    assert_error_json(c.post("session/second-factor/totp", {"current_password": pw}), 409, "second_factor_enrolled")
+    # the old factor proves the owner (here a recovery code, a lost phone's way; the app's
+    # own code in the test below): a wrong code or a wrong password starts nothing
+    wrong = "%06d" % ((int(totp(old, 30)) + 500000) % 1000000)
+    assert_error_json(c.post("session/second-factor/totp", {"current_password": pw, "code": wrong}),
+                      422, "wrong_second_factor")
+    assert_error_json(c.post("session/second-factor/totp", {"current_password": "not-" + pw,
+                                                            "recovery_code": old_codes[0]}),
+                      422, "wrong_current_password")
+    r = c.post("session/second-factor/totp", {"current_password": pw, "recovery_code": old_codes[0]})
+    assert r.status == 200, r
+    new = r.json["secret"]
+    assert new != old and "secret=%s&" % new in r.json["uri"]
+    # until the new app's first code: the old app is the factor, the new one signs nobody in
+    assert c.get("session/second-factor").json["totp"] is True
+    d, pending = password_step(srv, "tf-rita", pw, "127.0.0.92")
+    assert_error_json(second_step(d, pending, code=totp(new, 30)), 401, "invalid_second_factor")
+    assert second_step(d, pending, code=totp(old, 30)).status == 200
+    assert d.get("users").status == 200
+    # a wrong first code keeps both as they are
+    bad = "%06d" % ((int(totp(new)) + 500000) % 1000000)
+    assert_error_json(c.post("session/second-factor/totp/confirm", {"code": bad}), 422, "wrong_totp_code")
+    r = c.post("session/second-factor/totp/confirm", {"code": totp(new)})
+    assert r.status == 200, r
+    new_codes = r.json["recovery_codes"]
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    assert c.get("session/second-factor").json == {"totp": True, "enrolling": False, "recovery_codes_left": 10,
+                                                   "policy": "required", "security_keys": [],
+                                                   "security_key_rp_id": None}
+    assert c.get("users").status == 200  # never confined in between
+    assert_error_json(d.get("session"), 401, "not_signed_in")  # the other session ended
+    # now the old app and the old recovery codes are out, the new app in
+    e, pending = password_step(srv, "tf-rita", pw, "127.0.0.93")
+    assert_error_json(second_step(e, pending, code=totp(old, 30)), 401, "invalid_second_factor")
+    assert_error_json(second_step(e, pending, recovery_code=old_codes[3]), 401, "invalid_second_factor")
+    assert second_step(e, pending, code=totp(new, 30)).status == 200
+    rows = audit(admin, action="second_factor_replace", target="tf-rita")
+    assert [x["outcome"] for x in rows if x["outcome"] in ("started", "ok")] == ["ok", "started"], rows
+    # the confirm that finished it is used up: nothing left to confirm
+    assert_error_json(c.post("session/second-factor/totp/confirm", {"code": totp(new, 30)}), 409, "no_enrolment")
+
+
+def test_replace_proven_by_the_old_apps_code(make_resetd, sink):
+    """The usual move: the old phone's current code proves the owner, and is used up."""
+    srv = make_resetd(relay_port=sink.port, start=False)
+    srv.extra_toml = '[second_factor]\nenabled = true\nglobal_admin = "optional"\nhelpdesk_admin = "required"\n'
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    pw = strong_password()
+    admin.create_user("tf-rosa", password=pw, role="helpdesk_admin")
+    c, r = sign_in_as(srv, "tf-rosa", pw, source="127.0.0.94")
+    old = c.post("session/second-factor/totp", {"current_password": pw}).json["secret"]
+    codes = c.post("session/second-factor/totp/confirm", {"code": totp(old)}).json["recovery_codes"]
+    assert len(codes) == 10
+    r = c.post("session/second-factor/totp", {"current_password": pw, "code": totp(old, 30)})
+    assert r.status == 200, r
+    new = r.json["secret"]
+    # the code that started it is used up
+    assert_error_json(c.post("session/second-factor/totp", {"current_password": pw, "code": totp(old, 30)}),
+                      422, "wrong_second_factor")
+    r = c.post("session/second-factor/totp/confirm", {"code": totp(new)})
+    assert r.status == 200 and len(r.json["recovery_codes"]) == 10, r

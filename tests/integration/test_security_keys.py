@@ -225,3 +225,122 @@ def test_key_and_totp_both(server, admin):
     r = f.post("session/second-factor", {"pending_token": r.json["pending_token"], "recovery_code": recovery[0]},
                csrf=False)
     assert r.status == 200 and r.json["csrf_token"], r
+
+
+def remove_key(c, key_id, password):
+    body = {} if password is None else {"current_password": password}
+    return c.post("session/second-factor/security-key/%d/remove" % key_id, body)
+
+
+def test_remove_one_key(server, admin):
+    c = staff(server, admin, "wa-erin", "127.0.0.81")
+    blue, red = SoftKey(), SoftKey()
+    b = enrol_key(server, c, blue, "blue key")
+    r_info = enrol_key(server, c, red, "red key")
+    other = staff(server, admin, "wa-fred", "127.0.0.82")
+    f_info = enrol_key(server, other, SoftKey(), "fred's key")
+    # a second session of erin's, signed in with the red key
+    d, j = password_step(server, "wa-erin", c.password, "127.0.0.83")
+    assert key_step(d, j["pending_token"], red.assert_(challenge(d, j["pending_token"]), origin(server))).status == 200
+    # the current password first; only one's own keys; CSRF as everywhere
+    assert_error_json(remove_key(c, b["id"], None), 422, "current_password_required")
+    assert_error_json(remove_key(c, b["id"], "not-" + c.password), 422, "wrong_current_password")
+    assert_error_json(remove_key(c, f_info["id"], c.password), 404, "not_found")
+    assert_error_json(remove_key(c, 999999, c.password), 404, "not_found")
+    assert_error_json(c.post("session/second-factor/security-key/%d/remove" % b["id"],
+                             {"current_password": c.password}, csrf=False), 403, "csrf_failed")
+    r = remove_key(c, b["id"], c.password)
+    assert r.status == 200, r
+    assert [k["name"] for k in r.json["security_keys"]] == ["red key"], r.json
+    assert [k["id"] for k in c.get("session/second-factor").json["security_keys"]] == [r_info["id"]]
+    assert [k["name"] for k in other.get("session/second-factor").json["security_keys"]] == ["fred's key"]
+    # the owner's other sessions ended, this one goes on
+    assert_error_json(d.get("session"), 401, "not_signed_in")
+    assert c.get("session").status == 200
+    rows = audit(admin, action="second_factor_remove", target="wa-erin")
+    assert any(x["outcome"] == "ok" and "security key \"blue key\"" in x["detail"] and "1 other sessions ended"
+               in x["detail"] for x in rows), rows
+    assert not any(c.password in (x.get("detail") or "") for x in rows)
+    # the removed key signs nobody in; the other one still does
+    e, j = password_step(server, "wa-erin", c.password, "127.0.0.84")
+    ch = challenge(e, j["pending_token"])
+    assert ch["credentials"] == [b64u(red.cred_id)], ch
+    assert_error_json(key_step(e, j["pending_token"], blue.assert_(ch, origin(server))), 401, "invalid_second_factor")
+    assert key_step(e, j["pending_token"], red.assert_(challenge(e, j["pending_token"]), origin(server))).status == 200
+    # the last key of an optional role goes too: the password alone signs in again
+    assert remove_key(c, r_info["id"], c.password).status == 200
+    f = HostClient(server.port, HOST, source="127.0.0.85")
+    assert f.post("session", {"username": "wa-erin", "password": c.password}, csrf=False).json.get("csrf_token")
+
+
+def test_last_required_factor_is_not_removed(make_resetd, sink):
+    from test_second_factor import totp
+    srv = make_resetd(relay_port=sink.port, public_url="", start=False)
+    srv.extra_toml = '[second_factor]\nenabled = true\nglobal_admin = "optional"\nhelpdesk_admin = "required"\n'
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    c = staff(srv, admin, "wa-gina", "127.0.0.86")
+    assert c.get("session/second-factor").json["policy"] == "required"
+    key = SoftKey()
+    k = enrol_key(srv, c, key)  # the confined session may enrol a key
+    assert c.get("users").status == 200
+    # the only factor the role requires: refused, the key stays, audited
+    r = remove_key(c, k["id"], c.password)
+    assert_error_json(r, 409, "last_required_factor")
+    assert "another" in r.json["error"]["message"]
+    assert [x["id"] for x in c.get("session/second-factor").json["security_keys"]] == [k["id"]]
+    rows = audit(admin, action="second_factor_remove", target="wa-gina")
+    assert any(x["outcome"] == "failed" and "last required factor" in x["detail"] for x in rows), rows
+    # with an app beside it, the key may go; then the app is the last one
+    r = c.post("session/second-factor/totp", {"current_password": c.password})
+    secret = r.json["secret"]
+    assert c.post("session/second-factor/totp/confirm", {"code": totp(secret)}).status == 200
+    assert remove_key(c, k["id"], c.password).status == 200
+    assert_error_json(c.post("session/second-factor/remove", {"current_password": c.password,
+                                                              "code": totp(secret, 30)}),
+                      409, "second_factor_required_by_policy")
+    # and with a key beside the app, the app may go (the key covers the role); the key is then last
+    k2 = enrol_key(srv, c, SoftKey(), "spare")
+    r = c.post("session/second-factor/remove", {"current_password": c.password, "code": totp(secret, 30)})
+    assert r.status == 200, r
+    assert_error_json(remove_key(c, k2["id"], c.password), 409, "last_required_factor")
+    st = c.get("session/second-factor").json
+    assert st["totp"] is False and [x["name"] for x in st["security_keys"]] == ["spare"], st
+    assert c.get("users").status == 200
+
+
+def test_packed_attestation_is_accepted(server, admin):
+    """Besides "none": "packed" self attestation and "packed" with a batch certificate
+    (x5c); a statement signed by another key, or an unknown format, adds no key."""
+    c = staff(server, admin, "wa-hank", "127.0.0.87")
+
+    def confirm(body):
+        return c.post("session/second-factor/security-key/confirm", body)
+
+    def start(name):
+        r = c.post("session/second-factor/security-key", {"current_password": c.password, "name": name})
+        assert r.status == 200, r
+        return r.json
+
+    k = SoftKey()
+    assert_error_json(confirm(k.register_attested(start("forged"), origin(server),
+                                                  signer=SoftKey().key)), 422, "webauthn_invalid")
+    assert_error_json(confirm(k.register_attested(start("forged x5c"), origin(server), x5c=True,
+                                                  signer=SoftKey().key)), 422, "webauthn_invalid")
+    assert_error_json(confirm(k.register_attested(start("tpm"), origin(server), fmt="tpm")), 422, "webauthn_invalid")
+    # both fields, or neither
+    body = k.register_attested(start("both"), origin(server))
+    body["authenticator_data"] = "AAAA"
+    assert_error_json(confirm(body), 400, "bad_request")
+    assert c.get("session/second-factor").json["security_keys"] == []
+    keys = {"self": SoftKey(), "x5c": SoftKey(), "none": SoftKey()}
+    for name, key in keys.items():
+        r = confirm(key.register_attested(start(name), origin(server), fmt="none" if name == "none" else "packed",
+                                          x5c=name == "x5c"))
+        assert r.status == 200, (name, r)
+    assert sorted(x["name"] for x in c.get("session/second-factor").json["security_keys"]) == ["none", "self", "x5c"]
+    # the x5c key signs in like any other
+    d, j = password_step(server, "wa-hank", c.password, "127.0.0.88")
+    ch = challenge(d, j["pending_token"])
+    assert key_step(d, j["pending_token"], keys["x5c"].assert_(ch, origin(server))).status == 200

@@ -46,7 +46,7 @@ export async function secondFactor(view, ctx) {
   if (st.totp) {
     box.append(h('p', { class: 'alert ok', role: 'status' }, t('tf.active')),
       h('p', {}, t('tf.codesLeft', { n: st.recovery_codes_left })));
-    manageForms(box, st, ctx);
+    manageForms(box, st, ctx, showEnrol);
     keySection(box, st, ctx);
     return;
   }

@@ -1,5 +1,5 @@
-// "Second factor" once an app is set up: new recovery codes, or removing the
-// app (not while the role requires one). Both need the current password and a
+// "Second factor" once an app is set up: new recovery codes, moving the app
+// to a new phone, or removing it (not the last factor a role requires). Both need the current password and a
 // code from the app or a recovery code. And the way on after an enrolment the
 // site's policy asked for.
 import { h } from './dom.js';
@@ -20,19 +20,24 @@ export function recoveryList(codes) {
   return h('ol', { class: 'recovery-codes' }, codes.map((c) => h('li', {}, h('code', {}, c))));
 }
 
-export function manageForms(box, st, ctx) {
+// showEnrol: second_factor.js's QR and confirm step, for a replacement.
+export function manageForms(box, st, ctx, showEnrol) {
   const title = box.querySelector('h1');
   const err = errorBox();
   const pw = field({ label: t('pw.current'), name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
   const code = field({ label: t('tf.codeOrRecovery'), name: 'code', autocomplete: 'one-time-code', required: true, hint: t('tf.recoveryHint') });
   const renew = h('button', { type: 'submit', class: 'btn primary' }, t('tf.renew'));
   const required = st.policy === 'required';
-  const remove = required ? null : h('button', { type: 'button', class: 'btn danger' }, t('tf.remove'));
+  const remove = required && !(st.security_keys || []).length ? null
+    : h('button', { type: 'button', class: 'btn danger' }, t('tf.remove'));
+  // A new phone: the old app keeps working until the new one's first code.
+  const replace = h('button', { type: 'button', class: 'btn' }, t('tf.replace'));
   const form = h('form', { novalidate: true, 'aria-labelledby': 'tf-manage' }, err, pw, code,
-    h('div', { class: 'actions' }, renew, remove));
+    h('div', { class: 'actions' }, renew, replace, remove));
   const heading = required ? t('tf.renewTitle') : `${t('tf.renewTitle')} / ${t('tf.removeTitle')}`;
   box.append(h('h2', { id: 'tf-manage' }, heading), h('p', {}, t('tf.proofIntro')), form,
-    required ? h('p', { class: 'hint' }, t('tf.removeRequired')) : h('p', { class: 'hint' }, t('tf.removeHint')));
+    h('p', { class: 'hint' }, t('tf.replaceHint')),
+    remove ? h('p', { class: 'hint' }, t('tf.removeHint')) : h('p', { class: 'hint' }, t('tf.removeRequired')));
   const check = () => {
     clearErrors(form);
     if (!pw.input.value) { fieldError(pw.input, t('err.required')); pw.input.focus(); return false; }
@@ -57,6 +62,14 @@ export function manageForms(box, st, ctx) {
           h('p', {}, t('tf.recoveryIntro')), recoveryList(r.recovery_codes));
         h2.focus();
         announce(t('tf.renewed'));
+      } catch (ex) { fail(ex); }
+    });
+  });
+  replace.addEventListener('click', () => {
+    if (!check()) return;
+    busy(replace, async () => {
+      try {
+        showEnrol(box, await api('POST', '/session/second-factor/totp', proof(pw, code)), ctx);
       } catch (ex) { fail(ex); }
     });
   });

@@ -30,12 +30,41 @@ export async function keyAnswer(pending) {
     authenticator_data: enc(cred.response.authenticatorData), signature: enc(cred.response.signature) };
 }
 
+// The keys, each with a Remove button; removing needs the current password
+// (and works on an IP address too: no key is asked).
+function keyList(box, st, ctx) {
+  const err = errorBox();
+  const pw = field({ label: t('pw.current'), name: 'sk_remove_password', type: 'password', autocomplete: 'current-password',
+    hint: t('sk.removeHint') });
+  const list = h('ul', { class: 'security-keys' }, st.security_keys.map((k) => {
+    const remove = h('button', { type: 'button', class: 'btn danger', 'data-remove-key': String(k.id),
+      'aria-label': t('sk.removeKey', { name: k.name }) }, t('sk.remove'));
+    remove.addEventListener('click', () => {
+      clearErrors(form);
+      if (!pw.input.value) { fieldError(pw.input, t('err.required')); pw.input.focus(); return; }
+      busy(remove, async () => {
+        try {
+          await api('POST', `/session/second-factor/security-key/${k.id}/remove`, { current_password: pw.input.value });
+          ctx.app.flash = t('sk.removed', { name: k.name });
+          ctx.go('/second-factor');
+        } catch (ex) {
+          pw.input.value = '';
+          showError(form, err, ex);
+        }
+      });
+    });
+    return h('li', {}, h('strong', {}, k.name), ` (${k.rp_id}) `, remove);
+  }));
+  const form = h('form', { novalidate: true, 'aria-labelledby': 'sk-list-title' }, err,
+    h('h3', { id: 'sk-list-title' }, t('sk.listTitle')), list, pw);
+  form.addEventListener('submit', (ev) => ev.preventDefault());
+  box.append(form);
+}
+
 // "Security keys" on the Second factor page: the list, and adding one.
 export function keySection(box, st, ctx) {
-  const list = h('ul', { class: 'security-keys' }, (st.security_keys || []).map((k) =>
-    h('li', {}, h('strong', {}, k.name), ` (${k.rp_id})`)));
   box.append(h('h2', { id: 'sk-title' }, t('sk.title')), h('p', {}, t('sk.intro')));
-  if ((st.security_keys || []).length) box.append(list);
+  if ((st.security_keys || []).length) keyList(box, st, ctx);
   if (!st.security_key_rp_id || !keysPossible()) { box.append(ipNote()); return; }
   if (st.policy === 'off') return;
   const err = errorBox();

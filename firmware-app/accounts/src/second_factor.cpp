@@ -192,15 +192,22 @@ Result<SecondFactorState> AccountService::second_factor_state(const Actor& a) {
   return s;
 }
 
-Result<TotpEnrolment> AccountService::begin_totp(const Actor& a, const std::optional<std::string>& password) {
+Result<TotpEnrolment> AccountService::begin_totp(const Actor& a, const std::optional<std::string>& password,
+                                                 const std::string& code, const std::string& recovery_code) {
   // A borrowed session must not tie the account to someone else's phone (and,
   // since enrolling ends the other sessions, lock its owner out): the owner's
   // password first, a directory user's checked with a bind to the directory.
   std::optional<UserRecord> u;
-  store_.read([&](storage::Reader& r) { u = r.user_by_id(a.user_id); });
+  std::optional<SecondFactorRecord> f;
+  store_.read([&](storage::Reader& r) {
+    u = r.user_by_id(a.user_id);
+    f = r.second_factor(a.user_id);
+  });
   if (!u) return make_error("not_signed_in", "Sign in first.");
   if (settings_.second_factor.rule(a.role) == FactorRule::Off)
     return make_error("second_factor_off", "The site's policy gives your role no second factor.");
+  if (f && f->confirmed_at && (!code.empty() || !recovery_code.empty()))
+    return begin_totp_replacement(a, password, code, recovery_code);
   if (auto st = confirm_own_password(a, *u, password, "second_factor_enrol"); !st) {
     if (st.error().code == "current_password_required")
       return make_error("current_password_required", "Enter your current password to set up an authenticator app.",
@@ -225,7 +232,13 @@ Result<TotpEnrolment> AccountService::begin_totp(const Actor& a, const std::opti
   });
   if (enrolled)
     return make_error("second_factor_enrolled",
-                      "An authenticator app is already set up for this account. Remove it first.");
+                      "An authenticator app is already set up for this account. To move it to a new phone, "
+                      "send a current code of it (or a recovery code) with your password.",
+                      "code");
+  return totp_enrolment(a, secret);
+}
+
+TotpEnrolment AccountService::totp_enrolment(const Actor& a, const std::string& secret) const {
   TotpEnrolment e;
   e.secret = crypto::base32_encode(secret);
   // Usernames are [a-z0-9._-]: nothing to escape in the label.
@@ -239,6 +252,7 @@ Result<std::vector<std::string>> AccountService::confirm_totp(const Actor& a, co
   // Guesses here are throttled like sign-ins per client (the session's owner
   // saw the secret; this only keeps the route from being a free oracle).
   if (int64_t wait = client_failures_.take(a.client); wait > 0) return too_many_attempts(wait);
+  if (auto replaced = confirm_totp_replacement(a, code)) return std::move(*replaced);
   std::optional<SecondFactorRecord> f;
   store_.read([&](storage::Reader& r) { f = r.second_factor(a.user_id); });
   if (!f || f->confirmed_at)

@@ -1,5 +1,6 @@
-// AccountService: managing one's own second factor (issue 23) — removing it
-// and new recovery codes, each proven by the password and a current code.
+// AccountService: managing one's own second factor (issue 23) — removing the
+// app and new recovery codes, each proven by the password and a current code;
+// removing one security key, proven by the password.
 #include <algorithm>
 
 #include "credentials.h"
@@ -117,8 +118,11 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
 Status AccountService::remove_own_second_factor(const Actor& a, const std::optional<std::string>& current_password,
                                                 const std::string& code, const std::string& recovery_code) {
   // Checked before any proof, and again by the role the account has when
-  // it is removed: a required factor is replaced, never dropped.
-  if (settings_.second_factor.required(a.role))
+  // it is removed: a required factor is replaced, never dropped (a security
+  // key left on the account keeps it covered).
+  size_t keys = 0;
+  store_.read([&](storage::Reader& r) { keys = r.security_keys(a.user_id).size(); });
+  if (settings_.second_factor.required(a.role) && keys == 0)
     return make_error("second_factor_required_by_policy",
                       "The site requires a second factor for your role: set up a new app to replace it instead.");
   if (auto st = prove_own_second_factor(a, current_password, code, recovery_code, "second_factor_remove"); !st)
@@ -126,7 +130,8 @@ Status AccountService::remove_own_second_factor(const Actor& a, const std::optio
   bool refused = false;
   store_.write([&](storage::Writer& w) {
     auto u = w.user_by_id(a.user_id);
-    if (!u || settings_.second_factor.required(parse_role(u->role).value_or(Role::User))) {
+    if (!u || (settings_.second_factor.required(parse_role(u->role).value_or(Role::User)) &&
+               w.security_keys(a.user_id).empty())) {
       refused = true;
       return;
     }
@@ -138,6 +143,57 @@ Status AccountService::remove_own_second_factor(const Actor& a, const std::optio
   if (refused)
     return make_error("second_factor_required_by_policy",
                       "The site requires a second factor for your role: set up a new app to replace it instead.");
+  return ok_status();
+}
+
+Status AccountService::remove_security_key(const Actor& a, const std::optional<std::string>& current_password,
+                                           int64_t key_id) {
+  std::optional<UserRecord> u;
+  bool found = false;
+  store_.read([&](storage::Reader& r) {
+    u = r.user_by_id(a.user_id);
+    if (u) {
+      const auto keys = r.security_keys(a.user_id);
+      found = std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return k.id == key_id; });
+    }
+  });
+  if (!u) return make_error("not_signed_in", "Sign in first.");
+  // Only one's own keys: another account's id answers as an unknown one.
+  if (!found) return make_error("not_found", "No such security key on this account.");
+  // As for adding one: a session left open is not enough.
+  if (auto st = confirm_own_password(a, *u, current_password, "second_factor_remove"); !st) {
+    if (st.error().code == "current_password_required")
+      return make_error("current_password_required", "Enter your current password to remove a security key.",
+                        "current_password");
+    return st.error();
+  }
+  std::optional<Error> err;
+  store_.write([&](storage::Writer& w) {
+    // Decided again inside the write: the role, the app and the keys as they are now.
+    auto cur = w.user_by_id(a.user_id);
+    const auto keys = w.security_keys(a.user_id);
+    const auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.id == key_id; });
+    if (!cur || it == keys.end()) {
+      err = make_error("not_found", "No such security key on this account.");
+      return;
+    }
+    const auto f = w.second_factor(a.user_id);
+    const bool totp = f && f->confirmed_at;
+    if (settings_.second_factor.required(parse_role(cur->role).value_or(Role::User)) && !totp && keys.size() == 1) {
+      err = make_error("last_required_factor",
+                       "This is your last second factor and your role requires one: add another security key or "
+                       "an authenticator app first.");
+      audit(w, a.username, a.client, "second_factor_remove", a.username, "failed",
+            "security key \"" + it->name + "\": the role's last required factor");
+      return;
+    }
+    w.delete_security_keys(a.user_id, key_id);
+    const int64_t ended = w.delete_sessions_for_user(a.user_id, a.session_id);
+    audit(w, a.username, a.client, "second_factor_remove", a.username, "ok",
+          "security key \"" + it->name + "\" for " + it->rp_id + "; " + std::to_string(ended) +
+              " other sessions ended");
+  });
+  if (err) return *err;
   return ok_status();
 }
 

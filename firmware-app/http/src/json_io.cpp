@@ -37,6 +37,7 @@ int status_for(const std::string& code) {
       {"second_factor_code_required", 400},
       {"webauthn_unavailable", 409}, {"no_security_key", 409}, {"no_challenge", 409},
       {"security_key_enrolled", 409}, {"too_many_security_keys", 409},
+      {"last_required_factor", 409},
   };
   auto it = kStatus.find(code);
   return it == kStatus.end() ? 422 : it->second;

@@ -39,7 +39,13 @@ void add_second_factor_routes(std::vector<Route>& r, Services& s) {
                             {"policy", accounts::factor_rule_name(st.policy)}});
                }});
   r.push_back({"POST", PathPattern("/session/second-factor/totp"), Auth::Enrolment, [&s](Ctx& c) {
-                 auto e = take(s.accounts.begin_totp(*c.actor, opt_string(c.body, "current_password")));
+                 // With a current code of the app set up (or a recovery code): a replacement.
+                 const std::string code = opt_string(c.body, "code").value_or("");
+                 const std::string recovery = opt_string(c.body, "recovery_code").value_or("");
+                 if (code.size() > 64 || recovery.size() > 64)
+                   fail(422, "wrong_second_factor", "The code is incorrect or was already used.",
+                        code.size() > 64 ? "code" : "recovery_code");
+                 auto e = take(s.accounts.begin_totp(*c.actor, opt_string(c.body, "current_password"), code, recovery));
                  auto m = qr::encode(e.uri);
                  if (!m) fail(500, "internal_error", "The enrolment code does not fit a QR code.");
                  // The page draws the QR code from these rows ("1" = dark module).

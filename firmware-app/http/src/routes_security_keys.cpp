@@ -1,4 +1,4 @@
-// /session/second-factor/security-key…: adding a security key (WebAuthn) and
+// /session/second-factor/security-key…: adding and removing a security key (WebAuthn) and
 // the challenge of a sign-in's second step with one. Bytes travel base64url.
 #include "api.h"
 
@@ -60,10 +60,26 @@ void add_security_key_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200, out);
                }});
   r.push_back({"POST", PathPattern("/session/second-factor/security-key/confirm"), Auth::Enrolment, [&s](Ctx& c) {
-                 auto k = take(s.accounts.confirm_security_key(*c.actor, req_string(c.body, "client_data_json"),
-                                                               req_string(c.body, "authenticator_data"),
-                                                               page_origin(c, s)));
+                 // attestation_object (any accepted format) or authenticator_data (attestation "none").
+                 const auto att = opt_string(c.body, "attestation_object").value_or("");
+                 const auto auth = opt_string(c.body, "authenticator_data").value_or("");
+                 if (att.empty() == auth.empty())
+                   fail(400, "bad_request", "Send either attestation_object or authenticator_data.",
+                        "attestation_object");
+                 auto k = take(s.accounts.confirm_security_key(*c.actor, req_string(c.body, "client_data_json"), auth,
+                                                               page_origin(c, s), att));
                  send_json(c.res, 200, {{"security_key", security_keys_json({k})[0]}});
+               }});
+  // Removing one key: the current password, like removing the app (POST
+  // …/remove, not DELETE: the password travels in a body).
+  r.push_back({"POST", PathPattern("/session/second-factor/security-key/(\\d+)/remove"), Auth::Session,
+               [&s](Ctx& c) {
+                 const auto pw = opt_string(c.body, "current_password");
+                 if (pw && pw->size() > 4096)
+                   fail(422, "wrong_current_password", "The current password is incorrect.", "current_password");
+                 take(s.accounts.remove_security_key(*c.actor, pw, path_id(c)));
+                 auto st = take(s.accounts.second_factor_state(*c.actor));
+                 send_json(c.res, 200, {{"security_keys", security_keys_json(st.security_keys)}, {"totp", st.totp}});
                }});
 }
 

@@ -24,6 +24,10 @@ before(async () => {
   const admin = await adminApi(server.origin);
   for (const locale of LOCALES) {
     await admin.call('POST', '/users', {
+      username: `skr-${locale.toLowerCase()}`, display_name: `Remover ${locale}`, email: `skr-${locale.toLowerCase()}@example.test`,
+      role: 'helpdesk_admin', locale, mode: 'manual', password: PW, require_change: false, notify: [], notify_user: false,
+    });
+    await admin.call('POST', '/users', {
       username: `sk-${locale.toLowerCase()}`, display_name: `Staff ${locale}`, email: `sk-${locale.toLowerCase()}@example.test`,
       role: 'helpdesk_admin', locale, mode: 'manual', password: PW, require_change: false, notify: [], notify_user: false,
     });
@@ -94,6 +98,49 @@ for (const locale of LOCALES) {
       await axe(page, 'second step by IP');
       assert.deepEqual(b.problems, []);
       assert.ok(b.requests.every((u) => u.startsWith(named) || u.startsWith(`https://127.0.0.1:${port}`)), 'a request left the appliance');
+    } finally {
+      await b.ctx.close();
+    }
+  });
+}
+
+for (const locale of LOCALES) {
+  test(`${locale}: remove one of two keys with the Remove button beside it`, async () => {
+    const t = I18N[locale];
+    const user = `skr-${locale.toLowerCase()}`;
+    const named = `https://resetd.test:${port}`;
+    const b = await launch(locale, { width: 1024, height: 700 },
+      { ignoreHTTPSErrors: true, args: ['--host-resolver-rules=MAP resetd.test 127.0.0.1'] });
+    try {
+      const { page } = b;
+      const cdp = await b.ctx.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      await page.goto(`${named}/#/signin`);
+      await signInUi(page, user, PW);
+      await page.getByRole('link', { name: t['nav.secondFactor'] }).click();
+      for (const name of ['blue key', 'red key']) {
+        // one virtual authenticator a key: a key already added is excluded at creation
+        const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTH });
+        await page.getByRole('heading', { name: t['sk.title'], exact: true }).waitFor();
+        await page.locator('input[name=sk_current_password]').fill(PW);
+        await page.getByLabel(t['sk.name']).fill(name);
+        await page.getByRole('button', { name: t['sk.add'] }).click();
+        await page.locator('ul.security-keys li', { hasText: name }).waitFor();
+        await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+      }
+      await axe(page, 'second factor page with two keys');
+      const removeBlue = page.getByRole('button', { name: t['sk.removeKey'].replace('{name}', 'blue key') });
+      // without the password: the field says so, nothing is removed
+      await removeBlue.click();
+      await page.getByText(t['err.required']).first().waitFor();
+      await axe(page, 'remove without the password');
+      await page.locator('input[name=sk_remove_password]').fill(PW);
+      await removeBlue.click();
+      await page.getByText(t['sk.removed'].replace('{name}', 'blue key')).first().waitFor();
+      await page.locator('ul.security-keys li', { hasText: 'red key' }).waitFor();
+      assert.equal(await page.locator('ul.security-keys li', { hasText: 'blue key' }).count(), 0);
+      await axe(page, 'after removing a key');
+      assert.deepEqual(b.problems, []);
     } finally {
       await b.ctx.close();
     }

@@ -89,15 +89,20 @@ class AccountService {
   Result<SignIn> sign_in_second_factor(const std::string& pending, const std::string& code,
                                        const std::string& recovery_code, const std::string& client);
   Result<SecondFactorState> second_factor_state(const Actor& a);
-  // A new TOTP secret for the caller (refused while one is confirmed); local
-  // accounts confirm their current password (throttled like a sign-in).
-  Result<TotpEnrolment> begin_totp(const Actor& a, const std::optional<std::string>& current_password);
+  // A new TOTP secret for the caller; local accounts confirm their current
+  // password (throttled like a sign-in). While an app is confirmed, a current
+  // code of it (or a recovery code) makes this a replacement
+  // (second_factor_replace.cpp): the old app stays valid until confirm_totp
+  // swaps the secrets in one write; without one: second_factor_enrolled.
+  Result<TotpEnrolment> begin_totp(const Actor& a, const std::optional<std::string>& current_password,
+                                   const std::string& code = {}, const std::string& recovery_code = {});
   // Activates it with a current code; returns the ten recovery codes (shown once).
   Result<std::vector<std::string>> confirm_totp(const Actor& a, const std::string& code);
+  static constexpr int64_t kReplaceS = 10 * 60;  // a replacement's new secret waits this long
   // One's own factor (second_factor_manage.cpp): each needs the current
   // password (local accounts) and a current code or a recovery code; audited.
-  // Removing is refused while the role requires a factor (replace instead:
-  // begin_totp with `proof` keeps the old factor until the new one is confirmed),
+  // Removing is refused while the role requires a factor and no security key
+  // is left (replace instead: begin_totp with a code),
   // and ends the account's other sessions.
   Status remove_own_second_factor(const Actor& a, const std::optional<std::string>& current_password,
                                   const std::string& code, const std::string& recovery_code);
@@ -106,6 +111,11 @@ class AccountService {
                                                              const std::optional<std::string>& current_password,
                                                              const std::string& code,
                                                              const std::string& recovery_code);
+  // Removes one of the caller's security keys (second_factor_manage.cpp): the
+  // current password (local accounts; a bind for directory ones), audited,
+  // ends the account's other sessions. Refused (last_required_factor) when the
+  // role requires a factor and it is the account's last one.
+  Status remove_security_key(const Actor& a, const std::optional<std::string>& current_password, int64_t key_id);
   // ---- security keys (WebAuthn; security_keys.cpp) ----
   // `origin` is the page's origin ("https://host[:port]"); its host is the rp
   // id. An IP address has none (browsers refuse WebAuthn there):
@@ -114,8 +124,11 @@ class AccountService {
   // single use, kKeyCeremonyS); audited, ends the account's other sessions.
   Result<SecurityKeyChallenge> begin_security_key(const Actor& a, const std::optional<std::string>& current_password,
                                                   const std::string& name, const std::string& origin);
+  // The answer: the attestation object (formats "none" and "packed"), or the
+  // bare authenticator data (attestation "none") when attestation_object is empty.
   Result<SecurityKeyInfo> confirm_security_key(const Actor& a, const std::string& client_data_json,
-                                               const std::string& authenticator_data, const std::string& origin);
+                                               const std::string& authenticator_data, const std::string& origin,
+                                               const std::string& attestation_object = {});
   // The sign-in's second step with a key: a challenge bound to the pending
   // sign-in (a new one replaces the old; each is used once, right or wrong),
   // then the assertion; failures count like wrong codes.
@@ -320,6 +333,19 @@ class AccountService {
     std::optional<KeyCeremony> key;  // the security-key challenge of this sign-in
   };
   std::map<int64_t, KeyCeremony> key_enrolments_;  // by session id; under pending_mu_
+  // An app being replaced: the new secret (sealed) waits here, the old one
+  // stays in the store until the new one's first code (by session id; under pending_mu_).
+  struct TotpReplacement {
+    std::string old_sealed;
+    std::string new_sealed;
+    int64_t expires_ms = 0;  // monotonic
+  };
+  std::map<int64_t, TotpReplacement> totp_replacements_;
+  Result<TotpEnrolment> begin_totp_replacement(const Actor& a, const std::optional<std::string>& password,
+                                               const std::string& code, const std::string& recovery_code);
+  // confirm_totp of a replacement this session started: none when it has none.
+  std::optional<Result<std::vector<std::string>>> confirm_totp_replacement(const Actor& a, const std::string& code);
+  TotpEnrolment totp_enrolment(const Actor& a, const std::string& secret) const;
   // A wrong second step: the pending sign-in's tries, the account's failure
   // counters and lockout, the audit row; returns `err`.
   Error second_step_failed(const std::string& pending_key, int64_t uid, const std::string& username,
