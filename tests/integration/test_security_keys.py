@@ -309,38 +309,3 @@ def test_last_required_factor_is_not_removed(make_resetd, sink):
     assert st["totp"] is False and [x["name"] for x in st["security_keys"]] == ["spare"], st
     assert c.get("users").status == 200
 
-
-def test_packed_attestation_is_accepted(server, admin):
-    """Besides "none": "packed" self attestation and "packed" with a batch certificate
-    (x5c); a statement signed by another key, or an unknown format, adds no key."""
-    c = staff(server, admin, "wa-hank", "127.0.0.87")
-
-    def confirm(body):
-        return c.post("session/second-factor/security-key/confirm", body)
-
-    def start(name):
-        r = c.post("session/second-factor/security-key", {"current_password": c.password, "name": name})
-        assert r.status == 200, r
-        return r.json
-
-    k = SoftKey()
-    assert_error_json(confirm(k.register_attested(start("forged"), origin(server),
-                                                  signer=SoftKey().key)), 422, "webauthn_invalid")
-    assert_error_json(confirm(k.register_attested(start("forged x5c"), origin(server), x5c=True,
-                                                  signer=SoftKey().key)), 422, "webauthn_invalid")
-    assert_error_json(confirm(k.register_attested(start("tpm"), origin(server), fmt="tpm")), 422, "webauthn_invalid")
-    # both fields, or neither
-    body = k.register_attested(start("both"), origin(server))
-    body["authenticator_data"] = "AAAA"
-    assert_error_json(confirm(body), 400, "bad_request")
-    assert c.get("session/second-factor").json["security_keys"] == []
-    keys = {"self": SoftKey(), "x5c": SoftKey(), "none": SoftKey()}
-    for name, key in keys.items():
-        r = confirm(key.register_attested(start(name), origin(server), fmt="none" if name == "none" else "packed",
-                                          x5c=name == "x5c"))
-        assert r.status == 200, (name, r)
-    assert sorted(x["name"] for x in c.get("session/second-factor").json["security_keys"]) == ["none", "self", "x5c"]
-    # the x5c key signs in like any other
-    d, j = password_step(server, "wa-hank", c.password, "127.0.0.88")
-    ch = challenge(d, j["pending_token"])
-    assert key_step(d, j["pending_token"], keys["x5c"].assert_(ch, origin(server))).status == 200

@@ -102,8 +102,7 @@ Result<SecurityKeyChallenge> AccountService::begin_security_key(const Actor& a,
 
 Result<SecurityKeyInfo> AccountService::confirm_security_key(const Actor& a, const std::string& client_data_json,
                                                              const std::string& authenticator_data,
-                                                             const std::string& origin,
-                                                             const std::string& attestation_object) {
+                                                             const std::string& origin) {
   std::optional<KeyCeremony> k;
   {
     // Single use: taken out whatever the answer turns out to be.
@@ -116,12 +115,10 @@ Result<SecurityKeyInfo> AccountService::confirm_security_key(const Actor& a, con
   }
   if (!k) return make_error("no_enrolment", "Start adding the security key again.");
   if (origin != k->origin) return make_error("webauthn_invalid", "The page's address changed; start again.");
-  const bool whole = !attestation_object.empty();
   const auto cdj = b64(client_data_json, 4096);
-  const auto auth = whole ? b64(attestation_object, 12000) : b64(authenticator_data, 4096);
+  const auto auth = b64(authenticator_data, 4096);
   if (!cdj || !auth) return make_error("webauthn_invalid", "The browser's answer is malformed.");
-  const webauthn::Expected want{k->rp_id, k->origin, k->challenge};
-  auto key = whole ? webauthn::verify_attestation(want, *cdj, *auth) : webauthn::verify_registration(want, *cdj, *auth);
+  auto key = webauthn::verify_registration({k->rp_id, k->origin, k->challenge}, *cdj, *auth);
   if (!key) {
     store_.write([&](storage::Writer& w) {
       audit(w, a.username, a.client, "second_factor_enrol", a.username, "failed",

@@ -60,14 +60,9 @@ void add_security_key_routes(std::vector<Route>& r, Services& s) {
                  send_json(c.res, 200, out);
                }});
   r.push_back({"POST", PathPattern("/session/second-factor/security-key/confirm"), Auth::Enrolment, [&s](Ctx& c) {
-                 // attestation_object (any accepted format) or authenticator_data (attestation "none").
-                 const auto att = opt_string(c.body, "attestation_object").value_or("");
-                 const auto auth = opt_string(c.body, "authenticator_data").value_or("");
-                 if (att.empty() == auth.empty())
-                   fail(400, "bad_request", "Send either attestation_object or authenticator_data.",
-                        "attestation_object");
-                 auto k = take(s.accounts.confirm_security_key(*c.actor, req_string(c.body, "client_data_json"), auth,
-                                                               page_origin(c, s), att));
+                 auto k = take(s.accounts.confirm_security_key(*c.actor, req_string(c.body, "client_data_json"),
+                                                               req_string(c.body, "authenticator_data"),
+                                                               page_origin(c, s)));
                  send_json(c.res, 200, {{"security_key", security_keys_json({k})[0]}});
                }});
   // Removing one key: the current password, like removing the app (POST

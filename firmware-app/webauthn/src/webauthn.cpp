@@ -9,7 +9,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "registration.h"
 #include "resetd/webauthn/webauthn.h"
 
 namespace resetd::webauthn {
@@ -63,50 +62,36 @@ struct PkFree {
 
 }  // namespace
 
-namespace detail {
-
-Status prepare_registration(fido_cred_t* cred, const Expected& want, std::string_view client_data_json,
-                            std::string_view authenticator_data) {
-  if (auto s = check_client_data(want, client_data_json, "webauthn.create"); !s) return s.error();
-  if (authenticator_data.size() < 37) return invalid("The authenticator data is too short.");
-  const std::string cdh = sha256(client_data_json);
-  // The type first: libfido2 rejects a COSE key of any other algorithm.
-  if (fido_cred_set_type(cred, COSE_ES256) != FIDO_OK ||
-      fido_cred_set_clientdata_hash(cred, bytes(cdh), cdh.size()) != FIDO_OK ||
-      fido_cred_set_rp(cred, want.rp_id.c_str(), nullptr) != FIDO_OK)
-    return make_error("internal_error", "libfido2 refused the registration parameters.");
-  if (fido_cred_set_authdata_raw(cred, bytes(authenticator_data), authenticator_data.size()) != FIDO_OK)
-    return invalid("The authenticator data is malformed or not an ES256 key.");
-  return ok_status();
-}
-
-Result<NewKey> new_key(const fido_cred_t* cred, const Expected& want) {
-  // Made here for every format (fido_cred_verify makes them too, but
-  // attestation "none" has no signature for it to check).
-  const std::string_view raw(reinterpret_cast<const char*>(fido_cred_authdata_raw_ptr(cred)),
-                             fido_cred_authdata_raw_len(cred));
-  if (raw.size() < 32 || !same(raw.substr(0, 32), sha256(want.rp_id)))
-    return invalid("The key was made for another site.");
-  if ((fido_cred_flags(cred) & kFlagUserPresent) == 0) return invalid("The key did not see the user.");
-  if (fido_cred_type(cred) != COSE_ES256 || fido_cred_pubkey_len(cred) != 64 || fido_cred_id_len(cred) == 0 ||
-      fido_cred_id_len(cred) > 1023)
-    return invalid("Only ES256 keys are supported.");
-  NewKey key;
-  key.credential_id.assign(reinterpret_cast<const char*>(fido_cred_id_ptr(cred)), fido_cred_id_len(cred));
-  key.public_key.assign(reinterpret_cast<const char*>(fido_cred_pubkey_ptr(cred)), fido_cred_pubkey_len(cred));
-  key.sign_count = fido_cred_sigcount(cred);
-  return key;
-}
-
-}  // namespace detail
-
 Result<NewKey> verify_registration(const Expected& want, std::string_view client_data_json,
                                    std::string_view authenticator_data) {
+  if (auto s = check_client_data(want, client_data_json, "webauthn.create"); !s) return s.error();
+  if (authenticator_data.size() < 37) return invalid("The authenticator data is too short.");
   std::unique_ptr<fido_cred_t, CredFree> cred(fido_cred_new());
   if (!cred) return make_error("internal_error", "Out of memory.");
-  if (auto st = detail::prepare_registration(cred.get(), want, client_data_json, authenticator_data); !st)
-    return st.error();
-  return detail::new_key(cred.get(), want);
+  const std::string cdh = sha256(client_data_json);
+  // The type first: libfido2 rejects a COSE key of any other algorithm.
+  if (fido_cred_set_type(cred.get(), COSE_ES256) != FIDO_OK ||
+      fido_cred_set_clientdata_hash(cred.get(), bytes(cdh), cdh.size()) != FIDO_OK ||
+      fido_cred_set_rp(cred.get(), want.rp_id.c_str(), nullptr) != FIDO_OK)
+    return make_error("internal_error", "libfido2 refused the registration parameters.");
+  if (fido_cred_set_authdata_raw(cred.get(), bytes(authenticator_data), authenticator_data.size()) != FIDO_OK)
+    return invalid("The authenticator data is malformed or not an ES256 key.");
+  // Attestation "none" carries no signature for fido_cred_verify to check, so
+  // the checks it would make on the authenticator data are made here.
+  const std::string_view raw(reinterpret_cast<const char*>(fido_cred_authdata_raw_ptr(cred.get())),
+                             fido_cred_authdata_raw_len(cred.get()));
+  if (raw.size() < 32 || !same(raw.substr(0, 32), sha256(want.rp_id)))
+    return invalid("The key was made for another site.");
+  if ((fido_cred_flags(cred.get()) & kFlagUserPresent) == 0) return invalid("The key did not see the user.");
+  if (fido_cred_type(cred.get()) != COSE_ES256 || fido_cred_pubkey_len(cred.get()) != 64 ||
+      fido_cred_id_len(cred.get()) == 0 || fido_cred_id_len(cred.get()) > 1023)
+    return invalid("Only ES256 keys are supported.");
+  NewKey key;
+  key.credential_id.assign(reinterpret_cast<const char*>(fido_cred_id_ptr(cred.get())), fido_cred_id_len(cred.get()));
+  key.public_key.assign(reinterpret_cast<const char*>(fido_cred_pubkey_ptr(cred.get())),
+                        fido_cred_pubkey_len(cred.get()));
+  key.sign_count = fido_cred_sigcount(cred.get());
+  return key;
 }
 
 Result<uint32_t> verify_assertion(const Expected& want, const StoredKey& key, std::string_view client_data_json,

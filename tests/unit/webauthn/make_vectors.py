@@ -34,58 +34,6 @@ def reg(key, cred_id, challenge, rp_id=RP_ID, flags=0x41):
     return client_data("webauthn.create", challenge), auth
 
 
-def cbor(v):
-    """The few CBOR types an attestation object uses (definite lengths)."""
-    def head(major, n):
-        if n < 24:
-            return bytes([major << 5 | n])
-        for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
-            if n < 1 << (8 * size):
-                return bytes([major << 5 | info]) + n.to_bytes(size, "big")
-    if isinstance(v, bool):
-        return b"\xf5" if v else b"\xf4"
-    if isinstance(v, int):
-        return head(0, v) if v >= 0 else head(1, -1 - v)
-    if isinstance(v, bytes):
-        return head(2, len(v)) + v
-    if isinstance(v, str):
-        return head(3, len(v.encode())) + v.encode()
-    if isinstance(v, list):
-        return head(4, len(v)) + b"".join(cbor(x) for x in v)
-    return head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
-
-
-def att_object(fmt, stmt, auth):
-    return cbor({"fmt": fmt, "attStmt": stmt, "authData": auth})
-
-
-def packed(signer, cdj, auth, x5c=None, alg=-7):
-    """A "packed" statement: signed by the credential's own key (self) or, with x5c, the certificate's."""
-    sig = signer.sign(auth + hashlib.sha256(cdj).digest(), ec.ECDSA(hashes.SHA256()))
-    stmt = {"alg": alg, "sig": sig}
-    if x5c:
-        stmt["x5c"] = x5c
-    return att_object("packed", stmt, auth)
-
-
-def attestation_cert(att_key):
-    """A batch certificate as a maker would issue it (self-signed here: its root is not checked)."""
-    import datetime
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-    from cryptography.x509.oid import NameOID
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "resetd test attestation"),
-                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "resetd tests"),
-                      x509.NameAttribute(NameOID.COUNTRY_NAME, "TW")])
-    now = datetime.datetime(2026, 1, 1)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(att_key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(att_key, hashes.SHA256()))
-    return cert.public_bytes(Encoding.DER)
-
-
 def assertion(key, challenge, count, origin=ORIGIN, rp_id=RP_ID, flags=0x01):
     cdj = client_data("webauthn.get", challenge, origin)
     auth = hashlib.sha256(rp_id.encode()).digest() + bytes([flags]) + struct.pack(">I", count)
@@ -110,16 +58,6 @@ out["other_public_key"] = pub_raw(other)
 out["reg_cdj"], out["reg_auth"] = reg(key, cred_id, reg_challenge)
 _, out["reg_auth_other_rp"] = reg(key, cred_id, reg_challenge, rp_id="evil.test")
 _, out["reg_auth_no_up"] = reg(key, cred_id, reg_challenge, flags=0x40)
-att_key = ec.generate_private_key(ec.SECP256R1())
-cert = attestation_cert(att_key)
-out["att_none"] = att_object("none", {}, out["reg_auth"])
-out["att_none_stmt"] = att_object("none", {"sig": b"x"}, out["reg_auth"])
-out["att_self"] = packed(key, out["reg_cdj"], out["reg_auth"])
-out["att_self_other_key"] = packed(other, out["reg_cdj"], out["reg_auth"])
-out["att_x5c"] = packed(att_key, out["reg_cdj"], out["reg_auth"], x5c=[cert])
-out["att_x5c_wrong_signer"] = packed(other, out["reg_cdj"], out["reg_auth"], x5c=[cert])
-out["att_self_other_rp"] = packed(key, out["reg_cdj"], out["reg_auth_other_rp"])
-out["att_unknown_fmt"] = att_object("tpm", {"alg": -7}, out["reg_auth"])
 out["get_cdj"], out["get_auth"], out["get_sig"] = assertion(key, get_challenge, 1)
 out["get2_cdj"], out["get2_auth"], out["get2_sig"] = assertion(key, get_challenge, 2)
 out["get0_cdj"], out["get0_auth"], out["get0_sig"] = assertion(key, get_challenge, 0)

@@ -124,11 +124,8 @@ class AccountService {
   // single use, kKeyCeremonyS); audited, ends the account's other sessions.
   Result<SecurityKeyChallenge> begin_security_key(const Actor& a, const std::optional<std::string>& current_password,
                                                   const std::string& name, const std::string& origin);
-  // The answer: the attestation object (formats "none" and "packed"), or the
-  // bare authenticator data (attestation "none") when attestation_object is empty.
   Result<SecurityKeyInfo> confirm_security_key(const Actor& a, const std::string& client_data_json,
-                                               const std::string& authenticator_data, const std::string& origin,
-                                               const std::string& attestation_object = {});
+                                               const std::string& authenticator_data, const std::string& origin);
   // The sign-in's second step with a key: a challenge bound to the pending
   // sign-in (a new one replaces the old; each is used once, right or wrong),
   // then the assertion; failures count like wrong codes.

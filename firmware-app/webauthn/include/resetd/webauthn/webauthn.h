@@ -41,14 +41,6 @@ struct StoredKey {
 Result<NewKey> verify_registration(const Expected& want, std::string_view client_data_json,
                                    std::string_view authenticator_data);
 
-// The same from the whole attestation object (CBOR; the response's
-// attestationObject): format "none" (no statement), or "packed", either self
-// attestation (signed by the new key) or x5c (signed by the certificate's
-// key; the certificate is not checked against any maker's root). Any other
-// format, or a statement that does not verify: webauthn_invalid.
-Result<NewKey> verify_attestation(const Expected& want, std::string_view client_data_json,
-                                  std::string_view attestation_object);
-
 // navigator.credentials.get(): checks type "webauthn.get", challenge, origin,
 // rp id hash, user presence and the signature over authData||SHA-256(clientDataJSON)
 // with the stored key; a non-zero counter must grow. Returns the new counter.
