@@ -123,9 +123,10 @@ test('6. the details: password state, last sign-in, messages with Retry, audit, 
   await setLanguage(page, 'en');
 });
 
-test('6. one\'s own record from the header: add my email', async () => {
+test('6. one\'s own record from the header: add my email (three languages), then "Add my address" on the reset panel', async () => {
   const { page } = b;
   for (const l of LOCALES) {
+    const mine = `admin.${l.toLowerCase()}@corp.example`;
     await inLanguage(page, l, '#/users');
     await page.getByRole('heading', { name: T(l, 'users.title') }).waitFor();
     await page.getByRole('link', { name: T(l, 'app.signedInAs', { name: 'admin' }) }).click();
@@ -135,18 +136,33 @@ test('6. one\'s own record from the header: add my email', async () => {
     assert.equal(await pane.getByRole('link', { name: T(l, 'users.reset') }).count(), 0);
     await pane.getByRole('button', { name: T(l, 'det.signOutOthers') }).waitFor();
     await axe(page, `${l} own details`);
-    await pane.getByRole('link', { name: T(l, 'users.edit') }).waitFor();
-    await pane.getByRole('button', { name: T(l, 'common.close'), exact: true }).click();
+    await pane.getByRole('link', { name: T(l, 'users.edit') }).click();
+    // One's own email: the form asks for the current password (spec §4).
+    const email = page.getByLabel(T(l, 'users.email'), { exact: true });
+    await email.waitFor();
+    await email.fill(mine);
+    await page.getByLabel(T(l, 'users.currentPassword')).fill(ADMIN_PASSWORD);
+    await axe(page, `${l} own edit form`);
+    await shot(page, l, 'own-edit');
+    await page.getByRole('button', { name: T(l, 'common.save') }).click();
+    await page.getByRole('heading', { name: T(l, 'users.title') }).waitFor();
+    assert.equal((await admin.call('GET', '/session')).user.email, mine, `${l}: own email saved`);
+    // The reset panel offers one's own address as a recipient: a click adds it
+    // once, and the chip is then off.
+    await page.goto(`${server.origin}/#/reset/${ids.john}`);
+    await page.getByRole('heading', { name: T(l, 'reset.title') }).waitFor();
+    await page.getByRole('radio', { name: T(l, 'reset.deliverPassword') }).check();
+    const picks = page.getByRole('group', { name: T(l, 'reset.picks') });
+    const me = picks.getByRole('button', { name: T(l, 'reset.pickMe', { email: mine }) });
+    await me.click();
+    const to = page.getByRole('textbox', { name: T(l, 'reset.recipients'), exact: true });
+    assert.equal(await to.inputValue(), mine, `${l}: my address added`);
+    assert.equal(await me.isDisabled(), true, `${l}: added once`);
+    await axe(page, `${l} reset with my address`);
+    await shot(page, l, 'reset-pick-me');
+    await page.getByRole('link', { name: T(l, 'common.cancel') }).click();
   }
   await setLanguage(page, 'en');
-  await page.getByRole('link', { name: 'Signed in as admin' }).click();
-  await page.getByRole('dialog', { name: 'admin' }).getByRole('link', { name: 'Edit' }).click();
-  await page.getByLabel('Email', { exact: true }).fill('admin@corp.example');
-  await page.getByLabel(T('en', 'users.currentPassword')).fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: T('en', 'common.save') }).click();
-  await page.getByRole('heading', { name: 'Active users' }).waitFor();
-  const me = await admin.call('GET', '/session');
-  assert.equal(me.user.email, 'admin@corp.example');
   assert.deepEqual(b.problems, []);
 });
 
