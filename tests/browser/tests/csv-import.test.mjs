@@ -127,6 +127,8 @@ test('a good file adds the users in three languages; welcome mails in the user\'
     for (let i = 0; i < 100 && mine().length < 2; i++) await sleep(200);
     const mails = mine();
     assert.equal(mails.length, 2, `${l}: welcome mails`);
+    // The table follows the delivery: each row then says Sent.
+    for (const e of emails) await notes.getByRole('row').filter({ hasText: e }).getByText(T(l, 'state.sent').toLocaleUpperCase(l)).waitFor({ timeout: 10000 });
     for (const [row, e] of g.rows.map((r, i) => [r, emails[i]])) {
       const ul = row.split(',').at(-2);
       const m = mails.find((x) => x.headers.to.includes(e));
