@@ -91,7 +91,18 @@ export function decodeMail(raw) {
   else if (cte === 'quoted-printable') {
     body = Buffer.from(body.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/gi, (m, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
   } else body = Buffer.from(body, 'latin1').toString('utf8');
-  return { headers, body, raw };
+  return { headers, body, raw, subject: decodeWords(headers.subject || '') };
+}
+
+// RFC 2047 encoded words (B and Q, UTF-8) of a header value; the space between
+// two adjacent encoded words is not part of the text.
+export function decodeWords(v) {
+  return v.replace(/(\?=)\s+(?==\?)/g, '$1').replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (m, cs, enc, txt) => {
+    const bytes = /b/i.test(enc)
+      ? Buffer.from(txt, 'base64')
+      : Buffer.from(txt.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (x, h) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+    return bytes.toString(/^utf-?8$/i.test(cs) ? 'utf8' : 'latin1');
+  });
 }
 
 // users: [{username, email, display_name, role}] added with the CLI before
@@ -210,11 +221,19 @@ export async function launch(locale = 'en', viewport = { width: 1024, height: 60
   return { ctx, page, problems, requests };
 }
 
+// The sign-in form as a person finds it: fields by their labels and the button by
+// its name, in the page's current language (a label left in another language
+// fails here).
 export async function signInUi(page, username, password) {
-  await page.locator('input[name=username]').waitFor();
-  await page.locator('input[name=username]').fill(username);
-  await page.locator('input[name=password]').fill(password);
-  await page.locator('form button[type=submit]').click();
+  const t = readI18n();
+  const anyUser = new RegExp(`^(${LOCALES.map((l) => escapeRe(t[l]['signin.username'])).join('|')})$`);
+  const main = page.getByRole('main');
+  await main.getByRole('textbox', { name: anyUser }).waitFor();
+  const l = await page.evaluate(() => document.documentElement.lang);
+  const s = t[l] || t.en;
+  await main.getByRole('textbox', { name: s['signin.username'], exact: true }).fill(username);
+  await main.getByLabel(s['signin.password'], { exact: true }).fill(password);
+  await main.getByRole('button', { name: s['signin.submit'], exact: true }).click();
 }
 
 // A browser that has signed in as the admin (password already changed); the caller
@@ -226,9 +245,12 @@ export async function launchSignedInAdmin(origin, locale = 'en', viewport = { wi
   return b;
 }
 
+let i18nCache;
 export function readI18n() {
+  if (i18nCache) return i18nCache;
   const dir = path.join(HERE, '..', '..', 'web', 'i18n');
-  return Object.fromEntries(LOCALES.map((l) => [l, JSON.parse(fs.readFileSync(path.join(dir, `${l}.json`), 'utf8'))]));
+  i18nCache = Object.fromEntries(LOCALES.map((l) => [l, JSON.parse(fs.readFileSync(path.join(dir, `${l}.json`), 'utf8'))]));
+  return i18nCache;
 }
 
 // axe-core on the page as it is: every violation, named by `name`, fails the test.
@@ -248,9 +270,22 @@ export async function shot(page, locale, name, { fullPage = false } = {}) {
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage });
 }
 
-// The page's language picker, and a moment for the page to redraw.
+export const escapeRe = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// The page's language picker: the banner's combobox named "Language" in
+// whichever of the three languages the page shows.
+export function languagePicker(page) {
+  const t = readI18n();
+  const names = LOCALES.map((l) => escapeRe(t[l]['app.language']));
+  return page.getByRole('banner').getByRole('combobox', { name: new RegExp(`^(${names.join('|')})$`) });
+}
+
+// Picks language l by its option's name, then waits for the page to redraw in
+// it: the picker is then named in l.
 export async function setLanguage(page, l) {
-  await page.locator('#lang').selectOption(l);
+  const t = readI18n();
+  await languagePicker(page).selectOption({ label: t[l][`lang.${l}`] });
   await page.waitForFunction((x) => document.documentElement.lang === x, l);
+  await page.getByRole('banner').getByRole('combobox', { name: t[l]['app.language'], exact: true }).waitFor();
   await sleep(300);
 }

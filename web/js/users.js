@@ -330,7 +330,10 @@ export async function userForm(view, ctx) {
     busy(submit, async () => {
       try {
         if (u) {
-          await api('PATCH', `/users/${u.id}`, body);
+          const saved = await api('PATCH', `/users/${u.id}`, body);
+          // One's own record: the session's copy follows, so the header's name
+          // and "Add my address" on the reset panel show the new values at once.
+          if (self && saved && saved.id === me.id) ctx.setSession({ ...ctx.app.session, user: { ...ctx.app.session.user, ...saved } });
           ctx.app.flash = t('users.saved', { name: u.username });
           ctx.go('/users');
         } else {

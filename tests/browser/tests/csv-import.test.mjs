@@ -79,7 +79,21 @@ test('a file with bad rows shows each row and column, in three languages, and ad
   assert.equal(sink.messages().length, 0);
 });
 
-test('a good file adds the users; welcome mails arrive; template and export download', async () => {
+// Each language's import adds one tr-TR and one zh-TW user: their welcome mails
+// are in the user's language whatever the admin's, with the subject RFC 2047-decoded.
+const GOOD = {
+  en: { delivery: 'reset.deliverPassword', rows: ['ayse,"Yılmaz, Ayşe",ayse@corp.example,,tr-TR,user', 'wang,王小明,wang@corp.example,,zh-TW,helpdesk_admin'], find: 'wang', line: 'wang,王小明,wang@corp.example,,zh-TW,helpdesk_admin,false,' },
+  'zh-TW': { delivery: 'reset.deliverPassword', rows: ['emre,Emre Şahin,emre@corp.example,,tr-TR,user', 'lin,林美玲,lin@corp.example,,zh-TW,user'], find: '林美玲', line: 'lin,林美玲,lin@corp.example,,zh-TW,user,false,' },
+  'tr-TR': { delivery: 'reset.deliverLink', rows: ['ilkay,İlkay Öztürk,ilkay@corp.example,,tr-TR,user', 'chen,陳大文,chen@corp.example,,zh-TW,user'], find: 'İLKAY', line: 'ilkay,İlkay Öztürk,ilkay@corp.example,,tr-TR,user,false,' },
+};
+// The templates' subjects (firmware-app/notify/src/templates.cpp).
+const WELCOME = {
+  'reset.deliverPassword': { 'tr-TR': 'Hoş geldiniz: yeni hesabınız', 'zh-TW': '歡迎：您的新帳戶' },
+  'reset.deliverLink': { 'tr-TR': 'Hoş geldiniz: yeni hesabınızın parolasını belirleyin', 'zh-TW': '歡迎：設定您新帳戶的密碼' },
+};
+const GREETING = { 'tr-TR': /^Merhaba /, 'zh-TW': / 您好：/ };
+
+test('a good file adds the users in three languages; welcome mails in the user\'s language; template and export download', async () => {
   const { page } = b;
   await page.goto(`${server.origin}/#/users`);
   await setLanguage(page, 'en');
@@ -91,33 +105,54 @@ test('a good file adds the users; welcome mails arrive; template and export down
   // No file: said, nothing sent.
   await page.getByRole('button', { name: T('en', 'csv.submit') }).click();
   await page.getByRole('alert').filter({ hasText: T('en', 'csv.noFile') }).waitFor();
-  const good = file('good.csv', `${HEADER}\nayse,"Yılmaz, Ayşe",ayse@corp.example,,tr-TR,user\nwang,王小明,wang@corp.example,,zh-TW,helpdesk_admin\n`);
-  await page.getByLabel(T('en', 'csv.file')).setInputFiles(good);
-  await page.getByRole('radio', { name: T('en', 'reset.deliverPassword') }).check();
-  await page.getByRole('button', { name: T('en', 'csv.submit') }).click();
-  await page.getByRole('status').filter({ hasText: T('en', 'csv.done', { n: 2 }) }).waitFor();
-  await page.getByRole('heading', { name: T('en', 'csv.welcomeTitle') }).waitFor();
-  const notes = page.getByRole('table', { name: T('en', 'notif.title') });
-  await notes.getByRole('row').filter({ hasText: 'ayse@corp.example' }).waitFor();
-  await notes.getByRole('row').filter({ hasText: 'wang@corp.example' }).waitFor();
-  for (let i = 0; i < 100 && sink.messages().length < 2; i++) await sleep(200);
-  const mails = sink.messages();
-  assert.equal(mails.length, 2);
-  await axe(page, 'en csv done');
-  await shot(page, 'en', 'csv-import-done');
-  assert.deepEqual(await usernames(), ['admin', 'ayse', 'taken', 'wang']);
-  // Export users from Active users: the list's search as CSV.
-  await page.getByRole('link', { name: T('en', 'csv.toList') }).click();
-  await page.getByRole('heading', { name: 'Active users' }).waitFor();
-  await page.getByLabel(T('en', 'users.search')).fill('wang');
-  await sleep(600);
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: T('en', 'csv.export') }).click()]);
-  const text = fs.readFileSync(await dl.path(), 'utf8').replace(/^\ufeff/, '');
-  const lines = text.split('\r\n');
-  assert.ok(lines[0].startsWith(HEADER), lines[0]);
-  assert.ok(lines[1].startsWith('wang,王小明,wang@corp.example,,zh-TW,helpdesk_admin,false,'), lines[1]);
-  assert.equal(lines.length, 3);  // header, wang, and the end of the last line
-  await axe(page, 'en users with export');
-  await shot(page, 'en', 'csv-users-export');
+  const added = ['admin', 'taken'];
+  for (const l of LOCALES) {
+    const g = GOOD[l];
+    if (l !== 'en') {
+      await page.goto(`${server.origin}/#/users`);
+      await setLanguage(page, l);
+      await page.getByRole('button', { name: T(l, 'csv.add') }).click();
+      await page.getByRole('heading', { name: T(l, 'csv.title') }).waitFor();
+    }
+    const good = file(`good-${l}.csv`, `${HEADER}\n${g.rows.join('\n')}\n`);
+    const emails = g.rows.map((r) => r.match(/[\w.]+@corp\.example/)[0]);
+    await page.getByLabel(T(l, 'csv.file')).setInputFiles(good);
+    await page.getByRole('radio', { name: T(l, g.delivery) }).check();
+    await page.getByRole('button', { name: T(l, 'csv.submit') }).click();
+    await page.getByRole('status').filter({ hasText: T(l, 'csv.done', { n: 2 }) }).waitFor();
+    await page.getByRole('heading', { name: T(l, 'csv.welcomeTitle') }).waitFor();
+    const notes = page.getByRole('table', { name: T(l, 'notif.title') });
+    for (const e of emails) await notes.getByRole('row').filter({ hasText: e }).waitFor();
+    const mine = () => sink.messages().filter((m) => emails.some((e) => (m.headers.to || '').includes(e)));
+    for (let i = 0; i < 100 && mine().length < 2; i++) await sleep(200);
+    const mails = mine();
+    assert.equal(mails.length, 2, `${l}: welcome mails`);
+    // The table follows the delivery: each row then says Sent.
+    for (const e of emails) await notes.getByRole('row').filter({ hasText: e }).getByText(T(l, 'state.sent').toLocaleUpperCase(l)).waitFor({ timeout: 10000 });
+    for (const [row, e] of g.rows.map((r, i) => [r, emails[i]])) {
+      const ul = row.split(',').at(-2);
+      const m = mails.find((x) => x.headers.to.includes(e));
+      assert.equal(m.subject, WELCOME[g.delivery][ul], `${l}: subject to ${e}`);
+      assert.match(m.body, GREETING[ul], `${l}: body to ${e}`);
+      assert.doesNotMatch(m.body, /\bHello\b|\bWelcome\b/, `${l}: English in the mail to ${e}`);
+    }
+    await axe(page, `${l} csv done`);
+    await shot(page, l, 'csv-import-done');
+    added.push(...g.rows.map((r) => r.split(',')[0]));
+    assert.deepEqual(await usernames(), [...added].sort());
+    // Export users from Active users: the list's search as CSV.
+    await page.getByRole('link', { name: T(l, 'csv.toList') }).click();
+    await page.getByRole('heading', { name: T(l, 'users.title') }).waitFor();
+    await page.getByLabel(T(l, 'users.search')).fill(g.find);
+    await sleep(600);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: T(l, 'csv.export') }).click()]);
+    const text = fs.readFileSync(await dl.path(), 'utf8').replace(/^\ufeff/, '');
+    const lines = text.split('\r\n');
+    assert.ok(lines[0].startsWith(HEADER), lines[0]);
+    assert.ok(lines[1].startsWith(g.line), `${l}: ${lines[1]}`);
+    assert.equal(lines.length, 3, `${l}: ${text}`);  // header, the one match, and the end of the last line
+    await axe(page, `${l} users with export`);
+    await shot(page, l, 'csv-users-export');
+  }
   assert.deepEqual(b.problems, []);
 });

@@ -17,11 +17,14 @@ const TN = (l, k, n, vars = {}) => {
 };
 // The fixed text of a message around a {placeholder}, for a substring match.
 const before_ = (l, k) => I18N[l][k].split('{')[0].trim();
+// Its longest fixed part, wherever the placeholder stands ("{when} tarihine kadar kilitli").
+const fixed_ = (l, k) => I18N[l][k].split(/\{\w+\}/).map((x) => x.trim()).sort((x, y) => y.length - x.length)[0];
 const LOCALES = ['en', 'zh-TW', 'tr-TR'];
 const DORA_PW = 'Violet-Harbor-Engine-5823';
 
 let server;
 let admin;
+let clock = 0;
 let b;
 const ids = {};
 
@@ -32,8 +35,27 @@ async function inLanguage(page, l, hash) {
   await page.goto(`${server.origin}/${hash}`);
 }
 
+// Ten wrong passwords lock a user out (spec: sign-in throttle); the test clock
+// is moved past each growing delay (about 2 minutes in all) instead of waiting it out.
+async function lockOut(username) {
+  for (let failures = 0; failures < 10;) {
+    const r = await fetch(`${server.origin}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password: 'Wrong-Password-For-Lockout' }) });
+    await r.text();
+    if (r.status === 401) failures++;
+    else if (r.status === 429) {
+      // The service reads the offset file every 100 ms: wait for it, or the
+      // next try is refused again and the clock runs ahead (sessions expire).
+      server.setClock(clock += Number(r.headers.get('Retry-After') || 1));
+      await sleep(400);
+    }
+    else throw new Error(`lockout: ${r.status}`);
+  }
+}
+
 before(async () => {
-  server = await startResetd({ users: [
+  // Temporary passwords last 12 h, so dora's is "expiring" (within 24 h).
+  server = await startResetd({ testClock: true, extraToml: '\n[accounts]\ntemp_password_ttl_h = 12\n', users: [
+    { username: 'lou', email: 'lou@corp.example', display_name: 'Lou Lock' },
     { username: 'john', email: 'john.smith@corp.example', display_name: 'John Smith' },
     { username: 'hd', email: 'hd@corp.example', display_name: 'Hana Desk', role: 'helpdesk_admin' },
     { username: 'bl', email: 'bl@corp.example', display_name: 'Bora Lee' },
@@ -46,6 +68,8 @@ before(async () => {
     mode: 'manual', password: DORA_PW, delivery: 'password', require_change: true, notify: ['dora.home@home.example'], notify_user: false });
   for (const u of (await admin.call('GET', '/users?limit=50')).users) ids[u.username] = u.id;
   await admin.call('PATCH', `/users/${ids.bl}`, { disabled: true });
+  await lockOut('lou');
+  assert.equal((await admin.call('GET', `/users/${ids.lou}`)).locked, true);
   for (let i = 0; i < 100; i++) {
     const r = await admin.call('GET', `/notifications?user_id=${ids.dora}`);
     if ((r.notifications || r).some((n) => n.state === 'failed' || n.attempts > 0)) break;
@@ -104,9 +128,10 @@ test('6. the details: password state, last sign-in, messages with Retry, audit, 
   await setLanguage(page, 'en');
 });
 
-test('6. one\'s own record from the header: add my email', async () => {
+test('6. one\'s own record from the header: add my email (three languages), then "Add my address" on the reset panel', async () => {
   const { page } = b;
   for (const l of LOCALES) {
+    const mine = `admin.${l.toLowerCase()}@corp.example`;
     await inLanguage(page, l, '#/users');
     await page.getByRole('heading', { name: T(l, 'users.title') }).waitFor();
     await page.getByRole('link', { name: T(l, 'app.signedInAs', { name: 'admin' }) }).click();
@@ -116,22 +141,37 @@ test('6. one\'s own record from the header: add my email', async () => {
     assert.equal(await pane.getByRole('link', { name: T(l, 'users.reset') }).count(), 0);
     await pane.getByRole('button', { name: T(l, 'det.signOutOthers') }).waitFor();
     await axe(page, `${l} own details`);
-    await pane.getByRole('link', { name: T(l, 'users.edit') }).waitFor();
-    await pane.getByRole('button', { name: T(l, 'common.close'), exact: true }).click();
+    await pane.getByRole('link', { name: T(l, 'users.edit') }).click();
+    // One's own email: the form asks for the current password (spec §4).
+    const email = page.getByLabel(T(l, 'users.email'), { exact: true });
+    await email.waitFor();
+    await email.fill(mine);
+    await page.getByLabel(T(l, 'users.currentPassword')).fill(ADMIN_PASSWORD);
+    await axe(page, `${l} own edit form`);
+    await shot(page, l, 'own-edit');
+    await page.getByRole('button', { name: T(l, 'common.save') }).click();
+    await page.getByRole('heading', { name: T(l, 'users.title') }).waitFor();
+    assert.equal((await admin.call('GET', '/session')).user.email, mine, `${l}: own email saved`);
+    // The reset panel offers one's own address as a recipient: a click adds it
+    // once, and the chip is then off.
+    await page.goto(`${server.origin}/#/reset/${ids.john}`);
+    await page.getByRole('heading', { name: T(l, 'reset.title') }).waitFor();
+    await page.getByRole('radio', { name: T(l, 'reset.deliverPassword') }).check();
+    const picks = page.getByRole('group', { name: T(l, 'reset.picks') });
+    const me = picks.getByRole('button', { name: T(l, 'reset.pickMe', { email: mine }) });
+    await me.click();
+    const to = page.getByRole('textbox', { name: T(l, 'reset.recipients'), exact: true });
+    assert.equal(await to.inputValue(), mine, `${l}: my address added`);
+    assert.equal(await me.isDisabled(), true, `${l}: added once`);
+    await axe(page, `${l} reset with my address`);
+    await shot(page, l, 'reset-pick-me');
+    await page.getByRole('link', { name: T(l, 'common.cancel') }).click();
   }
   await setLanguage(page, 'en');
-  await page.getByRole('link', { name: 'Signed in as admin' }).click();
-  await page.getByRole('dialog', { name: 'admin' }).getByRole('link', { name: 'Edit' }).click();
-  await page.getByLabel('Email', { exact: true }).fill('admin@corp.example');
-  await page.getByLabel(T('en', 'users.currentPassword')).fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: T('en', 'common.save') }).click();
-  await page.getByRole('heading', { name: 'Active users' }).waitFor();
-  const me = await admin.call('GET', '/session');
-  assert.equal(me.user.email, 'admin@corp.example');
   assert.deepEqual(b.problems, []);
 });
 
-test('8. list filters (blocked, must change, admins, expiring) and Reset in each row\'s menu', async () => {
+test('8. list filters (blocked, must change, locked, admins, expiring) and Reset in each row\'s menu', async () => {
   const { page } = b;
   const shown = async () => (await page.locator('main table tbody tr').allInnerTexts()).map((r) => r.split('\t').map((c) => c.trim()));
   for (const l of LOCALES) {
@@ -154,10 +194,16 @@ test('8. list filters (blocked, must change, admins, expiring) and Reset in each
     };
     await expect('blocked', '&disabled=true', ['bl'], ['john', 'dora']);
     await expect('must_change', '&filter=must_change', ['dora'], ['admin']);
+    await expect('locked', '&filter=locked', ['lou'], ['john', 'dora', 'bl']);
+    // The locked row says so, and until when.
+    const lou = page.getByRole('row').filter({ hasText: 'lou@corp.example' });
+    await lou.getByText(fixed_(l, 'user.lockedUntil').toLocaleUpperCase(l)).waitFor();
+    await axe(page, `${l} locked list`);
+    await shot(page, l, 'users-locked');
     await expect('admins', '&filter=admins', ['admin', 'hd'], ['john', 'dora']);
-    await expect('temp_expiring', '&filter=temp_expiring', [], ['dora']);
+    await expect('temp_expiring', '&filter=temp_expiring', ['dora'], ['john', 'admin', 'lou']);
     await axe(page, `${l} filtered list`);
-    await expect('all', '', ['admin', 'bl', 'dora', 'hd', 'john'], []);
+    await expect('all', '', ['admin', 'bl', 'dora', 'hd', 'john', 'lou'], []);
     // The row's menu: Reset password without selecting the row.
     const menuBtn = page.getByRole('button', { name: T(l, 'menu.actions', { name: 'john' }) });
     await menuBtn.click();
