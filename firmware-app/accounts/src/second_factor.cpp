@@ -218,8 +218,8 @@ Result<TotpEnrolment> AccountService::begin_totp(const Actor& a, const std::opti
   const std::string sealed = box_.seal_hex(secret);
   bool enrolled = false;
   store_.write([&](storage::Writer& w) {
-    auto f = w.second_factor(a.user_id);
-    if (f && f->confirmed_at) {
+    auto now_stored = w.second_factor(a.user_id);
+    if (now_stored && now_stored->confirmed_at) {
       enrolled = true;
       return;
     }
