@@ -59,25 +59,42 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(_script_deps "adduser, util-linux (>= 2.32)")
 if(CMAKE_CROSSCOMPILING)
   # dpkg-shlibdeps cannot read a foreign architecture's binary here: the list below is
-  # what it computes for the amd64 build (same Debian 12 libraries); keep them in step.
+  # what it computes for the amd64 build (same Debian 12 libraries), with the probe's
+  # libcurl4, libldap-2.5-0 and libfido2-1 (dlopen()ed, see below); keep them in step.
   set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${RESETD_DEB_ARCH})
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libc6 (>= 2.34), libbrotli1 (>= 0.6.0), libcpp-httplib0.11 (>= 0.11.4+ds), libcurl4 (>= 7.16.2), libfido2-1 (>= 1.6.0), libgcc-s1 (>= 3.0), libldap-2.5-0 (>= 2.5.4), libsodium23 (>= 1.0.14), libsqlite3-0 (>= 3.14.0), libssl3 (>= 3.0.0), libstdc++6 (>= 12), libtomlplusplus3 (>= 3.2.0), libutf8proc2 (>= 1.3), libzxcvbn0 (>= 0.20150103), zlib1g (>= 1:1.1.4), ${_script_deps}")
 else()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-  # libcurl (the SMTP/webhook relays) and libldap (the directory) are dlopen()ed, so
-  # dpkg-shlibdeps does not see them in resetd. It is asked about a probe linked
-  # against both instead: package names and versions come from the libraries' own
+  # libcurl (the SMTP/webhook relays), libldap (the directory) and libfido2 (security
+  # keys) are dlopen()ed, so dpkg-shlibdeps does not see them in resetd. It is asked
+  # about a probe linked against all three instead: package names and versions come from the libraries' own
   # shlibs/symbols data, no soname or package name written here.
   set(_probe ${CMAKE_BINARY_DIR}/dlopen-deps)
   file(MAKE_DIRECTORY ${_probe}/debian)
   file(WRITE ${_probe}/debian/control "")
-  file(WRITE ${_probe}/probe.c "int main(void) { return 0; }\n")
-  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -x c probe.c -o probe -Wl,--no-as-needed -lcurl -lldap -Wl,--as-needed
+  # The probe refers to each libfido2 function resetd resolves (the table in
+  # webauthn/src/fido_lazy.h), so the version is the one those functions need
+  # (1.6.0), not the library's oldest.
+  file(READ ${PROJECT_SOURCE_DIR}/firmware-app/webauthn/src/fido_lazy.h _fido_h)
+  string(REGEX MATCHALL "X\\((fido|es256)_[a-z0-9_]+\\)" _fido_fns "${_fido_h}")
+  list(TRANSFORM _fido_fns REPLACE "^X\\((.*)\\)$" "\\1")
+  if(NOT _fido_fns)
+    message(FATAL_ERROR "no libfido2 functions found in fido_lazy.h")
+  endif()
+  set(_probe_c "")
+  foreach(fn ${_fido_fns})
+    string(APPEND _probe_c "extern void ${fn}(void);\n")
+  endforeach()
+  list(JOIN _fido_fns ", " _fido_list)
+  string(APPEND _probe_c "void (*const used[])(void) = {${_fido_list}};\n"
+                         "int main(void) { return used[0] == 0; }\n")
+  file(WRITE ${_probe}/probe.c "${_probe_c}")
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -x c probe.c -o probe -Wl,--no-as-needed -lcurl -lldap -lfido2 -Wl,--as-needed
                   WORKING_DIRECTORY ${_probe} RESULT_VARIABLE _rc ERROR_VARIABLE _err)
   if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "cannot link the libcurl/libldap probe: ${_err}")
+    message(FATAL_ERROR "cannot link the libcurl/libldap/libfido2 probe: ${_err}")
   endif()
   execute_process(COMMAND dpkg-shlibdeps -O probe WORKING_DIRECTORY ${_probe}
                   OUTPUT_VARIABLE _shl RESULT_VARIABLE _rc ERROR_VARIABLE _err OUTPUT_STRIP_TRAILING_WHITESPACE)
@@ -85,7 +102,8 @@ else()
   string(REPLACE ", " ";" _shl "${_shl}")
   list(FILTER _shl EXCLUDE REGEX "^libc6 ")   # resetd's own shlibdeps names libc6
   list(JOIN _shl ", " _dlopen_deps)
-  if(NOT _rc EQUAL 0 OR NOT _dlopen_deps MATCHES "libcurl" OR NOT _dlopen_deps MATCHES "libldap")
+  if(NOT _rc EQUAL 0 OR NOT _dlopen_deps MATCHES "libcurl" OR NOT _dlopen_deps MATCHES "libldap"
+     OR NOT _dlopen_deps MATCHES "libfido2")
     message(FATAL_ERROR "dpkg-shlibdeps on the probe: '${_dlopen_deps}' ${_err}")
   endif()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "${_dlopen_deps}, ${_script_deps}")

@@ -7,6 +7,9 @@ enrolment behind the current password, sign-in with password + key, a replayed
 answer, another sign-in's challenge, a wrong origin, another key, the counter,
 and falling back to TOTP only when TOTP is enrolled.
 """
+import os
+import shlex
+import subprocess
 import time
 
 import pytest
@@ -309,3 +312,66 @@ def test_last_required_factor_is_not_removed(make_resetd, sink):
     assert st["totp"] is False and [x["name"] for x in st["security_keys"]] == ["spare"], st
     assert c.get("users").status == 200
 
+
+
+def mapped(srv, name):
+    with open("/proc/%d/maps" % srv.proc.pid) as f:
+        return name in f.read()
+
+
+def test_libfido2_is_loaded_on_the_first_key_check(server, admin):
+    """docs/footprint.md: libfido2 (and libcbor, libudev, ...) is dlopen()ed by the
+    first security-key check, not mapped by every start."""
+    c = staff(server, admin, "wa-lazy", "127.0.0.90")
+    assert not mapped(server, "libfido2"), "libfido2 is mapped before any security-key check"
+    enrol_key(server, c, SoftKey())
+    assert mapped(server, "libfido2")
+
+
+def fido2_path():
+    """Where the loader finds libfido2.so.1 (ld.so.cache), as dlopen("libfido2.so.1") would."""
+    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.strip().startswith("libfido2.so.1 ") and "=>" in line:
+            return line.split("=>")[1].strip()
+    raise AssertionError("libfido2.so.1 is not installed (build.sh installs libfido2-dev)")
+
+
+def test_without_libfido2_keys_are_unavailable_and_totp_works(server, admin, workdir, monkeypatch):
+    """libfido2 missing (an empty file bind-mounted over it, in a mount namespace of
+    the server's own): the key steps answer security_keys_unavailable naming the
+    library (before the browser is asked to touch a key), and the authenticator app
+    still signs in."""
+    from test_second_factor import totp
+    import conftest
+    c = staff(server, admin, "wa-nolib", "127.0.0.91")
+    enrol_key(server, c, SoftKey())
+    r = c.post("session/second-factor/totp", {"current_password": c.password})
+    secret = r.json["secret"]
+    assert c.post("session/second-factor/totp/confirm", {"code": totp(secret)}).status == 200
+    empty = os.path.join(workdir, "empty.so")
+    open(empty, "w").close()
+    wrapper = os.path.join(workdir, "resetd-without-libfido2")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec unshare --mount --propagation private sh -c "
+                "'mount --bind \"$0\" \"$1\" && shift && exec \"$@\"' %s %s %s \"$@\"\n"
+                % (shlex.quote(empty), shlex.quote(fido2_path()), shlex.quote(conftest.RESETD_BIN)))
+    os.chmod(wrapper, 0o755)
+    server.stop()
+    monkeypatch.setattr(conftest, "RESETD_BIN", wrapper)
+    server.start()
+    assert not mapped(server, "libfido2")
+    d, j = password_step(server, "wa-nolib", c.password, "127.0.0.92")
+    assert "security_key" in j["methods"], j
+    for _ in range(2):  # the first check and the remembered answer
+        r = d.post("session/second-factor/security-key/challenge", {"pending_token": j["pending_token"]},
+                   csrf=False)
+        assert_error_json(r, 503, "security_keys_unavailable")
+        msg = r.json["error"]["message"]
+        assert "libfido2" in msg and "install libfido2-1" in msg, msg
+    r = d.post("session/second-factor", {"pending_token": j["pending_token"], "code": totp(secret, 30)}, csrf=False)
+    assert r.status == 200 and r.json["csrf_token"], r
+    d.csrf = r.json["csrf_token"]
+    # enrolling another key is refused the same way, before the browser is asked for one
+    assert_error_json(d.post("session/second-factor/security-key", {"current_password": c.password, "name": "k2"}),
+                      503, "security_keys_unavailable")

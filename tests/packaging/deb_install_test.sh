@@ -37,6 +37,8 @@ for d in libc6 libsodium23 libsqlite3-0 libcurl4 libcpp-httplib0.11 libssl3 libs
 done
 # libldap is dlopen()ed by the directory: named through dpkg-shlibdeps (cpack.cmake), never by hand
 grep -qE '^libldap-[0-9.]+-[0-9]+$' <<<"$depnames" || fail "Depends lacks libldap: $deps"
+# libfido2 (security keys) likewise
+grep -qE '^libfido2-[0-9]+$' <<<"$depnames" || fail "Depends lacks libfido2: $deps"
 ok "Depends: $deps"
 [ "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles)" = "/etc/resetd/resetd.toml" ] || fail "conffiles"
 listing=$(dpkg-deb -c "$DEB")

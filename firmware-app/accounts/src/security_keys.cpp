@@ -61,6 +61,8 @@ Result<SecurityKeyChallenge> AccountService::begin_security_key(const Actor& a,
                                                                 const std::string& origin) {
   const auto rp_id = rp_id_of(origin);
   if (!rp_id) return unavailable();
+  // libfido2 loads here (the first key request): missing, the browser is never asked.
+  if (auto st = webauthn::available(); !st) return st.error();
   std::string name = name_in;
   name.erase(0, name.find_first_not_of(' '));
   while (!name.empty() && name.back() == ' ') name.pop_back();
@@ -169,6 +171,9 @@ Result<SecurityKeyChallenge> AccountService::security_key_challenge(const std::s
   }
   const auto rp_id = rp_id_of(origin);
   if (!rp_id) return unavailable();
+  // Before any key is asked and before the sign-in counters: a missing libfido2 is
+  // the server's fault, never a wrong key.
+  if (auto st = webauthn::available(); !st) return st.error();
   std::vector<SecurityKeyRecord> keys;
   store_.read([&](storage::Reader& r) { keys = r.security_keys(uid); });
   SecurityKeyChallenge out;

@@ -35,7 +35,8 @@ int status_for(const std::string& code) {
       {"second_factor_required", 403}, {"second_factor_off", 403},
       {"second_factor_required_by_policy", 409}, {"no_second_factor", 409},
       {"second_factor_code_required", 400},
-      {"webauthn_unavailable", 409}, {"no_security_key", 409}, {"no_challenge", 409},
+      {"webauthn_unavailable", 409}, {"security_keys_unavailable", 503},
+      {"no_security_key", 409}, {"no_challenge", 409},
       {"security_key_enrolled", 409}, {"too_many_security_keys", 409},
       {"last_required_factor", 409},
   };

@@ -1,6 +1,7 @@
 // WebAuthn security keys (ES256) checked server-side. libfido2 parses the
 // authenticator data and verifies the signatures; this interface is all the
-// rest of resetd sees of it (libfido2 is linked into this module only).
+// rest of resetd sees of it. libfido2 is not linked: this module dlopen()s
+// libfido2.so.1 on the first security-key check (src/fido_lazy.h).
 #pragma once
 
 #include <cstdint>
@@ -37,16 +38,23 @@ struct StoredKey {
 // navigator.credentials.create() with attestation "none": clientDataJSON and
 // the raw authenticator data (AuthenticatorAttestationResponse.getAuthenticatorData()).
 // Checks type "webauthn.create", challenge, origin, the rp id hash, user
-// presence, and that the credential is ES256. Errors: webauthn_invalid.
+// presence, and that the credential is ES256. Errors: webauthn_invalid,
+// security_keys_unavailable (as available()).
 Result<NewKey> verify_registration(const Expected& want, std::string_view client_data_json,
                                    std::string_view authenticator_data);
 
 // navigator.credentials.get(): checks type "webauthn.get", challenge, origin,
 // rp id hash, user presence and the signature over authData||SHA-256(clientDataJSON)
 // with the stored key; a non-zero counter must grow. Returns the new counter.
-// Errors: webauthn_invalid, webauthn_counter (a cloned key or a replay).
+// Errors: webauthn_invalid, webauthn_counter (a cloned key or a replay),
+// security_keys_unavailable (as available()).
 Result<uint32_t> verify_assertion(const Expected& want, const StoredKey& key, std::string_view client_data_json,
                                   std::string_view authenticator_data, std::string_view signature);
+
+// Whether keys can be checked here: loads libfido2 on the first call (thread-safe,
+// once). Error security_keys_unavailable, naming the library (and its package)
+// when it is missing or lacks a function; every later call answers the same.
+Status available();
 
 // RFC 4648 §5 base64url without padding, how WebAuthn carries bytes in JSON.
 std::string base64url_encode(std::string_view raw);
