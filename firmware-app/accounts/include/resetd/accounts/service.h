@@ -178,6 +178,12 @@ class AccountService {
 
   // ---- resets ----
   Result<ResetOutcome> reset_password(const Actor& a, int64_t id, const ResetOptions& o);
+  // Resets each of `ids` with `o` (mode auto, checked by validate_options),
+  // one answer each. Refused as a whole by bulk_caller_check; an override is
+  // audited per user and announced to global admins once for the batch.
+  Result<std::vector<Result<ResetOutcome>>> bulk_reset_password(const Actor& a, const std::vector<int64_t>& ids,
+                                                                const ResetOptions& o);
+  static constexpr size_t kBulkOverrideNamesShown = 50;
   Status set_password_with_link(const std::string& token, const std::string& next,
                                 const std::string& client);
 
@@ -403,6 +409,11 @@ class AccountService {
   void caller_give_back(const std::string& id, const std::optional<CallerEntry>& taken);
   void caller_override_notices(storage::Writer& w, const storage::UserRecord& u, const ResetOptions& o,
                                const std::string& actor_name, const std::string& client);
+  // One mail to each enabled global admin with an address.
+  void mail_global_admins(storage::Writer& w, const std::string& kind,
+                          const std::map<std::string, std::string>& vars);
+  // The overrides of one bulk reset (usernames in order), in one mail to each global admin.
+  void announce_bulk_override(const Actor& a, const std::string& reason, const std::vector<std::string>& usernames);
   std::mutex caller_mu_;
   std::map<std::string, CallerEntry> callers_;              // by id
   std::map<int64_t, std::vector<int64_t>> caller_starts_;  // user id -> recent start times
