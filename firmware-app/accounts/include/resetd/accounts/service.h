@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "resetd/accounts/caller_verification.h"
+#include "resetd/accounts/service_state.h"
 #include "resetd/accounts/service_types.h"
 #include "resetd/accounts/import.h"
 #include "resetd/accounts/policy.h"
@@ -302,48 +303,19 @@ class AccountService {
   static constexpr int64_t kExpiringWithin = 24 * 3600;
 
  private:
-  struct Prepared {
-    std::string hash;                       // new hash (delivery password)
-    std::optional<std::string> password;    // plaintext, for the answer and mails
-    std::optional<std::string> link_token;  // for delivery link
-    bool generated = false;
-  };
-  struct PasswordCheck {
-    storage::UserRecord user;
-    std::optional<std::string> rehash;  // new hash when parameters changed
-    std::optional<bool> dir_must_change;  // directory users: the bind said "must change"
-    std::optional<std::string> dir_role;  // directory users: role from [directory.roles]
-    SignInThrottle::Reservation slot;     // the attempt check_sign_in reserved
-  };
+  // Passed between the steps of a reset, and kept between requests (service_state.h).
+  using Prepared = detail::Prepared;
+  using PasswordCheck = detail::PasswordCheck;
+  using KeyCeremony = detail::KeyCeremony;
+  using PendingSignIn = detail::PendingSignIn;
+  using TotpReplacement = detail::TotpReplacement;
+  using SessionHit = detail::SessionHit;
   // The session for a checked sign-in (both steps passed); `how` ends the audit detail.
   Result<SignIn> finish_sign_in(const PasswordCheck& checked, const std::string& client,
                                 const std::string& user_agent, const std::string& how);
-  // A WebAuthn challenge the server issued: raw bytes, for this rp id and origin.
-  struct KeyCeremony {
-    std::string challenge;
-    std::string rp_id;
-    std::string origin;
-    std::string name;        // enrolment: the key's label
-    int64_t expires_ms = 0;  // monotonic
-  };
-  // Sign-ins waiting for their second step, by SHA-256 of the pending token.
-  struct PendingSignIn {
-    PasswordCheck checked;
-    std::string client;
-    std::string user_agent;
-    int64_t expires_ms = 0;  // monotonic
-    int tries = 0;
-    std::optional<KeyCeremony> key;  // the security-key challenge of this sign-in
-  };
   std::map<int64_t, KeyCeremony> key_enrolments_;  // by session id; under pending_mu_
-  // An app being replaced: the new secret (sealed) waits here, the old one
-  // stays in the store until the new one's first code (by session id; under pending_mu_).
-  struct TotpReplacement {
-    std::string old_sealed;
-    std::string new_sealed;
-    int64_t expires_ms = 0;  // monotonic
-  };
-  std::map<int64_t, TotpReplacement> totp_replacements_;
+  std::map<std::string, PendingSignIn> pending_;   // by SHA-256 of the pending token; under pending_mu_
+  std::map<int64_t, TotpReplacement> totp_replacements_;  // apps being replaced, by session id; under pending_mu_
   Result<TotpEnrolment> begin_totp_replacement(const Actor& a, const std::optional<std::string>& password,
                                                const std::string& code, const std::string& recovery_code);
   // confirm_totp of a replacement this session started: none when it has none.
@@ -360,7 +332,6 @@ class AccountService {
   bool use_totp_code(storage::Writer& w, storage::SecondFactorRecord& f, const std::string& code, int64_t now,
                      std::string& detail);
   std::mutex pending_mu_;
-  std::map<std::string, PendingSignIn> pending_;
   std::string start_pending(const PasswordCheck& checked, const std::string& client,
                             const std::string& user_agent);
   // Throttle, verify, failure bookkeeping and the failed audit rows shared by
@@ -441,12 +412,6 @@ class AccountService {
   // authenticate()'s reads, by token hash, kept while the store's
   // data_generation() stays the same (any commit, ours or another
   // process's, moves it); expiry and idle time are still checked per call.
-  struct SessionHit {
-    uint64_t generation = 0;
-    storage::SessionRecord session;
-    storage::UserRecord user;  // without its password hash
-    bool second_factor = false;  // a confirmed factor
-  };
   std::mutex auth_mu_;
   std::map<std::string, SessionHit> auth_cache_;
   std::mutex intents_mu_;

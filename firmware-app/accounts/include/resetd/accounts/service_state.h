@@ -1,10 +1,11 @@
-// What AccountService keeps in memory between the requests of a sign-in and
-// of a second factor's enrolment or replacement (second_factor.cpp,
-// security_keys.cpp, second_factor_replace.cpp), and its cache of
-// authenticated sessions. Private to the service: its class names them
-// (AccountService::PendingSignIn, ...); split from service.h so the class
-// reads as its methods. Nothing here is a secret at rest: a pending sign-in
-// is keyed by a hash of its token, a new TOTP secret is sealed.
+// AccountService's internal state types: what a reset passes from its slow
+// step (prepare) to its write, and what the service keeps in memory between
+// the requests of a sign-in and of a second factor's enrolment or replacement
+// (second_factor.cpp, security_keys.cpp, second_factor_replace.cpp), and its
+// cache of authenticated sessions. Private to the service: its class names
+// them (AccountService::Prepared, ...); split from service.h so the class
+// reads as its methods. A pending sign-in is keyed by a hash of its token;
+// a new TOTP secret waits sealed.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,14 @@
 #include "resetd/storage/store.h"
 
 namespace resetd::accounts::detail {
+
+// A reset's new secret, made before its write (Argon2 outside any transaction).
+struct Prepared {
+  std::string hash;                       // new hash (delivery password)
+  std::optional<std::string> password;    // plaintext, for the answer and mails
+  std::optional<std::string> link_token;  // for delivery link
+  bool generated = false;
+};
 
 // A password that passed check_sign_in, and what its check found.
 struct PasswordCheck {
