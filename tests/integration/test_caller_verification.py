@@ -10,7 +10,7 @@ The TOTP path uses codes computed by oathtool.
 import json
 import re
 
-from conftest import assert_error_json, strong_password
+from conftest import assert_error_json, strong_password, wait_until
 from sitekit import audit, clocked, sign_in_as  # noqa: F401
 from test_second_factor import enrol, totp
 from test_directory_slapd import slapd  # noqa: F401
@@ -276,6 +276,39 @@ def test_bulk_reset_of_a_required_role_needs_the_reason_and_audits_it_per_user(s
     resets = sorted(e["target"] for e in es if e["action"] == "password_reset"
                     and "caller not verified, override: Office move" in e["detail"])
     assert resets == ["carol", "dave"], es
+
+
+def test_bulk_override_is_announced_once_per_global_admin_not_once_per_user(sink, make_resetd):
+    srv, admin, hd, carol = site(sink, make_resetd)
+    admin.create_user("boss2", email="boss2@corp.example", role="global_admin", password=strong_password())
+    names = ["carol"] + ["floor3u%d" % i for i in range(4)]
+    for n in names[1:]:
+        admin.create_user(n, email="%s@corp.example" % n, password=strong_password())
+    users = {u["username"]: u for u in admin.all_users()["users"]}
+    ids = [users[n]["id"] for n in names]
+    r = hd.post("users/password-reset", {"ids": ids, "mode": "auto", "notify": [],
+                                         "override_reason": "Office move: all of floor 3 at once, signed off by Dana"})
+    assert r.status == 200 and [x["status"] for x in r.json["results"]] == [200] * len(ids), r.json
+    passwords = [x["password"] for x in r.json["results"]]
+    # the audit keeps its row per user
+    ov = sorted(e["target"] for e in audit(admin, limit=1000)
+                if e["action"] == "caller_verification_override" and "floor 3" in e["detail"])
+    assert ov == sorted(names), ov
+    for boss in ("boss", "boss2"):
+        bid = users[boss]["id"]
+        # every mail queued for this global admin has gone out before counting
+        rows = wait_until(lambda: (lambda ns: ns if ns and all(n["state"] == "sent" for n in ns) else None)(
+            [n for n in admin.notifications(user_id=bid) if n["kind"].startswith("caller_override")]),
+            timeout=30, interval=0.2, what="caller override mails to %s sent" % boss)
+        mails = sink.wait_message_to("%s@corp.example" % boss)
+        assert len(rows) == 1 and len(mails) == 1, (boss, [n["kind"] for n in rows], len(mails))
+        text = mails[0][2].get_body(preferencelist=("plain",)).get_content()
+        assert mails[0][2]["Subject"] == "Passwords were reset in bulk without verifying the callers"
+        assert "hd reset the passwords of %d users" % len(names) in text, text
+        assert "Users: " + ", ".join(names) in text, text
+        assert "Reason given: Office move: all of floor 3 at once, signed off by Dana" in text, text
+        # never a password in it
+        assert not [p for p in passwords if p in text or p in mails[0][2]["Subject"]], text
 
 
 def test_settings_show_each_roles_policies_read_only(sink, make_resetd):

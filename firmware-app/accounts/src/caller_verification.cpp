@@ -6,11 +6,11 @@
 // is kept only as a keyed hash, in memory, and appears in no answer, log or
 // audit row.
 #include <algorithm>
+#include <iostream>
 
 #include "credentials.h"
 #include "resetd/accounts/service.h"
 #include "resetd/accounts/text.h"
-#include "resetd/crypto/totp.h"
 
 namespace resetd::accounts {
 
@@ -182,14 +182,8 @@ Result<CallerChallenge> AccountService::check_caller_verification(const Actor& a
     store_.write([&](storage::Writer& w) {
       auto f = w.second_factor(user_id);
       if (!f || !f->confirmed_at) return;
-      auto secret = box_.open_hex(f->totp_sealed);
-      if (!secret) return;
-      auto step = crypto::totp_match(*secret, code, crypto::totp_step(now));
-      if (step && *step > f->last_step) {
-        f->last_step = *step;
-        w.put_second_factor(*f);
-        ok = true;
-      }
+      std::string how;  // not audited: the row below says what the admin may know
+      ok = use_totp_code(w, *f, code, now, how);
     });
     detail = "by the code of their authenticator app";
   }
@@ -305,19 +299,48 @@ void AccountService::caller_override_notices(storage::Writer& w, const UserRecor
                                              const std::string& actor_name, const std::string& client) {
   if (!o.caller_override) return;
   audit(w, actor_name, client, "caller_verification_override", u.username, "ok", "reason: " + o.override_reason);
+  if (o.caller_override_batched) return;  // announced once for the batch (announce_bulk_override)
+  mail_global_admins(w, "caller_override",
+                     {{"actor", actor_name}, {"username", u.username}, {"reason", o.override_reason},
+                      {"when", rfc3339(clock_.now())}});
+}
+
+void AccountService::mail_global_admins(storage::Writer& w, const std::string& kind,
+                                        const std::map<std::string, std::string>& vars) {
   storage::UserQuery q;
   q.filter = "admins";
   q.limit = 1000;
   q.now = clock_.now();
   for (const auto& admin : w.list_users(q).users) {
     if (admin.role != "global_admin" || admin.disabled || admin.email.empty()) continue;
-    auto m = make_message(admin, "caller_override", admin.email,
-                          {{"display_name", display_or_username(admin)}, {"actor", actor_name},
-                           {"username", u.username}, {"reason", o.override_reason},
-                           {"when", rfc3339(clock_.now())}},
-                          std::nullopt);
-    w.insert_outbox(m);
+    auto v = vars;
+    v["display_name"] = display_or_username(admin);
+    w.insert_outbox(make_message(admin, kind, admin.email, v, std::nullopt));
   }
+}
+
+void AccountService::announce_bulk_override(const Actor& a, const std::string& reason,
+                                            const std::vector<std::string>& usernames) {
+  if (usernames.empty()) return;
+  // Bounded: the first names, then how many more (the audit has a row for each).
+  std::string list;
+  const size_t shown = std::min(usernames.size(), kBulkOverrideNamesShown);
+  for (size_t i = 0; i < shown; ++i) list += (i ? ", " : "") + usernames[i];
+  if (usernames.size() > shown) list += ", ... (+" + std::to_string(usernames.size() - shown) + ")";
+  try {
+    store_.write([&](storage::Writer& w) {
+      mail_global_admins(w, "caller_override_bulk",
+                         {{"actor", a.username}, {"count", std::to_string(usernames.size())}, {"usernames", list},
+                          {"reason", trim_spaces(reason)}, {"when", rfc3339(clock_.now())}});
+    });
+  } catch (const storage::StorageError& e) {
+    // The resets are done and audited (an override row each); their answer,
+    // with the new passwords, must still reach the admin.
+    std::cerr << "resetd: bulk reset by " << a.username << ": announcing " << usernames.size()
+              << " caller verification overrides to global admins failed: " << e.what() << "\n";
+    return;
+  }
+  notify_outbox();
 }
 
 }  // namespace resetd::accounts

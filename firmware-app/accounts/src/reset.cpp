@@ -162,6 +162,7 @@ ResetOutcome AccountService::apply_reset(storage::Writer& w, UserRecord& u, cons
                        (o.caller_audit.empty() ? "" : ", " + o.caller_audit);
   audit(w, actor_name, client, action, u.username, "ok", detail);
   caller_override_notices(w, u, o, actor_name, client);
+  out.caller_override = o.caller_override;
   out.user = u;
   return out;
 }
@@ -236,6 +237,22 @@ Result<ResetOutcome> AccountService::reset_password(const Actor& a, int64_t id,
   account_failures_.clear(target->username);
   notify_outbox();
   return out;
+}
+
+Result<std::vector<Result<ResetOutcome>>> AccountService::bulk_reset_password(const Actor& a,
+                                                                             const std::vector<int64_t>& ids,
+                                                                             const ResetOptions& options) {
+  if (auto st = bulk_caller_check(a, options); !st) return st.error();
+  ResetOptions o = options;
+  o.caller_override_batched = true;
+  std::vector<Result<ResetOutcome>> outs;
+  std::vector<std::string> overridden;
+  for (int64_t id : ids) {
+    outs.push_back(reset_password(a, id, o));
+    if (outs.back() && outs.back()->caller_override) overridden.push_back(outs.back()->user.username);
+  }
+  announce_bulk_override(a, o.override_reason, overridden);
+  return outs;
 }
 
 Status AccountService::set_password_with_link(const std::string& token, const std::string& next,

@@ -2,11 +2,11 @@
 // app and new recovery codes, each proven by the password and a current code;
 // removing one security key, proven by the password.
 #include <algorithm>
+#include <string_view>
 
 #include "credentials.h"
 #include "second_factor_codes.h"
 #include "resetd/accounts/service.h"
-#include "resetd/crypto/totp.h"
 
 namespace resetd::accounts {
 
@@ -62,20 +62,13 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
     store_.write([&](storage::Writer& w) {
       auto cur = w.second_factor(a.user_id);
       if (!cur || !cur->confirmed_at) return;
-      auto secret = box_.open_hex(cur->totp_sealed);
-      if (!secret) {
-        detail = "TOTP secret does not open with the data dir's key";
-        return;
-      }
-      auto step = crypto::totp_match(*secret, code, crypto::totp_step(now));
-      if (step && *step > cur->last_step) {
-        cur->last_step = *step;  // used up: not again, here or at a sign-in
-        w.put_second_factor(*cur);
-        ok = true;
-      } else {
-        detail = step ? "TOTP code already used" : "wrong TOTP code";
-      }
+      // Used up: not again, here or at a sign-in (the step is shared).
+      ok = use_totp_code(w, *cur, code, now, detail);
     });
+    // This audit row names its action already: "wrong TOTP code", not "second factor: ...".
+    constexpr std::string_view kPrefix = "second factor: ";
+    if (ok) detail.clear();
+    else if (detail.starts_with(kPrefix)) detail.erase(0, kPrefix.size());
   } else {
     const size_t idx = static_cast<size_t>(recovery[0] - '0');
     const bool usable = idx < f->recovery.size() && f->recovery[idx] != "-";

@@ -99,11 +99,11 @@ void add_user_routes(std::vector<Route>& r, Services& s) {
                  auto o = reset_options(c.body);
                  if (o.mode != "auto") fail(422, "invalid_mode", "A bulk reset must use mode \"auto\".", "mode");
                  take(accounts::AccountService::validate_options(o, true));
-                 take(s.accounts.bulk_caller_check(*c.actor, o));
+                 auto outs = take(s.accounts.bulk_reset_password(*c.actor, ids, o));
                  json results = json::array();
-                 for (int64_t id : ids) {
-                   json item = {{"id", id}};
-                   auto out = s.accounts.reset_password(*c.actor, id, o);
+                 for (size_t i = 0; i < ids.size(); ++i) {
+                   json item = {{"id", ids[i]}};
+                   const auto& out = outs[i];
                    if (out) {
                      item["status"] = 200;
                      if (out->password) item["password"] = *out->password;

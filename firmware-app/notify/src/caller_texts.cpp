@@ -1,6 +1,6 @@
 // The mails of caller verification (issue 23): the one-time code the caller
 // reads back to the helpdesk, and the note to global admins when an admin
-// reset without it.
+// reset without it (one note for a whole bulk reset).
 #include "texts.h"
 
 namespace resetd::notify {
@@ -56,6 +56,40 @@ constexpr KindTexts kTexts[] = {
     "{username} kullanıcısının parolasını sıfırladı.\n"
     "\n"
     "Belirtilen gerekçe: {reason}\n"}},
+  {"caller_override_bulk",
+   {"Passwords were reset in bulk without verifying the callers",
+    "Hello {display_name},\n"
+    "\n"
+    "{actor} reset the passwords of {count} users in one bulk reset at {when} without\n"
+    "verifying the callers, although their role requires it.\n"
+    "\n"
+    "Users: {usernames}\n"
+    "\n"
+    "Reason given: {reason}\n"
+    "\n"
+    "The audit log has a caller_verification_override entry for each user.\n"},
+   {"有多個密碼在未驗證來電者的情況下被批次重設",
+    "{display_name} 您好：\n"
+    "\n"
+    "{actor} 於 {when} 以一次批次重設重設了 {count} 位使用者的密碼，但未驗證來電者身分，\n"
+    "雖然其角色要求必須驗證。\n"
+    "\n"
+    "使用者：{usernames}\n"
+    "\n"
+    "提供的理由：{reason}\n"
+    "\n"
+    "稽核記錄中每位使用者都有一筆 caller_verification_override 記錄。\n"},
+   {"Arayanlar doğrulanmadan parolalar toplu olarak sıfırlandı",
+    "Merhaba {display_name},\n"
+    "\n"
+    "{actor}, rolü gerektirdiği hâlde arayanları doğrulamadan {when} tarihinde tek bir\n"
+    "toplu sıfırlamayla {count} kullanıcının parolasını sıfırladı.\n"
+    "\n"
+    "Kullanıcılar: {usernames}\n"
+    "\n"
+    "Belirtilen gerekçe: {reason}\n"
+    "\n"
+    "Denetim kaydında her kullanıcı için bir caller_verification_override girişi vardır.\n"}},
 };
 // clang-format on
 }  // namespace

@@ -18,7 +18,7 @@ struct KindTexts {
   Text tr_tr;
 };
 
-// caller_code, caller_override (caller_texts.cpp).
+// caller_code, caller_override, caller_override_bulk (caller_texts.cpp).
 std::span<const KindTexts> caller_texts();
 
 }  // namespace resetd::notify

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "resetd/accounts/caller_verification.h"
+#include "resetd/accounts/service_state.h"
 #include "resetd/accounts/service_types.h"
 #include "resetd/accounts/import.h"
 #include "resetd/accounts/policy.h"
@@ -178,6 +179,12 @@ class AccountService {
 
   // ---- resets ----
   Result<ResetOutcome> reset_password(const Actor& a, int64_t id, const ResetOptions& o);
+  // Resets each of `ids` with `o` (mode auto, checked by validate_options),
+  // one answer each. Refused as a whole by bulk_caller_check; an override is
+  // audited per user and announced to global admins once for the batch.
+  Result<std::vector<Result<ResetOutcome>>> bulk_reset_password(const Actor& a, const std::vector<int64_t>& ids,
+                                                                const ResetOptions& o);
+  static constexpr size_t kBulkOverrideNamesShown = 50;
   Status set_password_with_link(const std::string& token, const std::string& next,
                                 const std::string& client);
 
@@ -296,48 +303,19 @@ class AccountService {
   static constexpr int64_t kExpiringWithin = 24 * 3600;
 
  private:
-  struct Prepared {
-    std::string hash;                       // new hash (delivery password)
-    std::optional<std::string> password;    // plaintext, for the answer and mails
-    std::optional<std::string> link_token;  // for delivery link
-    bool generated = false;
-  };
-  struct PasswordCheck {
-    storage::UserRecord user;
-    std::optional<std::string> rehash;  // new hash when parameters changed
-    std::optional<bool> dir_must_change;  // directory users: the bind said "must change"
-    std::optional<std::string> dir_role;  // directory users: role from [directory.roles]
-    SignInThrottle::Reservation slot;     // the attempt check_sign_in reserved
-  };
+  // Passed between the steps of a reset, and kept between requests (service_state.h).
+  using Prepared = detail::Prepared;
+  using PasswordCheck = detail::PasswordCheck;
+  using KeyCeremony = detail::KeyCeremony;
+  using PendingSignIn = detail::PendingSignIn;
+  using TotpReplacement = detail::TotpReplacement;
+  using SessionHit = detail::SessionHit;
   // The session for a checked sign-in (both steps passed); `how` ends the audit detail.
   Result<SignIn> finish_sign_in(const PasswordCheck& checked, const std::string& client,
                                 const std::string& user_agent, const std::string& how);
-  // A WebAuthn challenge the server issued: raw bytes, for this rp id and origin.
-  struct KeyCeremony {
-    std::string challenge;
-    std::string rp_id;
-    std::string origin;
-    std::string name;        // enrolment: the key's label
-    int64_t expires_ms = 0;  // monotonic
-  };
-  // Sign-ins waiting for their second step, by SHA-256 of the pending token.
-  struct PendingSignIn {
-    PasswordCheck checked;
-    std::string client;
-    std::string user_agent;
-    int64_t expires_ms = 0;  // monotonic
-    int tries = 0;
-    std::optional<KeyCeremony> key;  // the security-key challenge of this sign-in
-  };
   std::map<int64_t, KeyCeremony> key_enrolments_;  // by session id; under pending_mu_
-  // An app being replaced: the new secret (sealed) waits here, the old one
-  // stays in the store until the new one's first code (by session id; under pending_mu_).
-  struct TotpReplacement {
-    std::string old_sealed;
-    std::string new_sealed;
-    int64_t expires_ms = 0;  // monotonic
-  };
-  std::map<int64_t, TotpReplacement> totp_replacements_;
+  std::map<std::string, PendingSignIn> pending_;   // by SHA-256 of the pending token; under pending_mu_
+  std::map<int64_t, TotpReplacement> totp_replacements_;  // apps being replaced, by session id; under pending_mu_
   Result<TotpEnrolment> begin_totp_replacement(const Actor& a, const std::optional<std::string>& password,
                                                const std::string& code, const std::string& recovery_code);
   // confirm_totp of a replacement this session started: none when it has none.
@@ -354,7 +332,6 @@ class AccountService {
   bool use_totp_code(storage::Writer& w, storage::SecondFactorRecord& f, const std::string& code, int64_t now,
                      std::string& detail);
   std::mutex pending_mu_;
-  std::map<std::string, PendingSignIn> pending_;
   std::string start_pending(const PasswordCheck& checked, const std::string& client,
                             const std::string& user_agent);
   // Throttle, verify, failure bookkeeping and the failed audit rows shared by
@@ -403,6 +380,11 @@ class AccountService {
   void caller_give_back(const std::string& id, const std::optional<CallerEntry>& taken);
   void caller_override_notices(storage::Writer& w, const storage::UserRecord& u, const ResetOptions& o,
                                const std::string& actor_name, const std::string& client);
+  // One mail to each enabled global admin with an address.
+  void mail_global_admins(storage::Writer& w, const std::string& kind,
+                          const std::map<std::string, std::string>& vars);
+  // The overrides of one bulk reset (usernames in order), in one mail to each global admin.
+  void announce_bulk_override(const Actor& a, const std::string& reason, const std::vector<std::string>& usernames);
   std::mutex caller_mu_;
   std::map<std::string, CallerEntry> callers_;              // by id
   std::map<int64_t, std::vector<int64_t>> caller_starts_;  // user id -> recent start times
@@ -430,12 +412,6 @@ class AccountService {
   // authenticate()'s reads, by token hash, kept while the store's
   // data_generation() stays the same (any commit, ours or another
   // process's, moves it); expiry and idle time are still checked per call.
-  struct SessionHit {
-    uint64_t generation = 0;
-    storage::SessionRecord session;
-    storage::UserRecord user;  // without its password hash
-    bool second_factor = false;  // a confirmed factor
-  };
   std::mutex auth_mu_;
   std::map<std::string, SessionHit> auth_cache_;
   std::mutex intents_mu_;

@@ -93,6 +93,9 @@ struct ResetOptions {
   std::string caller_audit;
   std::map<std::string, std::string> caller_notice;
   bool caller_override = false;
+  // Set by bulk_reset_password: the override is audited for each user, but
+  // announced to global admins once for the whole batch.
+  bool caller_override_batched = false;
 };
 
 struct ResetOutcome {
@@ -104,6 +107,8 @@ struct ResetOutcome {
   // What worked but needs an admin's attention (directory), e.g.
   // "must_change_not_enforced: ..." or "unlock_failed: ...".
   std::vector<std::string> warnings;
+  // The reset went ahead on an override reason (audited as such).
+  bool caller_override = false;
 };
 
 // What a user's details show beyond the record (GET /users/{id}): read from
