@@ -352,8 +352,13 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
     return make_error("wrong_current_password", "The current password is incorrect.",
                       "current_password");
   }
+  // The right password is not a failed guess, and not the whole proof: the
+  // account's run of failures ends only at a full sign-in (sign_in.cpp). A
+  // clear here let a borrowed session with the password reset the run before
+  // each wrong code of the factor routes, which then never met the delays or
+  // the lockout.
   client_failures_.give_back(a.client);
-  account_failures_.clear(u.username);
+  account_failures_.release(u.username, slot);
   return ok_status();
 }
 
