@@ -309,3 +309,23 @@ def test_last_required_factor_is_not_removed(make_resetd, sink):
     assert st["totp"] is False and [x["name"] for x in st["security_keys"]] == ["spare"], st
     assert c.get("users").status == 200
 
+
+
+def test_another_accounts_credential_id_is_refused_not_a_500(server, admin):
+    # B registers a key of its own making that carries A's credential id: one
+    # row per credential id, so it is refused as "already added" (409), nothing
+    # stored for B, A's key untouched; before, the unique constraint ended the
+    # write as 500 internal_error.
+    a = staff(server, admin, "sk-dup-a", "127.0.0.111")
+    b = staff(server, admin, "sk-dup-b", "127.0.0.112")
+    ka = SoftKey()
+    enrol_key(server, a, ka)
+    kb = SoftKey()
+    kb.cred_id = ka.cred_id
+    r = b.post("session/second-factor/security-key", {"current_password": b.password, "name": "copy"})
+    assert r.status == 200, r
+    assert_error_json(b.post("session/second-factor/security-key/confirm", kb.register(r.json, origin(server))),
+                      409, "security_key_enrolled")
+    assert b.get("session/second-factor").json["security_keys"] == []
+    assert len(a.get("session/second-factor").json["security_keys"]) == 1
+
