@@ -329,3 +329,18 @@ def test_another_accounts_credential_id_is_refused_not_a_500(server, admin):
     assert b.get("session/second-factor").json["security_keys"] == []
     assert len(a.get("session/second-factor").json["security_keys"]) == 1
 
+
+def test_forward_auth_names_the_factors_the_account_has(make_resetd, sink):
+    # Remote-Factors says which second factors the account has (every session of
+    # it proved one): a key-only account is "password,webauthn", not "…,totp".
+    srv = make_resetd(relay_port=sink.port, public_url="", start=False)
+    srv.extra_toml = '[forward_auth]\nenabled = true\ntwo_factor = ["secure.example"]\n'
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    c = staff(srv, admin, "sk-fa", "127.0.0.121")
+    fa = lambda: c.get("auth/verify", headers={"X-Original-URL": "https://secure.example/"})
+    assert_error_json(fa(), 403, "second_factor_required")
+    enrol_key(srv, c, SoftKey())
+    r = fa()
+    assert r.status == 200 and r.headers["remote-factors"] == "password,webauthn", r

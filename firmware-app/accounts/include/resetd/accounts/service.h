@@ -435,6 +435,7 @@ class AccountService {
     storage::SessionRecord session;
     storage::UserRecord user;  // without its password hash
     bool second_factor = false;  // a confirmed factor
+    std::string factors;         // Actor::factors
   };
   std::mutex auth_mu_;
   std::map<std::string, SessionHit> auth_cache_;
