@@ -68,7 +68,8 @@ std::vector<SecurityKeyRecord> keys(Conn& c, int64_t user_id) {
 
 int64_t insert_key(Conn& c, const SecurityKeyRecord& k) {
   SQLite::Statement& s = c.stmt("INSERT INTO security_keys (user_id, name, credential_id, public_key, rp_id, "
-                                "sign_count, created_at) VALUES (?,?,?,?,?,?,?)");
+                                "sign_count, created_at) VALUES (?,?,?,?,?,?,?) "
+                                "ON CONFLICT (credential_id) DO NOTHING");
   s.bind(1, static_cast<int64_t>(k.user_id));
   s.bind(2, k.name);
   s.bind(3, k.credential_id);
@@ -76,7 +77,9 @@ int64_t insert_key(Conn& c, const SecurityKeyRecord& k) {
   s.bind(5, k.rp_id);
   s.bind(6, static_cast<int64_t>(k.sign_count));
   s.bind(7, static_cast<int64_t>(k.created_at));
-  s.exec();
+  // A credential id another account holds: nothing written, 0 (the caller's
+  // answer), not a constraint error that would end the write as a 500.
+  if (s.exec() == 0) return 0;
   return c.db->getLastInsertRowid();
 }
 

@@ -159,6 +159,9 @@ def test_override_is_audited_and_mailed_to_global_admins(sink, make_resetd):
     srv, admin, hd, uid = site(sink, make_resetd)
     r = hd.reset(uid, notify=[], override_reason="x" * 501)
     assert_error_json(r, 422, "invalid_override_reason")
+    # nothing that breaks the line or reorders it in the audit or the mail
+    for bad in ("a\u2028b", "a\u0085b", "a\u202eb", "a\nb"):
+        assert_error_json(hd.reset(uid, notify=[], override_reason=bad), 422, "invalid_override_reason")
     r = hd.reset(uid, notify=[], override_reason="Caller's phone lost; manager Dana confirmed in person")
     assert r.status == 200, r
     es = audit(admin, limit=1000)

@@ -186,6 +186,27 @@ def test_wrong_codes_are_throttled_and_end_the_pending_sign_in(server, admin, wo
     assert len(failed) == 5 and all("wrong TOTP code" in x["detail"] for x in failed), failed
 
 
+def test_wrong_codes_behind_the_right_password_meet_the_sign_in_delays(server, admin, workdir):
+    # A borrowed session that knows the password: each factor route checks the
+    # password, then the code. The right password must not end the account's run
+    # of failures, or every wrong code is the first and the delays (after 3) and
+    # the lockout (after 10) never come; nor may editing one's own address with
+    # the password end it.
+    c = staff(server, admin, "tf-gus", "127.0.0.91")
+    secret, _ = enrol(server, c, workdir)
+    wrong = "%06d" % ((int(totp(secret)) + 500000) % 1000000)
+    body = {"current_password": c.password, "code": wrong}
+    assert_error_json(c.post("session/second-factor/recovery-codes", body), 422, "wrong_second_factor")
+    assert_error_json(c.post("session/second-factor/remove", body), 422, "wrong_second_factor")
+    r = c.patch("users/%d" % c.user["id"], {"email": "tf-gus@example.org", "current_password": c.password})
+    assert r.status == 200, r
+    assert_error_json(c.post("session/second-factor/recovery-codes", body), 422, "wrong_second_factor")
+    # three wrong codes in a row: the fourth waits, wherever it is sent from
+    assert_error_json(c.post("session/second-factor/totp", body), 429, "too_many_attempts")
+    assert_error_json(sign_in_as(server, "tf-gus", c.password, source="127.0.0.92")[1], 429, "too_many_attempts")
+    assert c.get("session/second-factor").json["recovery_codes_left"] == 10
+
+
 def test_recovery_codes_are_single_use(server, admin, workdir):
     c = staff(server, admin, "tf-carol", "127.0.0.81")
     secret, codes = enrol(server, c, workdir)

@@ -172,6 +172,14 @@ def test_two_factor_host_refuses_a_password_only_session(make_resetd, sink):
     assert r.status == 200 and r.headers["remote-factors"] == "password", r
     assert_error_json(verify(c, "secure.example"), 403, "second_factor_required")
     assert_error_json(verify(c, "Secure.Example.:8443"), 403, "second_factor_required")
+    # the host named twice (a proxy that appends the client's copy): unknown, so
+    # refused, whichever copy comes first (before, the first one counted)
+    for first, second in (("wiki.example", "secure.example"), ("secure.example", "wiki.example")):
+        for name, val in (("X-Forwarded-Host", lambda h: h), ("X-Original-URL", lambda h: "https://%s/" % h)):
+            # two header lines: http.client sends each key of the dict, and the
+            # two spellings are two keys
+            r = c.get("auth/verify", headers={name: val(first), name.lower(): val(second)})
+            assert_error_json(r, 403, "second_factor_required")
     secret, codes = enrol(c, pw)
     r = verify(c, "secure.example")
     assert r.status == 200 and r.headers["remote-factors"] == "password,totp", r

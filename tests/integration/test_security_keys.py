@@ -375,3 +375,38 @@ def test_without_libfido2_keys_are_unavailable_and_totp_works(server, admin, wor
     # enrolling another key is refused the same way, before the browser is asked for one
     assert_error_json(d.post("session/second-factor/security-key", {"current_password": c.password, "name": "k2"}),
                       503, "security_keys_unavailable")
+
+
+def test_another_accounts_credential_id_is_refused_not_a_500(server, admin):
+    # B registers a key of its own making that carries A's credential id: one
+    # row per credential id, so it is refused as "already added" (409), nothing
+    # stored for B, A's key untouched; before, the unique constraint ended the
+    # write as 500 internal_error.
+    a = staff(server, admin, "sk-dup-a", "127.0.0.111")
+    b = staff(server, admin, "sk-dup-b", "127.0.0.112")
+    ka = SoftKey()
+    enrol_key(server, a, ka)
+    kb = SoftKey()
+    kb.cred_id = ka.cred_id
+    r = b.post("session/second-factor/security-key", {"current_password": b.password, "name": "copy"})
+    assert r.status == 200, r
+    assert_error_json(b.post("session/second-factor/security-key/confirm", kb.register(r.json, origin(server))),
+                      409, "security_key_enrolled")
+    assert b.get("session/second-factor").json["security_keys"] == []
+    assert len(a.get("session/second-factor").json["security_keys"]) == 1
+
+
+def test_forward_auth_names_the_factors_the_account_has(make_resetd, sink):
+    # Remote-Factors says which second factors the account has (every session of
+    # it proved one): a key-only account is "password,webauthn", not "…,totp".
+    srv = make_resetd(relay_port=sink.port, public_url="", start=False)
+    srv.extra_toml = '[forward_auth]\nenabled = true\ntwo_factor = ["secure.example"]\n'
+    srv.write_config()
+    srv.start()
+    admin = srv.admin()
+    c = staff(srv, admin, "sk-fa", "127.0.0.121")
+    fa = lambda: c.get("auth/verify", headers={"X-Original-URL": "https://secure.example/"})
+    assert_error_json(fa(), 403, "second_factor_required")
+    enrol_key(srv, c, SoftKey())
+    r = fa()
+    assert r.status == 200 and r.headers["remote-factors"] == "password,webauthn", r

@@ -38,9 +38,6 @@ CallerChallenge view(const std::string& id, const CallerEntry& e) {
                          std::max(0, AccountService::kCallerTries - e.tries), e.verified};
 }
 // One line of text: no control characters (the audit and the mail stay one row each).
-bool plain_text(const std::string& s) {
-  return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
 std::string trim_spaces(std::string s) {
   while (!s.empty() && s.back() == ' ') s.pop_back();
   while (!s.empty() && s.front() == ' ') s.erase(0, 1);
@@ -256,7 +253,7 @@ Status AccountService::caller_check(const Actor& a, const UserRecord& target, Re
   }
   if (pol == CallerPolicy::Off) return ok_status();
   std::string reason = trim_spaces(o.override_reason);
-  if (reason.size() > kMaxReason || !plain_text(reason))
+  if (reason.size() > kMaxReason || !one_line_text(reason))
     return make_error("invalid_override_reason", "Give the reason on one line, at most 500 characters.",
                       "override_reason");
   if (pol == CallerPolicy::Required) {
@@ -278,7 +275,7 @@ Status AccountService::bulk_caller_check(const Actor& a, const ResetOptions& o) 
   const CallerPolicy pol = caller_policy(a.role);
   if (pol == CallerPolicy::Off) return ok_status();
   std::string reason = trim_spaces(o.override_reason);
-  if (reason.size() > kMaxReason || !plain_text(reason))
+  if (reason.size() > kMaxReason || !one_line_text(reason))
     return make_error("invalid_override_reason", "Give the reason on one line, at most 500 characters.",
                       "override_reason");
   if (pol == CallerPolicy::Required && reason.empty())

@@ -148,6 +148,10 @@ Result<SecurityKeyInfo> AccountService::confirm_security_key(const Actor& a, con
       return;
     }
     r.id = w.insert_security_key(r);
+    if (r.id == 0) {  // another account's key: the same answer as one's own
+      err = make_error("security_key_enrolled", "This security key is already added.");
+      return;
+    }
     const int64_t ended = w.delete_sessions_for_user(a.user_id, a.session_id);
     audit(w, a.username, a.client, "second_factor_enrol", a.username, "ok",
           "security key \"" + r.name + "\" for " + r.rp_id + "; " + std::to_string(ended) + " other sessions ended");

@@ -236,6 +236,7 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
   std::optional<SessionRecord> s;
   std::optional<UserRecord> u;
   bool factor = false;
+  std::string factors;
   const uint64_t gen = store_.data_generation();  // before the read it may stand for
   {
     std::lock_guard<std::mutex> lock(auth_mu_);
@@ -244,6 +245,7 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
       s = it->second.session;
       u = it->second.user;
       factor = it->second.second_factor;
+      factors = it->second.factors;
     }
   }
   if (!s) {
@@ -252,7 +254,10 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
       if (s) u = r.user_by_id(s->user_id);
       if (u) {
         auto f = r.second_factor(u->id);
-        factor = (f && f->confirmed_at) || !r.security_keys(u->id).empty();
+        const bool totp = f && f->confirmed_at;
+        const bool keys = !r.security_keys(u->id).empty();
+        factor = totp || keys;
+        factors = totp && keys ? "totp,webauthn" : totp ? "totp" : keys ? "webauthn" : "";
       }
     });
     if (s && u) {
@@ -264,6 +269,7 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
       hit.user = *u;
       hit.user.password_hash.clear();
       hit.second_factor = factor;
+      hit.factors = factors;
     }
   }
   if (!s || !u || u->disabled) return std::nullopt;
@@ -289,6 +295,7 @@ std::optional<Actor> AccountService::authenticate_hash(const std::string& h, con
   a.session_id = s->id;
   a.must_change = u->must_change || password_expired(*u, clock_.now());
   a.second_factor = factor;
+  a.factors = factors;
   a.second_factor_missing = !factor && settings_.second_factor.required(a.role);
   a.client = client;
   a.generation = gen;
@@ -352,8 +359,13 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
     return make_error("wrong_current_password", "The current password is incorrect.",
                       "current_password");
   }
+  // The right password is not a failed guess, and not the whole proof: the
+  // account's run of failures ends only at a full sign-in (sign_in.cpp). A
+  // clear here let a borrowed session with the password reset the run before
+  // each wrong code of the factor routes, which then never met the delays or
+  // the lockout.
   client_failures_.give_back(a.client);
-  account_failures_.clear(u.username);
+  account_failures_.release(u.username, slot);
   return ok_status();
 }
 

@@ -30,6 +30,17 @@ void encode(utf8proc_int32_t cp, std::string& out) {
 
 }  // namespace
 
+bool one_line_text(const std::string& s) {
+  if (!valid_utf8(s)) return false;
+  for (utf8proc_int32_t cp : decode(s)) {
+    const auto cat = utf8proc_category(cp);
+    if (cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_ZL || cat == UTF8PROC_CATEGORY_ZP) return false;
+    if (cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+      return false;
+  }
+  return true;
+}
+
 bool valid_utf8(const std::string& s) {
   const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
   utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());

@@ -42,7 +42,17 @@ std::string header_safe(const std::string& v) {
 // The URL the browser asked the proxy for, from headers only a trusted proxy
 // may send: X-Original-URL (nginx, set in its config), else
 // X-Forwarded-Proto + X-Forwarded-Host + X-Forwarded-Uri (Caddy, Traefik).
+// A header a proxy sets once, sent twice: a proxy that appends instead of
+// replacing passed the client's own copy on. Which one is the proxy's cannot
+// be told, so neither counts (host unknown: host rules refuse).
+bool forwarded_twice(const Ctx& c) {
+  for (const char* h : {"X-Original-URL", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Uri"})
+    if (c.req.get_header_value_count(h) > 1) return true;
+  return false;
+}
+
 std::string original_url(const Ctx& c) {
+  if (forwarded_twice(c)) return {};
   const std::string orig = c.req.get_header_value("X-Original-URL");
   if (!orig.empty()) return orig;
   const std::string proto = c.req.get_header_value("X-Forwarded-Proto");
@@ -60,6 +70,7 @@ std::string original_url(const Ctx& c) {
 // client's: a host both name, or the only one named, is the one that counts.
 std::string requested_host(const Ctx& c) {
   using accounts::ForwardAuthPolicy;
+  if (forwarded_twice(c)) return {};
   const std::string orig = c.req.get_header_value("X-Original-URL");
   const std::string fwd = c.req.get_header_value("X-Forwarded-Host");
   const auto from_orig = orig.empty() ? std::nullopt : ForwardAuthPolicy::host_of(orig);
@@ -140,8 +151,10 @@ void add_forward_auth_routes(std::vector<Route>& r, Services& s) {
                  c.res.set_header("Remote-Name", header_safe(c.actor->display_name));
                  c.res.set_header("Remote-Email", header_safe(c.actor->email));
                  c.res.set_header("Remote-Groups", accounts::role_name(c.actor->role));
-                 // The factors the session's sign-in proved (Authelia's one_factor / two_factor).
-                 c.res.set_header("Remote-Factors", c.actor->second_factor ? "password,totp" : "password");
+                 // The password and the account's second factors, one of which
+                 // every session of it proved (Authelia's one_factor / two_factor).
+                 c.res.set_header("Remote-Factors",
+                                  c.actor->factors.empty() ? std::string("password") : "password," + c.actor->factors);
                  c.res.status = 200;
                }});
   r.push_back({"GET", PathPattern("/auth/redirect"), Auth::None, [&s](Ctx& c) {

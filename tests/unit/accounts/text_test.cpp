@@ -41,3 +41,13 @@ BOOST_AUTO_TEST_CASE(words3_splitsOnNonLetters) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(one_line_text_refusesBreaksControlsAndBidi) {
+  BOOST_TEST(one_line_text("Caller's phone lost; manager Dana confirmed"));
+  BOOST_TEST(one_line_text("Yıldız aradı — 經理確認 👍"));
+  BOOST_TEST(one_line_text(""));
+  for (const char* bad : {"a\nb", "a\rb", "a\tb", "a\x7f" "b", "a\xc2\x85" "b" /* NEL */, "a\xe2\x80\xa8" "b" /* LS */,
+                          "a\xe2\x80\xa9" "b" /* PS */, "a\xe2\x80\xae" "b" /* RLO */, "a\xe2\x80\x8f" "b" /* RLM */,
+                          "a\xe2\x81\xa6" "b" /* LRI */, "a\xff" "b"})
+    BOOST_TEST(!one_line_text(bad), "accepted: " << bad);
+}

@@ -135,7 +135,7 @@ class Writer : public Reader {
   virtual void put_second_factor(const SecondFactorRecord& f) = 0;
   // returns whether there was one
   virtual bool delete_second_factor(int64_t user_id) = 0;
-  virtual int64_t insert_security_key(const SecurityKeyRecord& k) = 0;  // returns the new id
+  virtual int64_t insert_security_key(const SecurityKeyRecord& k) = 0;  // the new id; 0 if the credential id is taken
   // a use: the new counter and when
   virtual void touch_security_key(int64_t id, int64_t sign_count, int64_t at) = 0;
   // one key of the user (id > 0) or all of them (id == 0); returns how many

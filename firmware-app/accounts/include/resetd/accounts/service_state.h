@@ -68,6 +68,7 @@ struct SessionHit {
   storage::SessionRecord session;
   storage::UserRecord user;  // without its password hash
   bool second_factor = false;  // a confirmed factor
+  std::string factors;         // Actor::factors
 };
 
 }  // namespace resetd::accounts::detail

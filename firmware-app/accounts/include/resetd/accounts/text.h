@@ -9,6 +9,11 @@
 namespace resetd::accounts {
 
 bool valid_utf8(const std::string& s);
+// Valid UTF-8 that shows as one line, as written: no control character (C0, DEL,
+// C1 such as U+0085), no line or paragraph separator (U+2028, U+2029), no
+// bidirectional control (U+200E/F, U+202A–E, U+2066–9) that could reorder what
+// a reader of the audit or a mail sees.
+bool one_line_text(const std::string& s);
 // NFC of valid UTF-8 (returns the input unchanged when invalid).
 std::string nfc(const std::string& s);
 size_t codepoints(const std::string& s);
