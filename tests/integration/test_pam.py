@@ -247,31 +247,35 @@ def test_socket_is_bounded(pam):
     took = time.monotonic() - t0
     s.close()
     assert data.startswith(b"fail\tbad_request") and 4 <= took < 10, (data, took)
-    # at most 16 connections at once: the 17th is told "busy" at once
-    held = []
-    for _ in range(16):
-        h = socket.socket(socket.AF_UNIX)
-        h.connect(sock)
-        held.append(h)
-    # Once the service has taken all 16, the 17th is told at once. On a loaded machine it
-    # may not have taken them all yet: a 17th that got a slot hears nothing within 1 s,
-    # is closed (freeing that slot) and the next one tries.
-    answers = []
-    for _ in range(20):
-        time.sleep(0.3)
+    # at most 16 connections at once: the 17th is told "busy" at once. On a loaded
+    # machine the service may not have taken all 16 yet when the 17th comes (then
+    # the 17th gets a slot and hears nothing): close everything and try again,
+    # waiting longer each time; each try stays inside the 5 s read deadline, which
+    # would otherwise free the held slots under it.
+    answer = None
+    tries = []
+    for attempt in range(6):
+        held = []
+        for _ in range(16):
+            h = socket.socket(socket.AF_UNIX)
+            h.connect(sock)
+            held.append(h)
+        time.sleep(0.5 * (attempt + 1))
         extra = socket.socket(socket.AF_UNIX)
-        extra.settimeout(1)
+        extra.settimeout(1.5)
         extra.connect(sock)
         try:
-            answers.append(extra.recv(4096))
+            answer = extra.recv(4096)
         except TimeoutError:
-            answers.append(None)
+            answer = None
         extra.close()
-        if answers[-1] is not None:
+        for h in held:
+            h.close()
+        tries.append(answer)
+        if answer is not None:
             break
-    assert answers[-1] is not None and answers[-1].startswith(b"fail\tbusy"), answers
-    for h in held:
-        h.close()
+        time.sleep(1)
+    assert answer is not None and answer.startswith(b"fail\tbusy"), tries
     # and the service still answers afterwards
     wait_until(lambda: pamtester(service, "admin", "nope")[1].find("incorrect") >= 0, timeout=15,
                what="auth-check works again")
