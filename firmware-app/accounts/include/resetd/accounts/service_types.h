@@ -68,7 +68,7 @@ struct Actor {
   // before any of its reads: what it reads may be reused under this value.
   uint64_t generation = 0;
   bool second_factor = false;          // the account has a confirmed factor (every session of it proved it)
-  std::string factors;  // which: "totp", "webauthn" or "totp,webauthn" (forward auth's Remote-Factors)
+  std::string factors = {};  // which: "totp", "webauthn" or "totp,webauthn" (forward auth's Remote-Factors)
   bool second_factor_missing = false;  // policy requires one and none is set up: enrolment only
 };
 
