@@ -3,7 +3,9 @@
 // factor" it types the password and the old app's code, scans the new QR code
 // (read back by zbarimg from a screenshot) and confirms with the new app's
 // first code. Then sign-in takes the new app's code and refuses the old app's,
-// and the recovery codes shown are new ones. Controls are found by their
+// nor the old recovery codes, and the recovery codes shown are new ones.
+// Until the new app's first code the old app still signs in (checked through
+// the API, beside the browser). Controls are found by their
 // label or role in the locale's own words; axe finds nothing.
 //
 // The service runs on the test clock: each phase moves it on by two TOTP steps,
@@ -99,6 +101,15 @@ for (const locale of LOCALES) {
       await checkAxe(page, `${locale} new phone's QR code`);
       await shot(page, locale, 'second-factor-new-phone');
 
+      // until then the old app signs in (elsewhere), the new one nobody
+      nextSteps();
+      const other = new ApiClient(server.origin);
+      const { pending_token: p1 } = await other.signIn(user, PW);
+      await assert.rejects(other.call('POST', '/session/second-factor', { pending_token: p1, code: totp(secret) }),
+        /-> 401 .*invalid_second_factor/);
+      const { pending_token: p2 } = await other.signIn(user, PW);
+      await other.call('POST', '/session/second-factor', { pending_token: p2, code: totp(old[locale].secret) });
+
       // the new app's first code swaps the two
       await main.getByLabel(t['tf.code']).fill(totp(secret));
       await main.getByRole('button', { name: t['tf.confirm'] }).click();
@@ -116,6 +127,12 @@ for (const locale of LOCALES) {
       await signInUi(page, user, PW);
       await secondStep(page, t, totp(old[locale].secret));
       await page.getByText(t['err.invalid_second_factor']).first().waitFor();
+      // and the old recovery codes are out too
+      await page.getByRole('button', { name: t['tf.useRecovery'] }).click();
+      await page.getByLabel(t['tf.recoveryCode']).fill(old[locale].codes[5]);
+      await page.getByRole('button', { name: t['tf.verify'] }).click();
+      await page.getByText(t['err.invalid_second_factor']).first().waitFor();
+      await page.getByRole('button', { name: t['tf.useCode'] }).click();
       await secondStep(page, t, totp(secret));
       await page.getByRole('link', { name: t['nav.secondFactor'] }).waitFor();
       await page.getByRole('heading', { name: t['tf.stepTitle'] }).waitFor({ state: 'detached' });
