@@ -103,7 +103,9 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
     });
     return wrong_code(field);
   }
-  account_failures_.release(u->username, slot);
+  // Password and factor both proven, as at a full sign-in: the account's run of
+  // failures ends here (a right password alone only releases its attempt).
+  account_failures_.clear(u->username);
   client_failures_.give_back(a.client);
   return ok_status();
 }

@@ -359,13 +359,22 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
     return make_error("wrong_current_password", "The current password is incorrect.",
                       "current_password");
   }
-  // The right password is not a failed guess, and not the whole proof: the
-  // account's run of failures ends only at a full sign-in (sign_in.cpp). A
-  // clear here let a borrowed session with the password reset the run before
-  // each wrong code of the factor routes, which then never met the delays or
-  // the lockout.
+  // The right password is not a failed guess. Whether it ends the account's
+  // run of failures depends on what else proves the account: with a second
+  // factor it is half a proof, and the run ends only when the factor is proven
+  // too (a full sign-in, prove_own_second_factor). A clear here let a borrowed
+  // session with the password reset the run before each wrong code of the
+  // factor routes, which then never met the delays or the lockout.
   client_failures_.give_back(a.client);
-  account_failures_.release(u.username, slot);
+  bool has_factor = false;
+  store_.read([&](storage::Reader& r) {
+    const auto f = r.second_factor(u.id);
+    has_factor = (f && f->confirmed_at) || !r.security_keys(u.id).empty();
+  });
+  if (has_factor)
+    account_failures_.release(u.username, slot);
+  else
+    account_failures_.clear(u.username);
   return ok_status();
 }
 
