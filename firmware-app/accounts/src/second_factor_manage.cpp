@@ -58,12 +58,23 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
   const int64_t now = clock_.now();
   bool ok = false;
   std::string detail;
+  // Password and factor both proven, as at a full sign-in: the run of failures
+  // ends, in the same write as the code is used up (the stored count too, which
+  // a later sign-in would otherwise re-arm the counter from).
+  const auto end_run = [&](storage::Writer& w) {
+    auto cur = w.user_by_id(a.user_id);
+    if (cur && (cur->failed_logins != 0 || cur->locked_until)) {
+      clear_failures(*cur);
+      w.update_user(*cur);
+    }
+  };
   if (use_totp) {
     store_.write([&](storage::Writer& w) {
       auto cur = w.second_factor(a.user_id);
       if (!cur || !cur->confirmed_at) return;
       // Used up: not again, here or at a sign-in (the step is shared).
       ok = use_totp_code(w, *cur, code, now, detail);
+      if (ok) end_run(w);
     });
     // This audit row names its action already: "wrong TOTP code", not "second factor: ...".
     constexpr std::string_view kPrefix = "second factor: ";
@@ -86,6 +97,7 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
         cur->recovery[idx] = "-";
         w.put_second_factor(*cur);
         ok = true;
+        end_run(w);
       });
     }
     if (!ok) detail = "wrong recovery code";
@@ -103,9 +115,7 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
     });
     return wrong_code(field);
   }
-  // Password and factor both proven, as at a full sign-in: the account's run of
-  // failures ends here (a right password alone only releases its attempt).
-  account_failures_.clear(u->username);
+  account_failures_.clear(u->username);  // end_run above; a right password alone only releases
   client_failures_.give_back(a.client);
   return ok_status();
 }
