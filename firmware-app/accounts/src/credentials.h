@@ -25,6 +25,11 @@ inline Error too_many_attempts(int64_t wait_s) {
   return e;
 }
 
+// A pending sign-in (the second step's token) unknown, used up or past its time.
+inline Error sign_in_expired() {
+  return make_error("sign_in_expired", "This sign-in has expired. Enter your username and password again.");
+}
+
 // A wrong password, an unknown or disabled account: one answer for all.
 inline Error bad_credentials() {
   return make_error("invalid_credentials", "The username or password is incorrect.");

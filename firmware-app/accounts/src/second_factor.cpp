@@ -21,9 +21,6 @@ namespace {
 constexpr size_t kMaxPending = 1000;
 constexpr const char* kIssuer = "resetd";
 
-Error sign_in_expired() {
-  return make_error("sign_in_expired", "This sign-in has expired. Enter your username and password again.");
-}
 Error invalid_code(const char* field) {
   return make_error("invalid_second_factor", "The code is incorrect or was already used.", field);
 }

@@ -19,15 +19,7 @@ Error unavailable() {
   return make_error("webauthn_unavailable",
                     "Security keys work only when this page is opened by its host name, not by an IP address.");
 }
-Error sign_in_expired() {
-  return make_error("sign_in_expired", "This sign-in has expired. Enter your username and password again.");
-}
 Error wrong_key() { return make_error("invalid_second_factor", "The security key was not accepted.", "security_key"); }
-Error throttled(int64_t wait_s) {
-  Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
-  e.retry_after_s = static_cast<int>(std::max<int64_t>(wait_s, 1));
-  return e;
-}
 
 // The rp id of "https://host[:port]": its host name, none for an IP address.
 std::optional<std::string> rp_id_of(const std::string& origin) {
@@ -222,11 +214,11 @@ Result<SignIn> AccountService::sign_in_security_key(const std::string& pending, 
     return make_error("no_challenge", "Ask for a new security-key challenge first.", "security_key");
   const std::string& username = p->checked.user.username;
   const int64_t uid = p->checked.user.id;
-  if (int64_t wait = client_failures_.take(client); wait > 0) return throttled(wait);
+  if (int64_t wait = client_failures_.take(client); wait > 0) return too_many_attempts(wait);
   const auto slot = account_failures_.reserve(username);
   if (!slot.allowed) {
     client_failures_.give_back(client);
-    return throttled(slot.wait_s);
+    return too_many_attempts(slot.wait_s);
   }
   const int64_t now = clock_.now();
   std::vector<SecurityKeyRecord> keys;
