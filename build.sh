@@ -25,7 +25,7 @@ build_pkgs=(build-essential cmake pkgconf libcpp-httplib-dev libsqlitecpp-dev li
   libsodium-dev libboost-test-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libzxcvbn-dev libutf8proc-dev zlib1g-dev ca-certificates
   libldap-dev libbrotli-dev libfido2-dev)
-test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd openssl chromium fonts-wqy-zenhei faketime curl
+test_pkgs=(postfix python3 python3-pytest python3-aiosmtpd python3-cryptography openssl chromium fonts-wqy-zenhei faketime curl
   nginx caddy pamtester libpam-modules libpam-runtime passwd util-linux wrk strace clang libclang-rt-14-dev slapd ldap-utils
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user python3-samba iproute2
   oathtool zbar-tools rsyslog rsyslog-gnutls ccache)

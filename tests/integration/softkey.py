@@ -1,7 +1,7 @@
 """A software ES256 security key for the API tests: it answers WebAuthn
 challenges as a browser + authenticator would (clientDataJSON, authenticator
-data, ECDSA signature), signed with Python's `cryptography`, never with
-resetd's own code."""
+data, ECDSA signature), signed with Python's `cryptography` (Debian's
+python3-cryptography, which build.sh installs), never with resetd's own code."""
 import base64
 import hashlib
 import json

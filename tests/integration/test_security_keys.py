@@ -328,13 +328,14 @@ def test_libfido2_is_loaded_on_the_first_key_check(server, admin):
     assert mapped(server, "libfido2")
 
 
-def fido2_path():
-    """Where the loader finds libfido2.so.1 (ld.so.cache), as dlopen("libfido2.so.1") would."""
-    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        if line.strip().startswith("libfido2.so.1 ") and "=>" in line:
-            return line.split("=>")[1].strip()
-    raise AssertionError("libfido2.so.1 is not installed (build.sh installs libfido2-dev)")
+def fido2_path(srv):
+    """The libfido2 file the running server mapped (its first key check loads it): the
+    one its own loader chose, also for an ARM binary under qemu, whose multiarch
+    library the host's `ldconfig -p` does not list."""
+    with open("/proc/%d/maps" % srv.proc.pid) as f:
+        paths = {line.split()[-1] for line in f if "/libfido2.so" in line}
+    assert len(paths) == 1, "expected one mapped libfido2 after a key check, got %r" % paths
+    return paths.pop()
 
 
 def test_without_libfido2_keys_are_unavailable_and_totp_works(server, admin, workdir, monkeypatch):
@@ -346,6 +347,7 @@ def test_without_libfido2_keys_are_unavailable_and_totp_works(server, admin, wor
     import conftest
     c = staff(server, admin, "wa-nolib", "127.0.0.91")
     enrol_key(server, c, SoftKey())
+    fido2 = fido2_path(server)
     r = c.post("session/second-factor/totp", {"current_password": c.password})
     secret = r.json["secret"]
     assert c.post("session/second-factor/totp/confirm", {"code": totp(secret)}).status == 200
@@ -355,7 +357,7 @@ def test_without_libfido2_keys_are_unavailable_and_totp_works(server, admin, wor
     with open(wrapper, "w") as f:
         f.write("#!/bin/sh\nexec unshare --mount --propagation private sh -c "
                 "'mount --bind \"$0\" \"$1\" && shift && exec \"$@\"' %s %s %s \"$@\"\n"
-                % (shlex.quote(empty), shlex.quote(fido2_path()), shlex.quote(conftest.RESETD_BIN)))
+                % (shlex.quote(empty), shlex.quote(fido2), shlex.quote(conftest.RESETD_BIN)))
     os.chmod(wrapper, 0o755)
     server.stop()
     monkeypatch.setattr(conftest, "RESETD_BIN", wrapper)
