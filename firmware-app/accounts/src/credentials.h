@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "resetd/accounts/throttle.h"
 #include "resetd/common/result.h"
 #include "resetd/storage/store.h"
 
@@ -23,6 +24,33 @@ inline Error too_many_attempts(int64_t wait_s) {
   Error e = make_error("too_many_attempts", "Too many sign-in attempts. Try again later.");
   e.retry_after_s = static_cast<int>(wait_s > 1 ? wait_s : 1);
   return e;
+}
+
+// One guess at an account's secret, counted on both sign-in counters: the
+// account's failure is reserved before the guess is checked (40 parallel
+// guesses get no more checks than 40 sequential ones). Refused by the account's
+// delay or lockout: the client's attempt, taken before, is given back.
+inline Result<SignInThrottle::Reservation> reserve_attempt(RateLimiter& clients, SignInThrottle& accounts,
+                                                           const std::string& client, const std::string& user) {
+  auto slot = accounts.reserve(user);
+  if (slot.allowed) return slot;
+  clients.give_back(client);
+  return too_many_attempts(slot.wait_s);
+}
+
+// The same with the client's attempt taken first.
+inline Result<SignInThrottle::Reservation> take_attempt(RateLimiter& clients, SignInThrottle& accounts,
+                                                        const std::string& client, const std::string& user) {
+  if (int64_t wait = clients.take(client); wait > 0) return too_many_attempts(wait);
+  return reserve_attempt(clients, accounts, client, user);
+}
+
+// The guess was never checked (busy hasher, directory unreachable): neither
+// counter keeps it.
+inline void give_back_attempt(RateLimiter& clients, SignInThrottle& accounts, const std::string& client,
+                              const std::string& user, const SignInThrottle::Reservation& slot) {
+  accounts.release(user, slot);
+  clients.give_back(client);
 }
 
 // A pending sign-in (the second step's token) unknown, used up or past its time.

@@ -70,12 +70,9 @@ Result<SignIn> AccountService::sign_in_second_factor(const std::string& pending,
   const int64_t uid = p->checked.user.id;
   // The same counters as the password step: per client, and consecutive
   // failures per account with its delays and lockout.
-  if (int64_t wait = client_failures_.take(client); wait > 0) return too_many_attempts(wait);
-  const auto slot = account_failures_.reserve(username);
-  if (!slot.allowed) {
-    client_failures_.give_back(client);
-    return too_many_attempts(slot.wait_s);
-  }
+  auto attempt = take_attempt(client_failures_, account_failures_, client, username);
+  if (!attempt) return attempt.error();
+  const auto slot = *attempt;
   const int64_t now = clock_.now();
   bool ok = false;
   std::string detail;
@@ -97,8 +94,7 @@ Result<SignIn> AccountService::sign_in_second_factor(const std::string& pending,
     // A used or unknown slot costs the same one verification.
     auto v = hasher_.verify(usable ? f->recovery[idx] : dummy_hash_, recovery);
     if (!v) {
-      account_failures_.release(username, slot);
-      client_failures_.give_back(client);
+      give_back_attempt(client_failures_, account_failures_, client, username, slot);
       return busy_error();
     }
     if (usable && *v) match = idx;

@@ -49,12 +49,9 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
   const std::string recovery = use_totp ? std::string() : sf::normalize_recovery(recovery_code);
   if (use_totp ? !sf::six_digits(code) : recovery.empty()) return wrong_code(field);
   // Guesses count on the sign-in counters: delays, then the lockout.
-  if (int64_t wait = client_failures_.take(a.client); wait > 0) return too_many_attempts(wait);
-  const auto slot = account_failures_.reserve(u->username);
-  if (!slot.allowed) {
-    client_failures_.give_back(a.client);
-    return too_many_attempts(slot.wait_s);
-  }
+  auto attempt = take_attempt(client_failures_, account_failures_, a.client, u->username);
+  if (!attempt) return attempt.error();
+  const auto slot = *attempt;
   const int64_t now = clock_.now();
   bool ok = false;
   std::string detail;
@@ -85,8 +82,7 @@ Status AccountService::prove_own_second_factor(const Actor& a, const std::option
     const bool usable = idx < f->recovery.size() && f->recovery[idx] != "-";
     auto v = hasher_.verify(usable ? f->recovery[idx] : dummy_hash_, recovery);
     if (!v) {
-      account_failures_.release(u->username, slot);
-      client_failures_.give_back(a.client);
+      give_back_attempt(client_failures_, account_failures_, a.client, u->username, slot);
       return busy_error();
     }
     if (usable && *v) {

@@ -214,12 +214,9 @@ Result<SignIn> AccountService::sign_in_security_key(const std::string& pending, 
     return make_error("no_challenge", "Ask for a new security-key challenge first.", "security_key");
   const std::string& username = p->checked.user.username;
   const int64_t uid = p->checked.user.id;
-  if (int64_t wait = client_failures_.take(client); wait > 0) return too_many_attempts(wait);
-  const auto slot = account_failures_.reserve(username);
-  if (!slot.allowed) {
-    client_failures_.give_back(client);
-    return too_many_attempts(slot.wait_s);
-  }
+  auto attempt = take_attempt(client_failures_, account_failures_, client, username);
+  if (!attempt) return attempt.error();
+  const auto slot = *attempt;
   const int64_t now = clock_.now();
   std::vector<SecurityKeyRecord> keys;
   store_.read([&](storage::Reader& r) { keys = r.security_keys(uid); });

@@ -34,11 +34,9 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
   }
   // Reserved under the throttle's lock before verifying: 40 parallel guesses
   // get no more verifications than 40 sequential ones.
-  const auto slot = account_failures_.reserve(username);
-  if (!slot.allowed) {
-    client_failures_.give_back(throttle_key);
-    return too_many_attempts(slot.wait_s);
-  }
+  auto attempt = reserve_attempt(client_failures_, account_failures_, throttle_key, username);
+  if (!attempt) return attempt.error();
+  const auto slot = *attempt;
 
   // A directory user signs in with a simple bind over TLS; the directory
   // decides (including "must change" and its own lockout).
@@ -52,8 +50,7 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     dans = d->bind_check(u->directory_dn, password);
     if (dans->outcome == directory::Outcome::Unavailable) {
       // No answer from the directory is not a failed guess.
-      account_failures_.release(username, slot);
-      client_failures_.give_back(throttle_key);
+      give_back_attempt(client_failures_, account_failures_, throttle_key, username, slot);
       return directory_error(*dans);
     }
     ok = dans->outcome == directory::Outcome::Ok || dans->outcome == directory::Outcome::MustChange;
@@ -67,8 +64,7 @@ Result<AccountService::PasswordCheck> AccountService::check_sign_in(
     ok = hasher_.verify(can_sign_in && !dir_user ? u->password_hash : dummy_hash_, nfc(password));
   }
   if (!ok) {
-    account_failures_.release(username, slot);
-    client_failures_.give_back(throttle_key);
+    give_back_attempt(client_failures_, account_failures_, throttle_key, username, slot);
     return busy_error();
   }
   if (!can_sign_in || !*ok) {
@@ -325,12 +321,9 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
                       "current_password");
   // Throttled like a sign-in, on the same counters: a borrowed session can't
   // guess the owner's password here faster than at the sign-in page.
-  if (int64_t wait = client_failures_.take(a.client); wait > 0) return too_many_attempts(wait);
-  const auto slot = account_failures_.reserve(u.username);
-  if (!slot.allowed) {
-    client_failures_.give_back(a.client);
-    return too_many_attempts(slot.wait_s);
-  }
+  auto attempt = take_attempt(client_failures_, account_failures_, a.client, u.username);
+  if (!attempt) return attempt.error();
+  const auto slot = *attempt;
   // A directory user's password is the directory's: a bind checks it, as at
   // sign-in (no local hash to compare, and none to skip the check for).
   std::optional<bool> ok;
@@ -338,8 +331,7 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
   if (!u.directory_id.empty() && directory_mode()) {
     dans = directory()->bind_check(u.directory_dn, *password);
     if (dans->outcome == directory::Outcome::Unavailable) {  // no answer is not a failed guess
-      account_failures_.release(u.username, slot);
-      client_failures_.give_back(a.client);
+      give_back_attempt(client_failures_, account_failures_, a.client, u.username, slot);
       return directory_error(*dans);
     }
     ok = dans->outcome == directory::Outcome::Ok || dans->outcome == directory::Outcome::MustChange;
@@ -347,8 +339,7 @@ Status AccountService::confirm_own_password(const Actor& a, const UserRecord& u,
     ok = hasher_.verify(u.password_hash, nfc(*password));
   }
   if (!ok) {
-    account_failures_.release(u.username, slot);
-    client_failures_.give_back(a.client);
+    give_back_attempt(client_failures_, account_failures_, a.client, u.username, slot);
     return busy_error();
   }
   if (!*ok) {
