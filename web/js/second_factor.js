@@ -73,11 +73,14 @@ export async function secondFactor(view, ctx) {
   });
 }
 
-function showEnrol(box, e, ctx) {
+// replacing: a move to a new phone (second_factor_manage.js), whose confirmation
+// swaps the apps rather than turning the factor on.
+function showEnrol(box, e, ctx, replacing = false) {
   const err = errorBox();
-  const code = field({ label: t('tf.code'), name: 'code', autocomplete: 'one-time-code', hint: t('tf.confirmHint'),
+  const code = field({ label: t('tf.code'), name: 'code', autocomplete: 'one-time-code',
+    hint: t(replacing ? 'tf.replaceConfirmHint' : 'tf.confirmHint'),
     attrs: { inputmode: 'numeric', maxlength: '6', pattern: '[0-9]{6}' } });
-  const submit = h('button', { type: 'submit', class: 'btn primary' }, t('tf.confirm'));
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, t(replacing ? 'tf.replaceConfirm' : 'tf.confirm'));
   const form = h('form', { novalidate: true }, err, code, h('div', { class: 'actions' }, submit));
   const secret = e.secret.replace(/(.{4})/g, '$1 ').trim();
   const title = box.querySelector('h1');
@@ -91,11 +94,12 @@ function showEnrol(box, e, ctx) {
       try {
         const r = await api('POST', '/session/second-factor/totp/confirm', { code: code.input.value.trim() });
         const h2 = h('h2', { tabindex: '-1' }, t('tf.recoveryTitle'));
-        box.replaceChildren(title, h('p', { class: 'alert ok', role: 'status' }, t('tf.enrolled')), h2,
+        const done = t(replacing ? 'tf.replaced' : 'tf.enrolled');
+        box.replaceChildren(title, h('p', { class: 'alert ok', role: 'status' }, done), h2,
           h('p', {}, t('tf.recoveryIntro')),
           recoveryList(r.recovery_codes));
         h2.focus();
-        announce(t('tf.enrolled'));
+        announce(done);
         if (ctx.app.session?.second_factor_enrolment_required) await continueAfterEnrol(box, ctx);
         continueToSite(box);
       } catch (ex) {

@@ -69,7 +69,7 @@ export function manageForms(box, st, ctx, showEnrol) {
     if (!check()) return;
     busy(replace, async () => {
       try {
-        showEnrol(box, await api('POST', '/session/second-factor/totp', proof(pw, code)), ctx);
+        showEnrol(box, await api('POST', '/session/second-factor/totp', proof(pw, code)), ctx, true);
       } catch (ex) { fail(ex); }
     });
   });

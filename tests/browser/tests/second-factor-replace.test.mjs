@@ -111,9 +111,13 @@ for (const locale of LOCALES) {
       await other.call('POST', '/session/second-factor', { pending_token: p2, code: totp(old[locale].secret) });
 
       // the new app's first code swaps the two
+      // in the words of a move, not of a first setup
+      await main.getByText(t['tf.replaceConfirmHint']).waitFor();
+      assert.equal(await main.getByRole('button', { name: t['tf.confirm'], exact: true }).count(), 0);
       await main.getByLabel(t['tf.code']).fill(totp(secret));
-      await main.getByRole('button', { name: t['tf.confirm'] }).click();
+      await main.getByRole('button', { name: t['tf.replaceConfirm'], exact: true }).click();
       await main.getByRole('heading', { name: t['tf.recoveryTitle'] }).waitFor();
+      await main.getByRole('status').filter({ hasText: t['tf.replaced'] }).waitFor();
       const codes = (await main.getByRole('listitem').allTextContents()).map((x) => x.trim());
       assert.equal(codes.length, 10, `recovery codes: ${codes}`);
       assert.equal(new Set(codes).size, 10);
