@@ -12,9 +12,7 @@ import re
 import subprocess
 import time
 
-import pytest
-
-from conftest import RESETD_BIN, assert_error_json, run_cli, strong_password
+from conftest import assert_error_json, run_cli, strong_password
 from sitekit import audit, sign_in_as
 
 OATHTOOL = "/usr/bin/oathtool"
@@ -241,24 +239,30 @@ def test_console_break_glass_removes_the_second_factor(server, admin, workdir):
     assert r.returncode == 1 and "No such user" in r.stderr, r
 
 
-def test_replace_a_required_app_in_one_step(make_resetd, sink):
-    """Issue 23: a new phone for an account whose role requires a factor. The old app
-    keeps signing in until the new secret's first code is confirmed; then one write
-    swaps them, and the account is never without a factor in between."""
+def required_with_app(make_resetd, sink, name, source):
+    """A server whose helpdesk_admin role requires a factor, and a helpdesk admin
+    `name` signed in from `source` with an authenticator app set up: (server, admin
+    client, the user's client, password, TOTP secret, recovery codes)."""
     srv = make_resetd(relay_port=sink.port, start=False)
     srv.extra_toml = '[second_factor]\nenabled = true\nglobal_admin = "optional"\nhelpdesk_admin = "required"\n'
     srv.write_config()
     srv.start()
     admin = srv.admin()
     pw = strong_password()
-    admin.create_user("tf-rita", password=pw, role="helpdesk_admin")
-    c, r = sign_in_as(srv, "tf-rita", pw, source="127.0.0.91")
+    admin.create_user(name, password=pw, role="helpdesk_admin")
+    c, r = sign_in_as(srv, name, pw, source=source)
     assert r.status == 200 and r.json["second_factor_enrolment_required"] is True, r
-    r = c.post("session/second-factor/totp", {"current_password": pw})
-    old = r.json["secret"]
-    r = c.post("session/second-factor/totp/confirm", {"code": totp(old)})
-    assert r.status == 200, r
-    old_codes = r.json["recovery_codes"]
+    secret = c.post("session/second-factor/totp", {"current_password": pw}).json["secret"]
+    r = c.post("session/second-factor/totp/confirm", {"code": totp(secret)})
+    assert r.status == 200 and len(r.json["recovery_codes"]) == 10, r
+    return srv, admin, c, pw, secret, r.json["recovery_codes"]
+
+
+def test_replace_a_required_app_in_one_step(make_resetd, sink):
+    """Issue 23: a new phone for an account whose role requires a factor. The old app
+    keeps signing in until the new secret's first code is confirmed; then one write
+    swaps them, and the account is never without a factor in between."""
+    srv, admin, c, pw, old, old_codes = required_with_app(make_resetd, sink, "tf-rita", "127.0.0.91")
     # removing it is refused (the role requires it); the password alone starts no new one
     assert_error_json(c.post("session/second-factor/remove", {"current_password": pw, "code": totp(old, 30)}),
                       409, "second_factor_required_by_policy")
@@ -306,17 +310,7 @@ def test_replace_a_required_app_in_one_step(make_resetd, sink):
 
 def test_replace_proven_by_the_old_apps_code(make_resetd, sink):
     """The usual move: the old phone's current code proves the owner, and is used up."""
-    srv = make_resetd(relay_port=sink.port, start=False)
-    srv.extra_toml = '[second_factor]\nenabled = true\nglobal_admin = "optional"\nhelpdesk_admin = "required"\n'
-    srv.write_config()
-    srv.start()
-    admin = srv.admin()
-    pw = strong_password()
-    admin.create_user("tf-rosa", password=pw, role="helpdesk_admin")
-    c, r = sign_in_as(srv, "tf-rosa", pw, source="127.0.0.94")
-    old = c.post("session/second-factor/totp", {"current_password": pw}).json["secret"]
-    codes = c.post("session/second-factor/totp/confirm", {"code": totp(old)}).json["recovery_codes"]
-    assert len(codes) == 10
+    srv, admin, c, pw, old, codes = required_with_app(make_resetd, sink, "tf-rosa", "127.0.0.94")
     r = c.post("session/second-factor/totp", {"current_password": pw, "code": totp(old, 30)})
     assert r.status == 200, r
     new = r.json["secret"]
