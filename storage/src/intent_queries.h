@@ -1,6 +1,6 @@
 // Queries on directory_intents beyond the row reads and writes of the store
 // itself: what the resolver asks right before it writes a password again, and
-// the daily prune. Used by sqlite_store.cpp inside its transactions.
+// the daily prune. Used by sqlite_tx.cpp inside its transactions.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // The second_factors table (migration 0006): one row per staff account with
-// a second factor. Used by sqlite_store.cpp inside its transactions.
+// a second factor. Used by sqlite_tx.cpp inside its transactions.
 #pragma once
 
 #include <cstdint>

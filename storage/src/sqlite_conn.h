@@ -1,5 +1,6 @@
 // The storage module's private SQLite connection type, shared by the store
-// (sqlite_store.cpp) and the query files beside it (intent_queries.cpp).
+// (sqlite_store.cpp), its transactions (sqlite_tx.cpp) and the query files
+// beside them (intent_queries.cpp, outbox_queries.cpp, ...).
 // Included only inside storage/src.
 #pragma once
 

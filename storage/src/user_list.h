@@ -1,5 +1,5 @@
 // The page of GET /users (Reader::list_users): search, filters, sort and
-// `total`. Used by sqlite_store.cpp inside its read transactions.
+// `total`. Used by sqlite_tx.cpp inside its read transactions.
 #pragma once
 
 #include "resetd/storage/records.h"
