@@ -1,4 +1,5 @@
-// SqliteStore: Store over one SQLiteCpp connection guarded by a mutex.
+// SqliteStore: Store over SQLite in WAL mode: one writer connection behind a mutex, a pool of
+// read-only connections, migrations, backup and the clean-stop mark.
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -14,7 +15,6 @@
 #include <fstream>
 #include <condition_variable>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
 #include "migrations.h"
