@@ -1,6 +1,6 @@
 // See edge.h. The Edge's life: construction, bind, serve, stop. The reactor is
-// edge_reactor.cpp, the workers edge_workers.cpp, a connection edge_conn.*,
-// the answers httplib_adapter.*.
+// edge_reactor.cpp and edge_reading.cpp, the workers edge_workers.cpp, a
+// connection edge_conn.*, the answers httplib_adapter.*.
 #include "edge.h"
 
 #include <fcntl.h>

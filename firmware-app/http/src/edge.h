@@ -34,9 +34,11 @@
 // during a hold has its deadline counted from the hand-back, at most the hold
 // later.
 //
-// Files: edge.cpp (life: bind, serve, stop), edge_reactor.cpp (the reactor),
-// edge_workers.cpp (the workers and the hold), edge_conn.* (a connection's
-// socket and TLS I/O); httplib_adapter.* turns a request into an answer.
+// Files: edge.cpp (life: bind, serve, stop), edge_reactor.cpp (the reactor's
+// loop, accept, limits, sweep), edge_reading.cpp (the reactor reading and
+// framing a connection; edge_reactor.h what the two share), edge_workers.cpp
+// (the workers and the hold), edge_conn.* (a connection's socket and TLS
+// I/O); httplib_adapter.* turns a request into an answer.
 //
 // Thread-safety: start/stop from one thread; everything else is internal.
 #pragma once
