@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "credentials.h"
+#include "directory_intents.h"
 #include "resetd/accounts/service.h"
 #include "resetd/common/test_hooks.h"
 
@@ -163,7 +164,7 @@ int AccountService::expire_directory_temp_passwords() {
     store_.read([&](storage::Reader& r) {
       auto cur = r.user_by_id(u.id);
       current = cur && cur->temp_expires_at == u.temp_expires_at;
-      for (const auto& i : r.intents("open", 1000000))
+      for (const auto& i : r.intents("open", kAllOpen))
         if (i.user_id == u.id) current = false;
     });
     if (!current) continue;
