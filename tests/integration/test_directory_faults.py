@@ -338,12 +338,21 @@ def test_a_request_late_in_the_network_from_a_killed_process_never_overwrites_a_
     cal = calibrated(proxy, admin, bob)
     a, b = "AAAA" + LONG, "BBBB" + LONG
     aim(proxy, cal, a, "hold_request", 5.0)
-    th = threading.Thread(target=lambda: reset(admin, bob["id"], a, notify=["bob.a@example.test"]))
+    lost = []
+
+    def reset_a():  # its answer dies with the process
+        try:
+            reset(admin, bob["id"], a, notify=["bob.a@example.test"])
+        except ConnectionError as e:
+            lost.append(e)
+
+    th = threading.Thread(target=reset_a)
     th.start()
     wait_until(lambda: proxy.fired, timeout=10, what="A's request held")
     t_held = time.monotonic()
     srv.kill9()
     th.join(10)
+    assert lost, "A's reset was answered by a resetd killed while its write was held"
     srv.start()
     admin = srv.admin()
     acked = False
