@@ -8,6 +8,10 @@ namespace resetd::accounts {
 
 constexpr int64_t kAllOpen = 1000000;  // no open intent is ever left unread
 
+// Real monotonic time, as the LDAP transport's own timeouts use, not the
+// service's clock_.mono_ms(): that one carries the test builds' clock offset,
+// and moving it forward must not age a write still out in the network past its
+// settle grace.
 inline int64_t mono_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
